@@ -1,0 +1,38 @@
+# RecRL: the two set-up commands are `make run` and `make test` (see README.md).
+SWIFT ?= swift
+APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: run test test-debug test-release deps build release info clean
+
+## Installs the C libraries with apt when pkg-config cannot find them.
+deps:
+	@if ! (command -v pkg-config >/dev/null 2>&1 && pkg-config --exists openblas lapacke); then \
+		echo "installing $(APT_PACKAGES) with apt"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
+	fi
+
+## The main job on the embedded default data.
+run: deps
+	$(SWIFT) run -c release recrl demo
+
+## The tests, in debug and in release (some numeric bugs only show optimised).
+test: deps test-debug test-release
+
+test-debug: deps
+	$(SWIFT) test
+
+test-release: deps
+	$(SWIFT) test -c release
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+info: deps
+	$(SWIFT) run -c release recrl info
+
+clean:
+	rm -rf .build

@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+// RecRL: deep reinforcement learning recommenders in Swift.
+//
+// Layers, each importing only the ones above it in this list:
+//   CRecRLBLAS (system CBLAS + LAPACKE)  CRecRLKernels (small C kernels)
+//   RecRLTensor  -> Tensor, linear algebra, seeded RNG, BLAS runtime
+//   RecRLNN      -> Layer, Dense, activations, losses, optimizers, checkpoints
+//   RecRL        -> umbrella module re-exporting the public layers
+// Apps (the `recrl` tool, examples) sit on top and may use other packages;
+// the library products depend on no third-party Swift package.
+import PackageDescription
+
+let package = Package(
+    name: "RecRL",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RecRL", targets: ["RecRL"]),
+        .library(name: "RecRLTensor", targets: ["RecRLTensor"]),
+        .library(name: "RecRLNN", targets: ["RecRLNN"]),
+        .executable(name: "recrl", targets: ["recrl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: System and C layer (no stable API; use the Swift types)
+        .systemLibrary(
+            name: "CRecRLBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
+        ),
+        .target(name: "CRecRLKernels"),
+
+        // MARK: Public library layers
+        .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
+        .target(name: "RecRLNN", dependencies: ["RecRLTensor", "CRecRLKernels"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN"]),
+
+        // MARK: Apps
+        .executableTarget(
+            name: "recrl",
+            dependencies: ["RecRL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: Tests
+        .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN"], path: "Tests/RecRLTestSupport"),
+        .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

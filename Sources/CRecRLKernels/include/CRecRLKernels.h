@@ -1,0 +1,39 @@
+// Small C kernels behind RecRL's Swift API. This module has no stable API:
+// call it only through the RecRL Swift types.
+#ifndef CRECRL_KERNELS_H
+#define CRECRL_KERNELS_H
+
+#include <stdint.h>
+
+/// Returns 1 when the CPU supports the named feature ("avx512f", "avx2", "fma"), else 0.
+int recrl_cpu_supports(const char *feature);
+
+/// Reads the SSE control/status register (MXCSR) of the calling thread; 0 on non-x86.
+uint32_t recrl_get_fp_control(void);
+/// Writes MXCSR of the calling thread (no-op on non-x86).
+void recrl_set_fp_control(uint32_t value);
+/// The MXCSR bits for flush-to-zero and denormals-are-zero.
+uint32_t recrl_ftz_daz_bits(void);
+
+/// One Adam step over `count` parameters, in place:
+///   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g;
+///   p -= lr_t * m / (sqrt(v) + eps_t)
+/// `lr_t` and `eps_t` already carry the bias corrections.
+void recrl_adam_step(float *param, const float *grad, float *m, float *v, long count,
+                     float beta1, float beta2, float lr_t, float eps_t);
+
+/// Soft update in place: target = tau * source + (1 - tau) * target.
+void recrl_soft_update(float *target, const float *source, long count, float tau);
+
+/// Fused bias add and activation over a row-major [rows, cols] matrix, in place.
+/// activation: 0 identity, 1 relu, 2 tanh, 3 sigmoid.
+void recrl_bias_activation(float *y, const float *bias, long rows, long cols, int activation);
+
+/// Multiplies `delta` (the gradient w.r.t. an activation's output) by the activation's
+/// derivative expressed through its output `y`, in place. Same activation codes.
+void recrl_activation_backward(float *delta, const float *y, long count, int activation);
+
+/// Column sums of a row-major [rows, cols] matrix into out[cols] (out = beta*out + sum).
+void recrl_column_sums(const float *x, long rows, long cols, float *out, float beta);
+
+#endif

@@ -1,0 +1,3 @@
+// The umbrella module: `import RecRL` brings in every public layer.
+@_exported import RecRLTensor
+@_exported import RecRLNN

@@ -1,0 +1,141 @@
+import RecRLTensor
+import CRecRLKernels
+
+/// Updates a model from a gradient of the same structure. The optimizer keeps only
+/// its own state (moments); the model is passed `inout` and never owned.
+public protocol Optimizer: Sendable {
+    /// Applies one update step to `model` along `gradient`.
+    mutating func update<L: Layer>(_ model: inout L, along gradient: L)
+}
+
+/// Stochastic gradient descent with (heavy-ball) momentum:
+/// `v = momentum · v + g;  p -= learningRate · v` (PyTorch's convention).
+public struct SGD: Optimizer {
+    /// The step size.
+    public var learningRate: Float
+    /// The momentum coefficient; 0 disables momentum.
+    public var momentum: Float
+    private var velocity: [Tensor] = []
+
+    /// - Parameters:
+    ///   - learningRate: step size (default 0.01).
+    ///   - momentum: momentum coefficient in [0, 1) (default 0).
+    public init(learningRate: Float = 0.01, momentum: Float = 0) {
+        self.learningRate = learningRate
+        self.momentum = momentum
+    }
+
+    public mutating func update<L: Layer>(_ model: inout L, along gradient: L) {
+        if velocity.isEmpty && momentum != 0 {
+            gradient.forEachParameter { _, g in velocity.append(Tensor(zeros: g.shape)) }
+        }
+        var index = 0
+        let lr = learningRate, mu = momentum
+        model.updateParameters(pairedWith: gradient) { p, g in
+            if mu == 0 {
+                p.addScaled(g, by: -lr)
+            } else {
+                velocity[index] *= mu
+                velocity[index] += g
+                p.addScaled(velocity[index], by: -lr)
+            }
+            index += 1
+        }
+    }
+}
+
+/// Adam (Kingma & Ba 2015) with bias correction:
+/// `m = β1 m + (1−β1) g;  v = β2 v + (1−β2) g²;  p -= lr · m̂ / (√v̂ + ε)` with
+/// `m̂ = m / (1−β1ᵗ)`, `v̂ = v / (1−β2ᵗ)`.
+///
+/// Defaults are the paper's: `learningRate` 1e-3, `beta1` 0.9, `beta2` 0.999,
+/// `epsilon` 1e-8. The update is one fused, vectorised pass per parameter tensor.
+public struct Adam: Optimizer {
+    /// The step size α.
+    public var learningRate: Float
+    /// Decay of the first moment, β1.
+    public var beta1: Float
+    /// Decay of the second moment, β2.
+    public var beta2: Float
+    /// ε in the denominator.
+    public var epsilon: Float
+    /// Steps taken so far (t).
+    public private(set) var step = 0
+    private var firstMoments: [Tensor] = []
+    private var secondMoments: [Tensor] = []
+
+    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    public mutating func update<L: Layer>(_ model: inout L, along gradient: L) {
+        if firstMoments.isEmpty {
+            gradient.forEachParameter { _, g in
+                firstMoments.append(Tensor(zeros: g.shape))
+                secondMoments.append(Tensor(zeros: g.shape))
+            }
+        }
+        step += 1
+        let t = Double(step)
+        let bc1 = 1 - pow(Double(beta1), t), bc2 = 1 - pow(Double(beta2), t)
+        // p -= lr·m̂/(√v̂+ε)  ≡  p -= lr_t · m / (√v + ε_t)
+        let lrT = Float(Double(learningRate) * bc2.squareRoot() / bc1)
+        let epsT = Float(Double(epsilon) * bc2.squareRoot())
+        let b1 = beta1, b2 = beta2
+        var index = 0
+        model.updateParameters(pairedWith: gradient) { p, g in
+            precondition(p.shape == g.shape && p.count == firstMoments[index].count,
+                         "Adam: parameter \(p.shape) vs gradient \(g.shape)")
+            let n = p.count
+            g.withUnsafeBufferPointer { gp in
+                firstMoments[index].withUnsafeMutableBufferPointer { mp in
+                    secondMoments[index].withUnsafeMutableBufferPointer { vp in
+                        p.withUnsafeMutableBufferPointer { pp in
+                            recrl_adam_step(pp.baseAddress, gp.baseAddress, mp.baseAddress, vp.baseAddress, n, b1, b2, lrT, epsT)
+                        }
+                    }
+                }
+            }
+            index += 1
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Scales `gradient` so that its global L2 norm is at most `maxNorm` and returns
+/// the norm before clipping (Pascanu et al. 2013).
+@discardableResult
+public func clipByGlobalNorm<L: Layer>(_ gradient: inout L, maxNorm: Float) -> Float {
+    precondition(maxNorm > 0, "clipByGlobalNorm needs maxNorm > 0, got \(maxNorm)")
+    var s: Float = 0
+    gradient.updateParameters { p in s += p.squaredNorm() }
+    let norm = s.squareRoot()
+    if norm > maxNorm {
+        let factor = maxNorm / norm
+        gradient.updateParameters { p in p *= factor }
+    }
+    return norm
+}
+
+/// Polyak averaging of target networks, in place over every parameter:
+/// `target = tau · source + (1 − tau) · target` (Lillicrap et al. 2015).
+public func softUpdate<L: Layer>(_ target: inout L, toward source: L, tau: Float) {
+    precondition(tau >= 0 && tau <= 1, "softUpdate needs tau in [0, 1], got \(tau)")
+    target.updateParameters(pairedWith: source) { t, s in
+        precondition(t.shape == s.shape, "softUpdate: target \(t.shape) vs source \(s.shape)")
+        let n = t.count
+        s.withUnsafeBufferPointer { sp in
+            t.withUnsafeMutableBufferPointer { tp in
+                recrl_soft_update(tp.baseAddress, sp.baseAddress, n, tau)
+            }
+        }
+    }
+}

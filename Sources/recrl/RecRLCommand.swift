@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import RecRL
+
+@main
+struct RecRLCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recrl",
+        abstract: "Deep reinforcement learning recommenders: train, evaluate, serve.",
+        version: recrlVersion,
+        subcommands: [Info.self, Demo.self]
+    )
+
+    static func main() {
+        // Must run before any BLAS work: OpenBLAS picks its kernels at load time.
+        BLASRuntime.relaunchWithOptimizedCoreIfNeeded()
+        Self.main(nil)
+    }
+}
+
+/// Prints the library version and the BLAS runtime RecRL is using.
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the version and the BLAS runtime (core, threads, build).")
+
+    @Flag(help: "Print one JSON object instead of a readable summary.")
+    var json = false
+
+    func run() throws {
+        let fields: [(String, Any)] = [
+            ("version", recrlVersion),
+            ("blas_core", BLASRuntime.coreName),
+            ("blas_threads", BLASRuntime.threadCount),
+            ("blas_config", BLASRuntime.configuration),
+            ("blas_generic_core", BLASRuntime.isGenericCore),
+            ("recommended_coretype", BLASRuntime.recommendedCoreType ?? NSNull()),
+            ("openblas_coretype_env", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? NSNull()),
+        ]
+        if json {
+            print(try JSONOutput.object(fields))
+        } else {
+            print("RecRL \(recrlVersion)")
+            print("BLAS core:    \(BLASRuntime.coreName)\(BLASRuntime.isGenericCore ? " (generic: slow kernels)" : "")")
+            print("BLAS threads: \(BLASRuntime.threadCount)")
+            print("BLAS build:   \(BLASRuntime.configuration)")
+            if let env = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
+                print("OPENBLAS_CORETYPE=\(env)")
+            }
+        }
+    }
+}
+
+/// JSON helpers for command output with a stable key order.
+enum JSONOutput {
+    static func object(_ fields: [(String, Any)]) throws -> String {
+        let parts = try fields.map { key, value -> String in
+            let data = try JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed, .withoutEscapingSlashes])
+            let array = String(decoding: data, as: UTF8.self)
+            return "\"\(key)\":\(array.dropFirst().dropLast())"
+        }
+        return "{\(parts.joined(separator: ","))}"
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}

@@ -1,0 +1,136 @@
+import XCTest
+import RecRLTensor
+import RecRLTestSupport
+
+final class LinearAlgebraTests: XCTestCase {
+    /// The reference product, a naive triple loop in Double.
+    func naive(_ a: Tensor, _ ta: Bool, _ b: Tensor, _ tb: Bool) -> Tensor {
+        let ae = ta ? a.transposed() : a, be = tb ? b.transposed() : b
+        let m = ae.shape[0], k = ae.shape[1], n = be.shape[1]
+        var out = Tensor(zeros: [m, n])
+        for i in 0..<m {
+            for j in 0..<n {
+                var s = 0.0
+                for p in 0..<k { s += Double(ae[i, p]) * Double(be[p, j]) }
+                out[i, j] = Float(s)
+            }
+        }
+        return out
+    }
+
+    func testMatmulAllTransposesOddShapes() {
+        var rng = testRNG(11)
+        let shapes: [(Int, Int, Int)] = [(1, 1, 1), (1, 7, 1), (1, 1, 13), (13, 1, 1), (7, 11, 13), (17, 3, 1), (2, 31, 5), (64, 37, 29)]
+        for (m, k, n) in shapes {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = Tensor(randomNormal: ta ? [k, m] : [m, k], using: &rng)
+                    let b = Tensor(randomNormal: tb ? [n, k] : [k, n], using: &rng)
+                    var out = Tensor(zeros: [0])
+                    matmul(a, b, transposeA: ta, transposeB: tb, into: &out)
+                    assertClose(out, naive(a, ta, b, tb), absolute: 1e-4, relative: 1e-4, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb)")
+                    XCTAssertEqual(a.matmul(b, transposeSelf: ta, transposeOther: tb).shape, [m, n])
+                }
+            }
+        }
+    }
+
+    func testMatmulAlphaBetaAccumulates() throws {
+        let a = try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
+        let id = try Tensor(shape: [2, 2], scalars: [1, 0, 0, 1])
+        var c = try Tensor(shape: [2, 2], scalars: [1, 1, 1, 1])
+        matmul(a, id, into: &c, alpha: 2, beta: 3)
+        XCTAssertEqual(c.scalars, [5, 7, 9, 11])
+    }
+
+    func testMatmulInnerDimensionZero() {
+        let a = Tensor(zeros: [3, 0]), b = Tensor(zeros: [0, 2])
+        XCTAssertEqual(a.matmul(b), Tensor(zeros: [3, 2]))
+    }
+
+    func testMatvec() throws {
+        var rng = testRNG(12)
+        let a = Tensor(randomNormal: [5, 7], using: &rng)
+        let x = Tensor(randomNormal: [7], using: &rng)
+        let y = a.matvec(x)
+        assertClose(y, naive(a, false, x.reshaped([7, 1]), false).reshaped([5]), absolute: 1e-4)
+        let z = Tensor(randomNormal: [5], using: &rng)
+        assertClose(a.matvec(z, transposeSelf: true), naive(a, true, z.reshaped([5, 1]), false).reshaped([7]), absolute: 1e-4)
+    }
+
+    func testSolveSPDKnownAnswer() throws {
+        // A = [[4, 2], [2, 3]], x = [1, -1]  =>  b = [2, -1]
+        let a = try Tensor(shape: [2, 2], scalars: [4, 2, 2, 3])
+        let x = try LinearAlgebra.solveSymmetricPositiveDefinite(a, Tensor([2, -1]))
+        assertClose(x.scalars, [1, -1], absolute: 1e-5)
+        let l = try LinearAlgebra.cholesky(a)
+        // L = [[2, 0], [1, sqrt(2)]]
+        assertClose(l.scalars, [2, 0, 1, 2.0.squareRoot().float], absolute: 1e-5)
+        assertClose(l.matmul(l, transposeOther: true), a, absolute: 1e-5)
+    }
+
+    func testSolveGeneralKnownAnswer() throws {
+        // A = [[0, 2, 1], [1, 1, 1], [2, 1, 0]] (needs pivoting), X = [[1, 2], [2, 0], [3, -1]]
+        let a = try Tensor(shape: [3, 3], scalars: [0, 2, 1, 1, 1, 1, 2, 1, 0])
+        let xTrue = try Tensor(shape: [3, 2], scalars: [1, 2, 2, 0, 3, -1])
+        let b = a.matmul(xTrue)
+        let x = try LinearAlgebra.solve(a, b)
+        assertClose(x, xTrue, absolute: 1e-5)
+    }
+
+    func testSolveRandomSPD() throws {
+        var rng = testRNG(13)
+        let m = Tensor(randomNormal: [20, 20], using: &rng)
+        var a = m.matmul(m, transposeSelf: true)
+        for i in 0..<20 { a[i, i] += 1 }
+        let xTrue = Tensor(randomNormal: [20, 3], using: &rng)
+        let x = try LinearAlgebra.solveSymmetricPositiveDefinite(a, a.matmul(xTrue))
+        assertClose(x, xTrue, absolute: 2e-3, relative: 2e-3)
+    }
+
+    func testSingularAndNonSPDErrors() throws {
+        let singular = try Tensor(shape: [2, 2], scalars: [1, 2, 2, 4])
+        XCTAssertThrowsError(try LinearAlgebra.solve(singular, Tensor([1, 1]))) { error in
+            XCTAssertEqual(error as? TensorError, .singularMatrix(pivot: 2))
+            XCTAssertTrue("\(error)".contains("singular"))
+        }
+        let indefinite = try Tensor(shape: [2, 2], scalars: [1, 2, 2, 1])
+        XCTAssertThrowsError(try LinearAlgebra.solveSymmetricPositiveDefinite(indefinite, Tensor([1, 1]))) { error in
+            XCTAssertEqual(error as? TensorError, .notPositiveDefinite(minor: 2))
+            XCTAssertTrue("\(error)".contains("not symmetric positive definite"))
+        }
+        XCTAssertThrowsError(try LinearAlgebra.cholesky(indefinite)) { error in
+            XCTAssertEqual(error as? TensorError, .notPositiveDefinite(minor: 2))
+        }
+        XCTAssertThrowsError(try LinearAlgebra.solve(singular, Tensor([1, 1, 1]))) { error in
+            XCTAssertEqual(error as? TensorError, .shapeMismatch(operation: "solve", lhs: [2, 2], rhs: [3]))
+        }
+    }
+
+    func testBLASRuntimeQueries() {
+        XCTAssertFalse(BLASRuntime.coreName.isEmpty)
+        XCTAssertTrue(BLASRuntime.configuration.contains("OpenBLAS"))
+        let before = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        XCTAssertEqual(BLASRuntime.threadCount, 1)
+        BLASRuntime.setThreadCount(before)
+        XCTAssertEqual(BLASRuntime.threadCount, before)
+    }
+
+    func testFlushToZeroIsScopedAndRestored() {
+        let before = FloatingPointMode.flushesDenormalsToZero
+        let tiny: Float = .leastNormalMagnitude
+        let inside = FloatingPointMode.withDenormalsFlushedToZero { () -> (Bool, Float) in
+            var x = tiny
+            x = x * Float(0.25).nextUp // would be denormal
+            return (FloatingPointMode.flushesDenormalsToZero, x)
+        }
+        #if arch(x86_64)
+        XCTAssertTrue(inside.0)
+        XCTAssertEqual(inside.1, 0, "denormal results flush to zero inside the scope")
+        #endif
+        XCTAssertEqual(FloatingPointMode.flushesDenormalsToZero, before, "the caller's mode is restored")
+    }
+}
+
+extension Double { var float: Float { Float(self) } }
