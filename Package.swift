@@ -30,6 +30,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev", "pkg-config"])]
         ),
         .target(name: "CRecRLKernels"),
+        // Allocation counting for tests and benchmarks only (interposes malloc).
+        .target(name: "CRecRLMallocCounter"),
 
         // MARK: Public library layers
         .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
@@ -43,7 +45,7 @@ let package = Package(
         ),
 
         // MARK: Tests
-        .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN"], path: "Tests/RecRLTestSupport"),
+        .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
     ],

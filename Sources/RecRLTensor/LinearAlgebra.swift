@@ -62,7 +62,7 @@ public func matvec(_ a: Tensor, _ x: Tensor, transposeA ta: Bool = false, into o
     let rows = a.shape[0], cols = a.shape[1]
     let inLen = ta ? rows : cols, outLen = ta ? cols : rows
     guard x.count == inLen else { shapeFailure("matvec(transposed: \(ta))", a.shape, x.shape) }
-    if beta == 0 { out.prepare(shape: [outLen]) } else {
+    if beta == 0 { out.prepare(count: outLen) } else {
         guard out.shape == [outLen] else { shapeFailure("matvec output", [outLen], out.shape) }
         out.makeUnique()
     }

@@ -89,7 +89,10 @@ public struct Tensor: Sendable {
     /// Columns when viewed as a matrix: the product of all but the first dimension
     /// of a rank ≥ 2 tensor, else `count` (a rank-1 tensor is a row vector).
     @inlinable public var columns: Int {
-        shape.count >= 2 ? shape.dropFirst().reduce(1, *) : count
+        guard shape.count >= 2 else { return count }
+        var c = 1
+        for i in 1..<shape.count { c *= shape[i] }
+        return c
     }
 
     /// A tensor with the same scalars and a new shape of the same count.
@@ -114,6 +117,13 @@ public struct Tensor: Sendable {
     public mutating func prepare(rows r: Int, columns c: Int) {
         if shape.count == 2 && shape[0] == r && shape[1] == c { makeUnique(); return }
         resizeStorage([r, c])
+    }
+
+    /// Makes this tensor a rank-1 `[count]` without building a shape array when it already is.
+    @inlinable
+    public mutating func prepare(count n: Int) {
+        if shape.count == 1 && shape[0] == n { makeUnique(); return }
+        resizeStorage([n])
     }
 
     @usableFromInline

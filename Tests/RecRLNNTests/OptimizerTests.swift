@@ -150,3 +150,32 @@ final class OptimizerTests: XCTestCase {
         XCTAssertLessThan(last, first * 0.05)
     }
 }
+
+/// The training step of an MLP reuses its buffers: no heap allocation once warm.
+final class AllocationTests: XCTestCase {
+    func testWarmTrainingStepAllocatesNothing() throws {
+        var rng = testRNG(40)
+        var model = MLP(sizes: [8, 32, 32, 4], hiddenActivation: .relu, outputActivation: .tanh, using: &rng)
+        var target = model
+        let x = Tensor(randomNormal: [16, 8], using: &rng)
+        let y = Tensor(randomNormal: [16, 4], using: &rng)
+        var adam = Adam(), ctx = model.makeContext(), grad = model.zeroGradient(), dl = Tensor(zeros: [0])
+        func step() {
+            model.forward(x, context: &ctx)
+            MeanSquaredError.gradient(predicted: ctx.output, target: y, into: &dl)
+            model.backward(input: x, outputGradient: dl, context: &ctx, gradient: &grad,
+                           computeParameterGradient: true, computeInputGradient: true)
+            clipByGlobalNorm(&grad, maxNorm: 1)
+            adam.update(&model, along: grad)
+            softUpdate(&target, toward: model, tau: 0.01)
+        }
+        step(); step()
+        let allocations = try XCTUnwrap(countAllocations { for _ in 0..<10 { step() } }, "allocation counter unavailable on this platform")
+        XCTAssertEqual(allocations, 0, "a warm training step must not allocate")
+    }
+
+    func testCounterSeesAllocations() throws {
+        let n = try XCTUnwrap(countAllocations { _ = Tensor(zeros: [1000]) })
+        XCTAssertGreaterThan(n, 0, "the counter must see a tensor allocation")
+    }
+}

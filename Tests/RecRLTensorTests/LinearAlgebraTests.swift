@@ -119,11 +119,11 @@ final class LinearAlgebraTests: XCTestCase {
 
     func testFlushToZeroIsScopedAndRestored() {
         let before = FloatingPointMode.flushesDenormalsToZero
-        let tiny: Float = .leastNormalMagnitude
+        // Operands live in tensor storage so the optimiser cannot fold the product.
+        let tiny = Tensor([.leastNormalMagnitude]), quarter = Tensor([0.25])
         let inside = FloatingPointMode.withDenormalsFlushedToZero { () -> (Bool, Float) in
-            var x = tiny
-            x = x * Float(0.25).nextUp // would be denormal
-            return (FloatingPointMode.flushesDenormalsToZero, x)
+            let x = tiny * quarter // would be denormal
+            return (FloatingPointMode.flushesDenormalsToZero, x[flat: 0])
         }
         #if arch(x86_64)
         XCTAssertTrue(inside.0)

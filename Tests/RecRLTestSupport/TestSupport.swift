@@ -88,3 +88,14 @@ public func checkLayerGradients<L: Layer>(_ layer: L, input: Tensor, seed: UInt6
         assertClose(a, numeric, absolute: absolute, relative: relative, "gradient of \(name) in \(L.self)", file: file, line: line)
     }
 }
+
+import CRecRLMallocCounter
+
+/// Heap allocations performed while running `body` (all threads), or nil where the
+/// allocator cannot be interposed.
+public func countAllocations(_ body: () throws -> Void) rethrows -> Int? {
+    guard recrl_malloc_counter_active() != 0 else { try body(); return nil }
+    let before = recrl_malloc_count()
+    try body()
+    return recrl_malloc_count() - before
+}

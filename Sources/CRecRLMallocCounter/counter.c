@@ -1,0 +1,38 @@
+#include "CRecRLMallocCounter.h"
+#include <stddef.h>
+#include <errno.h> /* defines __GLIBC__ on glibc */
+
+#if defined(__linux__) && defined(__GLIBC__)
+#include <errno.h>
+#include <stdatomic.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static _Atomic long recrl_allocations = 0;
+
+static inline void bump(void) { atomic_fetch_add_explicit(&recrl_allocations, 1, memory_order_relaxed); }
+
+void *malloc(size_t n) { bump(); return __libc_malloc(n); }
+void *calloc(size_t n, size_t s) { bump(); return __libc_calloc(n, s); }
+void *realloc(void *p, size_t n) { bump(); return __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+void *memalign(size_t a, size_t n) { bump(); return __libc_memalign(a, n); }
+void *aligned_alloc(size_t a, size_t n) { bump(); return __libc_memalign(a, n); }
+int posix_memalign(void **out, size_t a, size_t n) {
+    bump();
+    void *p = __libc_memalign(a, n);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+long recrl_malloc_count(void) { return atomic_load_explicit(&recrl_allocations, memory_order_relaxed); }
+int recrl_malloc_counter_active(void) { return 1; }
+#else
+long recrl_malloc_count(void) { return 0; }
+int recrl_malloc_counter_active(void) { return 0; }
+#endif

@@ -1,0 +1,16 @@
+// Counts heap allocations in the process that links this module, by interposing
+// malloc and friends (glibc). Link it only into executables and test bundles that
+// need allocation counts (tests of the zero-allocation hot paths, benchmarks);
+// it is not part of the library products. No stable API.
+#ifndef CRECRL_MALLOC_COUNTER_H
+#define CRECRL_MALLOC_COUNTER_H
+
+/// The number of allocation calls (malloc, calloc, realloc, aligned allocations)
+/// since the process started, over all threads. Always 0 where interposition is
+/// unavailable; check `recrl_malloc_counter_active()`.
+long recrl_malloc_count(void);
+
+/// 1 when this build interposes the allocator (glibc), else 0.
+int recrl_malloc_counter_active(void);
+
+#endif
