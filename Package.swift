@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RecRL", targets: ["RecRL"]),
         .library(name: "RecRLTensor", targets: ["RecRLTensor"]),
         .library(name: "RecRLNN", targets: ["RecRLNN"]),
+        .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .executable(name: "recrl", targets: ["recrl"]),
     ],
     dependencies: [
@@ -36,7 +37,8 @@ let package = Package(
         // MARK: Public library layers
         .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
         .target(name: "RecRLNN", dependencies: ["RecRLTensor", "CRecRLKernels"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN"]),
+        .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLDRR"]),
 
         // MARK: Apps
         .executableTarget(
@@ -47,6 +49,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLTestSupport"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,3 +1,4 @@
 // The umbrella module: `import RecRL` brings in every public layer.
 @_exported import RecRLTensor
 @_exported import RecRLNN
+@_exported import RecRLDRR

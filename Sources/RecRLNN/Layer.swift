@@ -119,9 +119,10 @@ public enum Activation: Int, Sendable, Codable, CaseIterable {
     case sigmoid = 3
 }
 
-/// A context holding one output and one input gradient.
+/// A context holding one output and one input gradient, for layers (in any
+/// module) that need no other buffers.
 public struct BasicContext: LayerContext {
-    public internal(set) var output = Tensor(zeros: [0])
-    public internal(set) var inputGradient = Tensor(zeros: [0])
+    public var output = Tensor(zeros: [0])
+    public var inputGradient = Tensor(zeros: [0])
     public init() {}
 }
