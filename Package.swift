@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RecRL", targets: ["RecRL"]),
         .library(name: "RecRLTensor", targets: ["RecRLTensor"]),
         .library(name: "RecRLNN", targets: ["RecRLNN"]),
+        .library(name: "RecRLEmbeddings", targets: ["RecRLEmbeddings"]),
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .executable(name: "recrl", targets: ["recrl"]),
     ],
@@ -37,8 +38,9 @@ let package = Package(
         // MARK: Public library layers
         .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
         .target(name: "RecRLNN", dependencies: ["RecRLTensor", "CRecRLKernels"]),
-        .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLDRR"]),
+        .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLDRR"]),
 
         // MARK: Apps
         .executableTarget(
@@ -49,6 +51,7 @@ let package = Package(
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLTestSupport"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
     ],

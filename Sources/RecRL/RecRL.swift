@@ -1,4 +1,5 @@
 // The umbrella module: `import RecRL` brings in every public layer.
 @_exported import RecRLTensor
 @_exported import RecRLNN
+@_exported import RecRLEmbeddings
 @_exported import RecRLDRR
