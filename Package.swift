@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "RecRLTensor", targets: ["RecRLTensor"]),
         .library(name: "RecRLNN", targets: ["RecRLNN"]),
         .library(name: "RecRLEmbeddings", targets: ["RecRLEmbeddings"]),
+        .library(name: "RecRLSimulation", targets: ["RecRLSimulation"]),
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .executable(name: "recrl", targets: ["recrl"]),
     ],
@@ -39,8 +40,9 @@ let package = Package(
         .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
         .target(name: "RecRLNN", dependencies: ["RecRLTensor", "CRecRLKernels"]),
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRLSimulation", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLDRR"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLSimulation", "RecRLDRR"]),
 
         // MARK: Apps
         .executableTarget(
@@ -52,6 +54,7 @@ let package = Package(
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLTestSupport"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
     ],

@@ -2,4 +2,5 @@
 @_exported import RecRLTensor
 @_exported import RecRLNN
 @_exported import RecRLEmbeddings
+@_exported import RecRLSimulation
 @_exported import RecRLDRR
