@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "RecRLNN", targets: ["RecRLNN"]),
         .library(name: "RecRLEmbeddings", targets: ["RecRLEmbeddings"]),
         .library(name: "RecRLSimulation", targets: ["RecRLSimulation"]),
+        .library(name: "RecRLData", targets: ["RecRLData"]),
+        .library(name: "RecRLRecommenders", targets: ["RecRLRecommenders"]),
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .executable(name: "recrl", targets: ["recrl"]),
     ],
@@ -39,15 +41,19 @@ let package = Package(
         // MARK: Public library layers
         .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
         .target(name: "RecRLNN", dependencies: ["RecRLTensor", "CRecRLKernels"]),
+        .target(name: "RecRLAgents", dependencies: ["RecRLTensor", "RecRLNN"]),
+        .target(name: "RecRLEnvironmentTesting", dependencies: ["RecRLAgents"]),
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLSimulation", "RecRLDRR"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLSimulation", "RecRLDRR"]),
 
         // MARK: Apps
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "CRecRLMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         // MARK: Tests
@@ -56,6 +62,9 @@ let package = Package(
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
+        .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLTensor", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,36 +1,21 @@
 import ArgumentParser
 import Foundation
 import RecRL
+import CRecRLMallocCounter
 
 /// Throughput benchmarks of the canonical training workload (WORKLOAD.md).
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure GEMM rates and DDPG training throughput.",
-        subcommands: [BenchGEMM.self])
+        subcommands: [BenchTrain.self, BenchGEMM.self, BenchExport.self])
 }
 
-/// One of WORKLOAD.md's configurations.
-struct WorkloadConfig: Sendable {
-    let name: String
-    let k: Int, hidden: Int, batch: Int
-    var state: Int { 3 * k }
-    static let all = [
-        WorkloadConfig(name: "paper", k: 100, hidden: 256, batch: 64),
-        WorkloadConfig(name: "medium", k: 128, hidden: 1024, batch: 256),
-        WorkloadConfig(name: "large", k: 256, hidden: 4096, batch: 1024),
-    ]
-    static func named(_ name: String) throws -> WorkloadConfig {
-        guard let c = all.first(where: { $0.name == name }) else {
-            throw ValidationError("unknown config '\(name)'; expected one of \(all.map(\.name).joined(separator: ", "))")
+extension TrainingWorkload {
+    static func parse(_ name: String) throws -> TrainingWorkload {
+        guard let c = TrainingWorkload.named(name) else {
+            throw ValidationError("unknown config '\(name)'; expected one of \(TrainingWorkload.standard.map(\.name).joined(separator: ", "))")
         }
         return c
-    }
-    var actorLayers: [(Int, Int)] { [(state, hidden), (hidden, hidden), (hidden, k)] }
-    var criticLayers: [(Int, Int)] { [(state + k, hidden), (hidden, hidden), (hidden, 1)] }
-    /// WORKLOAD.md: step FLOPs = 4·F(A) + 6·F(C), F(L) = Σ 2·B·in·out.
-    var flopsPerUpdate: Double {
-        func f(_ l: [(Int, Int)]) -> Double { l.reduce(0) { $0 + 2 * Double(batch * $1.0 * $1.1) } }
-        return 4 * f(actorLayers) + 6 * f(criticLayers)
     }
 
     /// A GEMM `[m, k] · [k, n]` with transpose flags, as the step issues it.
@@ -76,7 +61,7 @@ struct BenchGEMM: ParsableCommand {
     func validate() throws {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        for name in config.split(separator: ",") { _ = try WorkloadConfig.named(String(name)) }
+        for name in config.split(separator: ",") { _ = try TrainingWorkload.parse(String(name)) }
     }
 
     func run() throws {
@@ -86,11 +71,11 @@ struct BenchGEMM: ParsableCommand {
         var results: [(String, [(String, Double, Int)], Double, Double)] = []
         var square: [(Int, Double)] = []
         for size in [256, 512, 1024, 2048] {
-            square.append((size, rate(WorkloadConfig.GEMM(m: size, k: size, n: size, ta: false, tb: false), &rng)))
+            square.append((size, rate(TrainingWorkload.GEMM(m: size, k: size, n: size, ta: false, tb: false), &rng)))
             progress("square \(size): \(String(format: "%.1f", square.last!.1)) GFLOP/s")
         }
         for name in config.split(separator: ",") {
-            let c = try WorkloadConfig.named(String(name))
+            let c = try TrainingWorkload.parse(String(name))
             var rows: [(String, Double, Int)] = []
             var seconds = 0.0
             for (g, times) in c.stepGEMMs.sorted(by: { $0.key.flops > $1.key.flops }) {
@@ -125,7 +110,7 @@ struct BenchGEMM: ParsableCommand {
     private func fmt(_ x: Double) -> String { String(format: "%.4g", x) }
 
     /// Median GFLOP/s of timed batches of calls after a warm-up.
-    private func rate(_ g: WorkloadConfig.GEMM, _ rng: inout Xoshiro256StarStar) -> Double {
+    private func rate(_ g: TrainingWorkload.GEMM, _ rng: inout Xoshiro256StarStar) -> Double {
         let a = Tensor(randomUniform: g.ta ? [g.k, g.m] : [g.m, g.k], in: -1...1, using: &rng)
         let b = Tensor(randomUniform: g.tb ? [g.n, g.k] : [g.k, g.n], in: -1...1, using: &rng)
         var c = Tensor(zeros: [g.m, g.n])
@@ -148,5 +133,106 @@ struct BenchGEMM: ParsableCommand {
 
     private func progress(_ s: String) {
         if isatty(2) != 0 { writeToStandardError(s + "\n") }
+    }
+}
+
+/// Times WORKLOAD.md's DDPG update with RecRL's learner.
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Updates per second of the canonical DDPG update (WORKLOAD.md).")
+
+    @Option(help: "Configuration: paper, medium or large.") var config: String = "paper"
+    @Option(help: "OpenBLAS threads (default: the machine's cores).") var threads: Int?
+    @Option(help: "Seconds of timed updates, split over the runs.") var seconds: Double = 5
+    @Option(help: "Timed runs; the median is reported (at least 5).") var runs: Int = 5
+    @Option(help: "Start from weights and a batch in a safetensors file (see `recrl bench export`).") var initFile: String?
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        _ = try TrainingWorkload.parse(config)
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        guard runs >= 5 else { throw ValidationError("--runs must be at least 5") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        let workload = try TrainingWorkload.parse(config)
+        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        BLASRuntime.setThreadCount(n)
+        var learner = workload.makeLearner(seed: 0)
+        var batch = workload.makeBatch(seed: 1)
+        if let initFile {
+            let tensors = try SafeTensors(contentsOf: URL(fileURLWithPath: initFile)).tensors
+            guard let (l, b) = workload.importTensors(tensors) else {
+                throw ValidationError("\(initFile) does not hold the \(workload.name) weights and batch")
+            }
+            learner = l
+            batch = b
+        }
+        // Warm-up: at least 1 s or 20 updates (also reaches steady Adam moments).
+        let warmStart = DispatchTime.now().uptimeNanoseconds
+        var warm = 0
+        while warm < 20 || DispatchTime.now().uptimeNanoseconds - warmStart < 1_000_000_000 {
+            learner.update(batch)
+            warm += 1
+        }
+        var rates: [Double] = []
+        var allocations = 0, counted = 0
+        let perRun = seconds / Double(runs)
+        for r in 0..<runs {
+            let before = recrl_malloc_count()
+            let start = DispatchTime.now().uptimeNanoseconds
+            var updates = 0
+            var loss: Float = 0
+            repeat {
+                loss += learner.update(batch).criticLoss
+                updates += 1
+            } while Double(DispatchTime.now().uptimeNanoseconds - start) < perRun * 1e9
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            allocations += recrl_malloc_count() - before
+            counted += updates
+            rates.append(Double(updates) / elapsed)
+            guard loss.isFinite else { throw ValidationError("the critic loss diverged") }
+            if !json || isatty(2) != 0 {
+                writeToStandardError("run \(r + 1)/\(runs): \(String(format: "%.1f", rates.last!)) updates/s\n")
+            }
+        }
+        let sorted = rates.sorted()
+        let median = sorted[sorted.count / 2]
+        let gflops = median * workload.flopsPerUpdate / 1e9
+        let allocPerUpdate: Any = recrl_malloc_counter_active() != 0 ? Double(allocations) / Double(max(counted, 1)) : NSNull()
+        if json {
+            print(try JSONOutput.object([
+                ("config", workload.name), ("updates_per_second", median), ("gflops", gflops), ("runs", rates),
+                ("blas_core", BLASRuntime.coreName), ("threads", n), ("allocations_per_update", allocPerUpdate),
+                ("gflop_per_update", workload.flopsPerUpdate / 1e9), ("warmup_updates", warm),
+            ]))
+        } else {
+            print("\(workload.name): \(String(format: "%.1f", median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads, BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
+        }
+    }
+}
+
+/// Writes a workload's initial weights and batch for the peer frameworks.
+struct BenchExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write the workload's initial weights and batch (safetensors) for Benchmarks/peers.")
+
+    @Option(help: "Configuration: tiny, paper, medium or large.") var config: String = "paper"
+    @Option(help: "Output file.") var out: String
+    @Option(help: "Weight seed.") var seed: UInt64 = 0
+
+    func validate() throws {
+        guard TrainingWorkload.named(config) != nil else { throw ValidationError("unknown config '\(config)'") }
+    }
+
+    func run() throws {
+        let w = TrainingWorkload.named(config)!
+        let tensors = TrainingWorkload.exportTensors(learner: w.makeLearner(seed: seed), batch: w.makeBatch(seed: seed &+ 1))
+        try SafeTensors(tensors: tensors, metadata: ["config": w.name, "k": "\(w.k)", "hidden": "\(w.hidden)", "batch": "\(w.batch)"])
+            .write(to: URL(fileURLWithPath: out))
+        print("wrote \(out)")
     }
 }

@@ -1,0 +1,243 @@
+/// A set of user–item interactions in columnar form, with dense ids and optional side information.
+///
+/// Row `r` is the interaction `(users[r], items[r], ratings[r], timestamps[r])`. Indices refer to
+/// ``userMap`` and ``itemMap``; train/test splits share these maps so indices agree across them.
+/// After loading there is at most one row per (user, item) pair.
+public struct InteractionDataset: Sendable {
+    /// Short name of the source (e.g. `ml-100k`).
+    public var name: String
+    /// Raw user id ↔ dense user index.
+    public var userMap: IDMap
+    /// Raw item id ↔ dense item index.
+    public var itemMap: IDMap
+    /// User index of each interaction.
+    public var users: [Int32]
+    /// Item index of each interaction.
+    public var items: [Int32]
+    /// Rating of each interaction (for implicit data, 1).
+    public var ratings: [Float]
+    /// Unix timestamp (seconds) of each interaction; 0 when the source has none.
+    public var timestamps: [Int64]
+    /// Declared rating scale, e.g. `1...5` or `0.5...5`.
+    public var ratingScale: ClosedRange<Float>
+    /// Item side information, indexed by item index.
+    public var itemInfo: ItemInfo
+    /// User side information, indexed by user index.
+    public var userInfo: UserInfo
+
+    /// Creates a data set from columns. All columns must have equal length.
+    public init(
+        name: String, userMap: IDMap, itemMap: IDMap,
+        users: [Int32], items: [Int32], ratings: [Float], timestamps: [Int64],
+        ratingScale: ClosedRange<Float>, itemInfo: ItemInfo? = nil, userInfo: UserInfo? = nil
+    ) {
+        precondition(users.count == items.count && items.count == ratings.count && ratings.count == timestamps.count,
+                     "InteractionDataset columns must have equal length")
+        self.name = name
+        self.userMap = userMap
+        self.itemMap = itemMap
+        self.users = users
+        self.items = items
+        self.ratings = ratings
+        self.timestamps = timestamps
+        self.ratingScale = ratingScale
+        self.itemInfo = itemInfo ?? ItemInfo(itemCount: itemMap.count)
+        self.userInfo = userInfo ?? UserInfo(userCount: userMap.count)
+    }
+
+    /// Number of users in the id map (including users with no rows in this subset).
+    public var userCount: Int { userMap.count }
+    /// Number of items in the id map (including items with no rows in this subset).
+    public var itemCount: Int { itemMap.count }
+    /// Number of interactions (rows).
+    public var interactionCount: Int { users.count }
+
+    /// Number of interactions per user index.
+    public func userCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: userCount)
+        for u in users { counts[Int(u)] += 1 }
+        return counts
+    }
+
+    /// Number of interactions per item index (item popularity).
+    public func itemCounts() -> [Int] {
+        var counts = [Int](repeating: 0, count: itemCount)
+        for i in items { counts[Int(i)] += 1 }
+        return counts
+    }
+
+    /// The rows whose indices are given, in that order, sharing this data set's id maps.
+    public func subset(rows: [Int]) -> InteractionDataset {
+        var copy = self
+        copy.users = rows.map { users[$0] }
+        copy.items = rows.map { items[$0] }
+        copy.ratings = rows.map { ratings[$0] }
+        copy.timestamps = rows.map { timestamps[$0] }
+        return copy
+    }
+
+    /// Row indices grouped by user index (each group in row order).
+    public func rowsByUser() -> [[Int]] {
+        var groups = [[Int]](repeating: [], count: userCount)
+        for (r, u) in users.enumerated() { groups[Int(u)].append(r) }
+        return groups
+    }
+
+    /// The user–item matrix in compressed sparse row form (rows = users, columns sorted).
+    /// - Parameter binary: if `true` (default) every value is 1, otherwise the rating.
+    public func userItemMatrix(binary: Bool = true) -> SparseMatrix {
+        SparseMatrix(rows: userCount, columns: itemCount, rowIndices: users, columnIndices: items,
+                     values: binary ? nil : ratings)
+    }
+
+    /// The item–user matrix in compressed sparse row form (rows = items, columns sorted).
+    /// - Parameter binary: if `true` (default) every value is 1, otherwise the rating.
+    public func itemUserMatrix(binary: Bool = true) -> SparseMatrix {
+        SparseMatrix(rows: itemCount, columns: userCount, rowIndices: items, columnIndices: users,
+                     values: binary ? nil : ratings)
+    }
+
+    /// A stable 64-bit FNV-1a fingerprint (16 hex digits) of the canonical interactions.
+    ///
+    /// Interactions are sorted by (raw user id, raw item id) and each contributes its raw ids,
+    /// rating and timestamp, so the value does not depend on row order or on index assignment.
+    public var fingerprint: String {
+        var order = Array(0..<interactionCount)
+        let userRaw = userMap.rawIDs, itemRaw = itemMap.rawIDs
+        order.sort { a, b in
+            let ua = userRaw[Int(users[a])], ub = userRaw[Int(users[b])]
+            if ua != ub { return ua < ub }
+            return itemRaw[Int(items[a])] < itemRaw[Int(items[b])]
+        }
+        var hash = FNV1a64()
+        for r in order {
+            hash.add(userRaw[Int(users[r])])
+            hash.add(itemRaw[Int(items[r])])
+            hash.add(ratings[r].bitPattern)
+            hash.add(UInt64(bitPattern: timestamps[r]))
+        }
+        let hex = String(hash.value, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// Item side information (content features) indexed by item index.
+public struct ItemInfo: Sendable, Equatable {
+    /// Title of each item ("" when unknown).
+    public var titles: [String]
+    /// Genre indices (into ``genreNames``) of each item.
+    public var genres: [[Int]]
+    /// Names of the genres.
+    public var genreNames: [String]
+
+    /// Creates empty side information for `itemCount` items.
+    public init(itemCount: Int) {
+        self.titles = Array(repeating: "", count: itemCount)
+        self.genres = Array(repeating: [], count: itemCount)
+        self.genreNames = []
+    }
+
+    /// Creates side information from explicit arrays (all indexed by item index).
+    public init(titles: [String], genres: [[Int]], genreNames: [String]) {
+        self.titles = titles
+        self.genres = genres
+        self.genreNames = genreNames
+    }
+
+    /// Whether any item has at least one genre.
+    public var hasGenres: Bool { genres.contains { !$0.isEmpty } }
+}
+
+/// A compressed-sparse-row matrix with sorted, de-duplicated column indices per row.
+public struct SparseMatrix: Sendable {
+    /// Number of rows.
+    public let rows: Int
+    /// Number of columns.
+    public let columns: Int
+    /// `rowStart[r]..<rowStart[r+1]` is the range of row `r` in ``columnIndices`` / ``values``.
+    public let rowStart: [Int]
+    /// Column index of each stored entry.
+    public let columnIndices: [Int32]
+    /// Value of each stored entry.
+    public let values: [Float]
+
+    /// Builds the matrix from coordinate triples. Duplicate coordinates are summed.
+    /// - Parameters:
+    ///   - values: entry values; `nil` means all ones.
+    public init(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32], values: [Float]?) {
+        self.rows = rows
+        self.columns = columns
+        var start = [Int](repeating: 0, count: rows + 1)
+        for r in rowIndices { start[Int(r) + 1] += 1 }
+        for r in 0..<rows { start[r + 1] += start[r] }
+        var fill = start
+        var cols = [Int32](repeating: 0, count: rowIndices.count)
+        var vals = [Float](repeating: 1, count: rowIndices.count)
+        for k in 0..<rowIndices.count {
+            let r = Int(rowIndices[k])
+            cols[fill[r]] = columnIndices[k]
+            if let values { vals[fill[r]] = values[k] }
+            fill[r] += 1
+        }
+        // Sort each row by column and merge duplicates.
+        var outStart = [Int](repeating: 0, count: rows + 1)
+        var outCols = [Int32](), outVals = [Float]()
+        outCols.reserveCapacity(cols.count)
+        outVals.reserveCapacity(cols.count)
+        var pairs: [(Int32, Float)] = []
+        for r in 0..<rows {
+            pairs.removeAll(keepingCapacity: true)
+            for k in start[r]..<start[r + 1] { pairs.append((cols[k], vals[k])) }
+            pairs.sort { $0.0 < $1.0 }
+            for (c, v) in pairs {
+                if outCols.count > outStart[r], outCols[outCols.count - 1] == c {
+                    outVals[outVals.count - 1] += v
+                } else {
+                    outCols.append(c)
+                    outVals.append(v)
+                }
+            }
+            outStart[r + 1] = outCols.count
+        }
+        self.rowStart = outStart
+        self.columnIndices = outCols
+        self.values = outVals
+    }
+
+    /// Number of stored entries in row `r`.
+    public func rowCount(_ r: Int) -> Int { rowStart[r + 1] - rowStart[r] }
+
+    /// Column indices of row `r`.
+    public func columns(ofRow r: Int) -> ArraySlice<Int32> { columnIndices[rowStart[r]..<rowStart[r + 1]] }
+
+    /// Whether entry `(r, c)` is stored (binary search).
+    public func contains(row r: Int, column c: Int32) -> Bool {
+        var lo = rowStart[r], hi = rowStart[r + 1]
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            let v = columnIndices[mid]
+            if v == c { return true }
+            if v < c { lo = mid + 1 } else { hi = mid }
+        }
+        return false
+    }
+}
+
+/// 64-bit FNV-1a hash.
+struct FNV1a64 {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(byte: UInt8) {
+        value ^= UInt64(byte)
+        value &*= 0x0000_0100_0000_01B3
+    }
+    mutating func add(_ s: String) {
+        for b in s.utf8 { add(byte: b) }
+        add(byte: 0x1F)
+    }
+    mutating func add(_ x: UInt32) {
+        for k in 0..<4 { add(byte: UInt8(truncatingIfNeeded: x >> (8 * k))) }
+    }
+    mutating func add(_ x: UInt64) {
+        for k in 0..<8 { add(byte: UInt8(truncatingIfNeeded: x >> (8 * k))) }
+    }
+}

@@ -1,0 +1,218 @@
+import RecRLTensor
+import ArgumentParser
+import Foundation
+import RecRLData
+import RecRLRecommenders
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A bad-input error of `recrl evaluate`, printed by ArgumentParser as one `Error: …` line (exit code 1).
+struct EvaluateError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `recrl evaluate`: loads a data set, splits it, trains baseline policies and reports offline metrics.
+///
+/// Register it as a subcommand of the `recrl` root command. Bad input (missing folder, unknown
+/// format/split/protocol/policy, bad K or fraction) fails in `validate()` with a one-line
+/// ``EvaluateError`` (no usage dump; malformed flags still get ArgumentParser's own message);
+/// data errors found while loading are thrown from `run()` as ``DataError`` (printed as `Error: …`).
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Evaluate baseline recommenders offline on a ratings data set.",
+        discussion: """
+            Loads DIR (MovieLens 100K/1M/latest or a generic CSV), validates it, splits it, fits each \
+            policy on the training split and ranks items for every test user with at least one \
+            relevant test interaction. Prints a table, or exactly one JSON object with --json.
+            """
+    )
+
+    /// Known policy names.
+    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr"]
+
+    @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
+    var data: String
+
+    @Option(name: .long, help: "Data format: auto, ml-100k, ml-1m, ml-latest or csv.")
+    var format: String = "auto"
+
+    @Option(name: .long, help: "Split: temporal (each user's latest fraction), random (global fraction) or leave-last (each user's last interaction; ignores --test-fraction).")
+    var split: String = "random"
+
+    @Option(name: .customLong("test-fraction"), help: "Fraction of interactions held out, in (0, 1).")
+    var testFraction: Double = 0.2
+
+    @Option(name: .customLong("protocol"), help: "Protocol: full (rank all unseen items) or drr (rank the user's test items).")
+    var evaluationProtocol: String = "full"
+
+    @Option(name: .long, help: "Comma-separated policies: random, popularity, itemknn, als, ials, bpr.")
+    var policies: String = "random,popularity,itemknn,bpr,als,ials"
+
+    @Option(name: .customLong("k"), help: "Comma-separated cut-offs K.")
+    var ks: String = "5,10"
+
+    @Option(name: .customLong("relevance-threshold"), help: "A test rating ≥ this is relevant (also 4 on half-star scales; 1 makes every test interaction relevant on 1–5 scales).")
+    var relevanceThreshold: Double = 4
+
+    @Option(name: .long, help: "Seed for the split and seeded policies.")
+    var seed: UInt64 = 0
+
+    @Flag(name: .long, help: "Print exactly one JSON object on stdout.")
+    var json = false
+
+    // MARK: Parsed values
+
+    var parsedFormat: DatasetFormat? { DatasetFormat(rawValue: format.lowercased()) }
+    var parsedProtocol: EvaluationProtocol? { EvaluationProtocol(rawValue: evaluationProtocol.lowercased()) }
+    var parsedKs: [Int]? {
+        let parts = ks.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.map { Int($0) }
+        guard !parts.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else { return nil }
+        return Array(Set(values.compactMap { $0 })).sorted()
+    }
+    var parsedPolicies: [String] {
+        policies.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    }
+    var strategy: SplitStrategy? {
+        switch split.lowercased() {
+        case "temporal": return .temporal(testFraction: testFraction)
+        case "random": return .random(testFraction: testFraction)
+        case "leave-last", "leave-last-out": return .leaveLastOut(n: 1)
+        default: return nil
+        }
+    }
+
+    func validate() throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir) else {
+            throw EvaluateError("data directory not found: \(data)")
+        }
+        guard parsedFormat != nil else {
+            throw EvaluateError("unknown format '\(format)' (expected one of: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        guard strategy != nil else {
+            throw EvaluateError("unknown split '\(split)' (expected temporal, random or leave-last)")
+        }
+        guard testFraction > 0, testFraction < 1 else {
+            throw EvaluateError("--test-fraction must be strictly between 0 and 1 (got \(testFraction))")
+        }
+        guard parsedProtocol != nil else {
+            throw EvaluateError("unknown protocol '\(evaluationProtocol)' (expected full or drr)")
+        }
+        guard parsedKs != nil else {
+            throw EvaluateError("--k must be a comma-separated list of positive integers (got '\(ks)')")
+        }
+        guard relevanceThreshold.isFinite else {
+            throw EvaluateError("--relevance-threshold must be a finite number")
+        }
+        let names = parsedPolicies
+        guard !names.isEmpty, !names.contains("") else {
+            throw EvaluateError("--policies must be a comma-separated list without empty entries (got '\(policies)')")
+        }
+        for name in names where !Self.knownPolicies.contains(name) {
+            throw EvaluateError("unknown policy '\(name)' (expected one of: \(Self.knownPolicies.joined(separator: ", ")))")
+        }
+    }
+
+    func makeRecommender(_ name: String) -> (any Recommender)? {
+        switch name {
+        case "random": return RandomRecommender(seed: seed)
+        case "popularity": return PopularityRecommender()
+        case "itemknn": return ItemKNNRecommender()
+        case "bpr": return BPRRecommender(seed: seed)
+        case "als": return ALSRecommender(seed: seed)
+        case "ials": return IALSRecommender(seed: seed)
+        default: return nil
+        }
+    }
+
+    func run() throws {
+        guard let format = parsedFormat, let strategy, let evalProtocol = parsedProtocol, let ks = parsedKs else {
+            throw EvaluateError("invalid options")  // unreachable after validate()
+        }
+        let progress = isatty(2) != 0
+        func log(_ message: String) {
+            if progress { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+        }
+        log("loading \(data)…")
+        let loaded = try DatasetLoader.load(directory: data, format: format)
+        let dataset = loaded.dataset
+        log("loaded \(loaded.format.rawValue): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactionCount) interactions")
+        var rng = SplitMix64(seed: seed)
+        let split = DatasetTransforms.split(dataset, strategy: strategy, using: &rng)
+        let config = EvaluationConfig(ks: ks, relevanceThreshold: Float(relevanceThreshold), evaluationProtocol: evalProtocol)
+        var results: [PolicyResult] = []
+        for name in parsedPolicies {
+            guard var recommender = makeRecommender(name) else {
+                throw EvaluateError("policy '\(name)' is not available")
+            }
+            log("fitting and evaluating \(name)…")
+            results.append(try Evaluator.run(&recommender, split: split, config: config))
+        }
+        let report = EvaluationReport(
+            dataset: .init(dataset: dataset, split: split), split: strategy.name,
+            evaluationProtocol: evalProtocol.rawValue, seed: seed, relevanceThreshold: relevanceThreshold,
+            validation: loaded.report, results: results)
+        if json {
+            print(try report.jsonString())
+        } else {
+            print(Self.table(report, ks: ks, format: loaded.format))
+        }
+    }
+
+    /// Renders the human-readable report.
+    static func table(_ report: EvaluationReport, ks: [Int], format: DatasetFormat) -> String {
+        let d = report.dataset
+        var lines: [String] = []
+        lines.append("Dataset \(format.rawValue): \(d.users) users, \(d.items) items, \(d.interactions) interactions (train \(d.train), test \(d.test))")
+        let v = report.validation
+        lines.append("Validation: \(v.rowsRead) rows read, \(v.rowsKept) kept, \(v.droppedTotal) dropped, \(v.duplicatesResolved) duplicates resolved")
+        for example in v.examples { lines.append("  e.g. \(example)") }
+        let t = report.relevanceThreshold
+        let threshold = t == t.rounded() && abs(t) < 1e15 ? String(Int64(t)) : String(t)
+        let users = report.results.first.map { Int($0.metrics["users_evaluated"] ?? 0) } ?? 0
+        lines.append("Split \(report.split), protocol \(report.evaluationProtocol), seed \(report.seed), relevant: rating ≥ \(threshold), users evaluated: \(users)")
+        lines.append("")
+        let metricNames = report.evaluationProtocol == "full" ? ["precision", "recall", "ndcg", "map", "hit"] : ["precision", "ndcg"]
+        func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
+            s.count >= w ? s : (right ? String(repeating: " ", count: w - s.count) + s : s + String(repeating: " ", count: w - s.count))
+        }
+        let nameWidth = max(10, (report.results.map(\.policy.count).max() ?? 0) + 2)
+        var header = pad("policy", nameWidth, right: false) + pad("K", 4)
+        for m in metricNames { header += pad(m, 11) }
+        lines.append(header)
+        for result in report.results {
+            for k in ks {
+                var row = pad(result.policy, nameWidth, right: false) + pad(String(k), 4)
+                for m in metricNames { row += pad(String(format: "%.4f", result.metrics["\(m)@\(k)"] ?? 0), 11) }
+                lines.append(row)
+            }
+        }
+        lines.append("")
+        var header2 = pad("policy", nameWidth, right: false)
+        let extras = report.evaluationProtocol == "full" ? ["coverage", "diversity", "novelty"] : []
+        for m in extras { header2 += pad(m, 11) }
+        header2 += pad("train s", 10) + pad("eval s", 10)
+        lines.append(header2)
+        for result in report.results {
+            var row = pad(result.policy, nameWidth, right: false)
+            for m in extras { row += pad(result.metrics[m].map { String(format: "%.4f", $0) } ?? "-", 11) }
+            row += pad(String(format: "%.2f", result.trainSeconds), 10) + pad(String(format: "%.2f", result.evalSeconds), 10)
+            lines.append(row)
+        }
+        if report.results.contains(where: { $0.metrics["rmse"] != nil }) {
+            lines.append("")
+            for result in report.results {
+                if let rmse = result.metrics["rmse"], let mae = result.metrics["mae"] {
+                    lines.append("\(result.policy): RMSE \(String(format: "%.4f", rmse)), MAE \(String(format: "%.4f", mae))")
+                }
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,76 @@
+// Compiled only once the `recrl` target depends on RecRLServer (see Package.swift).
+#if canImport(RecRLServer)
+import ArgumentParser
+import Foundation
+import RecRLServer
+
+/// `recrl serve`: serves a trained model over HTTP — recommendations, feedback with a
+/// durable SQLite event log, the KServe Open Inference Protocol V2, Prometheus metrics
+/// on `/metrics`, hot reload (`POST /admin/reload` or SIGHUP) and optional A/B routing.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a trained model over HTTP (recommend, feedback, KServe V2, metrics, hot reload).",
+        discussion: """
+            Routes: POST /v1/recommend, POST /v1/feedback, GET /v2/health/{live,ready},
+            GET /v2/models/{name}[/ready], POST /v2/models/{name}/infer, GET /metrics,
+            POST /admin/reload. SIGHUP reloads the model(s) from their directories;
+            SIGINT/SIGTERM shut down gracefully. The admin route is not authenticated:
+            keep the default loopback address or put the server behind a proxy.
+            """)
+
+    @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
+    var model: String
+
+    @Option(help: "TCP port to listen on.")
+    var port: Int = 8080
+
+    @Option(help: "Address to bind.")
+    var host: String = "127.0.0.1"
+
+    @Option(help: "SQLite event log of feedback (created if missing; WAL, synchronous=FULL).")
+    var events: String = "events.sqlite"
+
+    @Option(help: "A second model directory: run an A/B test with --model as control and this as treatment.")
+    var treatmentModel: String?
+
+    @Option(help: "Share of users in the treatment arm (with --treatment-model).")
+    var split: Double = 0.5
+
+    @Option(help: "Experiment name, hashed with the user id to choose the arm (use a new one per experiment).")
+    var salt: String = "recrl-ab"
+
+    @Option(help: "Largest accepted request body in bytes (larger: 413).")
+    var maxBodyBytes: Int = 1 << 20
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
+        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive, got \(maxBodyBytes)") }
+        guard ServerLogging.level(named: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
+        }
+    }
+
+    func run() async throws {
+        ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
+        let modelURL = URL(fileURLWithPath: model)
+        let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL), directory: modelURL)
+        let mode: ServingMode
+        if let treatmentModel {
+            let treatmentURL = URL(fileURLWithPath: treatmentModel)
+            let treatment = ServedModel(engine: try makeEngine(modelDirectory: treatmentURL), directory: treatmentURL)
+            mode = .abTest(control: control, treatment: treatment, split: split, salt: salt)
+        } else {
+            mode = .single(control)
+        }
+        let server = RecommendationServer(
+            mode: mode,
+            eventLog: try EventLog(path: events),
+            configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes))
+        try await server.run()
+    }
+}
+#endif
