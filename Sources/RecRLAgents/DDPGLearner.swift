@@ -1,0 +1,390 @@
+import RecRLTensor
+import RecRLNN
+
+/// Hyper-parameters of ``DDPGLearner``: DDPG (Lillicrap et al. 2015) with the TD3
+/// switches of Fujimoto et al. (2018).
+///
+/// The defaults are WORKLOAD.md's canonical DRR update (Liu et al. 2018 use DDPG):
+/// γ 0.9, τ 0.001, Adam with lr 1e-4 (actor) / 1e-3 (critic), no TD3 switches.
+/// ``td3`` turns on the three TD3 switches with Fujimoto et al.'s values.
+public struct DDPGConfiguration: Sendable, Equatable, Hashable {
+    /// γ, the discount of the TD target `y = r + γ · discount · Q'(s', μ'(s'))`.
+    /// Default 0.9 (WORKLOAD.md, the DRR setting); Lillicrap et al. use 0.99.
+    public var gamma: Float
+    /// τ of the soft target update `θ' ← τ θ + (1 − τ) θ'`. Default 0.001 (Lillicrap et al. 2015).
+    public var tau: Float
+    /// Adam step size of the actor. Default 1e-4 (Lillicrap et al. 2015).
+    public var actorLearningRate: Float
+    /// Adam step size of the critic(s). Default 1e-3 (Lillicrap et al. 2015).
+    public var criticLearningRate: Float
+    /// Adam β1, default 0.9 (Kingma & Ba 2015).
+    public var adamBeta1: Float
+    /// Adam β2, default 0.999 (Kingma & Ba 2015).
+    public var adamBeta2: Float
+    /// Adam ε, default 1e-8 (Kingma & Ba 2015).
+    public var adamEpsilon: Float
+    /// TD3 clipped double-Q: two critics, target `min(Q'1, Q'2)`. Default false (TD3: true).
+    public var twinCritics: Bool
+    /// TD3 target policy smoothing: the std of the Gaussian noise added to `μ'(s')`,
+    /// relative to the actor's action half-range. Default 0 = off (TD3: 0.2).
+    public var targetPolicyNoise: Float
+    /// TD3 clip of that noise, relative to the action half-range. Default 0.5 (TD3: 0.5).
+    public var targetNoiseClip: Float
+    /// TD3 delayed policy updates: the actor and the targets are updated on critic
+    /// updates number `policyDelay`, `2·policyDelay`, …. Default 1 (TD3: 2).
+    public var policyDelay: Int
+    /// If set, each network's gradient is rescaled to this global L2 norm at most
+    /// (Pascanu et al. 2013). Default nil (off; neither paper clips).
+    public var maxGradientNorm: Float?
+    /// Whether updates also compute `dL/ds` of the critic loss and of the actor loss
+    /// (``DDPGLearner/criticStateGradient``, ``DDPGLearner/actorStateGradient``), for a
+    /// state-representation module trained jointly (DRR). Default false (the
+    /// benchmark path skips the first layers' input gradients).
+    public var computesStateGradients: Bool
+
+    /// A configuration; every parameter defaults to the value documented on its property.
+    public init(gamma: Float = 0.9, tau: Float = 0.001, actorLearningRate: Float = 1e-4, criticLearningRate: Float = 1e-3,
+                adamBeta1: Float = 0.9, adamBeta2: Float = 0.999, adamEpsilon: Float = 1e-8,
+                twinCritics: Bool = false, targetPolicyNoise: Float = 0, targetNoiseClip: Float = 0.5, policyDelay: Int = 1,
+                maxGradientNorm: Float? = nil, computesStateGradients: Bool = false) {
+        self.gamma = gamma
+        self.tau = tau
+        self.actorLearningRate = actorLearningRate
+        self.criticLearningRate = criticLearningRate
+        self.adamBeta1 = adamBeta1
+        self.adamBeta2 = adamBeta2
+        self.adamEpsilon = adamEpsilon
+        self.twinCritics = twinCritics
+        self.targetPolicyNoise = targetPolicyNoise
+        self.targetNoiseClip = targetNoiseClip
+        self.policyDelay = policyDelay
+        self.maxGradientNorm = maxGradientNorm
+        self.computesStateGradients = computesStateGradients
+    }
+
+    /// DDPG as in WORKLOAD.md (all defaults).
+    public static var ddpg: DDPGConfiguration { DDPGConfiguration() }
+
+    /// TD3 (Fujimoto et al. 2018): twin critics, target noise 0.2 clipped at 0.5, policy
+    /// delay 2; the other values keep the defaults (change them on the result).
+    public static var td3: DDPGConfiguration {
+        DDPGConfiguration(twinCritics: true, targetPolicyNoise: 0.2, targetNoiseClip: 0.5, policyDelay: 2)
+    }
+
+    func validate() {
+        precondition(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1], got \(gamma)")
+        precondition(tau >= 0 && tau <= 1, "tau must be in [0, 1], got \(tau)")
+        precondition(actorLearningRate > 0 && criticLearningRate > 0, "learning rates must be positive")
+        precondition(policyDelay >= 1, "policyDelay must be at least 1, got \(policyDelay)")
+        precondition(targetPolicyNoise >= 0 && targetNoiseClip >= 0, "target noise and clip must be non-negative")
+        if let m = maxGradientNorm { precondition(m > 0, "maxGradientNorm must be positive, got \(m)") }
+    }
+}
+
+/// What one ``DDPGLearner/update(_:)`` did.
+public struct DDPGUpdateStatistics: Sendable, Equatable {
+    /// The (importance-weighted) critic loss `mean(w (Q(s, a) − y)²)`, summed over twin critics.
+    public var criticLoss: Float
+    /// The actor loss `−mean Q(s, μ(s))` when the actor was updated, else nil (TD3 delay).
+    public var actorLoss: Float?
+}
+
+/// The DDPG learner (Lillicrap et al. 2015) with TD3's switches (Fujimoto et al. 2018),
+/// exactly WORKLOAD.md's update on a batch `(s, a, r, s', discount)`:
+///
+/// 1. `a' = μ'(s')` (TD3: `+ clip(N(0, σ), −c, c)`, clipped to the action range);
+///    `y = r + γ · discount · Q'(s', a')` (TD3: `min(Q'1, Q'2)`), no gradient.
+/// 2. Critic loss `mean(w · (Q(s, a) − y)²)` (`w` = the batch's importance weights);
+///    backprop; Adam on Q (each twin on its own loss).
+/// 3. Every `policyDelay`-th update (updates `d, 2d, …`, as in Fujimoto et al.'s code): actor loss `−mean Q(s, μ(s))` through the critic
+///    (Q1 for TD3) with its weights frozen (input gradients only), then through μ;
+///    Adam on μ. Then the soft updates `θ' ← τ θ + (1 − τ) θ'` of every target.
+///
+/// Every buffer (contexts, gradients, targets, TD errors) lives in the learner and is
+/// reused, and the update runs under ``FloatingPointMode/withDenormalsFlushedToZero(_:)``:
+/// once warm an update allocates nothing. Target networks run forward only; the first
+/// layers skip their input gradients unless ``DDPGConfiguration/computesStateGradients``.
+public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
+    /// The policy μ.
+    public private(set) var actor: A
+    /// The target policy μ'.
+    public private(set) var targetActor: A
+    /// The critic(s): one for DDPG, two for TD3's twin critics.
+    public private(set) var critics: [C]
+    /// The target critic(s) Q'.
+    public private(set) var targetCritics: [C]
+    /// The hyper-parameters.
+    public let configuration: DDPGConfiguration
+    /// Updates performed so far.
+    public private(set) var updateCount = 0
+    /// Per-sample TD errors `δ = y − Q1(s, a)` of the most recent update, `[B]`
+    /// (feed them to ``ReplayBuffer/updatePriorities(indices:tdErrors:)``).
+    public private(set) var tdErrors = Tensor(zeros: [0])
+    /// `dL_critic/ds` of the most recent update, `[B, S]` (summed over twin critics);
+    /// only with ``DDPGConfiguration/computesStateGradients``.
+    public private(set) var criticStateGradient = Tensor(zeros: [0])
+    /// `dL_actor/ds` of the most recent actor update, `[B, S]`: through μ and through the
+    /// critic's state input, `∂(−mean Q)/∂s + (∂(−mean Q)/∂a) · ∂μ/∂s`; only with
+    /// ``DDPGConfiguration/computesStateGradients``.
+    public private(set) var actorStateGradient = Tensor(zeros: [0])
+
+    var actorOptimizer: Adam
+    var criticOptimizers: [Adam]
+    var actorContext: A.Context
+    var targetActorContext: A.Context
+    var criticContexts: [C.Context]
+    var targetCriticContexts: [C.Context]
+    var actorGradient: A
+    var criticGradients: [C]
+    var join = ColumnConcatenation()
+    var targetJoin = ColumnConcatenation()
+    var nextActions = Tensor(zeros: [0])
+    var targets = Tensor(zeros: [0])
+    var qGradient = Tensor(zeros: [0])
+    var actorQGradient = Tensor(zeros: [0])
+    let actionLower: [Float]
+    let actionUpper: [Float]
+    var rng: Xoshiro256StarStar
+
+    /// A learner around the given networks; targets start as copies.
+    ///
+    /// - Parameters:
+    ///   - actor: the policy μ.
+    ///   - critic: the critic Q (Q1 for TD3).
+    ///   - secondCritic: Q2, required when `configuration.twinCritics` (initialise it
+    ///     independently of `critic`), ignored otherwise.
+    ///   - configuration: hyper-parameters (default ``DDPGConfiguration/ddpg``).
+    ///   - seed: seeds the learner's own generator (TD3's target noise).
+    public init(actor: A, critic: C, secondCritic: C? = nil, configuration: DDPGConfiguration = .ddpg, seed: UInt64 = 0) {
+        configuration.validate()
+        precondition(actor.stateSize == critic.stateSize && actor.actionSize == critic.actionSize,
+                     "DDPGLearner: actor \(actor.stateSize)→\(actor.actionSize) does not fit critic \(critic.stateSize)+\(critic.actionSize)")
+        var critics = [critic]
+        if configuration.twinCritics {
+            guard let second = secondCritic else { preconditionFailure("DDPGLearner: twinCritics needs a secondCritic") }
+            precondition(second.stateSize == critic.stateSize && second.actionSize == critic.actionSize,
+                         "DDPGLearner: the second critic's sizes differ from the first's")
+            critics.append(second)
+        }
+        if configuration.targetPolicyNoise > 0 {
+            precondition(actor.actionSpec.isFinite, "DDPGLearner: target policy smoothing needs finite action bounds")
+        }
+        self.actor = actor
+        self.targetActor = actor
+        self.critics = critics
+        self.targetCritics = critics
+        self.configuration = configuration
+        let c = configuration
+        actorOptimizer = Adam(learningRate: c.actorLearningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
+        criticOptimizers = critics.map { _ in
+            Adam(learningRate: c.criticLearningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, epsilon: c.adamEpsilon)
+        }
+        actorContext = actor.makeContext()
+        targetActorContext = actor.makeContext()
+        criticContexts = critics.map { $0.makeContext() }
+        targetCriticContexts = critics.map { $0.makeContext() }
+        actorGradient = actor.zeroGradient()
+        criticGradients = critics.map { $0.zeroGradient() }
+        actionLower = actor.actionSpec.minimum
+        actionUpper = actor.actionSpec.maximum
+        rng = Xoshiro256StarStar(seed: seed)
+    }
+
+    /// The state width S.
+    public var stateSize: Int { actor.stateSize }
+    /// The action width A.
+    public var actionSize: Int { actor.actionSize }
+
+    /// One update on `batch`, under flush-to-zero; allocates nothing once warm
+    /// (after the first update at a given batch size).
+    @discardableResult
+    public mutating func update(_ batch: TransitionBatch) -> DDPGUpdateStatistics {
+        FloatingPointMode.withDenormalsFlushedToZero { performUpdate(batch) }
+    }
+
+    mutating func performUpdate(_ batch: TransitionBatch) -> DDPGUpdateStatistics {
+        let b = batch.count, s = stateSize, a = actionSize
+        precondition(batch.states.columns == s && batch.nextStates.columns == s && batch.nextStates.rows == b
+                     && batch.actions.columns == a && batch.actions.rows == b
+                     && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
+                     "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
+        let stateGradients = configuration.computesStateGradients
+        let twin = critics.count
+
+        // 1. TD targets from the target networks, forward only.
+        computeTargets(batch)
+
+        // 2. Critic update(s).
+        join.join(batch.states, batch.actions)
+        var criticLoss: Float = 0
+        for i in 0..<twin {
+            critics[i].forward(join.joined, context: &criticContexts[i])
+            criticLoss += MeanSquaredError.gradient(predicted: criticContexts[i].output, target: targets,
+                                                    rowWeights: batch.weights, into: &qGradient)
+            if i == 0 { storeTDErrors(prediction: criticContexts[0].output) }
+            critics[i].backward(input: join.joined, outputGradient: qGradient, context: &criticContexts[i],
+                                gradient: &criticGradients[i], computeParameterGradient: true,
+                                computeInputGradient: stateGradients)
+            if stateGradients {
+                DDPGLearner.accumulateColumns(criticContexts[i].inputGradient, 0..<s, into: &criticStateGradient, add: i > 0)
+            }
+            if let m = configuration.maxGradientNorm { clipByGlobalNorm(&criticGradients[i], maxNorm: m) }
+            criticOptimizers[i].update(&critics[i], along: criticGradients[i])
+        }
+        updateCount += 1
+
+        // 3. Delayed actor update through the frozen critic, then the soft target updates.
+        guard updateCount % configuration.policyDelay == 0 else {
+            return DDPGUpdateStatistics(criticLoss: criticLoss, actorLoss: nil)
+        }
+        actor.forward(batch.states, context: &actorContext)
+        join.join(batch.states, actorContext.output)
+        critics[0].forward(join.joined, context: &criticContexts[0])
+        let actorLoss = -criticContexts[0].output.mean()
+        if actorQGradient.rows != b || actorQGradient.count != b {
+            actorQGradient.prepare(rows: b, columns: 1)
+            actorQGradient.fill(-1 / Float(b))
+        }
+        critics[0].backward(input: join.joined, outputGradient: actorQGradient, context: &criticContexts[0],
+                            gradient: &criticGradients[0], computeParameterGradient: false, computeInputGradient: true)
+        join.split(criticContexts[0].inputGradient, first: stateGradients, second: true)
+        actor.backward(input: batch.states, outputGradient: join.secondGradient, context: &actorContext,
+                       gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: stateGradients)
+        if stateGradients {
+            actorStateGradient.assign(join.firstGradient)
+            actorStateGradient.addScaled(actorContext.inputGradient, by: 1)
+        }
+        if let m = configuration.maxGradientNorm { clipByGlobalNorm(&actorGradient, maxNorm: m) }
+        actorOptimizer.update(&actor, along: actorGradient)
+
+        let tau = configuration.tau
+        softUpdate(&targetActor, toward: actor, tau: tau)
+        for i in 0..<twin { softUpdate(&targetCritics[i], toward: critics[i], tau: tau) }
+        return DDPGUpdateStatistics(criticLoss: criticLoss, actorLoss: actorLoss)
+    }
+
+    /// `targets = r + γ · discount · min_i Q'_i(s', a')` with `a' = μ'(s')` (+ TD3 smoothing noise).
+    mutating func computeTargets(_ batch: TransitionBatch) {
+        let b = batch.count
+        targetActor.forward(batch.nextStates, context: &targetActorContext)
+        if configuration.targetPolicyNoise > 0 {
+            nextActions.assign(targetActorContext.output)
+            let cols = actionSize, sigma = configuration.targetPolicyNoise, clip = configuration.targetNoiseClip
+            actionLower.withUnsafeBufferPointer { lo in
+                actionUpper.withUnsafeBufferPointer { hi in
+                    nextActions.withUnsafeMutableBufferPointer { p in
+                        for k in 0..<p.count {
+                            let j = k % cols, half = (hi[j] - lo[j]) / 2
+                            let noise = Swift.min(Swift.max(sigma * half * rng.nextNormalFloat(), -clip * half), clip * half)
+                            p[k] = Swift.min(Swift.max(p[k] + noise, lo[j]), hi[j])
+                        }
+                    }
+                }
+            }
+            targetJoin.join(batch.nextStates, nextActions)
+        } else {
+            targetJoin.join(batch.nextStates, targetActorContext.output)
+        }
+        for i in 0..<targetCritics.count {
+            targetCritics[i].forward(targetJoin.joined, context: &targetCriticContexts[i])
+        }
+        targets.prepare(rows: b, columns: 1)
+        let gamma = configuration.gamma
+        let twin = targetCritics.count > 1
+        batch.rewards.withUnsafeBufferPointer { r in
+            batch.discounts.withUnsafeBufferPointer { d in
+                targetCriticContexts[0].output.withUnsafeBufferPointer { q1 in
+                    targets.withUnsafeMutableBufferPointer { y in
+                        if twin {
+                            targetCriticContexts[1].output.withUnsafeBufferPointer { q2 in
+                                for k in 0..<b { y[k] = r[k] + gamma * d[k] * Swift.min(q1[k], q2[k]) }
+                            }
+                        } else {
+                            for k in 0..<b { y[k] = r[k] + gamma * d[k] * q1[k] }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func storeTDErrors(prediction: Tensor) {
+        let b = prediction.rows
+        tdErrors.prepare(count: b)
+        prediction.withUnsafeBufferPointer { q in
+            targets.withUnsafeBufferPointer { y in
+                tdErrors.withUnsafeMutableBufferPointer { e in
+                    for k in 0..<b { e[k] = y[k] - q[k] }
+                }
+            }
+        }
+    }
+
+    /// `out (+)= source[:, columns]`.
+    static func accumulateColumns(_ source: Tensor, _ columns: Range<Int>, into out: inout Tensor, add: Bool) {
+        let r = source.rows, c = source.columns, w = columns.count
+        if !add { out.prepare(rows: r, columns: w) }
+        source.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for i in 0..<r {
+                    for j in 0..<w {
+                        let v = src[i * c + columns.lowerBound + j]
+                        dst[i * w + j] = add ? dst[i * w + j] + v : v
+                    }
+                }
+            }
+        }
+    }
+
+    /// The actor's actions for `states` (`[B, S]`), through `context` (a context of
+    /// ``actor`` you own, e.g. for acting with batch 1, so the learner's buffers keep their shape).
+    public func act(_ states: Tensor, context: inout A.Context) {
+        actor.forward(states, context: &context)
+    }
+}
+
+extension DDPGLearner where A == MLPActor, C == MLPCritic {
+    /// A learner with WORKLOAD.md's networks: actor `S → H → H → A (tanh)`, critic(s)
+    /// `S + A → H → H → 1`, Glorot-uniform weights from `seed`, biases zero; its batch
+    /// buffers are shaped for `batchSize` up front.
+    ///
+    /// For the `paper` benchmark configuration: `stateSize: 300, actionSize: 100,
+    /// hiddenSizes: [256, 256], batchSize: 64`.
+    ///
+    /// - Parameters:
+    ///   - stateSize: S (WORKLOAD.md: `3k`).
+    ///   - actionSize: A (WORKLOAD.md: `k`).
+    ///   - hiddenSizes: hidden widths (default `[256, 256]`).
+    ///   - batchSize: B, the batch size the buffers are shaped for (default 64).
+    ///   - actionSpec: the actor's output range; nil (default) means `[−1, 1]`.
+    ///   - configuration: hyper-parameters (default ``DDPGConfiguration/ddpg``).
+    ///   - seed: seeds the weights and the learner's generator.
+    public init(stateSize: Int, actionSize: Int, hiddenSizes: [Int] = [256, 256], batchSize: Int = 64,
+                actionSpec: BoundedSpec? = nil, configuration: DDPGConfiguration = .ddpg, seed: UInt64 = 0) {
+        var rng = Xoshiro256StarStar(seed: seed)
+        let actor = MLPActor(stateSize: stateSize, actionSize: actionSize, hiddenSizes: hiddenSizes, actionSpec: actionSpec, using: &rng)
+        let critic = MLPCritic(stateSize: stateSize, actionSize: actionSize, hiddenSizes: hiddenSizes, using: &rng)
+        let second = configuration.twinCritics
+            ? MLPCritic(stateSize: stateSize, actionSize: actionSize, hiddenSizes: hiddenSizes, using: &rng) : nil
+        self.init(actor: actor, critic: critic, secondCritic: second, configuration: configuration, seed: rng.next())
+        reserve(batchSize: batchSize)
+    }
+}
+
+extension DDPGLearner {
+    /// Shapes the batch buffers (targets, loss gradients, TD errors, state gradients)
+    /// for batches of `batchSize` rows, so the first update allocates less.
+    public mutating func reserve(batchSize: Int) {
+        precondition(batchSize > 0, "reserve(batchSize:) needs a positive batch size, got \(batchSize)")
+        targets.prepare(rows: batchSize, columns: 1)
+        qGradient.prepare(rows: batchSize, columns: 1)
+        tdErrors.prepare(count: batchSize)
+        actorQGradient.prepare(rows: batchSize, columns: 1)
+        actorQGradient.fill(-1 / Float(batchSize))
+        if configuration.targetPolicyNoise > 0 { nextActions.prepare(rows: batchSize, columns: actionSize) }
+        if configuration.computesStateGradients {
+            criticStateGradient.prepare(rows: batchSize, columns: stateSize)
+            actorStateGradient.prepare(rows: batchSize, columns: stateSize)
+        }
+    }
+}
