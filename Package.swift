@@ -47,8 +47,8 @@ let package = Package(
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor"]),
-        .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLSimulation", "RecRLDRR"]),
+        .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
 
         // MARK: Apps
         .executableTarget(
@@ -61,7 +61,7 @@ let package = Package(
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
-        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport"]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
         .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLTensor", "recrl"]),

@@ -3,5 +3,7 @@
 @_exported import RecRLNN
 @_exported import RecRLAgents
 @_exported import RecRLEmbeddings
+@_exported import RecRLData
+@_exported import RecRLRecommenders
 @_exported import RecRLSimulation
 @_exported import RecRLDRR

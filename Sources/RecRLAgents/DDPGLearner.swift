@@ -388,3 +388,13 @@ extension DDPGLearner {
         }
     }
 }
+
+extension DDPGLearner {
+    /// Replaces the target networks (e.g. when restoring a saved learner whose targets
+    /// lag the online networks). `critics` must have one entry per critic.
+    public mutating func setTargets(actor: A, critics: [C]) {
+        precondition(critics.count == targetCritics.count, "setTargets: \(critics.count) critics for \(targetCritics.count) targets")
+        targetActor = actor
+        targetCritics = critics
+    }
+}

@@ -105,10 +105,12 @@ public enum Evaluator {
 
         // Test items per user: all, and relevant ones.
         var testItems = [[Int]](repeating: [], count: test.userCount)
+        var testRatings = [[Int: Float]](repeating: [:], count: test.userCount)
         var relevant = [Set<Int>](repeating: [], count: test.userCount)
         for r in 0..<test.interactionCount {
             let u = Int(test.users[r]), i = Int(test.items[r])
             testItems[u].append(i)
+            testRatings[u][i] = test.ratings[r]
             if test.ratings[r] >= config.relevanceThreshold { relevant[u].insert(i) }
         }
         let evalUsers = (0..<test.userCount).filter { !relevant[$0].isEmpty }
@@ -128,6 +130,10 @@ public enum Evaluator {
             switch config.evaluationProtocol {
             case .full:
                 ranked = TopK.select(scores, k: maxK, excluding: u < trainUI.rows ? trainUI.columns(ofRow: u) : [])
+            case .drr where recommender is any SequentialRecommender:
+                let sequential = recommender as! any SequentialRecommender
+                let ratings = testRatings[u]
+                ranked = sequential.rankSequentially(user: u, candidates: testItems[u], rating: { ratings[$0] })
             case .drr:
                 ranked = testItems[u].sorted { a, b in
                     let sa = scores[a].isNaN ? -Float.infinity : scores[a]

@@ -92,3 +92,14 @@ public enum TopK {
         return Array(sorted.prefix(max(0, k)))
     }
 }
+
+/// A recommender whose next pick depends on feedback to the previous ones (e.g. DRR,
+/// whose state window takes in each positively rated item).
+///
+/// The `drr` protocol ranks a user's test items with ``rankSequentially(user:candidates:rating:)``
+/// when a recommender conforms, as in the DRR paper's offline evaluation (Algorithm 2).
+public protocol SequentialRecommender: Recommender {
+    /// Orders `candidates` one pick at a time; after each pick, `rating(item)` is the
+    /// user's real (held-out) rating of it, or nil when unknown.
+    func rankSequentially(user: Int, candidates: [Int], rating: (Int) -> Float?) -> [Int]
+}

@@ -1,0 +1,92 @@
+import Foundation
+import RecRLTensor
+import RecRLData
+import RecRLRecommenders
+
+/// DRR as a ``Recommender``, so it is evaluated exactly like the classical baselines.
+///
+/// - `full` protocol: the state is the user's last `n` positive training items; every
+///   unseen item is ranked once by `dot(e_i, a)`; no test feedback is used.
+/// - `drr` protocol (the paper's Algorithm 2, via ``SequentialRecommender``): among the
+///   user's test items, recommend one at a time; each step's real rating updates the
+///   state window before the next pick.
+public struct DRRRecommender: SequentialRecommender {
+    public let name: String
+    /// Hyper-parameters used by ``fit(train:)``.
+    public var configuration: DRRConfiguration
+    /// Seed of ``fit(train:)``.
+    public var seed: UInt64
+    /// The trained model (nil before ``fit(train:)`` or ``init(model:histories:)``).
+    public private(set) var model: DRRModel?
+    /// The learning curve of the last ``fit(train:)``.
+    public private(set) var curve: [DRRCurvePoint] = []
+    /// Called with each curve point during training.
+    public var progress: (@Sendable (DRRCurvePoint) -> Void)?
+    private var histories: UserHistories?
+
+    /// An untrained recommender for the given variant's configuration.
+    public init(configuration: DRRConfiguration = .init(), seed: UInt64 = 0) {
+        self.configuration = configuration
+        self.seed = seed
+        name = "drr-\(configuration.variant.rawValue)"
+    }
+
+    /// A recommender around a trained model and the history its states come from.
+    public init(model: DRRModel, histories: UserHistories) {
+        configuration = model.configuration
+        seed = 0
+        name = "drr-\(model.configuration.variant.rawValue)"
+        self.model = model
+        self.histories = histories
+    }
+
+    public mutating func fit(train: InteractionDataset) throws {
+        let result = try DRRTrainer.train(train, configuration: configuration, seed: seed, progress: progress)
+        model = result.model
+        curve = result.curve
+        histories = UserHistories(train)
+    }
+
+    /// The user's state window at the end of the training history.
+    public func finalWindow(user: Int) -> StateWindow {
+        guard let model, let histories, user < histories.userCount else {
+            return StateWindow(size: configuration.windowSize, initial: [])
+        }
+        let mid = (model.rewardScale.minimum + model.rewardScale.maximum) / 2
+        return StateWindow(size: configuration.windowSize, initial: histories.positives(user: user, threshold: mid))
+    }
+
+    public func scores(forUser user: Int, into scores: inout [Float]) {
+        guard let model else {
+            scores = [Float](repeating: 0, count: scores.count)
+            return
+        }
+        let s = model.scores(user: user, window: finalWindow(user: user))
+        if scores.count != s.count { scores = [Float](repeating: 0, count: s.count) }
+        s.withUnsafeBufferPointer { p in for i in 0..<p.count { scores[i] = p[i] } }
+    }
+
+    public func rankSequentially(user: Int, candidates: [Int], rating: (Int) -> Float?) -> [Int] {
+        guard let model else { return candidates }
+        var window = finalWindow(user: user)
+        var remaining = candidates
+        var ranked: [Int] = []
+        while !remaining.isEmpty {
+            let s = model.scores(user: user, window: window)
+            var best = 0
+            for j in 1..<remaining.count {
+                let a = s[flat: remaining[j]], b = s[flat: remaining[best]]
+                if a > b || (a == b && remaining[j] < remaining[best]) { best = j }
+            }
+            let item = remaining.remove(at: best)
+            ranked.append(item)
+            if let r = rating(item), model.rewardScale.reward(forRating: r) > 0 { window.push(item) }
+        }
+        return ranked
+    }
+
+    public var itemEmbeddings: [[Float]]? {
+        guard let e = model?.itemEmbeddings else { return nil }
+        return (0..<e.shape[0]).map { e.row($0).scalars }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import RecRLTensor
+import RecRLNN
+import RecRLData
+import RecRLEmbeddings
+import RecRLAgents
+
+/// One point of a DRR learning curve.
+public struct DRRCurvePoint: Sendable, Codable, Equatable {
+    /// Episodes completed.
+    public var episode: Int
+    /// Mean cumulative reward of the episodes since the previous point.
+    public var meanEpisodeReward: Float
+    /// Mean critic loss of the updates since the previous point (0 before learning starts).
+    public var meanCriticLoss: Float
+    /// ε at this point.
+    public var epsilon: Float
+}
+
+/// Trains DRR offline (Liu et al. 2018, Algorithm 1) against the ``OfflineSimulator``.
+public enum DRRTrainer {
+    /// Fits PMF embeddings on `train` (ALS, explicit ratings), then trains the
+    /// actor-critic and the state module jointly with prioritized replay.
+    ///
+    /// Only `train` is read: the embeddings, the simulator's rewards and the reward
+    /// model all come from it.
+    /// - Parameters:
+    ///   - train: the training split.
+    ///   - configuration: hyper-parameters (validated).
+    ///   - seed: seeds everything (embeddings, networks, exploration, replay, user order).
+    ///   - curveEvery: episodes per learning-curve point.
+    ///   - progress: called with each curve point.
+    public static func train(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
+                             curveEvery: Int = 100, progress: ((DRRCurvePoint) -> Void)? = nil) throws -> (model: DRRModel, curve: [DRRCurvePoint]) {
+        try configuration.validate()
+        guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
+        var rng = Xoshiro256StarStar(seed: seed)
+        let ratings = try SparseRatings(userCount: train.userCount, itemCount: train.itemCount,
+                                        users: train.users, items: train.items, values: train.ratings)
+        let pmf = try MatrixFactorization.fitExplicit(
+            ratings, configuration: .init(factors: configuration.embeddingSize, regularization: configuration.embeddingRegularization,
+                                          iterations: configuration.embeddingIterations), using: &rng)
+        let scale = RewardScale(minimum: train.ratingScale.lowerBound, maximum: train.ratingScale.upperBound)
+        var model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
+                                 rewardScale: scale, using: &rng)
+        let histories = UserHistories(train)
+        var env = try OfflineSimulator(userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors, histories: histories,
+                                       predictedRating: { u, i in pmf.predict(user: u, item: i) }, rewardScale: scale,
+                                       configuration: configuration, seed: rng.next())
+        var session = TrainingSession(model: model, configuration: configuration, seed: rng.next())
+        var curve: [DRRCurvePoint] = []
+        var rewardSum: Float = 0, lossSum: Float = 0, lossCount = 0, episodesInPoint = 0
+        for episode in 0..<configuration.episodes {
+            rewardSum += session.runEpisode(&env, episode: episode)
+            episodesInPoint += 1
+            lossSum += session.lossSum; lossCount += session.lossCount
+            session.lossSum = 0; session.lossCount = 0
+            if (episode + 1) % max(1, curveEvery) == 0 || episode + 1 == configuration.episodes {
+                let point = DRRCurvePoint(episode: episode + 1, meanEpisodeReward: rewardSum / Float(episodesInPoint),
+                                          meanCriticLoss: lossCount > 0 ? lossSum / Float(lossCount) : 0,
+                                          epsilon: session.epsilon(at: episode))
+                curve.append(point)
+                progress?(point)
+                rewardSum = 0; lossSum = 0; lossCount = 0; episodesInPoint = 0
+            }
+        }
+        model = session.model
+        return (model, curve)
+    }
+
+    /// The mutable state of one training run: model, replay, batches, exploration.
+    struct TrainingSession {
+        var model: DRRModel
+        let configuration: DRRConfiguration
+        var rng: Xoshiro256StarStar
+        var replay: PrioritizedReplayBuffer
+        var rawBatch: TransitionBatch
+        var batch: TransitionBatch
+        var moduleContext: BasicContext
+        var nextModuleContext: BasicContext
+        var moduleGradient: DRRStateRepresentation
+        var moduleOptimizer: Adam
+        var stateGradient = Tensor(zeros: [0])
+        var input: Tensor
+        var lossSum: Float = 0
+        var lossCount = 0
+        var transitions = 0
+
+        init(model: DRRModel, configuration: DRRConfiguration, seed: UInt64) {
+            self.model = model
+            self.configuration = configuration
+            rng = Xoshiro256StarStar(seed: seed)
+            let x = model.inputSize, k = configuration.embeddingSize, s = model.stateModule.outputSize
+            let totalSamples = max(1, configuration.episodes * configuration.episodeLength)
+            replay = PrioritizedReplayBuffer(capacity: configuration.replayCapacity, stateSize: x, actionSize: k,
+                                             alpha: configuration.priorityAlpha,
+                                             beta: .linear(from: Float(configuration.priorityBetaStart), to: 1, steps: totalSamples))
+            rawBatch = TransitionBatch(batchSize: configuration.batchSize, stateSize: x, actionSize: k)
+            batch = TransitionBatch(batchSize: configuration.batchSize, stateSize: s, actionSize: k)
+            moduleContext = model.stateModule.makeContext()
+            nextModuleContext = model.stateModule.makeContext()
+            moduleGradient = model.stateModule.zeroGradient()
+            moduleOptimizer = Adam(learningRate: configuration.stateLearningRate)
+            input = Tensor(zeros: [1, x])
+        }
+
+        func epsilon(at episode: Int) -> Float {
+            let horizon = max(1, configuration.episodes / 2)
+            let t = min(1, Float(episode) / Float(horizon))
+            return configuration.epsilonStart + (configuration.epsilonEnd - configuration.epsilonStart) * t
+        }
+
+        /// Runs one episode with ε-greedy over the ranking plus Gaussian action noise,
+        /// learning after every step once the replay holds `warmupTransitions`.
+        mutating func runEpisode(_ env: inout OfflineSimulator, episode: Int) -> Float {
+            var step = env.reset()
+            var total: Float = 0
+            let eps = epsilon(at: episode), k = configuration.embeddingSize
+            while !step.isLast {
+                let observation = step.observation
+                input.withUnsafeMutableBufferPointer { dst in
+                    observation.withUnsafeBufferPointer { src in dst.baseAddress!.update(from: src.baseAddress!, count: src.count) }
+                }
+                var action = model.action(forInput: input).reshaped([k])
+                if configuration.actionNoise > 0 {
+                    for j in 0..<k {
+                        action[flat: j] = min(1, max(-1, action[flat: j] + configuration.actionNoise * rng.nextNormalFloat()))
+                    }
+                }
+                let item: Int
+                if rng.nextUnitFloat() < eps {
+                    var pick = rng.nextInt(below: model.itemCount)
+                    while !env.isCandidate(pick) { pick = rng.nextInt(below: model.itemCount) }
+                    item = pick
+                } else {
+                    item = env.bestCandidate(for: action)
+                }
+                step = env.recommend(item)
+                total += step.reward
+                replay.add(state: observation, action: action, reward: step.reward, discount: step.discount, nextState: step.observation)
+                transitions += 1
+                if replay.count >= max(configuration.warmupTransitions, configuration.batchSize) { learn() }
+            }
+            return total
+        }
+
+        /// One DDPG update through the state module, and the module's own Adam step.
+        mutating func learn() {
+            replay.sample(into: &rawBatch, using: &rng)
+            model.stateModule.forward(rawBatch.states, context: &moduleContext)
+            model.stateModule.forward(rawBatch.nextStates, context: &nextModuleContext)
+            batch.states.assign(moduleContext.output)
+            batch.nextStates.assign(nextModuleContext.output)
+            batch.actions.assign(rawBatch.actions)
+            batch.rewards.assign(rawBatch.rewards)
+            batch.discounts.assign(rawBatch.discounts)
+            batch.weights.assign(rawBatch.weights)
+            batch.indices = rawBatch.indices
+            let stats = model.learner.update(batch)
+            lossSum += stats.criticLoss
+            lossCount += 1
+            replay.updatePriorities(indices: rawBatch.indices, tdErrors: model.learner.tdErrors)
+            guard configuration.variant != .n else { return }
+            // dL/ds from the critic loss and (when the actor was updated) the actor loss.
+            stateGradient.assign(model.learner.criticStateGradient)
+            if stats.actorLoss != nil { stateGradient += model.learner.actorStateGradient }
+            model.stateModule.backward(input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
+                                       gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
+            moduleOptimizer.update(&model.stateModule, along: moduleGradient)
+        }
+    }
+}
