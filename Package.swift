@@ -17,12 +17,15 @@ let package = Package(
         .library(name: "RecRL", targets: ["RecRL"]),
         .library(name: "RecRLTensor", targets: ["RecRLTensor"]),
         .library(name: "RecRLNN", targets: ["RecRLNN"]),
+        .library(name: "RecRLAgents", targets: ["RecRLAgents"]),
+        .library(name: "RecRLEnvironmentTesting", targets: ["RecRLEnvironmentTesting"]),
         .library(name: "RecRLEmbeddings", targets: ["RecRLEmbeddings"]),
         .library(name: "RecRLSimulation", targets: ["RecRLSimulation"]),
         .library(name: "RecRLData", targets: ["RecRLData"]),
         .library(name: "RecRLRecommenders", targets: ["RecRLRecommenders"]),
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .executable(name: "recrl", targets: ["recrl"]),
+        .executable(name: "PendulumDDPG", targets: ["PendulumDDPG"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -42,7 +45,7 @@ let package = Package(
         .target(name: "RecRLTensor", dependencies: ["CRecRLBLAS", "CRecRLKernels"]),
         .target(name: "RecRLNN", dependencies: ["RecRLTensor", "CRecRLKernels"]),
         .target(name: "RecRLAgents", dependencies: ["RecRLTensor", "RecRLNN"]),
-        .target(name: "RecRLEnvironmentTesting", dependencies: ["RecRLAgents"]),
+        .target(name: "RecRLEnvironmentTesting", dependencies: ["RecRLAgents", "RecRLTensor"]),
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
@@ -56,12 +59,20 @@ let package = Package(
             dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "CRecRLMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        .executableTarget(
+            name: "PendulumDDPG",
+            dependencies: ["RecRLAgents", "RecRLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/PendulumDDPG"
+        ),
+
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLAgentsTests",
+                    dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
         .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLTensor", "recrl"]),

@@ -96,7 +96,8 @@ public struct DDPGUpdateStatistics: Sendable, Equatable {
 ///    `y = r + γ · discount · Q'(s', a')` (TD3: `min(Q'1, Q'2)`), no gradient.
 /// 2. Critic loss `mean(w · (Q(s, a) − y)²)` (`w` = the batch's importance weights);
 ///    backprop; Adam on Q (each twin on its own loss).
-/// 3. Every `policyDelay`-th update (updates `d, 2d, …`, as in Fujimoto et al.'s code): actor loss `−mean Q(s, μ(s))` through the critic
+/// 3. Every `policyDelay`-th update (updates `d, 2d, …`, as in Fujimoto et al.'s code):
+///    actor loss `−mean Q(s, μ(s))` through the critic
 ///    (Q1 for TD3) with its weights frozen (input gradients only), then through μ;
 ///    Adam on μ. Then the soft updates `θ' ← τ θ + (1 − τ) θ'` of every target.
 ///

@@ -51,12 +51,27 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// Reward for an item the user has not rated in the log: `nil` uses the PMF-predicted
     /// rating (the paper's simulator); a number is a fixed penalty instead.
     public var unratedReward: Float? = nil
+    /// How the embeddings are pretrained on the training split: explicit-rating ALS
+    /// (the paper's PMF objective) or implicit-feedback ALS (Hu, Koren & Volinsky 2008),
+    /// whose dot products rank unseen items much better. Default `.explicit` (the paper).
+    public var embeddingMethod: EmbeddingMethod = .explicit
+    /// Confidence slope α for implicit embeddings (`c = 1 + α·r`). Ours: 5.
+    public var implicitAlpha: Float = 5
     /// ALS sweeps for the PMF embeddings. Ours: 10.
     public var embeddingIterations = 10
     /// L2 regularisation λ of the PMF embeddings (weighted-λ ALS). Ours: 0.1.
     public var embeddingRegularization: Float = 0.1
 
     public init() {}
+
+    /// Embedding pretraining objectives.
+    public enum EmbeddingMethod: String, Sendable, Codable, CaseIterable {
+        /// Explicit ratings, PMF objective (ALS with weighted-λ regularisation).
+        case explicit
+        /// Implicit feedback (confidence-weighted ALS); unrated items then need a fixed
+        /// ``DRRConfiguration/unratedReward`` because the model predicts no ratings.
+        case implicit
+    }
 
     /// The DDPG learner settings these hyper-parameters imply.
     public var learnerConfiguration: DDPGConfiguration {
@@ -80,6 +95,7 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
         try check(epsilonStart >= 0 && epsilonStart <= 1 && epsilonEnd >= 0 && epsilonEnd <= 1, "epsilon must be in [0, 1]")
         try check(actionNoise >= 0, "actionNoise must be non-negative")
         try check(embeddingIterations > 0 && embeddingRegularization > 0, "embedding iterations and regularization must be positive")
+        try check(embeddingMethod == .explicit || unratedReward != nil, "implicit embeddings predict no ratings: set unratedReward")
     }
 }
 

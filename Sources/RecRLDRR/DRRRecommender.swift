@@ -23,6 +23,7 @@ public struct DRRRecommender: SequentialRecommender {
     /// Called with each curve point during training.
     public var progress: (@Sendable (DRRCurvePoint) -> Void)?
     private var histories: UserHistories?
+    private var pretrained: DRRManifest?
 
     /// An untrained recommender for the given variant's configuration.
     public init(configuration: DRRConfiguration = .init(), seed: UInt64 = 0) {
@@ -40,7 +41,22 @@ public struct DRRRecommender: SequentialRecommender {
         self.histories = histories
     }
 
+    /// A recommender around a saved model: ``fit(train:)`` then only reads the users'
+    /// histories from the training split (whose id maps must match the manifest's).
+    public init(pretrained model: DRRModel, manifest: DRRManifest) {
+        self.init(configuration: model.configuration, seed: manifest.seed)
+        self.model = model
+        pretrained = manifest
+    }
+
     public mutating func fit(train: InteractionDataset) throws {
+        if let manifest = pretrained {
+            guard manifest.userIDs == train.userMap.rawIDs, manifest.itemIDs == train.itemMap.rawIDs else {
+                throw DRRError.invalidModel("the model's id maps (\(manifest.userIDs.count) users, \(manifest.itemIDs.count) items) do not match the data set (\(train.userCount) users, \(train.itemCount) items)")
+            }
+            histories = UserHistories(train)
+            return
+        }
         let result = try DRRTrainer.train(train, configuration: configuration, seed: seed, progress: progress)
         model = result.model
         curve = result.curve

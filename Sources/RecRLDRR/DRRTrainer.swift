@@ -37,9 +37,12 @@ public enum DRRTrainer {
         var rng = Xoshiro256StarStar(seed: seed)
         let ratings = try SparseRatings(userCount: train.userCount, itemCount: train.itemCount,
                                         users: train.users, items: train.items, values: train.ratings)
-        let pmf = try MatrixFactorization.fitExplicit(
-            ratings, configuration: .init(factors: configuration.embeddingSize, regularization: configuration.embeddingRegularization,
-                                          iterations: configuration.embeddingIterations), using: &rng)
+        let factorization = MatrixFactorization.Configuration(
+            factors: configuration.embeddingSize, regularization: configuration.embeddingRegularization,
+            iterations: configuration.embeddingIterations, alpha: configuration.implicitAlpha)
+        let pmf = configuration.embeddingMethod == .explicit
+            ? try MatrixFactorization.fitExplicit(ratings, configuration: factorization, using: &rng)
+            : try MatrixFactorization.fitImplicit(ratings, configuration: factorization, using: &rng)
         let scale = RewardScale(minimum: train.ratingScale.lowerBound, maximum: train.ratingScale.upperBound)
         var model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
                                  rewardScale: scale, using: &rng)

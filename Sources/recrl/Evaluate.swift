@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import RecRLData
 import RecRLRecommenders
+import RecRLDRR
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,7 +34,7 @@ struct Evaluate: ParsableCommand {
     )
 
     /// Known policy names.
-    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr"]
+    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "drr-n", "drr-p", "drr-u", "drr-ave"]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String
@@ -64,6 +65,12 @@ struct Evaluate: ParsableCommand {
 
     @Flag(name: .long, help: "Print exactly one JSON object on stdout.")
     var json = false
+
+    @Option(name: .long, help: ArgumentHelp("A DRR model saved by `recrl train` to evaluate instead of training one (its policy must be listed in --policies).", valueName: "DIR"))
+    var model: String?
+
+    @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 3000).")
+    var episodes: Int?
 
     // MARK: Parsed values
 
@@ -111,6 +118,8 @@ struct Evaluate: ParsableCommand {
             throw EvaluateError("--relevance-threshold must be a finite number")
         }
         let names = parsedPolicies
+        if let episodes, episodes < 0 { throw EvaluateError("--episodes must be non-negative") }
+        if let model, !FileManager.default.fileExists(atPath: model) { throw EvaluateError("--model \(model) does not exist") }
         guard !names.isEmpty, !names.contains("") else {
             throw EvaluateError("--policies must be a comma-separated list without empty entries (got '\(policies)')")
         }
@@ -119,7 +128,26 @@ struct Evaluate: ParsableCommand {
         }
     }
 
-    func makeRecommender(_ name: String) -> (any Recommender)? {
+    func makeRecommender(_ name: String) throws -> (any Recommender)? {
+        if name.hasPrefix("drr-"), let variant = DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4))) {
+            if let model {
+                let loaded = try DRRModelStore.load(from: URL(fileURLWithPath: model))
+                guard loaded.manifest.policy == name else {
+                    throw EvaluateError("--model \(model) holds a \(loaded.manifest.policy) model, not \(name)")
+                }
+                return DRRRecommender(pretrained: loaded.model, manifest: loaded.manifest)
+            }
+            var configuration = DRRConfiguration()
+            configuration.variant = variant
+            if let episodes { configuration.episodes = episodes }
+            var drr = DRRRecommender(configuration: configuration, seed: seed)
+            if isatty(2) != 0 {
+                drr.progress = { point in
+                    FileHandle.standardError.write(Data("  \(name) episode \(point.episode): reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n".utf8))
+                }
+            }
+            return drr
+        }
         switch name {
         case "random": return RandomRecommender(seed: seed)
         case "popularity": return PopularityRecommender()
@@ -148,7 +176,7 @@ struct Evaluate: ParsableCommand {
         let config = EvaluationConfig(ks: ks, relevanceThreshold: Float(relevanceThreshold), evaluationProtocol: evalProtocol)
         var results: [PolicyResult] = []
         for name in parsedPolicies {
-            guard var recommender = makeRecommender(name) else {
+            guard var recommender = try makeRecommender(name) else {
                 throw EvaluateError("policy '\(name)' is not available")
             }
             log("fitting and evaluating \(name)…")
