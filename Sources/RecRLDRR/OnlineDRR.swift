@@ -1,0 +1,204 @@
+import Foundation
+import Synchronization
+import RecRLTensor
+import RecRLNN
+import RecRLAgents
+
+/// Errors of the online recommender that a client caused.
+public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The item id is not in the model's catalogue.
+    case unknownItem(String)
+    /// `k` is outside 1…1000.
+    case invalidK(Int)
+    /// A reward is not finite.
+    case invalidReward(Float)
+
+    public var description: String {
+        switch self {
+        case let .unknownItem(id): return "unknown item '\(id)': it is not in the model's catalogue"
+        case let .invalidK(k): return "k must be in 1...1000, got \(k)"
+        case let .invalidReward(r): return "reward must be a finite number, got \(r)"
+        }
+    }
+}
+
+/// A DRR model serving live traffic and learning from it.
+///
+/// - `recommend(user:k:exclude:)`: the user's session state (recent positive items) →
+///   `a = μ(module([u | i_1 … i_n]))` → scores `E·a` by one GEMV over the contiguous item
+///   matrix → partial top-K (no full sort).
+/// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
+///   the item into the window) and appends the transition to the replay buffer.
+/// - Online learning: ``learn(updates:)`` (or ``startBackgroundLearning(updatesPerSecond:)``)
+///   applies DDPG updates from the replay on a private copy and then publishes the new
+///   weights atomically: a reader takes the current snapshot under a lock held only
+///   to copy a reference, so it never waits for an update and never sees a half-written
+///   model.
+///
+/// Cold start: an unknown user gets the zero user vector and an empty window, which
+/// the actor maps to its population-level action (documented fallback; it adapts as soon
+/// as the user gives positive feedback). Unknown items are rejected with ``OnlineError/unknownItem(_:)``.
+public final class OnlineDRR: Sendable {
+    /// An immutable published model.
+    struct Snapshot: Sendable {
+        let model: DRRModel
+        let version: Int
+    }
+
+    /// Per-user session state.
+    struct Session: Sendable {
+        var window: StateWindow
+        var lastInput: Tensor?
+        var lastAction: Tensor?
+    }
+
+    struct LearnerState: Sendable {
+        var model: DRRModel
+        var replay: PrioritizedReplayBuffer
+        var rawBatch: TransitionBatch
+        var batch: TransitionBatch
+        var rng: Xoshiro256StarStar
+        var updates = 0
+    }
+
+    private let snapshot: Mutex<Snapshot>
+    private let sessions = Mutex<[String: Session]>([:])
+    private let pending = Mutex<[(Tensor, Tensor, Float, Tensor)]>([])
+    private let learner: Mutex<LearnerState>
+    private let stopFlag = Mutex(false)
+    private let counters = Mutex((observed: 0, updates: 0))
+    /// Raw user ids → indices, and item ids ↔ indices.
+    public let userIndex: [String: Int]
+    public let itemIDs: [String]
+    private let itemIndex: [String: Int]
+    /// The manifest the model was loaded with.
+    public let manifest: DRRManifest
+
+    /// Serves `model`, whose id maps are in `manifest`.
+    public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0) {
+        self.manifest = manifest
+        userIndex = Dictionary(uniqueKeysWithValues: manifest.userIDs.enumerated().map { ($1, $0) })
+        itemIDs = manifest.itemIDs
+        itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
+        snapshot = Mutex(Snapshot(model: model, version: 1))
+        let c = model.configuration
+        learner = Mutex(LearnerState(
+            model: model,
+            replay: PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: model.inputSize, actionSize: c.embeddingSize,
+                                            alpha: c.priorityAlpha),
+            rawBatch: TransitionBatch(batchSize: c.batchSize, stateSize: model.inputSize, actionSize: c.embeddingSize),
+            batch: TransitionBatch(batchSize: c.batchSize, stateSize: model.stateModule.outputSize, actionSize: c.embeddingSize),
+            rng: Xoshiro256StarStar(seed: seed)))
+    }
+
+    /// Loads a model folder written by `recrl train`.
+    public convenience init(directory: URL, seed: UInt64 = 0) throws {
+        let (model, manifest) = try DRRModelStore.load(from: directory)
+        self.init(model: model, manifest: manifest, seed: seed)
+    }
+
+    /// The published model's version (1, then +1 per publication).
+    public var modelVersion: Int { snapshot.withLock { $0.version } }
+
+    /// The number of items in the catalogue.
+    public var itemCount: Int { itemIDs.count }
+
+    /// Transitions observed, and updates applied, so far.
+    public var statistics: (observed: Int, updates: Int) { counters.withLock { $0 } }
+
+    /// The top `k` items for `user`, best first, skipping `exclude` and the items in the
+    /// user's current window. Throws ``OnlineError/invalidK(_:)`` for k outside 1…1000.
+    public func recommend(user: String, k: Int, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
+        guard (1...1000).contains(k) else { throw OnlineError.invalidK(k) }
+        let snap = snapshot.withLock { $0 }
+        let model = snap.model
+        let u = userIndex[user] ?? -1
+        var session = sessions.withLock { $0[user] } ?? Session(window: StateWindow(size: model.configuration.windowSize, initial: []))
+        var input = Tensor(zeros: [1, model.inputSize])
+        model.writeInput(user: u, window: session.window, into: &input)
+        let action = model.action(forInput: input)
+        var scores = Tensor(zeros: [model.itemCount])
+        matvec(model.itemEmbeddings, action.reshaped([model.configuration.embeddingSize]), into: &scores)
+        let excluded = Set(exclude.compactMap { itemIndex[$0] }).union(session.window.items.filter { $0 >= 0 })
+        var selector = TopKSelector()
+        selector.select(scores, k: k, isExcluded: { excluded.contains($0) })
+        session.lastInput = input
+        session.lastAction = action
+        sessions.withLock { $0[user] = session }
+        let items = (0..<selector.count).map { (id: itemIDs[selector.indices[$0]], score: selector.scores[$0]) }
+        return (items, snap.version)
+    }
+
+    /// Records feedback: updates the user's window and queues the transition for learning.
+    public func observe(user: String, item: String, reward: Float) throws {
+        guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
+        guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
+        let model = snapshot.withLock { $0.model }
+        let u = userIndex[user] ?? -1
+        let transition: (Tensor, Tensor, Float, Tensor)? = sessions.withLock { all in
+            var session = all[user] ?? Session(window: StateWindow(size: model.configuration.windowSize, initial: []))
+            let before = session.lastInput
+            let action = session.lastAction
+            if reward > 0 { session.window.push(i) }
+            var after = Tensor(zeros: [1, model.inputSize])
+            model.writeInput(user: u, window: session.window, into: &after)
+            session.lastInput = after
+            all[user] = session
+            guard let before, let action else { return nil }
+            return (before, action, reward, after)
+        }
+        if let transition { pending.withLock { $0.append(transition) } }
+        counters.withLock { $0.observed += 1 }
+    }
+
+    /// Moves queued feedback into the replay buffer, applies up to `updates` DDPG
+    /// updates (once the replay holds a batch), and publishes the new weights.
+    /// Returns the number of updates applied.
+    @discardableResult
+    public func learn(updates: Int) -> Int {
+        let queued = pending.withLock { q -> [(Tensor, Tensor, Float, Tensor)] in defer { q.removeAll() }; return q }
+        let applied = learner.withLock { state -> Int in
+            for (s, a, r, s2) in queued { state.replay.add(state: s, action: a, reward: r, discount: 1, nextState: s2) }
+            guard state.replay.count >= state.rawBatch.count, updates > 0 else { return 0 }
+            for _ in 0..<updates {
+                state.replay.sample(into: &state.rawBatch, using: &state.rng)
+                state.batch.states.assign(state.model.stateModule(state.rawBatch.states))
+                state.batch.nextStates.assign(state.model.stateModule(state.rawBatch.nextStates))
+                state.batch.actions.assign(state.rawBatch.actions)
+                state.batch.rewards.assign(state.rawBatch.rewards)
+                state.batch.discounts.assign(state.rawBatch.discounts)
+                state.batch.weights.assign(state.rawBatch.weights)
+                state.model.learner.update(state.batch)
+                state.replay.updatePriorities(indices: state.rawBatch.indices, tdErrors: state.model.learner.tdErrors)
+                state.updates += 1
+            }
+            let published = state.model
+            snapshot.withLock { $0 = Snapshot(model: published, version: $0.version + 1) }
+            return updates
+        }
+        counters.withLock { $0.updates += applied }
+        return applied
+    }
+
+    /// Swaps in a new model (e.g. retrained offline) atomically; sessions are kept.
+    public func reload(model: DRRModel) {
+        learner.withLock { $0.model = model }
+        snapshot.withLock { $0 = Snapshot(model: model, version: $0.version + 1) }
+    }
+
+    /// Runs ``learn(updates:)`` on a background thread, `updatesPerSecond` in batches of
+    /// ten, until ``stopBackgroundLearning()``.
+    public func startBackgroundLearning(updatesPerSecond: Double) {
+        stopFlag.withLock { $0 = false }
+        let interval = 10 / max(updatesPerSecond, 1e-3)
+        Thread.detachNewThread { [self] in
+            while !stopFlag.withLock({ $0 }) {
+                FloatingPointMode.withDenormalsFlushedToZero { _ = learn(updates: 10) }
+                Thread.sleep(forTimeInterval: interval)
+            }
+        }
+    }
+
+    /// Stops background learning (the current batch of updates finishes).
+    public func stopBackgroundLearning() { stopFlag.withLock { $0 = true } }
+}

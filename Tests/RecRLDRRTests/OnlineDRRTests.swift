@@ -1,0 +1,81 @@
+import XCTest
+import Foundation
+import RecRLTensor
+import RecRLData
+import RecRLDRR
+import RecRLTestSupport
+
+final class OnlineDRRTests: XCTestCase {
+    func makeOnline() throws -> OnlineDRR {
+        var c = smallConfiguration()
+        c.episodes = 20
+        c.batchSize = 8
+        let data = plantedDataset(users: 10)
+        var r = DRRRecommender(configuration: c, seed: 5)
+        try r.fit(train: data)
+        let model = try XCTUnwrap(r.model)
+        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: 5, dataFingerprint: data.fingerprint,
+                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+        return OnlineDRR(model: model, manifest: manifest, seed: 1)
+    }
+
+    func testRecommendRespectsKExclusionAndErrors() throws {
+        let online = try makeOnline()
+        let (items, version) = try online.recommend(user: "u1", k: 5, exclude: ["i0", "i1"])
+        XCTAssertEqual(items.count, 5)
+        XCTAssertEqual(version, 1)
+        XCTAssertFalse(items.contains { $0.id == "i0" || $0.id == "i1" })
+        XCTAssertEqual(items.map(\.score), items.map(\.score).sorted(by: >), "best first")
+        XCTAssertThrowsError(try online.recommend(user: "u1", k: 0)) { XCTAssertEqual($0 as? OnlineError, .invalidK(0)) }
+        XCTAssertThrowsError(try online.recommend(user: "u1", k: 1001))
+        XCTAssertThrowsError(try online.observe(user: "u1", item: "nope", reward: 1)) {
+            XCTAssertEqual($0 as? OnlineError, .unknownItem("nope"))
+        }
+        // A cold-start user still gets recommendations.
+        XCTAssertEqual(try online.recommend(user: "never-seen", k: 3).items.count, 3)
+    }
+
+    func testPositiveFeedbackEntersTheStateAndLearningPublishesNewVersions() throws {
+        let online = try makeOnline()
+        let first = try online.recommend(user: "u2", k: 3).items[0].id
+        try online.observe(user: "u2", item: first, reward: 1)
+        let next = try online.recommend(user: "u2", k: 50).items.map(\.id)
+        XCTAssertFalse(next.contains(first), "an item in the window is not recommended again")
+        XCTAssertEqual(online.learn(updates: 5), 0, "no update before the replay holds a batch")
+        for n in 0..<20 {
+            let item = try online.recommend(user: "u\(n % 10)", k: 1).items[0].id
+            try online.observe(user: "u\(n % 10)", item: item, reward: n % 2 == 0 ? 1 : -1)
+        }
+        XCTAssertEqual(online.learn(updates: 5), 5)
+        XCTAssertEqual(online.modelVersion, 2)
+        XCTAssertEqual(online.statistics.updates, 5)
+        XCTAssertEqual(online.statistics.observed, 21)
+    }
+
+    /// Readers keep getting complete answers while a learner publishes new weights.
+    func testReadersDuringBackgroundLearning() throws {
+        let online = try makeOnline()
+        for n in 0..<30 {
+            let item = try online.recommend(user: "u\(n % 10)", k: 1).items[0].id
+            try online.observe(user: "u\(n % 10)", item: item, reward: 0.5)
+        }
+        online.startBackgroundLearning(updatesPerSecond: 2000)
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { t in
+            var last = 0
+            for n in 0..<200 {
+                guard let r = try? online.recommend(user: "u\((n + t) % 10)", k: 10), r.items.count == 10,
+                      r.items.allSatisfy({ $0.score.isFinite }), r.version >= last else {
+                    failures.withLock { $0 += 1 }
+                    continue
+                }
+                last = r.version
+            }
+        }
+        online.stopBackgroundLearning()
+        XCTAssertEqual(failures.withLock { $0 }, 0)
+        XCTAssertGreaterThan(online.modelVersion, 1, "the learner published while readers were served")
+    }
+}
+
+import Synchronization
