@@ -14,7 +14,7 @@ deps:
 
 ## The main job on the embedded default data.
 run: deps
-	$(SWIFT) run -c release recrl demo
+	$(SWIFT) run -c release OfflineToOnline
 
 ## The tests, in debug and in release (some numeric bugs only show optimised).
 test: deps test-debug test-release

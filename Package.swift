@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .executable(name: "recrl", targets: ["recrl"]),
         .executable(name: "PendulumDDPG", targets: ["PendulumDDPG"]),
+        .executable(name: "OfflineToOnline", targets: ["OfflineToOnline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,12 +66,14 @@ let package = Package(
             path: "Examples/PendulumDDPG"
         ),
 
+        .executableTarget(name: "OfflineToOnline", dependencies: ["RecRL"], path: "Examples/OfflineToOnline"),
+
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
-        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline"]),
         .testTarget(name: "RecRLAgentsTests",
                     dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),

@@ -51,6 +51,10 @@ public enum DRRTrainer {
                                        predictedRating: { u, i in pmf.predict(user: u, item: i) }, rewardScale: scale,
                                        configuration: configuration, seed: rng.next())
         var session = TrainingSession(model: model, configuration: configuration, seed: rng.next())
+        // Batch-64 GEMMs run best on one core; OpenBLAS's threads only add spinning here.
+        let blasThreads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        defer { BLASRuntime.setThreadCount(blasThreads) }
         var curve: [DRRCurvePoint] = []
         var rewardSum: Float = 0, lossSum: Float = 0, lossCount = 0, episodesInPoint = 0
         for episode in 0..<configuration.episodes {

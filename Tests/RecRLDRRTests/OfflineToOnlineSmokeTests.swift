@@ -1,0 +1,47 @@
+import XCTest
+import Foundation
+
+/// Runs a tiny version of the `OfflineToOnline` example end to end as a subprocess.
+final class OfflineToOnlineSmokeTests: XCTestCase {
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        // The test bundle sits next to the products in .build/<configuration>/; the test
+        // target depends on the example, so it is always built there.
+        let binary = Bundle.main.bundleURL.appendingPathComponent("OfflineToOnline")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    func testTinyRunPrintsJSONSummaryAndWritesFiles() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run(["--users", "40", "--items", "60", "--rounds", "2", "--episodes", "20", "--out", dir.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        XCTAssertEqual(object["rounds"] as? Int, 2)
+        let offline = try XCTUnwrap(object["offline"] as? [[String: Any]])
+        XCTAssertEqual(offline.map { $0["policy"] as? String }, ["popularity", "itemknn", "ials", "drr-ave"])
+        let online = try XCTUnwrap(object["online"] as? [String: Any])
+        XCTAssertNotNil(online["p_value"] as? Double)
+        for file in ["online-reward.csv", "online-reward.svg", "events.csv", "model/manifest.json", "model/model.safetensors", "data/interactions.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), file)
+        }
+        let csv = try String(contentsOf: dir.appendingPathComponent("online-reward.csv"), encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 3, "a header and one row per round")
+    }
+
+    func testBadFlagGivesOneErrorLine() throws {
+        let r = try run(["--rounds", "zero"])
+        XCTAssertEqual(r.status, 64)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
+        XCTAssertTrue(r.stderr.contains("expected a positive integer"), r.stderr)
+    }
+}
