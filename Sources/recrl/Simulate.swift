@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import RecRL
+
+/// `recrl simulate`: the DRR paper's online evaluation against a PMF world model.
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulated online evaluation: cumulative reward per episode against a PMF world model.",
+        discussion: """
+            Fits PMF on the whole data set and uses its predicted ratings as the simulated users \
+            (the DRR paper's online setting). DRR is trained against the same simulator; greedy \
+            classical policies recommend by their own scores. Every policy serves the same seeded \
+            episodes (user, initial window of the user's first positive items) of --horizon steps \
+            without repeats; a positive reward pushes the item into DRR's state. This is a \
+            simulation result, not a held-out one.
+            """)
+
+    @Option(help: ArgumentHelp("Data directory.", valueName: "DIR")) var data: String
+    @Option(help: "Data format: auto, ml-100k, ml-1m, ml-latest or csv.") var format: String = "auto"
+    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
+    @Option(help: "Evaluation episodes.") var episodes: Int = 500
+    @Option(help: "Steps per episode T.") var horizon: Int = 10
+    @Option(help: "DRR training episodes.") var trainEpisodes: Int = 3000
+    @Option(help: "Seed.") var seed: UInt64 = 0
+    @Flag(help: "Print one JSON object on stdout.") var json = false
+
+    static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "als", "popularity", "random"]
+    var names: [String] { policies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+    func validate() throws {
+        guard FileManager.default.fileExists(atPath: data) else { throw ValidationError("--data \(data) does not exist") }
+        guard DatasetFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)'") }
+        guard !names.isEmpty else { throw ValidationError("--policies is empty") }
+        for n in names where !Self.known.contains(n) { throw ValidationError("unknown policy '\(n)' (expected one of \(Self.known.joined(separator: ", ")))") }
+        guard episodes > 0, horizon > 0, trainEpisodes > 0 else { throw ValidationError("--episodes, --horizon and --train-episodes must be positive") }
+    }
+
+    func run() throws {
+        let progress = isatty(2) != 0
+        func log(_ s: String) { if progress { writeToStandardError(s + "\n") } }
+        let dataset = try DatasetLoader.load(directory: data, format: DatasetFormat(rawValue: format)!).dataset
+        var rng = Xoshiro256StarStar(seed: seed)
+        let ratings = try SparseRatings(userCount: dataset.userCount, itemCount: dataset.itemCount,
+                                        users: dataset.users, items: dataset.items, values: dataset.ratings)
+        log("fitting the PMF world model on all \(dataset.interactionCount) ratings")
+        let world = try MatrixFactorization.fitExplicit(ratings, configuration: .init(factors: 100, regularization: 0.1, iterations: 10), using: &rng)
+        let scale = RewardScale(minimum: dataset.ratingScale.lowerBound, maximum: dataset.ratingScale.upperBound)
+        func worldReward(_ u: Int, _ i: Int) -> Float {
+            scale.reward(forRating: min(max(world.predict(user: u, item: i), scale.minimum), scale.maximum))
+        }
+        let histories = UserHistories(dataset)
+        let mid = (scale.minimum + scale.maximum) / 2
+        let users = (0..<dataset.userCount).filter { !histories.positives(user: $0, threshold: mid).isEmpty }
+        var episodeRNG = Xoshiro256StarStar(seed: seed &+ 7)
+        let episodeUsers = (0..<episodes).map { _ in users[episodeRNG.nextInt(below: users.count)] }
+        var results: [(String, [Double], Double)] = []
+        for name in names {
+            let start = Date()
+            var returns: [Double] = []
+            if name.hasPrefix("drr-") {
+                var config = DRRConfiguration()
+                config.variant = DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4)))!
+                config.episodes = trainEpisodes
+                config.episodeLength = horizon
+                log("training \(name) against the simulator (\(trainEpisodes) episodes)")
+                let model = try DRRTrainer.train(dataset, configuration: config, seed: seed).model
+                for u in episodeUsers {
+                    var window = StateWindow(size: config.windowSize, initial: Array(histories.positives(user: u, threshold: mid).prefix(config.windowSize)))
+                    var used = Set<Int>(), total: Float = 0
+                    for _ in 0..<horizon {
+                        let s = model.scores(user: u, window: window)
+                        var best = -1
+                        for i in 0..<dataset.itemCount where !used.contains(i) && !window.contains(i) {
+                            if best < 0 || s[flat: i] > s[flat: best] { best = i }
+                        }
+                        used.insert(best)
+                        let r = worldReward(u, best)
+                        total += r
+                        if r > 0 { window.push(best) }
+                    }
+                    returns.append(Double(total))
+                }
+            } else {
+                var recommender: any Recommender
+                switch name {
+                case "als": recommender = ALSRecommender(seed: seed)
+                case "popularity": recommender = PopularityRecommender()
+                default: recommender = RandomRecommender(seed: seed)
+                }
+                try recommender.fit(train: dataset)
+                var scores = [Float](repeating: 0, count: dataset.itemCount)
+                for u in episodeUsers {
+                    recommender.scores(forUser: u, into: &scores)
+                    let window = Set(histories.positives(user: u, threshold: mid).prefix(5))
+                    let ranked = TopK.select(scores, k: horizon + window.count).filter { !window.contains($0) }.prefix(horizon)
+                    returns.append(ranked.reduce(0.0) { $0 + Double(worldReward(u, $1)) })
+                }
+            }
+            let seconds = Date().timeIntervalSince(start)
+            results.append((name, returns, seconds))
+            log("\(name): mean cumulative reward \(String(format: "%.3f", returns.reduce(0, +) / Double(returns.count)))")
+        }
+        func stats(_ x: [Double]) -> (Double, Double) {
+            let m = x.reduce(0, +) / Double(x.count)
+            let v = x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(max(x.count - 1, 1))
+            return (m, v.squareRoot())
+        }
+        if json {
+            let rows = results.map { r -> String in
+                let (m, s) = stats(r.1)
+                return "{\"policy\":\"\(r.0)\",\"mean_cumulative_reward\":\(m),\"std\":\(s),\"seconds\":\(r.2)}"
+            }
+            print("{\"simulation\":\"pmf-world-model\",\"episodes\":\(episodes),\"horizon\":\(horizon),\"seed\":\(seed),\"results\":[\(rows.joined(separator: ","))]}")
+        } else {
+            print("Simulated online evaluation (PMF world model on all data; a simulation, not a held-out result)")
+            print("\(episodes) episodes of \(horizon) steps, seed \(seed)")
+            for r in results {
+                let (m, s) = stats(r.1)
+                print(r.0.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "  mean cumulative reward %7.3f ± %.3f  (%.1f s)", m, s, r.2))
+            }
+        }
+    }
+}
