@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import XCTest
+@testable import recrl
+import RecRLDRR
+
+/// `recrl train`, `recrl simulate` and `recrl bench` reject bad input with one clear message.
+final class TrainSimulateCommandTests: XCTestCase {
+    func message<C: ParsableCommand>(_ type: C.Type, _ args: [String]) -> String? {
+        do {
+            var command = try type.parseAsRoot(args)
+            try command.run()
+            return nil
+        } catch {
+            return type.message(for: error)
+        }
+    }
+
+    func testTrainRejectsBadInput() {
+        XCTAssertEqual(message(Train.self, ["--out", "/tmp/x"]), "give exactly one of --data DIR or --synthetic")
+        XCTAssertEqual(message(Train.self, ["--data", "/nonexistent-recrl", "--out", "/tmp/x"]), "--data /nonexistent-recrl does not exist")
+        XCTAssertEqual(message(Train.self, ["--synthetic", "--policy", "drr-x", "--out", "/tmp/x"]),
+                       "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u or drr-ave)")
+        XCTAssertEqual(message(Train.self, ["--synthetic", "--test-fraction", "1.5", "--out", "/tmp/x"]),
+                       "--test-fraction must be in (0, 1), got 1.5")
+        XCTAssertEqual(message(Train.self, ["--synthetic", "--embeddings", "cubic", "--out", "/tmp/x"]),
+                       "--embeddings must be explicit or implicit")
+    }
+
+    func testSimulateRejectsBadInput() {
+        XCTAssertEqual(message(Simulate.self, ["--data", "/nonexistent-recrl"]), "--data /nonexistent-recrl does not exist")
+        XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--policies", "oracle"]),
+                       "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, als, popularity, random)")
+        XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--horizon", "0"]), "--episodes, --horizon and --train-episodes must be positive")
+    }
+
+    func testBenchRejectsBadInput() {
+        XCTAssertEqual(message(BenchTrain.self, ["--config", "huge"]), "unknown config 'huge'; expected one of paper, medium, large")
+        XCTAssertEqual(message(BenchTrain.self, ["--runs", "2"]), "--runs must be at least 5")
+    }
+
+    /// Trains a tiny DRR on the synthetic world and saves a loadable model.
+    func testTrainSyntheticWritesALoadableModel() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-train-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        XCTAssertNil(message(Train.self, ["--synthetic", "--episodes", "5", "--out", out.path, "--json"]))
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("manifest.json"))) as? [String: Any]
+        XCTAssertEqual(manifest?["policy"] as? String, "drr-ave")
+        XCTAssertEqual(manifest?["format_version"] as? Int, 1)
+        XCTAssertNotNil((manifest?["metrics"] as? [String: Any])?["ndcg@10"])
+        // Only items that occur in the log are in the id map (at most the world's 1000).
+        let items = try XCTUnwrap((manifest?["item_ids"] as? [String])?.count)
+        XCTAssertTrue((900...1000).contains(items), "\(items) items")
+        let (model, loaded) = try DRRModelStore.load(from: out)
+        XCTAssertEqual(model.itemCount, items)
+        XCTAssertEqual(loaded.policy, "drr-ave")
+    }
+}
