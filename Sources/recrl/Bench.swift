@@ -143,7 +143,8 @@ struct BenchTrain: ParsableCommand {
         abstract: "Updates per second of the canonical DDPG update (WORKLOAD.md).")
 
     @Option(help: "Configuration: paper, medium or large.") var config: String = "paper"
-    @Option(help: "OpenBLAS threads (default: the machine's cores).") var threads: Int?
+    @Option(help: "Cores one update uses (default: the machine's cores). 1: the sequential path on 1-thread BLAS; 2 or more: the learner's two-lane path (calling thread + one worker, 1-thread BLAS calls).") var threads: Int?
+    @Flag(help: "Run the sequential learner with --threads OpenBLAS threads instead of the two-lane path.") var sequential = false
     @Option(help: "Seconds of timed updates, split over the runs.") var seconds: Double = 5
     @Option(help: "Timed runs; the median is reported (at least 5).") var runs: Int = 5
     @Option(help: "Start from weights and a batch in a safetensors file (see `recrl bench export`).") var initFile: String?
@@ -159,7 +160,8 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         let workload = try TrainingWorkload.parse(config)
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        BLASRuntime.setThreadCount(n)
+        let lanes = sequential ? 1 : n
+        BLASRuntime.setThreadCount(sequential ? n : 1)
         var learner = workload.makeLearner(seed: 0)
         var batch = workload.makeBatch(seed: 1)
         if let initFile {
@@ -170,6 +172,8 @@ struct BenchTrain: ParsableCommand {
             learner = l
             batch = b
         }
+        learner.parallelism = lanes
+        let path = learner.usesParallelPath ? "two-lane" : "sequential"
         // Warm-up: at least 1 s or 20 updates (also reaches steady Adam moments).
         let warmStart = DispatchTime.now().uptimeNanoseconds
         var warm = 0
@@ -205,11 +209,12 @@ struct BenchTrain: ParsableCommand {
         if json {
             print(try JSONOutput.object([
                 ("config", workload.name), ("updates_per_second", median), ("gflops", gflops), ("runs", rates),
-                ("blas_core", BLASRuntime.coreName), ("threads", n), ("allocations_per_update", allocPerUpdate),
+                ("blas_core", BLASRuntime.coreName), ("threads", n), ("path", path), ("blas_threads", BLASRuntime.threadCount),
+                ("allocations_per_update", allocPerUpdate),
                 ("gflop_per_update", workload.flopsPerUpdate / 1e9), ("warmup_updates", warm),
             ]))
         } else {
-            print("\(workload.name): \(String(format: "%.1f", median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads, BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
+            print("\(workload.name): \(String(format: "%.1f", median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
         }
     }
 }

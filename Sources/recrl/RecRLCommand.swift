@@ -8,7 +8,7 @@ struct RecRLCommand: ParsableCommand {
         commandName: "recrl",
         abstract: "Deep reinforcement learning recommenders: train, evaluate, serve.",
         version: recrlVersion,
-        subcommands: [Info.self, Demo.self, Train.self, Evaluate.self, Simulate.self, Bench.self]
+        subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self]
     )
 
     static func main() {

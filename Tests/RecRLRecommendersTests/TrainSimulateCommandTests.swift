@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 @testable import recrl
 import RecRLDRR
+import RecRLData
 
 /// `recrl train`, `recrl simulate` and `recrl bench` reject bad input with one clear message.
 final class TrainSimulateCommandTests: XCTestCase {
@@ -32,6 +33,19 @@ final class TrainSimulateCommandTests: XCTestCase {
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--policies", "oracle"]),
                        "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, als, popularity, random)")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--horizon", "0"]), "--episodes, --horizon and --train-episodes must be positive")
+    }
+
+    func testGenerateWritesALoadableCSV() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-gen-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        XCTAssertEqual(message(Generate.self, ["--out", out.path, "--users", "0"]), "--users must be positive, got 0")
+        XCTAssertNil(message(Generate.self, ["--out", out.path, "--users", "30", "--items", "50", "--seed", "3"]))
+        let loaded = try DatasetLoader.load(directory: out.path)
+        XCTAssertEqual(loaded.format, .csv)
+        XCTAssertEqual(loaded.report.droppedTotal, 0)
+        XCTAssertEqual(loaded.dataset.userCount, 30)
+        let header = try String(contentsOf: out.appendingPathComponent("interactions.csv"), encoding: .utf8).split(separator: "\n").first
+        XCTAssertEqual(header, "user,item,rating,timestamp")
     }
 
     func testBenchRejectsBadInput() {
