@@ -57,12 +57,27 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     public var embeddingMethod: EmbeddingMethod = .explicit
     /// Confidence slope α for implicit embeddings (`c = 1 + α·r`). Ours: 5.
     public var implicitAlpha: Float = 5
+    /// What the replay stores as the action of a transition (the critic's `a`).
+    /// `.itemEmbedding` (default): the recommended item's embedding scaled into [−1, 1],
+    /// so `Q(s, a)` scores the item that was actually shown, also for ε-greedy picks.
+    /// `.actorOutput`: the actor's (noisy) output, the paper's literal reading, under
+    /// which random ε-greedy picks store an action that did not choose the item; in our
+    /// runs it did not learn a useful ranking (see README).
+    public var replayAction: ReplayAction = .itemEmbedding
     /// ALS sweeps for the PMF embeddings. Ours: 10.
     public var embeddingIterations = 10
     /// L2 regularisation λ of the PMF embeddings (weighted-λ ALS). Ours: 0.1.
     public var embeddingRegularization: Float = 0.1
 
     public init() {}
+
+    /// The action stored with a transition.
+    public enum ReplayAction: String, Sendable, Codable, CaseIterable {
+        /// The recommended item's embedding, scaled into [−1, 1].
+        case itemEmbedding
+        /// The actor's output with exploration noise.
+        case actorOutput
+    }
 
     /// Embedding pretraining objectives.
     public enum EmbeddingMethod: String, Sendable, Codable, CaseIterable {

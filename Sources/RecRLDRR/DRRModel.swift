@@ -42,6 +42,22 @@ public struct DRRModel: Sendable {
 
     /// The number of items.
     public var itemCount: Int { itemEmbeddings.shape[0] }
+
+    /// `1 / max |E|`: scales item embeddings into the actor's [−1, 1] action range.
+    public var actionScale: Float {
+        let m = itemEmbeddings.maxAbs()
+        return m > 0 ? 1 / m : 1
+    }
+
+    /// The action that stands for recommending `item`: its embedding scaled by ``actionScale``.
+    public func itemAction(_ item: Int, scale: Float) -> Tensor {
+        let k = configuration.embeddingSize
+        var a = Tensor(zeros: [k])
+        itemEmbeddings.withUnsafeBufferPointer { e in
+            a.withUnsafeMutableBufferPointer { dst in for j in 0..<k { dst[j] = scale * e[item * k + j] } }
+        }
+        return a
+    }
     /// The number of users.
     public var userCount: Int { userEmbeddings.shape[0] }
     /// The width of a module input row, `(n + 1)·k`.

@@ -92,6 +92,7 @@ public enum DRRTrainer {
         var lossSum: Float = 0
         var lossCount = 0
         var transitions = 0
+        let actionScale: Float
 
         init(model: DRRModel, configuration: DRRConfiguration, seed: UInt64) {
             self.model = model
@@ -109,6 +110,7 @@ public enum DRRTrainer {
             moduleGradient = model.stateModule.zeroGradient()
             moduleOptimizer = Adam(learningRate: configuration.stateLearningRate)
             input = Tensor(zeros: [1, x])
+            actionScale = model.actionScale
         }
 
         func epsilon(at episode: Int) -> Float {
@@ -144,7 +146,8 @@ public enum DRRTrainer {
                 }
                 step = env.recommend(item)
                 total += step.reward
-                replay.add(state: observation, action: action, reward: step.reward, discount: step.discount, nextState: step.observation)
+                let stored = configuration.replayAction == .itemEmbedding ? model.itemAction(item, scale: actionScale) : action
+                replay.add(state: observation, action: stored, reward: step.reward, discount: step.discount, nextState: step.observation)
                 transitions += 1
                 if replay.count >= max(configuration.warmupTransitions, configuration.batchSize) { learn() }
             }

@@ -145,7 +145,8 @@ public final class OnlineDRR: Sendable {
             session.lastInput = after
             all[user] = session
             guard let before, let action else { return nil }
-            return (before, action, reward, after)
+            let stored = model.configuration.replayAction == .itemEmbedding ? model.itemAction(i, scale: model.actionScale) : action
+            return (before, stored, reward, after)
         }
         if let transition { pending.withLock { $0.append(transition) } }
         counters.withLock { $0.observed += 1 }
