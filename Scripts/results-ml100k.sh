@@ -12,8 +12,8 @@ OUT=${2:-out/results}
 EPISODES=${3:-3000}
 BASELINES=random,popularity,itemknn,bpr,als,ials
 mkdir -p "$OUT/json" "$OUT/models"
-swift build -c release --product recrl >/dev/null
-R=.build/release/recrl
+if [ -z "${RECRL:-}" ]; then swift build -c release --product recrl >/dev/null; fi
+R=${RECRL:-.build/release/recrl}   # RECRL=path uses an already built binary
 for seed in 0 1 2; do
   for split in temporal random; do
     f="$OUT/json/baselines-$split-full-$seed.json"

@@ -64,6 +64,10 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// which random ε-greedy picks store an action that did not choose the item; in our
     /// runs it did not learn a useful ranking (see README).
     public var replayAction: ReplayAction = .itemEmbedding
+    /// Global-norm gradient clipping of actor and critic (Pascanu et al. 2013); nil turns
+    /// it off. Not in the paper; ours 1.0: without it the critic diverged in our runs when
+    /// the actor's actions left the region the replayed actions cover.
+    public var maxGradientNorm: Float? = 1.0
     /// ALS sweeps for the PMF embeddings. Ours: 10.
     public var embeddingIterations = 10
     /// L2 regularisation λ of the PMF embeddings (weighted-λ ALS). Ours: 0.1.
@@ -91,7 +95,8 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// The DDPG learner settings these hyper-parameters imply.
     public var learnerConfiguration: DDPGConfiguration {
         DDPGConfiguration(gamma: gamma, tau: tau, actorLearningRate: actorLearningRate,
-                          criticLearningRate: criticLearningRate, computesStateGradients: variant != .n)
+                          criticLearningRate: criticLearningRate, maxGradientNorm: maxGradientNorm,
+                          computesStateGradients: variant != .n)
     }
 
     /// Checks every value; throws a message naming the bad one.
