@@ -10,21 +10,25 @@ cd "$(dirname "$0")/.."
 DATA=${1:-../shared/data/ml-100k}
 OUT=${2:-out/results}
 EPISODES=${3:-3000}
-BASELINES=random,popularity,itemknn,bpr,als,ials
+BASELINES=${BASELINES-random,popularity,itemknn,bpr,als,ials}   # BASELINES= skips them
+VARIANTS=${VARIANTS:-ave n p u}
+TRAIN_FLAGS=${TRAIN_FLAGS:-}   # extra `recrl train` flags, e.g. "--embeddings implicit --unrated-reward=0"
 mkdir -p "$OUT/json" "$OUT/models"
 if [ -z "${RECRL:-}" ]; then swift build -c release --product recrl >/dev/null; fi
 R=${RECRL:-.build/release/recrl}   # RECRL=path uses an already built binary
 for seed in 0 1 2; do
-  for split in temporal random; do
-    f="$OUT/json/baselines-$split-full-$seed.json"
-    [ -s "$f" ] || $R evaluate --data "$DATA" --split "$split" --protocol full --policies $BASELINES --seed "$seed" --json > "$f"
-  done
-  f="$OUT/json/baselines-temporal-drr-$seed.json"
-  [ -s "$f" ] || $R evaluate --data "$DATA" --split temporal --protocol drr --policies $BASELINES --seed "$seed" --json > "$f"
-  for v in ave n p u; do
+  if [ -n "$BASELINES" ]; then
+    for split in temporal random; do
+      f="$OUT/json/baselines-$split-full-$seed.json"
+      [ -s "$f" ] || $R evaluate --data "$DATA" --split "$split" --protocol full --policies $BASELINES --seed "$seed" --json > "$f"
+    done
+    f="$OUT/json/baselines-temporal-drr-$seed.json"
+    [ -s "$f" ] || $R evaluate --data "$DATA" --split temporal --protocol drr --policies $BASELINES --seed "$seed" --json > "$f"
+  fi
+  for v in $VARIANTS; do
     m="$OUT/models/drr-$v-$seed"
     [ -s "$m/manifest.json" ] || $R train --data "$DATA" --split temporal --policy "drr-$v" --seed "$seed" \
-        --episodes "$EPISODES" --out "$m" --curves "$OUT/curves-$seed" --json > "$OUT/json/train-drr-$v-$seed.json"
+        --episodes "$EPISODES" --out "$m" --curves "$OUT/curves-$seed" $TRAIN_FLAGS --json > "$OUT/json/train-drr-$v-$seed.json"
     for protocol in full drr; do
       f="$OUT/json/drr-$v-temporal-$protocol-$seed.json"
       [ -s "$f" ] || $R evaluate --data "$DATA" --split temporal --protocol "$protocol" --policies "drr-$v" \
@@ -32,4 +36,4 @@ for seed in 0 1 2; do
     done
   done
 done
-python3 Scripts/aggregate.py "$OUT"/json/baselines-*.json "$OUT"/json/drr-*.json
+python3 Scripts/aggregate.py "$OUT"/json/*-temporal-*.json "$OUT"/json/*-random-*.json

@@ -105,6 +105,13 @@ public struct DDPGUpdateStatistics: Sendable, Equatable {
 /// reused, and the update runs under ``FloatingPointMode/withDenormalsFlushedToZero(_:)``:
 /// once warm an update allocates nothing. Target networks run forward only; the first
 /// layers skip their input gradients unless ``DDPGConfiguration/computesStateGradients``.
+///
+/// With ``parallelism`` 2 (or more) and WORKLOAD.md's networks and settings
+/// (``usesParallelPath``), an update runs on the calling thread plus one persistent worker
+/// thread, each calling single-threaded BLAS: the target networks' forward pass beside the
+/// online ones, weight gradients beside input gradients, GEMMs of the actor pass and every
+/// Adam/soft-update range split in halves. It is deterministic, agrees with the sequential
+/// path to float rounding, and allocates nothing once warm.
 public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// The policy μ.
     public private(set) var actor: A
@@ -146,6 +153,15 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     let actionLower: [Float]
     let actionUpper: [Float]
     var rng: Xoshiro256StarStar
+    /// The two-lane engine of the parallel path (created on the first parallel update).
+    var engine: TwoLaneHandle? = nil
+
+    /// How many threads one ``update(_:)`` may use: 1 (the default) runs it on the calling
+    /// thread; 2 or more run it on the calling thread and one persistent worker thread
+    /// (see ``usesParallelPath``), with OpenBLAS single-threaded meanwhile (the caller's
+    /// thread count is restored afterwards). Results agree with the sequential path to
+    /// float rounding and are deterministic.
+    public var parallelism: Int = 1
 
     /// A learner around the given networks; targets start as copies.
     ///
@@ -200,7 +216,10 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// (after the first update at a given batch size).
     @discardableResult
     public mutating func update(_ batch: TransitionBatch) -> DDPGUpdateStatistics {
-        FloatingPointMode.withDenormalsFlushedToZero { performUpdate(batch) }
+        FloatingPointMode.withDenormalsFlushedToZero {
+            if usesParallelPath, let stats = performTwoLaneUpdate(batch) { return stats }
+            return performUpdate(batch)
+        }
     }
 
     mutating func performUpdate(_ batch: TransitionBatch) -> DDPGUpdateStatistics {
@@ -397,5 +416,95 @@ extension DDPGLearner {
         precondition(critics.count == targetCritics.count, "setTargets: \(critics.count) critics for \(targetCritics.count) targets")
         targetActor = actor
         targetCritics = critics
+    }
+}
+
+
+extension DDPGLearner {
+    /// Whether ``update(_:)`` runs on two threads: ``parallelism`` is at least 2 and the
+    /// learner has WORKLOAD.md's shape — ``MLPActor`` with actions in `[−1, 1]`, one
+    /// ``MLPCritic``, no target policy noise, no gradient clipping, policy delay 1, no state
+    /// gradients. Other configurations (TD3, DRR's state gradients) use the sequential path.
+    public var usesParallelPath: Bool {
+        guard parallelism >= 2, A.self == MLPActor.self, C.self == MLPCritic.self, critics.count == 1 else { return false }
+        let c = configuration
+        guard c.targetPolicyNoise == 0, c.maxGradientNorm == nil, c.policyDelay == 1, !c.computesStateGradients else { return false }
+        return (actor as? MLPActor)?.scale == nil
+    }
+
+    /// The network of an ``MLPActor`` or ``MLPCritic`` held as a generic value, in place.
+    private static func withNetwork<T, R>(_ x: inout T, _ body: (inout MLP) -> R) -> R {
+        withUnsafeMutablePointer(to: &x) { p in
+            let raw = UnsafeMutableRawPointer(p)
+            if T.self == MLPActor.self { return body(&raw.assumingMemoryBound(to: MLPActor.self).pointee.network) }
+            precondition(T.self == MLPCritic.self, "DDPGLearner: the parallel path needs MLPActor / MLPCritic")
+            return body(&raw.assumingMemoryBound(to: MLPCritic.self).pointee.network)
+        }
+    }
+
+    /// Points `raw` at `net`'s parameters (made unique first); false when the shapes differ.
+    private static func bind(_ net: inout MLP, _ raw: inout [RawDense]) -> Bool {
+        guard net.layers.count == raw.count else { return false }
+        for i in raw.indices {
+            guard net.layers[i].inputSize == raw[i].inputs, net.layers[i].outputSize == raw[i].outputs,
+                  Int32(net.layers[i].activation.rawValue) == raw[i].activation else { return false }
+            raw[i].weight = net.layers[i].weight.withUnsafeMutableBufferPointer { $0.baseAddress! }
+            raw[i].bias = net.layers[i].bias.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        }
+        return true
+    }
+
+    /// The update on two lanes (see ``TwoLaneDDPGEngine``); nil when it does not apply.
+    mutating func performTwoLaneUpdate(_ batch: TransitionBatch) -> DDPGUpdateStatistics? {
+        let b = batch.count, s = stateSize, a = actionSize
+        precondition(batch.states.columns == s && batch.nextStates.columns == s && batch.nextStates.rows == b
+                     && batch.actions.columns == a && batch.actions.rows == b
+                     && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
+                     "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
+        guard b > 0 else { return nil }
+        if engine == nil || !isKnownUniquelyReferenced(&engine) {
+            let actorNetwork = DDPGLearner.withNetwork(&actor) { $0 }
+            let criticNetwork = DDPGLearner.withNetwork(&critics[0]) { $0 }
+            guard criticNetwork.outputSize == 1, criticNetwork.layers.last?.activation == .identity,
+                  criticNetwork.inputSize == s + a, actorNetwork.inputSize == s, actorNetwork.outputSize == a else { return nil }
+            engine = TwoLaneHandle(TwoLaneDDPGEngine(actor: actorNetwork, critic: criticNetwork, stateSize: s, actionSize: a))
+        }
+        guard let engine = engine?.engine else { return nil }
+        guard DDPGLearner.withNetwork(&actor, { DDPGLearner.bind(&$0, &engine.actor) }),
+              DDPGLearner.withNetwork(&targetActor, { DDPGLearner.bind(&$0, &engine.targetActor) }),
+              DDPGLearner.withNetwork(&critics[0], { DDPGLearner.bind(&$0, &engine.critic) }),
+              DDPGLearner.withNetwork(&targetCritics[0], { DDPGLearner.bind(&$0, &engine.targetCritic) }) else { return nil }
+        engine.prepare(batchSize: b)
+        engine.start()
+
+        let c = configuration
+        engine.gamma = c.gamma
+        engine.tau = c.tau
+        engine.beta1 = c.adamBeta1
+        engine.beta2 = c.adamBeta2
+        engine.criticStep = criticOptimizers[0].beginStep(shapedLike: criticGradients[0])
+        engine.actorStep = actorOptimizer.beginStep(shapedLike: actorGradient)
+        criticOptimizers[0].withMomentBuffers { i, m, v in engine.criticMoments[i] = (m.baseAddress!, v.baseAddress!) }
+        actorOptimizer.withMomentBuffers { i, m, v in engine.actorMoments[i] = (m.baseAddress!, v.baseAddress!) }
+
+        targets.prepare(rows: b, columns: 1)
+        qGradient.prepare(rows: b, columns: 1)
+        tdErrors.prepare(count: b)
+        engine.targets = targets.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let dq = qGradient.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        let td = tdErrors.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        engine.states = batch.states.withUnsafeBufferPointer { $0.baseAddress! }
+        engine.actions = batch.actions.withUnsafeBufferPointer { $0.baseAddress! }
+        engine.nextStates = batch.nextStates.withUnsafeBufferPointer { $0.baseAddress! }
+        engine.rewards = batch.rewards.withUnsafeBufferPointer { $0.baseAddress! }
+        engine.discounts = batch.discounts.withUnsafeBufferPointer { $0.baseAddress! }
+        let weights = batch.weights.withUnsafeBufferPointer { $0.baseAddress! }
+
+        let blasThreads = BLASRuntime.threadCount
+        if blasThreads != 1 { BLASRuntime.setThreadCount(1) }
+        let (criticLoss, actorLoss) = engine.update(criticOutputGradient: dq, tdErrors: td, weights: weights)
+        if blasThreads != 1 { BLASRuntime.setThreadCount(blasThreads) }
+        updateCount += 1
+        return DDPGUpdateStatistics(criticLoss: criticLoss, actorLoss: actorLoss)
     }
 }

@@ -61,8 +61,8 @@ public struct Adam: Optimizer {
     public var epsilon: Float
     /// Steps taken so far (t).
     public private(set) var step = 0
-    private var firstMoments: [Tensor] = []
-    private var secondMoments: [Tensor] = []
+    fileprivate var firstMoments: [Tensor] = []
+    fileprivate var secondMoments: [Tensor] = []
 
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
@@ -79,11 +79,7 @@ public struct Adam: Optimizer {
             }
         }
         step += 1
-        let t = Double(step)
-        let bc1 = 1 - pow(Double(beta1), t), bc2 = 1 - pow(Double(beta2), t)
-        // p -= lr·m̂/(√v̂+ε)  ≡  p -= lr_t · m / (√v + ε_t)
-        let lrT = Float(Double(learningRate) * bc2.squareRoot() / bc1)
-        let epsT = Float(Double(epsilon) * bc2.squareRoot())
+        let (lrT, epsT) = correctedStep()
         let b1 = beta1, b2 = beta2
         var index = 0
         model.updateParameters(pairedWith: gradient) { p, g in
@@ -100,6 +96,42 @@ public struct Adam: Optimizer {
                 }
             }
             index += 1
+        }
+    }
+}
+
+extension Adam {
+    /// The bias-corrected step size and ε of step ``step``: `p -= lr_t · m / (√v + ε_t)`.
+    func correctedStep() -> (learningRate: Float, epsilon: Float) {
+        let t = Double(step)
+        let bc1 = 1 - pow(Double(beta1), t), bc2 = 1 - pow(Double(beta2), t)
+        // p -= lr·m̂/(√v̂+ε)  ≡  p -= lr_t · m / (√v + ε_t)
+        return (Float(Double(learningRate) * bc2.squareRoot() / bc1), Float(Double(epsilon) * bc2.squareRoot()))
+    }
+
+    /// For callers that apply the update themselves (e.g. split over threads with
+    /// ``UnsafeKernels/adamStep(parameters:gradient:firstMoment:secondMoment:count:beta1:beta2:learningRate:epsilon:softUpdateTarget:tau:)``):
+    /// creates the moments on first use (shaped like `gradient`'s parameters), advances ``step``
+    /// and returns the bias-corrected step size and ε, exactly as ``update(_:along:)`` uses them.
+    public mutating func beginStep<L: Layer>(shapedLike gradient: L) -> (learningRate: Float, epsilon: Float) {
+        if firstMoments.isEmpty {
+            gradient.forEachParameter { _, g in
+                firstMoments.append(Tensor(zeros: g.shape))
+                secondMoments.append(Tensor(zeros: g.shape))
+            }
+        }
+        step += 1
+        return correctedStep()
+    }
+
+    /// Calls `body` with the index, first-moment and second-moment storage of every parameter
+    /// tensor, in ``Layer/updateParameters(pairedWith:_:)`` order (empty before the first step).
+    public mutating func withMomentBuffers(_ body: (_ index: Int, _ first: UnsafeMutableBufferPointer<Float>,
+                                                    _ second: UnsafeMutableBufferPointer<Float>) -> Void) {
+        for i in firstMoments.indices {
+            firstMoments[i].withUnsafeMutableBufferPointer { m in
+                secondMoments[i].withUnsafeMutableBufferPointer { v in body(i, m, v) }
+            }
         }
     }
 }

@@ -36,4 +36,19 @@ void recrl_activation_backward(float *delta, const float *y, long count, int act
 /// Column sums of a row-major [rows, cols] matrix into out[cols] (out = beta*out + sum).
 void recrl_column_sums(const float *x, long rows, long cols, float *out, float beta);
 
+/// recrl_bias_activation over `rows` rows of `cols` columns with row stride `ldy`.
+void recrl_bias_activation_strided(float *y, long ldy, const float *bias, long rows, long cols, int activation);
+
+/// recrl_activation_backward over a [rows, cols] block of row strides `ldd` (delta) and `ldy` (y).
+void recrl_activation_backward_strided(float *delta, long ldd, const float *y, long ldy, long rows, long cols,
+                                       int activation);
+
+/// recrl_adam_step followed by recrl_soft_update(target, param, count, tau) (skipped when
+/// `target` is NULL), in cache-sized blocks; bit-identical to the two calls one after the other.
+void recrl_adam_soft_step(float *param, const float *grad, float *m, float *v, float *target, long count,
+                          float beta1, float beta2, float lr_t, float eps_t, float tau);
+
+/// A spin-wait hint (x86 PAUSE); no-op elsewhere.
+void recrl_cpu_relax(void);
+
 #endif

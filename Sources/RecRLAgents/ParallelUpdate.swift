@@ -1,0 +1,494 @@
+import RecRLTensor
+import RecRLNN
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The learner's reference to its engine. The learner checks that this handle is uniquely
+/// referenced (a copied learner builds its own engine); the worker thread may hold its own
+/// references to the engine, never to the handle. Releasing the handle stops the worker.
+final class TwoLaneHandle: @unchecked Sendable {
+    // Safety: immutable; the engine is used by one learner at a time (see above).
+    let engine: TwoLaneDDPGEngine
+    init(_ engine: TwoLaneDDPGEngine) { self.engine = engine }
+    deinit { engine.shutdown() }
+}
+
+/// One dense layer as the two-lane update sees it: sizes, activation code, and (refreshed
+/// every update) raw pointers to its weight and bias.
+struct RawDense {
+    var inputs: Int
+    var outputs: Int
+    var activation: Int32
+    var weight: UnsafeMutablePointer<Float>
+    var bias: UnsafeMutablePointer<Float>
+}
+
+/// The two-lane DDPG update for ``MLPActor`` / ``MLPCritic`` with plain DDPG settings.
+///
+/// Lane 0 is the calling thread; lane 1 is a persistent worker thread that spins briefly
+/// between phases and then parks on a condition variable. Each phase has two independent
+/// tasks, claimed atomically by whichever lane gets there first (the caller runs both when
+/// the worker is descheduled, so an oversubscribed machine degrades to the sequential
+/// speed instead of waiting on the scheduler) (the target networks' forward pass beside the online
+/// ones; weight gradients beside input gradients; halves of a GEMM's columns or rows;
+/// halves of every Adam/soft-update range), then both meet at a barrier. BLAS runs
+/// single-threaded meanwhile. Every buffer is allocated when the engine is built (and
+/// again only when the batch size changes): a warm update allocates nothing.
+///
+/// The work split is fixed, so results are deterministic; they agree with the sequential
+/// path to float rounding (GEMMs split by rows or columns may round differently).
+final class TwoLaneDDPGEngine: @unchecked Sendable {
+    // Safety: the worker only touches the engine's buffers between claiming a task and
+    // completing it, ordered by the `state`/`completed` atomics (acquire/release); the
+    // learner that owns the engine is the only caller (see `isKnownUniquelyReferenced`
+    // in DDPGLearner).
+
+    // MARK: Synchronisation
+    /// `generation << 2 | next unclaimed task` of the current phase (two tasks per phase).
+    /// Starts at generation 0 with both tasks taken (nothing to run).
+    private let state = Atomic<Int>(2)
+    /// Tasks of the current phase finished by lane 1.
+    private let completed = Atomic<Int>(0)
+    private let sleeping = Atomic<Int>(0)
+    private var generation = 0
+    private var phase = 0
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+    private var thread: pthread_t? = nil
+    /// Spins (PAUSE) before lane 1 parks, and before lane 0 starts yielding its core.
+    private let workerSpins = 20_000
+    private let callerSpins = 2_000
+
+    // MARK: Shapes
+    let stateSize: Int
+    let actionSize: Int
+    private(set) var batchSize = 0
+    var actor: [RawDense]
+    var critic: [RawDense]
+    var targetActor: [RawDense]
+    var targetCritic: [RawDense]
+
+    // MARK: Per-update inputs (pointers refreshed every update)
+    var states: UnsafePointer<Float>! = nil
+    var actions: UnsafePointer<Float>! = nil
+    var nextStates: UnsafePointer<Float>! = nil
+    var rewards: UnsafePointer<Float>! = nil
+    var discounts: UnsafePointer<Float>! = nil
+    var targets: UnsafeMutablePointer<Float>! = nil
+    var gamma: Float = 0
+    var tau: Float = 0
+    var criticMoments: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)]
+    var actorMoments: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)]
+    var criticStep: (learningRate: Float, epsilon: Float) = (0, 0)
+    var actorStep: (learningRate: Float, epsilon: Float) = (0, 0)
+    var beta1: Float = 0.9
+    var beta2: Float = 0.999
+
+    // MARK: Buffers (owned)
+    /// `[s' | μ'(s')]`, `[s | a]`, `[s | μ(s)]`, each `[B, S + A]`.
+    private(set) var targetJoined: UnsafeMutablePointer<Float>
+    private(set) var joined: UnsafeMutablePointer<Float>
+    private(set) var policyJoined: UnsafeMutablePointer<Float>
+    /// Layer outputs: target actor, target critic, critic on `[s | a]`, actor on `s`, critic on `[s | μ(s)]`.
+    private(set) var targetActorOut: [UnsafeMutablePointer<Float>] = []
+    private(set) var targetCriticOut: [UnsafeMutablePointer<Float>] = []
+    private(set) var criticOut: [UnsafeMutablePointer<Float>] = []
+    private(set) var actorOut: [UnsafeMutablePointer<Float>] = []
+    private(set) var policyCriticOut: [UnsafeMutablePointer<Float>] = []
+    /// Deltas (dL/d pre-activation) per layer.
+    private(set) var criticDelta: [UnsafeMutablePointer<Float>] = []
+    private(set) var actorDelta: [UnsafeMutablePointer<Float>] = []
+    private(set) var policyCriticDelta: [UnsafeMutablePointer<Float>] = []
+    /// Parameter gradients (weight, bias) per layer.
+    private(set) var criticGradient: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)] = []
+    private(set) var actorGradient: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)] = []
+    private var owned: [UnsafeMutablePointer<Float>] = []
+
+    init(actor: MLP, critic: MLP, stateSize: Int, actionSize: Int) {
+        self.stateSize = stateSize
+        self.actionSize = actionSize
+        func raw(_ m: MLP) -> [RawDense] {
+            m.layers.map { l in
+                RawDense(inputs: l.inputSize, outputs: l.outputSize, activation: Int32(l.activation.rawValue),
+                         weight: UnsafeMutablePointer(bitPattern: 64)!, bias: UnsafeMutablePointer(bitPattern: 64)!)
+            }
+        }
+        self.actor = raw(actor)
+        self.critic = raw(critic)
+        self.targetActor = self.actor
+        self.targetCritic = self.critic
+        let dummy = UnsafeMutablePointer<Float>(bitPattern: 64)!
+        criticMoments = Array(repeating: (dummy, dummy), count: 2 * critic.layers.count)
+        actorMoments = Array(repeating: (dummy, dummy), count: 2 * actor.layers.count)
+        targetJoined = dummy
+        joined = dummy
+        policyJoined = dummy
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        for l in self.critic { criticGradient.append((allocate(l.inputs * l.outputs), allocate(l.outputs))) }
+        for l in self.actor { actorGradient.append((allocate(l.inputs * l.outputs), allocate(l.outputs))) }
+    }
+
+    /// Stops and joins the worker thread (called by the owning ``TwoLaneHandle``).
+    func shutdown() {
+        if let thread {
+            phase = -1   // the worker claims a task of this phase and exits
+            post()
+            pthread_join(thread, nil)
+            self.thread = nil
+        }
+    }
+
+    deinit {
+        shutdown()
+        pthread_mutex_destroy(mutex)
+        pthread_cond_destroy(condition)
+        mutex.deallocate()
+        condition.deallocate()
+        for p in owned { p.deallocate() }
+    }
+
+    private func allocate(_ n: Int) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(n, 1) + 16)
+        p.initialize(repeating: 0, count: Swift.max(n, 1) + 16)
+        owned.append(p)
+        return p
+    }
+
+    /// Sizes the batch buffers for `b` rows (allocates only when `b` changes).
+    func prepare(batchSize b: Int) {
+        guard b != batchSize else { return }
+        let keep = 2 * (critic.count + actor.count)   // the gradient buffers stay
+        for p in owned[keep...] { p.deallocate() }
+        owned.removeSubrange(keep...)
+        batchSize = b
+        let w = stateSize + actionSize
+        targetJoined = allocate(b * w)
+        joined = allocate(b * w)
+        policyJoined = allocate(b * w)
+        targetActorOut = actor.map { allocate(b * $0.outputs) }
+        actorOut = actor.map { allocate(b * $0.outputs) }
+        actorDelta = actor.map { allocate(b * $0.outputs) }
+        targetCriticOut = critic.map { allocate(b * $0.outputs) }
+        criticOut = critic.map { allocate(b * $0.outputs) }
+        policyCriticOut = critic.map { allocate(b * $0.outputs) }
+        criticDelta = critic.map { allocate(b * $0.outputs) }
+        policyCriticDelta = critic.map { allocate(b * $0.outputs) }
+    }
+
+    // MARK: Lanes
+
+    /// Starts lane 1 (once).
+    func start() {
+        guard thread == nil else { return }
+        var t = pthread_t()
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let rc = pthread_create(&t, nil, { raw in
+            guard let raw else { return nil }
+            // Unretained: the learner's reference must stay the only one (the learner checks
+            // uniqueness), and deinit joins this thread before the engine goes away.
+            Unmanaged<TwoLaneDDPGEngine>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.workerLoop() }
+            return nil
+        }, context)
+        precondition(rc == 0, "TwoLaneDDPGEngine: pthread_create failed (\(rc))")
+        thread = t
+    }
+
+    /// Publishes a new phase whose two tasks are up for grabs.
+    private func post() {
+        completed.store(0, ordering: .relaxed)
+        generation += 1
+        state.store(generation << 2, ordering: .sequentiallyConsistent)
+        if sleeping.load(ordering: .sequentiallyConsistent) != 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_signal(condition)
+            pthread_mutex_unlock(mutex)
+        }
+    }
+
+    /// Claims the next task of the phase in `observed` (a `state` value); nil when both are taken.
+    @inline(__always)
+    private func claim(_ observed: Int) -> Int? {
+        var s = observed
+        while s & 3 < 2 && s >> 2 == observed >> 2 {
+            let (exchanged, current) = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return s & 3 }
+            s = current
+        }
+        return nil
+    }
+
+    private func workerLoop() {
+        FloatingPointMode.withDenormalsFlushedToZero {
+            while true {
+                var s = state.load(ordering: .acquiring)
+                if let task = claim(s) {
+                    let p = phase
+                    if p < 0 { return }
+                    run(phase: p, lane: task)
+                    completed.add(1, ordering: .releasing)
+                    continue
+                }
+                // Nothing to take: spin until the state moves on, then park.
+                s = state.load(ordering: .acquiring)
+                var spins = 0
+                var current = s
+                while current == s && current & 3 >= 2 && spins < workerSpins {
+                    UnsafeKernels.cpuRelax()
+                    spins += 1
+                    current = state.load(ordering: .acquiring)
+                }
+                if current == s && current & 3 >= 2 {
+                    pthread_mutex_lock(mutex)
+                    sleeping.store(1, ordering: .sequentiallyConsistent)
+                    while state.load(ordering: .sequentiallyConsistent) == s {
+                        pthread_cond_wait(condition, mutex)
+                    }
+                    sleeping.store(0, ordering: .sequentiallyConsistent)
+                    pthread_mutex_unlock(mutex)
+                }
+            }
+        }
+    }
+
+    /// Runs both tasks of `phase` (on whichever lanes take them) and returns when both are done.
+    /// Lane 0 takes whatever lane 1 has not claimed, so a descheduled worker costs no waiting.
+    private func parallel(_ p: Int) {
+        phase = p
+        post()
+        var mine = 0
+        while let task = claim(state.load(ordering: .acquiring)) {
+            run(phase: p, lane: task)
+            mine += 1
+        }
+        var spins = 0
+        while completed.load(ordering: .acquiring) != 2 - mine {
+            if spins < callerSpins { UnsafeKernels.cpuRelax(); spins += 1 } else { sched_yield() }
+        }
+    }
+
+    // MARK: The update
+
+    /// Phase codes: high byte = kind, low bits = layer index.
+    private enum Kind: Int {
+        case forward = 1          // task 1 targets; task 0 critic on [s|a] and actor on s
+        case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient
+        case criticFirstLayer     // layer 0 weight gradient, rows split
+        case criticAdam           // Adam + soft update of the critic, halves
+        case policyForward        // critic layer i on [s | μ(s)], columns split
+        case policyBackward       // critic layer i input gradient, columns split (layer 0: action columns)
+        case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient
+        case actorFirstLayer      // layer 0 weight gradient, rows split
+        case actorAdam            // Adam + soft update of the actor, halves
+    }
+
+    private func code(_ k: Kind, _ layer: Int = 0) -> Int { k.rawValue << 16 | layer }
+
+    /// One update; the learner has refreshed every pointer. Returns the critic and actor losses.
+    func update(criticOutputGradient dq: UnsafeMutablePointer<Float>, tdErrors: UnsafeMutablePointer<Float>,
+                weights: UnsafePointer<Float>) -> (Float, Float) {
+        let b = batchSize
+        parallel(code(.forward))
+        // Loss, dL/dQ and TD errors, exactly as MeanSquaredError.gradient computes them.
+        let q = criticOut[critic.count - 1]
+        let scale = 2 / Float(b)
+        var s: Float = 0
+        for i in 0..<b {
+            let d = q[i] - targets[i], wi = weights[i]
+            s += wi * d * d
+            dq[i] = scale * wi * d
+            tdErrors[i] = targets[i] - q[i]
+        }
+        let criticLoss = s / Float(b)
+        criticDelta[critic.count - 1].update(from: dq, count: b)
+        for i in stride(from: critic.count - 1, through: 1, by: -1) { parallel(code(.criticBackward, i)) }
+        parallel(code(.criticFirstLayer))
+        parallel(code(.criticAdam))
+        for i in 0..<critic.count { parallel(code(.policyForward, i)) }
+        // −mean Q(s, μ(s)), as Tensor.mean computes it.
+        let qp = policyCriticOut[critic.count - 1]
+        var sum = 0.0
+        for i in 0..<b { sum += Double(qp[i]) }
+        let actorLoss = -Float(Double(Float(sum)) / Double(b))
+        policyCriticDelta[critic.count - 1].update(repeating: -1 / Float(b), count: b)
+        for i in stride(from: critic.count - 1, through: 0, by: -1) { parallel(code(.policyBackward, i)) }
+        for i in stride(from: actor.count - 1, through: 1, by: -1) { parallel(code(.actorBackward, i)) }
+        parallel(code(.actorFirstLayer))
+        parallel(code(.actorAdam))
+        return (criticLoss, actorLoss)
+    }
+
+    /// The split point of `n` items between the lanes, rounded to a multiple of `align`.
+    @inline(__always)
+    private func split(_ n: Int, align: Int) -> Int {
+        let half = (n / 2 + align - 1) / align * align
+        return Swift.min(half, n)
+    }
+
+    private func run(phase p: Int, lane: Int) {
+        let layer = p & 0xFFFF
+        switch Kind(rawValue: p >> 16)! {
+        case .forward:
+            if lane == 1 { forwardTargets() } else { forwardOnline() }
+        case .criticBackward:
+            backwardLayer(critic[layer], input: layer == 0 ? joined : criticOut[layer - 1], delta: criticDelta[layer],
+                          gradient: criticGradient[layer], inputDelta: criticDelta[layer == 0 ? 0 : layer - 1],
+                          previous: layer == 0 ? nil : (criticOut[layer - 1], critic[layer - 1].activation), lane: lane)
+        case .criticFirstLayer:
+            firstLayerGradient(critic[0], input: joined, delta: criticDelta[0], gradient: criticGradient[0], lane: lane)
+        case .criticAdam:
+            adam(critic, target: targetCritic, gradient: criticGradient, moments: criticMoments, step: criticStep, lane: lane)
+        case .policyForward:
+            let l = critic[layer]
+            let cut = split(l.outputs, align: 16)
+            let range = lane == 0 ? 0..<cut : cut..<l.outputs
+            dense(l, input: layer == 0 ? policyJoined : policyCriticOut[layer - 1], output: policyCriticOut[layer], columns: range)
+        case .policyBackward:
+            policyBackward(layer, lane: lane)
+        case .actorBackward:
+            backwardLayer(actor[layer], input: actorOut[layer - 1], delta: actorDelta[layer], gradient: actorGradient[layer],
+                          inputDelta: actorDelta[layer - 1], previous: (actorOut[layer - 1], actor[layer - 1].activation), lane: lane)
+        case .actorFirstLayer:
+            firstLayerGradient(actor[0], input: states, delta: actorDelta[0], gradient: actorGradient[0], lane: lane)
+        case .actorAdam:
+            adam(actor, target: targetActor, gradient: actorGradient, moments: actorMoments, step: actorStep, lane: lane)
+        }
+    }
+
+    /// `output[:, columns] = f(input · W[:, columns] + b[columns])`.
+    @inline(__always)
+    private func dense(_ l: RawDense, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, columns: Range<Int>) {
+        guard !columns.isEmpty else { return }
+        let c0 = columns.lowerBound
+        UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batchSize, n: columns.count, k: l.inputs,
+                           a: input, lda: l.inputs, b: l.weight + c0, ldb: l.outputs, c: output + c0, ldc: l.outputs)
+        UnsafeKernels.biasActivation(output + c0, ld: l.outputs, bias: l.bias + c0, rows: batchSize, columns: columns.count,
+                                     activation: l.activation)
+    }
+
+    private func join(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let s = stateSize, k = actionSize, w = s + k
+        for r in 0..<batchSize {
+            (out + r * w).update(from: a + r * s, count: s)
+            (out + r * w + s).update(from: b + r * k, count: k)
+        }
+    }
+
+    private func forwardTargets() {
+        for i in targetActor.indices {
+            let l = targetActor[i]
+            dense(l, input: i == 0 ? nextStates : UnsafePointer(targetActorOut[i - 1]), output: targetActorOut[i], columns: 0..<l.outputs)
+        }
+        join(nextStates, targetActorOut[targetActor.count - 1], into: targetJoined)
+        for i in targetCritic.indices {
+            let l = targetCritic[i]
+            dense(l, input: UnsafePointer(i == 0 ? targetJoined : targetCriticOut[i - 1]), output: targetCriticOut[i], columns: 0..<l.outputs)
+        }
+        let q = targetCriticOut[targetCritic.count - 1], g = gamma
+        for k in 0..<batchSize { targets[k] = rewards[k] + g * discounts[k] * q[k] }
+    }
+
+    private func forwardOnline() {
+        join(states, actions, into: joined)
+        for i in critic.indices {
+            let l = critic[i]
+            dense(l, input: UnsafePointer(i == 0 ? joined : criticOut[i - 1]), output: criticOut[i], columns: 0..<l.outputs)
+        }
+        for i in actor.indices {
+            let l = actor[i]
+            dense(l, input: i == 0 ? states : UnsafePointer(actorOut[i - 1]), output: actorOut[i], columns: 0..<l.outputs)
+        }
+        join(states, actorOut[actor.count - 1], into: policyJoined)
+    }
+
+    /// Lane 0: `inputDelta = (delta · Wᵀ) ⊙ f'(previous)`; lane 1: `dW = inputᵀ · delta`, `db = Σ delta`.
+    private func backwardLayer(_ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                               gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+                               inputDelta: UnsafeMutablePointer<Float>,
+                               previous: (UnsafeMutablePointer<Float>, Int32)?, lane: Int) {
+        let b = batchSize
+        if lane == 0 {
+            guard let previous else { return }
+            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: l.inputs, k: l.outputs,
+                               a: delta, lda: l.outputs, b: l.weight, ldb: l.outputs, c: inputDelta, ldc: l.inputs)
+            UnsafeKernels.activationBackward(inputDelta, ldDelta: l.inputs, output: previous.0, ldY: l.inputs,
+                                             rows: b, columns: l.inputs, activation: previous.1)
+        } else {
+            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: l.inputs, n: l.outputs, k: b,
+                               a: input, lda: l.inputs, b: delta, ldb: l.outputs, c: gradient.0, ldc: l.outputs)
+            UnsafeKernels.columnSums(delta, rows: b, columns: l.outputs, into: gradient.1)
+        }
+    }
+
+    /// `dW[rows] = input[:, rows]ᵀ · delta`, rows split between the lanes; lane 1 also `db`.
+    private func firstLayerGradient(_ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+                                    gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), lane: Int) {
+        let b = batchSize
+        let cut = split(l.inputs, align: 8)
+        let r0 = lane == 0 ? 0 : cut, r1 = lane == 0 ? cut : l.inputs
+        if r1 > r0 {
+            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: r1 - r0, n: l.outputs, k: b,
+                               a: input + r0, lda: l.inputs, b: delta, ldb: l.outputs,
+                               c: gradient.0 + r0 * l.outputs, ldc: l.outputs)
+        }
+        if lane == 1 { UnsafeKernels.columnSums(delta, rows: b, columns: l.outputs, into: gradient.1) }
+    }
+
+    /// Adam (and the soft update of the target) over each parameter tensor, halves per lane.
+    private func adam(_ net: [RawDense], target: [RawDense], gradient: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)],
+                      moments: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)],
+                      step: (learningRate: Float, epsilon: Float), lane: Int) {
+        for i in net.indices {
+            let l = net[i]
+            for j in 0..<2 {
+                let n = j == 0 ? l.inputs * l.outputs : l.outputs
+                let cut = split(n, align: 16)
+                let lo = lane == 0 ? 0 : cut, hi = lane == 0 ? cut : n
+                guard hi > lo else { continue }
+                let p = j == 0 ? l.weight : l.bias
+                let t = j == 0 ? target[i].weight : target[i].bias
+                let g = j == 0 ? gradient[i].0 : gradient[i].1
+                let (m, v) = moments[2 * i + j]
+                UnsafeKernels.adamStep(parameters: p + lo, gradient: g + lo, firstMoment: m + lo, secondMoment: v + lo,
+                                       count: hi - lo, beta1: beta1, beta2: beta2, learningRate: step.learningRate,
+                                       epsilon: step.epsilon, softUpdateTarget: t + lo, tau: tau)
+            }
+        }
+    }
+
+    /// Critic layer `i`'s input gradient in the actor pass (weights frozen), columns split;
+    /// for layer 0 only the action columns, into the actor's output delta (times tanh').
+    private func policyBackward(_ i: Int, lane: Int) {
+        let l = critic[i], b = batchSize
+        let delta = policyCriticDelta[i]
+        if i > 0 {
+            let cut = split(l.inputs, align: 16)
+            let c0 = lane == 0 ? 0 : cut, c1 = lane == 0 ? cut : l.inputs
+            guard c1 > c0 else { return }
+            let out = policyCriticDelta[i - 1]
+            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
+                               a: delta, lda: l.outputs, b: l.weight + c0 * l.outputs, ldb: l.outputs, c: out + c0, ldc: l.inputs)
+            UnsafeKernels.activationBackward(out + c0, ldDelta: l.inputs, output: policyCriticOut[i - 1] + c0, ldY: l.inputs,
+                                             rows: b, columns: c1 - c0, activation: critic[i - 1].activation)
+        } else {
+            let k = actionSize, s = stateSize
+            let cut = split(k, align: 16)
+            let c0 = lane == 0 ? 0 : cut, c1 = lane == 0 ? cut : k
+            guard c1 > c0 else { return }
+            let top = actor.count - 1
+            let out = actorDelta[top]
+            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
+                               a: delta, lda: l.outputs, b: l.weight + (s + c0) * l.outputs, ldb: l.outputs, c: out + c0, ldc: k)
+            UnsafeKernels.activationBackward(out + c0, ldDelta: k, output: actorOut[top] + c0, ldY: k,
+                                             rows: b, columns: c1 - c0, activation: actor[top].activation)
+        }
+    }
+}

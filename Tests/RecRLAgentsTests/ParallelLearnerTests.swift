@@ -1,0 +1,114 @@
+import XCTest
+import RecRLTensor
+import RecRLNN
+import RecRLAgents
+import RecRLTestSupport
+
+/// The two-lane update (``DDPGLearner/parallelism`` ≥ 2) against the sequential one.
+final class ParallelLearnerTests: XCTestCase {
+    func makePair(s: Int, a: Int, hidden: [Int], b: Int, config: DDPGConfiguration = .ddpg, seed: UInt64)
+        -> (DDPGLearner<MLPActor, MLPCritic>, DDPGLearner<MLPActor, MLPCritic>) {
+        let sequential = DDPGLearner(stateSize: s, actionSize: a, hiddenSizes: hidden, batchSize: b, configuration: config, seed: seed)
+        var parallel = sequential
+        parallel.parallelism = 2
+        return (sequential, parallel)
+    }
+
+    func assertNetworksClose<L: Layer>(_ x: L, _ y: L, tolerance: Float, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        let px = x.namedParameters(), py = y.namedParameters()
+        XCTAssertEqual(Set(px.keys), Set(py.keys))
+        for (name, p) in px {
+            assertClose(p, py[name]!, absolute: tolerance, relative: tolerance, "\(what) \(name)", file: file, line: line)
+        }
+    }
+
+    /// 20 updates on both paths agree to float rounding: losses, TD errors, every network.
+    func checkAgreement(s: Int, a: Int, hidden: [Int], b: Int, seed: UInt64) {
+        var (sequential, parallel) = makePair(s: s, a: a, hidden: hidden, b: b, seed: seed)
+        XCTAssertFalse(sequential.usesParallelPath)
+        XCTAssertTrue(parallel.usesParallelPath)
+        for t in 0..<20 {
+            let batch = randomBatch(b: b, s: s, a: a, seed: seed &+ UInt64(t % 3))
+            let x = sequential.update(batch), y = parallel.update(batch)
+            XCTAssertEqual(x.criticLoss, y.criticLoss, accuracy: 1e-4 * max(1, abs(x.criticLoss)), "critic loss at \(t)")
+            XCTAssertEqual(x.actorLoss!, y.actorLoss!, accuracy: 1e-4 * max(1, abs(x.actorLoss!)), "actor loss at \(t)")
+            assertClose(sequential.tdErrors, parallel.tdErrors, absolute: 1e-4, relative: 1e-4, "TD errors at \(t)")
+        }
+        XCTAssertEqual(sequential.updateCount, parallel.updateCount)
+        assertNetworksClose(sequential.actor, parallel.actor, tolerance: 1e-4, "actor")
+        assertNetworksClose(sequential.critics[0], parallel.critics[0], tolerance: 1e-4, "critic")
+        assertNetworksClose(sequential.targetActor, parallel.targetActor, tolerance: 1e-5, "target actor")
+        assertNetworksClose(sequential.targetCritics[0], parallel.targetCritics[0], tolerance: 1e-5, "target critic")
+    }
+
+    func testTwoLanePathAgreesWithSequentialPath() {
+        checkAgreement(s: 12, a: 4, hidden: [32, 32], b: 16, seed: 21)
+    }
+
+    func testTwoLanePathAgreesOnOddSizesAndOtherDepths() {
+        checkAgreement(s: 7, a: 3, hidden: [19], b: 5, seed: 22)
+        checkAgreement(s: 9, a: 35, hidden: [40, 33, 17], b: 9, seed: 23)
+    }
+
+    func testTwoLanePathAgreesOnPaperShapes() {
+        checkAgreement(s: 300, a: 100, hidden: [256, 256], b: 64, seed: 24)
+    }
+
+    func testTwoLanePathIsDeterministic() {
+        func run() -> [String: Tensor] {
+            var learner = TrainingWorkload.tiny.makeLearner(seed: 5)
+            learner.parallelism = 2
+            let batch = TrainingWorkload.tiny.makeBatch(seed: 6)
+            for _ in 0..<20 { learner.update(batch) }
+            var out = learner.actor.namedParameters(prefix: "actor.")
+            out.merge(learner.critics[0].namedParameters(prefix: "critic."), uniquingKeysWith: { a, _ in a })
+            out.merge(learner.targetActor.namedParameters(prefix: "targetActor."), uniquingKeysWith: { a, _ in a })
+            return out
+        }
+        let first = run(), second = run()
+        XCTAssertEqual(first, second, "same seed, same weights, bit for bit")
+    }
+
+    func testOtherConfigurationsUseTheSequentialPath() {
+        for config in [DDPGConfiguration.td3, DDPGConfiguration(computesStateGradients: true),
+                       DDPGConfiguration(maxGradientNorm: 1), DDPGConfiguration(policyDelay: 2)] {
+            var learner = DDPGLearner(stateSize: 6, actionSize: 2, hiddenSizes: [8, 8], batchSize: 4, configuration: config, seed: 1)
+            learner.parallelism = 2
+            XCTAssertFalse(learner.usesParallelPath, "\(config)")
+            var reference = DDPGLearner(stateSize: 6, actionSize: 2, hiddenSizes: [8, 8], batchSize: 4, configuration: config, seed: 1)
+            let batch = randomBatch(b: 4, s: 6, a: 2, seed: 2)
+            for _ in 0..<3 {
+                XCTAssertEqual(learner.update(batch), reference.update(batch))
+            }
+        }
+        var rng = testRNG(3)
+        let spec = try! BoundedSpec(shape: [2], minimum: [0, -2], maximum: [1, 2])
+        let actor = MLPActor(stateSize: 6, actionSize: 2, hiddenSizes: [8], actionSpec: spec, using: &rng)
+        let critic = MLPCritic(stateSize: 6, actionSize: 2, hiddenSizes: [8], using: &rng)
+        var scaled = DDPGLearner(actor: actor, critic: critic)
+        scaled.parallelism = 2
+        XCTAssertFalse(scaled.usesParallelPath, "scaled actions use the sequential path")
+    }
+
+    func testCopiedLearnersUpdateIndependently() {
+        var (_, a) = makePair(s: 6, a: 2, hidden: [8, 8], b: 4, seed: 30)
+        let batch = randomBatch(b: 4, s: 6, a: 2, seed: 31)
+        a.update(batch)
+        var b = a
+        let x = a.update(batch), y = b.update(batch)
+        XCTAssertEqual(x, y)
+        XCTAssertEqual(a.actor.namedParameters(), b.actor.namedParameters())
+    }
+
+    func testWarmTwoLaneUpdateAllocatesNothing() throws {
+        for (s, a, h, b) in [(30, 10, 32, 16), (300, 100, 256, 64)] {
+            var learner = DDPGLearner(stateSize: s, actionSize: a, hiddenSizes: [h, h], batchSize: b, seed: 1)
+            learner.parallelism = 2
+            let batch = randomBatch(b: b, s: s, a: a, seed: 2)
+            learner.update(batch)
+            learner.update(batch)
+            let n = try XCTUnwrap(countAllocations { for _ in 0..<6 { learner.update(batch) } }, "allocation counter unavailable")
+            XCTAssertEqual(n, 0, "a warm two-lane update must not allocate (S \(s), H \(h), B \(b))")
+        }
+    }
+}
