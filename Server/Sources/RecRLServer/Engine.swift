@@ -1,0 +1,97 @@
+import Foundation
+
+/// One recommended item and its score (higher is better).
+public struct ScoredItem: Sendable, Codable, Equatable {
+    /// The item's external identifier, e.g. `"i42"`.
+    public var item: String
+    /// The engine's score for the item; only the order is meaningful across engines.
+    public var score: Float
+
+    /// An item with its score.
+    public init(item: String, score: Float) {
+        self.item = item
+        self.score = score
+    }
+}
+
+/// A ranked list of items and the version of the model that produced it.
+public struct Recommendation: Sendable {
+    /// Items, best first.
+    public var items: [ScoredItem]
+    /// ``RecommendationEngine/modelVersion`` of the model that ranked the items.
+    public var modelVersion: String
+
+    /// A recommendation.
+    public init(items: [ScoredItem], modelVersion: String) {
+        self.items = items
+        self.modelVersion = modelVersion
+    }
+}
+
+/// Anything the server can serve: a trained recommender that ranks items for a user,
+/// learns online from feedback and can swap in a new model while it is serving.
+///
+/// Engines are called concurrently from many tasks, so every method must be
+/// thread-safe. ``reload(from:)`` must swap atomically: a request that started on the
+/// old model finishes on it, and no reader ever sees a half-loaded model.
+///
+/// Methods throw an error conforming to ``ClientFacingError`` for mistakes of the
+/// client (unknown item, state vector of the wrong length, ...); the server turns it
+/// into a 4xx JSON response. Any other error is a 500.
+public protocol RecommendationEngine: Sendable {
+    /// The model family, e.g. `"drr-ave"`; the KServe V2 model name.
+    var modelName: String { get }
+    /// An identifier of the loaded model that changes on every reload.
+    var modelVersion: String { get }
+    /// Whether the engine can answer requests (KServe readiness).
+    var isReady: Bool { get }
+    /// Number of items in the catalogue.
+    var itemCount: Int { get }
+    /// The top `k` items for `user`, never any item in `exclude`.
+    func recommend(user: String, k: Int, exclude: Set<String>) throws -> Recommendation
+    /// Learns from one piece of feedback; `reward` is already normalised
+    /// (see ``rewardForRating(_:)``).
+    func observe(user: String, item: String, reward: Float) throws
+    /// The normalised reward for an explicit rating (e.g. `(rating − 3) / 2` for 1…5 stars).
+    func rewardForRating(_ rating: Float) -> Float
+    /// Atomically swaps in the model stored in `directory`; on error the old model stays.
+    func reload(from directory: URL) throws
+    /// Ranks the catalogue for a state (user) vector, best first; for KServe V2 `infer`.
+    /// Engines without a state representation throw a ``ClientFacingError``.
+    func scoreState(_ state: [Float]) throws -> [ScoredItem]
+    /// Numeric statistics exported as Prometheus gauges, e.g. `online_updates`, `replay_size`.
+    var statistics: [String: Double] { get }
+}
+
+/// An error caused by the client's request; the server answers with ``httpStatus``
+/// and the JSON body `{"error": message}`.
+public protocol ClientFacingError: Error {
+    /// A 4xx status, e.g. 404 for an unknown item or 422 for an unusable input.
+    var httpStatus: Int { get }
+    /// A human-readable explanation of what was wrong with the request.
+    var message: String { get }
+}
+
+/// A ready-made ``ClientFacingError`` for engines and for the server itself.
+public struct RequestError: ClientFacingError, Sendable, Equatable, CustomStringConvertible {
+    /// The HTTP status to answer with.
+    public var httpStatus: Int
+    /// The explanation sent to the client.
+    public var message: String
+
+    /// An error answered with `httpStatus` and `message`.
+    public init(httpStatus: Int, message: String) {
+        self.httpStatus = httpStatus
+        self.message = message
+    }
+
+    /// 400 Bad Request.
+    public static func badRequest(_ message: String) -> RequestError { .init(httpStatus: 400, message: message) }
+    /// 404 Not Found.
+    public static func notFound(_ message: String) -> RequestError { .init(httpStatus: 404, message: message) }
+    /// 422 Unprocessable Content.
+    public static func unprocessable(_ message: String) -> RequestError { .init(httpStatus: 422, message: message) }
+
+    /// `"<status>: <message>"`.
+    public var description: String { "\(httpStatus): \(message)" }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import GRDB
+
+/// One piece of feedback as stored in the ``EventLog``.
+public struct FeedbackEvent: Sendable, Codable, Equatable {
+    /// Row id, increasing in insertion order (`nil` before the event is stored).
+    public var id: Int64?
+    /// The user who gave the feedback.
+    public var user: String
+    /// The item the feedback is about.
+    public var item: String
+    /// The normalised reward the engine learned from.
+    public var reward: Float
+    /// The explicit rating, when the client sent one instead of a reward.
+    public var rating: Float?
+    /// When the server received the feedback.
+    public var timestamp: Date
+    /// ``RecommendationEngine/modelVersion`` of the engine that observed the feedback.
+    public var modelVersion: String
+    /// The A/B arm of the user: `"control"`, `"treatment"`, or `"single"` when the
+    /// server runs one engine.
+    public var arm: String
+
+    /// An event; `id` is assigned by ``EventLog/append(_:)``.
+    public init(id: Int64? = nil, user: String, item: String, reward: Float, rating: Float?,
+                timestamp: Date, modelVersion: String, arm: String) {
+        self.id = id; self.user = user; self.item = item; self.reward = reward; self.rating = rating
+        self.timestamp = timestamp; self.modelVersion = modelVersion; self.arm = arm
+    }
+}
+
+/// A durable, append-only log of feedback events in SQLite (through GRDB).
+///
+/// The database runs in WAL mode with `synchronous = FULL`, so ``append(_:)`` returns
+/// only after the event is on disk: an acknowledged event survives a crash or a power
+/// loss. Table `events`: `id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT, item TEXT,
+/// reward REAL, rating REAL NULL, timestamp REAL (Unix seconds), model_version TEXT,
+/// arm TEXT`.
+///
+/// ```swift
+/// let log = try EventLog(path: "events.sqlite")
+/// try await log.append(FeedbackEvent(user: "u1", item: "i7", reward: 0.5, rating: 4,
+///                                    timestamp: Date(), modelVersion: "v3", arm: "single"))
+/// try log.exportInteractionsCSV(to: URL(fileURLWithPath: "interactions.csv"))
+/// ```
+public final class EventLog: Sendable {
+    /// The SQLite file.
+    public let path: String
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the event log at `path`.
+    /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or is not a
+    ///   RecRL event log.
+    public init(path: String) throws {
+        self.path = path
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets `synchronous = NORMAL` on the writer connection when it enables WAL
+        // (after `prepareDatabase` runs), which may lose the last commits on power loss.
+        // The pool keeps one writer connection for its lifetime, so set FULL on it here.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-events") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    user TEXT NOT NULL,
+                    item TEXT NOT NULL,
+                    reward REAL NOT NULL,
+                    rating REAL,
+                    timestamp REAL NOT NULL,
+                    model_version TEXT NOT NULL,
+                    arm TEXT NOT NULL
+                );
+                CREATE INDEX events_arm ON events(arm);
+                """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    /// The durability settings of the writer connection: the journal mode (`"wal"`)
+    /// and `PRAGMA synchronous` (2 = FULL).
+    public func durabilitySettings() throws -> (journalMode: String, synchronous: Int) {
+        try pool.write { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+             try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+        }
+    }
+
+    /// Appends `event` durably and returns it with its row id. The write is committed
+    /// (WAL, `synchronous = FULL`) before this returns.
+    @discardableResult
+    public func append(_ event: FeedbackEvent) async throws -> FeedbackEvent {
+        let id = try await pool.write { db -> Int64 in
+            try db.execute(
+                sql: """
+                    INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
+                            event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm])
+            return db.lastInsertedRowID
+        }
+        var stored = event
+        stored.id = id
+        return stored
+    }
+
+    /// Number of stored events.
+    public func count() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 }
+    }
+
+    /// All events in insertion order, or only those of `arm` when it is given.
+    public func events(arm: String? = nil) throws -> [FeedbackEvent] {
+        try pool.read { db in
+            let rows: [Row]
+            if let arm {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM events WHERE arm = ? ORDER BY id", arguments: [arm])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id")
+            }
+            return rows.map { row in
+                let rating: Double? = row["rating"]
+                let reward: Double = row["reward"]
+                let seconds: Double = row["timestamp"]
+                return FeedbackEvent(id: row["id"], user: row["user"], item: row["item"],
+                                     reward: Float(reward), rating: rating.map { Float($0) },
+                                     timestamp: Date(timeIntervalSince1970: seconds),
+                                     modelVersion: row["model_version"], arm: row["arm"])
+            }
+        }
+    }
+
+    /// The rating written to the interactions CSV for an event that has only a reward:
+    /// the inverse of the DRR normalisation `reward = (rating − 3) / 2`, i.e.
+    /// `rating = 3 + 2·reward`, clamped to the 1…5 star scale.
+    public static func defaultRatingFromReward(_ reward: Float) -> Float {
+        min(5, max(1, 3 + 2 * reward))
+    }
+
+    /// Writes every event as the generic interactions CSV that `recrl train` reads:
+    /// header `user,item,rating,timestamp`, one row per event in insertion order; the
+    /// rating is the event's rating when present, otherwise `ratingFromReward(reward)`;
+    /// the timestamp is in whole Unix seconds. Fields are quoted per RFC 4180 when they
+    /// contain a comma, a quote or a line break. Rows are streamed from the database
+    /// into a temporary file that then replaces `url`, so a reader never sees a partial
+    /// export.
+    /// - Returns: the number of rows written (without the header).
+    @discardableResult
+    public func exportInteractionsCSV(
+        to url: URL,
+        ratingFromReward: (Float) -> Float = EventLog.defaultRatingFromReward
+    ) throws -> Int {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
+        var moved = false
+        defer { if !moved { try? FileManager.default.removeItem(at: temporary) } }
+        let handle = try FileHandle(forWritingTo: temporary)
+        var count = 0
+        do {
+            var chunk = "user,item,rating,timestamp\n"
+            try pool.read { db in
+                let rows = try Row.fetchCursor(db, sql: "SELECT user, item, reward, rating, timestamp FROM events ORDER BY id")
+                while let row = try rows.next() {
+                    let user: String = row["user"], item: String = row["item"]
+                    let reward: Double = row["reward"], rating: Double? = row["rating"], seconds: Double = row["timestamp"]
+                    let value = rating.map { Float($0) } ?? ratingFromReward(Float(reward))
+                    chunk += "\(Self.csvField(user)),\(Self.csvField(item)),\(value),\(Int64(seconds.rounded(.down)))\n"
+                    count += 1
+                    if chunk.utf8.count >= 1 << 16 {
+                        try handle.write(contentsOf: Data(chunk.utf8))
+                        chunk = ""
+                    }
+                }
+            }
+            try handle.write(contentsOf: Data(chunk.utf8))
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            try? handle.close()
+            throw error
+        }
+        // rename(2) replaces an existing file atomically.
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [
+                NSFilePathErrorKey: url.path,
+                NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO),
+            ])
+        }
+        moved = true
+        return count
+    }
+
+    static func csvField(_ field: String) -> String {
+        guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+        return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

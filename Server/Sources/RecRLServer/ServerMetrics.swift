@@ -1,0 +1,129 @@
+import Foundation
+import CoreMetrics
+import Metrics
+import Prometheus
+import Synchronization
+
+/// The server's Prometheus metrics, recorded through swift-metrics into a private
+/// registry (no global `MetricsSystem.bootstrap`, so several servers, e.g. in tests,
+/// never share counters).
+///
+/// Exported series:
+/// - `recrl_http_requests_total{route, method, status}`: requests by route pattern.
+/// - `recrl_http_request_duration_seconds{route, method}`: latency histogram.
+/// - `recrl_feedback_events_total{arm}`: feedback events observed and logged.
+/// - `recrl_online_updates_total{arm}`: successful `observe` calls on an engine.
+/// - `recrl_model_info{arm, model, version} 1`: the loaded model's version (one series
+///   per arm; replaced on reload).
+/// - `recrl_model_ready{arm, model}`, `recrl_model_items{arm, model}`.
+/// - `recrl_engine_<statistic>{arm, model}`: every entry of
+///   ``RecommendationEngine/statistics`` (e.g. `recrl_engine_replay_size`), refreshed
+///   on each scrape.
+/// - `recrl_model_reloads_total{arm, result}`.
+public final class ServerMetrics: Sendable {
+    /// The registry the metrics are written to.
+    public let registry: PrometheusCollectorRegistry
+    let factory: PrometheusMetricsFactory
+
+    private struct RequestKey: Hashable { var route: String; var method: String; var status: Int }
+    private struct TimerKey: Hashable { var route: String; var method: String }
+    private struct GaugeKey: Hashable { var name: String; var arm: String; var model: String }
+
+    private struct State: ~Copyable {
+        var requests: [RequestKey: CoreMetrics.Counter] = [:]
+        var timers: [TimerKey: CoreMetrics.Timer] = [:]
+        var counters: [String: CoreMetrics.Counter] = [:]
+        var gauges: [GaugeKey: CoreMetrics.Gauge] = [:]
+        /// Per arm: the info gauge and the version it stands for.
+        var info: [String: (version: String, model: String, gauge: CoreMetrics.Gauge)] = [:]
+    }
+    private let state = Mutex(State())
+
+    /// Metrics in a new, empty registry.
+    public init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+        ]
+        self.factory = factory
+    }
+
+    /// Counts one request and records its latency.
+    public func recordRequest(route: String, method: String, status: Int, nanoseconds: UInt64) {
+        let (counter, timer) = state.withLock { state -> (CoreMetrics.Counter, CoreMetrics.Timer) in
+            let rk = RequestKey(route: route, method: method, status: status)
+            let counter = state.requests[rk] ?? CoreMetrics.Counter(
+                label: "recrl_http_requests_total",
+                dimensions: [("route", route), ("method", method), ("status", String(status))],
+                factory: factory)
+            state.requests[rk] = counter
+            let tk = TimerKey(route: route, method: method)
+            let timer = state.timers[tk] ?? CoreMetrics.Timer(
+                label: "recrl_http_request_duration_seconds",
+                dimensions: [("route", route), ("method", method)],
+                factory: factory)
+            state.timers[tk] = timer
+            return (counter, timer)
+        }
+        counter.increment()
+        timer.recordNanoseconds(Int64(clamping: nanoseconds))
+    }
+
+    /// Increments the counter `name{labels}` by one.
+    func increment(_ name: String, _ labels: [(String, String)]) {
+        let key = name + "|" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let counter = state.withLock { state -> CoreMetrics.Counter in
+            let counter = state.counters[key] ?? CoreMetrics.Counter(label: name, dimensions: labels, factory: factory)
+            state.counters[key] = counter
+            return counter
+        }
+        counter.increment()
+    }
+
+    private func setGauge(_ name: String, arm: String, model: String, _ value: Double) {
+        let gauge = state.withLock { state -> CoreMetrics.Gauge in
+            let key = GaugeKey(name: name, arm: arm, model: model)
+            let gauge = state.gauges[key] ?? CoreMetrics.Gauge(label: name, dimensions: [("arm", arm), ("model", model)], factory: factory)
+            state.gauges[key] = gauge
+            return gauge
+        }
+        gauge.record(value)
+    }
+
+    /// Refreshes the model and engine gauges of one arm from `engine`.
+    func updateEngineGauges(arm: String, engine: any RecommendationEngine) {
+        let model = engine.modelName
+        let version = engine.modelVersion
+        let stale: CoreMetrics.Gauge? = state.withLock { state -> CoreMetrics.Gauge? in
+            if let current = state.info[arm], current.version == version, current.model == model { return nil }
+            let old = state.info[arm]?.gauge
+            let gauge = CoreMetrics.Gauge(label: "recrl_model_info",
+                              dimensions: [("arm", arm), ("model", model), ("version", version)],
+                              factory: factory)
+            gauge.record(1)
+            state.info[arm] = (version, model, gauge)
+            return old
+        }
+        stale?.destroy()
+        setGauge("recrl_model_ready", arm: arm, model: model, engine.isReady ? 1 : 0)
+        setGauge("recrl_model_items", arm: arm, model: model, Double(engine.itemCount))
+        for (key, value) in engine.statistics {
+            setGauge("recrl_engine_" + Self.sanitize(key), arm: arm, model: model, value)
+        }
+    }
+
+    /// The registry in the Prometheus text exposition format.
+    public func render() -> String {
+        registry.emitToString()
+    }
+
+    /// Lower-cases `name` and replaces every character outside `[a-z0-9_]` with `_`.
+    static func sanitize(_ name: String) -> String {
+        String(name.lowercased().map { c -> Character in
+            (c.isASCII && (c.isLetter || c.isNumber)) || c == "_" ? c : "_"
+        })
+    }
+}
