@@ -98,3 +98,22 @@ public struct DRRModel: Sendable {
         return itemEmbeddings.matvec(a)
     }
 }
+
+extension DRRModel {
+    /// Turns a replayed batch of module inputs (`[u | i_1 … i_n]` rows) into the learner's
+    /// batch of states: `batch.states = module(raw.states)`, `batch.nextStates =
+    /// module(raw.nextStates)`, and the actions, rewards, discounts, weights and slots
+    /// copied. The contexts keep the module's activations for its backward pass.
+    public func encode(_ raw: TransitionBatch, into batch: inout TransitionBatch,
+                       context: inout BasicContext, nextContext: inout BasicContext) {
+        stateModule.forward(raw.states, context: &context)
+        stateModule.forward(raw.nextStates, context: &nextContext)
+        batch.states.assign(context.output)
+        batch.nextStates.assign(nextContext.output)
+        batch.actions.assign(raw.actions)
+        batch.rewards.assign(raw.rewards)
+        batch.discounts.assign(raw.discounts)
+        batch.weights.assign(raw.weights)
+        batch.indices = raw.indices
+    }
+}

@@ -157,15 +157,7 @@ public enum DRRTrainer {
         /// One DDPG update through the state module, and the module's own Adam step.
         mutating func learn() {
             replay.sample(into: &rawBatch, using: &rng)
-            model.stateModule.forward(rawBatch.states, context: &moduleContext)
-            model.stateModule.forward(rawBatch.nextStates, context: &nextModuleContext)
-            batch.states.assign(moduleContext.output)
-            batch.nextStates.assign(nextModuleContext.output)
-            batch.actions.assign(rawBatch.actions)
-            batch.rewards.assign(rawBatch.rewards)
-            batch.discounts.assign(rawBatch.discounts)
-            batch.weights.assign(rawBatch.weights)
-            batch.indices = rawBatch.indices
+            model.encode(rawBatch, into: &batch, context: &moduleContext, nextContext: &nextModuleContext)
             let stats = model.learner.update(batch)
             lossSum += stats.criticLoss
             lossCount += 1

@@ -58,6 +58,8 @@ public final class OnlineDRR: Sendable {
         var rawBatch: TransitionBatch
         var batch: TransitionBatch
         var rng: Xoshiro256StarStar
+        var context = BasicContext()
+        var nextContext = BasicContext()
         var updates = 0
     }
 
@@ -163,12 +165,7 @@ public final class OnlineDRR: Sendable {
             guard state.replay.count >= state.rawBatch.count, updates > 0 else { return 0 }
             for _ in 0..<updates {
                 state.replay.sample(into: &state.rawBatch, using: &state.rng)
-                state.batch.states.assign(state.model.stateModule(state.rawBatch.states))
-                state.batch.nextStates.assign(state.model.stateModule(state.rawBatch.nextStates))
-                state.batch.actions.assign(state.rawBatch.actions)
-                state.batch.rewards.assign(state.rawBatch.rewards)
-                state.batch.discounts.assign(state.rawBatch.discounts)
-                state.batch.weights.assign(state.rawBatch.weights)
+                state.model.encode(state.rawBatch, into: &state.batch, context: &state.context, nextContext: &state.nextContext)
                 state.model.learner.update(state.batch)
                 state.replay.updatePriorities(indices: state.rawBatch.indices, tdErrors: state.model.learner.tdErrors)
                 state.updates += 1

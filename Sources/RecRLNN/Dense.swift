@@ -22,6 +22,7 @@ public struct Dense: Layer {
     /// Swift for TensorFlow).
     public init<G: RandomNumberGenerator>(inputSize: Int, outputSize: Int, activation: Activation = .identity, using rng: inout G) {
         precondition(inputSize > 0 && outputSize > 0, "Dense needs positive sizes, got \(inputSize) -> \(outputSize)")
+        BLASRuntime.warnIfGenericCore()  // once per process, through RecRLLog, when OpenBLAS runs slow kernels
         weight = Tensor(glorotUniform: [inputSize, outputSize], using: &rng)
         bias = Tensor(zeros: [outputSize])
         self.activation = activation
