@@ -1,13 +1,21 @@
 // swift-tools-version: 6.1
 // RecRL: deep reinforcement learning recommenders in Swift.
 //
-// Layers, each importing only the ones above it in this list:
-//   CRecRLBLAS (system CBLAS + LAPACKE)  CRecRLKernels (small C kernels)
-//   RecRLTensor  -> Tensor, linear algebra, seeded RNG, BLAS runtime
-//   RecRLNN      -> Layer, Dense, activations, losses, optimizers, checkpoints
-//   RecRL        -> umbrella module re-exporting the public layers
-// Apps (the `recrl` tool, examples) sit on top and may use other packages;
-// the library products depend on no third-party Swift package.
+// Layers, each importing only layers listed before it:
+//   1 CRecRLBLAS (system CBLAS + LAPACKE), CRecRLKernels (small C kernels)
+//   2 RecRLTensor      Tensor, GEMM/GEMV, LAPACKE solves, top-K, seeded RNG, BLAS runtime
+//   3 RecRLNN          Layer, Dense, activations, losses, optimizers, safetensors
+//   4 RecRLAgents      Environment, Actor/Critic, DDPG/TD3, replay buffers, exploration, loop
+//     RecRLEnvironmentTesting  conformance suite for users' environments
+//   5 RecRLEmbeddings  ALS/PMF matrix factorisation
+//     RecRLData        loaders, validation, splits
+//     RecRLRecommenders  baselines, metrics, evaluation protocols
+//     RecRLSimulation  synthetic world, A/B statistics
+//     RecRLDRR         DRR state modules, offline simulator, training, online serving
+//   RecRL              umbrella module re-exporting all of the above
+// Apps (the `recrl` tool, Examples/) sit on top and may use other packages; the library
+// products depend on no third-party Swift package. Benchmarks/ and Server/ are separate
+// packages so that users of the library never resolve their dependencies.
 import PackageDescription
 
 let package = Package(
