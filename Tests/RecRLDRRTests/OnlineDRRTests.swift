@@ -61,9 +61,13 @@ final class OnlineDRRTests: XCTestCase {
         }
         online.startBackgroundLearning(updatesPerSecond: 2000)
         let failures = Mutex(0)
+        let deadline = Date().addingTimeInterval(10)
         DispatchQueue.concurrentPerform(iterations: 4) { t in
             var last = 0
-            for n in 0..<200 {
+            var n = 0
+            // At least 200 requests each, and until two publications happened (or 10 s).
+            while n < 200 || (online.modelVersion < 3 && Date() < deadline) {
+                defer { n += 1 }
                 guard let r = try? online.recommend(user: "u\((n + t) % 10)", k: 10), r.items.count == 10,
                       r.items.allSatisfy({ $0.score.isFinite }), r.version >= last else {
                     failures.withLock { $0 += 1 }
