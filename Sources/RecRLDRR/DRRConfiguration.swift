@@ -148,6 +148,7 @@ public struct RewardScale: Sendable, Codable, Equatable {
     /// The highest rating.
     public var maximum: Float
 
+    /// A scale from `minimum` to `maximum` (e.g. 1 and 5).
     public init(minimum: Float, maximum: Float) {
         self.minimum = minimum
         self.maximum = maximum

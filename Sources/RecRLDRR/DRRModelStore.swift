@@ -37,6 +37,7 @@ public struct DRRManifest: Codable, Sendable, Equatable {
         case rewardScale = "reward_scale", metrics, createdAt = "created_at"
     }
 
+    /// A manifest stamped with this library's version and the current time.
     public init(policy: String, configuration: DRRConfiguration, seed: UInt64, dataFingerprint: String,
                 userIDs: [String], itemIDs: [String], rewardScale: RewardScale, metrics: [String: Double] = [:]) {
         self.policy = policy

@@ -11,6 +11,7 @@ import RecRLRecommenders
 ///   user's test items, recommend one at a time; each step's real rating updates the
 ///   state window before the next pick.
 public struct DRRRecommender: SequentialRecommender {
+    /// `drr-<variant>`, e.g. `drr-ave`.
     public let name: String
     /// Hyper-parameters used by ``fit(train:)``.
     public var configuration: DRRConfiguration

@@ -17,8 +17,9 @@ import RecRLAgents
 /// is the state module's input `[u | i_1 … i_n]`. Training code may call
 /// ``recommend(_:)`` directly to apply its own exploration over the ranking.
 public struct OfflineSimulator: Environment, Sendable {
-    /// Embeddings, reward model and histories the episodes are drawn from.
+    /// User embeddings `[users, k]` (the observation's `u`).
     public let userEmbeddings: Tensor
+    /// Item embeddings `[items, k]` (the window's items and the ranking).
     public let itemEmbeddings: Tensor
     let histories: UserHistories
     let predictedRating: @Sendable (Int, Int) -> Float

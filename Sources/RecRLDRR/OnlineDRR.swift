@@ -69,8 +69,9 @@ public final class OnlineDRR: Sendable {
     private let learner: Mutex<LearnerState>
     private let stopFlag = Mutex(false)
     private let counters = Mutex((observed: 0, updates: 0))
-    /// Raw user ids → indices, and item ids ↔ indices.
+    /// Raw user id → user index of the model.
     public let userIndex: [String: Int]
+    /// Raw item ids in index order.
     public let itemIDs: [String]
     private let itemIndex: [String: Int]
     /// The manifest the model was loaded with.

@@ -37,6 +37,7 @@ public struct MatrixFactorization: Sendable {
         /// Standard deviation of the initial factors (default 0.1).
         public var initialScale: Float
 
+        /// Settings; every default is documented on its property.
         public init(factors: Int = 100, regularization: Float = 0.05, iterations: Int = 10, alpha: Float = 10, initialScale: Float = 0.1) {
             self.factors = factors
             self.regularization = regularization

@@ -41,6 +41,7 @@ public struct SafeTensors: Sendable, Equatable {
     /// Free-form string metadata (`__metadata__`).
     public var metadata: [String: String]
 
+    /// A file's contents: named tensors and string metadata.
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata

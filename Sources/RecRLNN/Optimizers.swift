@@ -64,6 +64,7 @@ public struct Adam: Optimizer {
     fileprivate var firstMoments: [Tensor] = []
     fileprivate var secondMoments: [Tensor] = []
 
+    /// Adam with the paper's defaults (lr 1e-3, β1 0.9, β2 0.999, ε 1e-8).
     public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.beta1 = beta1
