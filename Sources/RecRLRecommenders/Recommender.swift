@@ -1,4 +1,5 @@
 import RecRLData
+import RecRLTensor
 
 /// A model that scores every item for a user, trained on a training split only.
 ///
@@ -30,58 +31,30 @@ extension Recommender {
     public var itemEmbeddings: [[Float]]? { nil }
 }
 
-/// Partial top-K selection with a binary min-heap of size K (O(n log K), no full sort).
+/// Top-K over a score array with exclusions, on top of RecRLTensor's ``TopKSelector``
+/// (a size-K min-heap, O(n log K), no full sort).
 public enum TopK {
     /// The indices of the `k` highest scores, best first, skipping excluded indices.
     ///
-    /// Ties are broken by the lower index; NaN scores rank below every number.
+    /// Ties are broken by the lower index; NaN scores rank below every number (they fill
+    /// the list, in index order, only when fewer than `k` numbers are left).
     /// - Parameters:
     ///   - scores: one score per item.
     ///   - k: number of results (fewer if fewer candidates remain).
-    ///   - excluded: sorted ascending indices to skip (e.g. the user's training items); may be empty.
+    ///   - excluded: indices to skip (e.g. the user's training items); may be empty.
     public static func select(_ scores: [Float], k: Int, excluding excluded: ArraySlice<Int32> = []) -> [Int] {
         guard k > 0 else { return [] }
-        var heap: [(score: Float, index: Int)] = []
-        heap.reserveCapacity(min(k, scores.count))
-        var ex = excluded.startIndex
-        // `a` is worse than `b`: lower score, or equal score and higher index.
-        @inline(__always) func worse(_ a: (score: Float, index: Int), _ b: (score: Float, index: Int)) -> Bool {
-            a.score != b.score ? a.score < b.score : a.index > b.index
+        let skip = Set(excluded.map { Int($0) })
+        var selector = TopKSelector()
+        scores.withUnsafeBufferPointer { selector.select($0, k: k, isExcluded: { skip.contains($0) }) }
+        var ranked = selector.selectedIndices
+        if ranked.count < k {
+            for i in scores.indices where ranked.count < k && scores[i].isNaN && !skip.contains(i) { ranked.append(i) }
         }
-        scores.withUnsafeBufferPointer { s in
-            for i in 0..<s.count {
-                while ex < excluded.endIndex, Int(excluded[ex]) < i { ex += 1 }
-                if ex < excluded.endIndex, Int(excluded[ex]) == i { continue }
-                let v = s[i].isNaN ? -Float.infinity : s[i]
-                let entry = (score: v, index: i)
-                if heap.count < k {
-                    heap.append(entry)
-                    var c = heap.count - 1
-                    while c > 0 {
-                        let p = (c - 1) >> 1
-                        if worse(heap[c], heap[p]) { heap.swapAt(c, p); c = p } else { break }
-                    }
-                } else if worse(heap[0], entry) {
-                    heap[0] = entry
-                    var p = 0
-                    let n = heap.count
-                    while true {
-                        let l = 2 * p + 1, r = l + 1
-                        var m = p
-                        if l < n, worse(heap[l], heap[m]) { m = l }
-                        if r < n, worse(heap[r], heap[m]) { m = r }
-                        if m == p { break }
-                        heap.swapAt(p, m)
-                        p = m
-                    }
-                }
-            }
-        }
-        heap.sort { worse($1, $0) }
-        return heap.map(\.index)
+        return ranked
     }
 
-    /// Reference implementation by full sort (for tests and tiny inputs).
+    /// The same selection by a full sort: the slow reference the tests compare against.
     public static func selectBySorting(_ scores: [Float], k: Int, excluding excluded: Set<Int> = []) -> [Int] {
         let candidates = scores.indices.filter { !excluded.contains($0) }
         let sorted = candidates.sorted { a, b in
