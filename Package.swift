@@ -13,9 +13,15 @@
 //     RecRLSimulation  synthetic world, A/B statistics
 //     RecRLDRR         DRR state modules, offline simulator, training, online serving
 //   RecRL              umbrella module re-exporting all of the above
-// Apps (the `recrl` tool, Examples/) sit on top and may use other packages; the library
-// products depend on no third-party Swift package. Benchmarks/ and Server/ are separate
-// packages so that users of the library never resolve their dependencies.
+// App level (may use third-party packages):
+//   RecRLServer        HTTP server (Hummingbird 2: JSON API, KServe V2, Prometheus metrics,
+//                      hot reload, A/B routing), DRR engine adapter, SQLite event log (GRDB)
+//   recrl              the command-line tool (train, evaluate, serve, abtest, ...), Examples/
+// The core library products (RecRL and layers 1-5) depend on no third-party
+// Swift package: only RecRLServer and the apps use Hummingbird, swift-log, swift-metrics,
+// swift-prometheus, GRDB and swift-argument-parser. A package that depends only on the core
+// products builds none of them (SwiftPM resolves them but builds only what a product needs).
+// Benchmarks/ is a separate package (package-benchmark).
 import PackageDescription
 
 let package = Package(
@@ -32,12 +38,19 @@ let package = Package(
         .library(name: "RecRLData", targets: ["RecRLData"]),
         .library(name: "RecRLRecommenders", targets: ["RecRLRecommenders"]),
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
+        .library(name: "RecRLServer", targets: ["RecRLServer"]),
         .executable(name: "recrl", targets: ["recrl"]),
         .executable(name: "PendulumDDPG", targets: ["PendulumDDPG"]),
         .executable(name: "OfflineToOnline", targets: ["OfflineToOnline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // RecRLServer only:
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // MARK: System and C layer (no stable API; use the Swift types)
@@ -62,10 +75,19 @@ let package = Package(
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
 
-        // MARK: Apps
+        // MARK: App level
+        .target(name: "RecRLServer", dependencies: [
+            "RecRLTensor", "RecRLDRR", "RecRLSimulation",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "CRecRLMallocCounter", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "CRecRLMallocCounter",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
         .executableTarget(
@@ -88,6 +110,12 @@ let package = Package(
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
         .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLTensor", "RecRLDRR", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "RecRLServerTests", dependencies: [
+            "RecRLServer", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

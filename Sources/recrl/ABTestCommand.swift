@@ -1,5 +1,3 @@
-// Compiled only once the `recrl` target depends on RecRLServer (see Package.swift).
-#if canImport(RecRLServer)
 import ArgumentParser
 import Foundation
 import RecRLServer
@@ -72,4 +70,3 @@ struct ABTestCommand: ParsableCommand {
         }
     }
 }
-#endif

@@ -2,19 +2,22 @@ import ArgumentParser
 import Foundation
 import RecRL
 
+/// The `recrl` tool. Asynchronous so that `recrl serve` can run its server; the other
+/// subcommands are synchronous.
 @main
-struct RecRLCommand: ParsableCommand {
+struct RecRLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recrl",
         abstract: "Deep reinforcement learning recommenders: train, evaluate, serve.",
         version: recrlVersion,
-        subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self]
+        subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
+                      Serve.self, ABTestCommand.self, ExportEvents.self]
     )
 
-    static func main() {
+    static func main() async {
         // Must run before any BLAS work: OpenBLAS picks its kernels at load time.
         BLASRuntime.relaunchWithOptimizedCoreIfNeeded()
-        Self.main(nil)
+        await Self.main(nil)
     }
 }
 

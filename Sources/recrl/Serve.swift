@@ -1,7 +1,6 @@
-// Compiled only once the `recrl` target depends on RecRLServer (see Package.swift).
-#if canImport(RecRLServer)
 import ArgumentParser
 import Foundation
+import RecRLDRR
 import RecRLServer
 
 /// `recrl serve`: serves a trained model over HTTP — recommendations, feedback with a
@@ -16,6 +15,11 @@ struct Serve: AsyncParsableCommand {
             POST /admin/reload. SIGHUP reloads the model(s) from their directories;
             SIGINT/SIGTERM shut down gracefully. The admin route is not authenticated:
             keep the default loopback address or put the server behind a proxy.
+
+            The model is a folder written by `recrl train` (a DRR model). Feedback always
+            updates the user's session state; with --updates-per-second the model also
+            keeps learning from it (DDPG updates in the background, each publication
+            changes model_version). A reload must keep the item catalogue.
             """)
 
     @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
@@ -45,10 +49,17 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: ArgumentHelp("Learn online from feedback: DDPG updates per second in the background (default: off).",
+                               valueName: "N"))
+    var updatesPerSecond: Double?
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive, got \(maxBodyBytes)") }
+        if let updatesPerSecond, !(updatesPerSecond > 0 && updatesPerSecond <= 100_000) {
+            throw ValidationError("--updates-per-second must be in (0, 100000], got \(updatesPerSecond)")
+        }
         guard ServerLogging.level(named: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
         }
@@ -57,11 +68,17 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
         let modelURL = URL(fileURLWithPath: model)
-        let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL), directory: modelURL)
+        let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond),
+                                  directory: modelURL)
         let mode: ServingMode
         if let treatmentModel {
             let treatmentURL = URL(fileURLWithPath: treatmentModel)
-            let treatment = ServedModel(engine: try makeEngine(modelDirectory: treatmentURL), directory: treatmentURL)
+            let (model, manifest) = try DRRModelStore.load(from: treatmentURL)
+            // The KServe routes find a model by name: keep the two arms' names apart.
+            let name = manifest.policy == control.engine.modelName ? "\(manifest.policy)-treatment" : manifest.policy
+            let engine = try DRREngine(model: model, manifest: manifest, name: name, directory: treatmentURL,
+                                       updatesPerSecond: updatesPerSecond)
+            let treatment = ServedModel(engine: engine, directory: treatmentURL)
             mode = .abTest(control: control, treatment: treatment, split: split, salt: salt)
         } else {
             mode = .single(control)
@@ -70,7 +87,8 @@ struct Serve: AsyncParsableCommand {
             mode: mode,
             eventLog: try EventLog(path: events),
             configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes))
+        // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
+        defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
         try await server.run()
     }
 }
-#endif
