@@ -11,7 +11,8 @@ import RecRLAgents
 /// implicit-feedback embeddings (``embeddingMethod``, ``unratedReward``,
 /// ``embeddingRegularization``), the supervised next-item objective
 /// (``supervisedWeight``), TD targets on the item the target actor would recommend
-/// (``projectsTargetActions``) and no gradient clipping (``maxGradientNorm``).
+/// (``projectsTargetActions``), a state module that the DDPG actor loss does not move
+/// (``actorTrainsStateModule``) and no gradient clipping (``maxGradientNorm``).
 /// ``paper`` restores the paper's choices.
 public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// The state representation module (paper: DRR-ave performs best). Default `.ave`.
@@ -100,6 +101,13 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// from every item is extrapolation, and bootstrapping on it made the critic diverge
     /// in our ML-100K runs (losses above 10⁵ after a few hundred episodes).
     public var projectsTargetActions = true
+    /// Whether DDPG's actor loss `−Q(s, μ(s))` also trains the state module (the paper
+    /// trains the module jointly with both networks). Ours: false — the module learns from
+    /// the critic's TD loss and the supervised objective only, as image encoders in
+    /// SAC-AE and DrQ learn from the critic alone: the actor loss's gradient with respect
+    /// to the state moves the state wherever the critic promises more, and in our ML-100K
+    /// runs that made the critic drift and diverge after about a thousand episodes.
+    public var actorTrainsStateModule = false
 
     /// The library's defaults (see the type's documentation for where they depart from
     /// the paper).
@@ -117,6 +125,7 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
         c.embeddingRegularization = 0.1
         c.supervisedWeight = 0
         c.projectsTargetActions = false
+        c.actorTrainsStateModule = true
         c.maxGradientNorm = 1
         return c
     }
@@ -169,7 +178,7 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
 extension DRRConfiguration {
     /// The JSON names of the fields (as in a manifest's `configuration`).
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case variant, embeddingSize, windowSize, hiddenSize, episodeLength, gamma, actorLearningRate, criticLearningRate, stateLearningRate, batchSize, tau, replayCapacity, priorityAlpha, priorityBetaStart, episodes, warmupTransitions, epsilonStart, epsilonEnd, actionNoise, unratedReward, embeddingMethod, implicitAlpha, replayAction, maxGradientNorm, embeddingIterations, embeddingRegularization, supervisedWeight, projectsTargetActions
+        case variant, embeddingSize, windowSize, hiddenSize, episodeLength, gamma, actorLearningRate, criticLearningRate, stateLearningRate, batchSize, tau, replayCapacity, priorityAlpha, priorityBetaStart, episodes, warmupTransitions, epsilonStart, epsilonEnd, actionNoise, unratedReward, embeddingMethod, implicitAlpha, replayAction, maxGradientNorm, embeddingIterations, embeddingRegularization, supervisedWeight, projectsTargetActions, actorTrainsStateModule
     }
 
     /// Decodes a configuration; a key missing from the JSON (e.g. a hyper-parameter added
@@ -205,6 +214,7 @@ extension DRRConfiguration {
         if let v = try c.decodeIfPresent(type(of: embeddingRegularization).self, forKey: .embeddingRegularization) { embeddingRegularization = v }
         if let v = try c.decodeIfPresent(type(of: supervisedWeight).self, forKey: .supervisedWeight) { supervisedWeight = v }
         if let v = try c.decodeIfPresent(type(of: projectsTargetActions).self, forKey: .projectsTargetActions) { projectsTargetActions = v }
+        if let v = try c.decodeIfPresent(type(of: actorTrainsStateModule).self, forKey: .actorTrainsStateModule) { actorTrainsStateModule = v }
     }
 }
 

@@ -172,9 +172,9 @@ public enum DRRTrainer {
             lossCount += 1
             replay.updatePriorities(indices: rawBatch.indices, tdErrors: model.learner.tdErrors)
             guard configuration.variant != .n else { return }
-            // dL/ds from the critic loss and (when the actor was updated) the actor loss.
+            // dL/ds from the critic loss and, with actorTrainsStateModule, the DDPG actor loss.
             stateGradient.assign(model.learner.criticStateGradient)
-            if stats.actorLoss != nil { stateGradient += model.learner.actorStateGradient }
+            if stats.actorLoss != nil && configuration.actorTrainsStateModule { stateGradient += model.learner.actorStateGradient }
             model.stateModule.backward(input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
                                        gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
