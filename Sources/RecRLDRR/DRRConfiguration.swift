@@ -46,8 +46,10 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// Initial importance-sampling exponent β, annealed linearly to 1 over training
     /// (Schaul et al. 2016: 0.4).
     public var priorityBetaStart: Double = 0.4
-    /// Training episodes. Ours: 3,000 (about 30,000 transitions).
-    public var episodes = 3000
+    /// Training episodes. Ours: 500 (about 5,000 transitions and as many updates): on
+    /// ML-100K's validation split DRR-ave scored NDCG@10 0.174 after 500 episodes and
+    /// 0.176 after 3,000, six times longer.
+    public var episodes = 500
     /// Transitions collected before learning starts. Ours: 1,000.
     public var warmupTransitions = 1000
     /// ε of ε-greedy over the ranking, annealed linearly from `epsilonStart` to

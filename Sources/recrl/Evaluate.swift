@@ -72,7 +72,7 @@ struct Evaluate: ParsableCommand {
     @Flag(name: .long, help: "Tune without touching the test split: evaluate on a validation split carved from the training split (same --split and --test-fraction), fitting on the rest.")
     var validation = false
 
-    @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 3000).")
+    @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 500).")
     var episodes: Int?
 
     // MARK: Parsed values

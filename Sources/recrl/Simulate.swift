@@ -20,7 +20,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
     @Option(help: "Evaluation episodes.") var episodes: Int = 500
     @Option(help: "Steps per episode T.") var horizon: Int = 10
-    @Option(help: "DRR training episodes.") var trainEpisodes: Int = 3000
+    @Option(help: "DRR training episodes.") var trainEpisodes: Int = 500
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a DRRConfiguration field for the DRR policies by its JSON name (repeatable), e.g. --set supervisedWeight=0.", valueName: "KEY=VALUE")) var overrides: [String] = []
     @Flag(help: "Print one JSON object on stdout.") var json = false

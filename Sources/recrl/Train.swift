@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
     @Option(help: "Split: temporal, random or leave-last.") var split: String = "temporal"
     @Option(name: .customLong("test-fraction"), help: "Held-out fraction, in (0, 1).") var testFraction: Double = 0.2
     @Option(help: "Seed for the split, embeddings, networks and exploration.") var seed: UInt64 = 0
-    @Option(help: "Training episodes (default 3000).") var episodes: Int?
+    @Option(help: "Training episodes (default 500).") var episodes: Int?
     @Option(help: "Embedding pretraining: explicit (PMF, the paper) or implicit (iALS, the default).") var embeddings: String?
     @Option(name: .customLong("unrated-reward"), help: "Fixed reward for items the user did not rate (default 0; --set unratedReward=null uses the PMF-predicted rating, with explicit embeddings).") var unratedReward: Float?
     @Option(name: .customLong("embedding-regularization"), help: "ALS regularisation of the embeddings (default 50; the paper preset: 0.1).") var embeddingRegularization: Float?
