@@ -81,6 +81,13 @@ public struct DDPGConfiguration: Sendable, Equatable, Hashable {
     }
 }
 
+/// An in-place map of a batch of actions, e.g. onto the nearest executable action
+/// (see ``DDPGLearner/targetActionProjection``).
+public protocol ActionProjection: Sendable {
+    /// Replaces each row of `actions` (`[B, A]`) by its image; keeps the shape.
+    mutating func project(_ actions: inout Tensor)
+}
+
 /// What one ``DDPGLearner/update(_:)`` did.
 public struct DDPGUpdateStatistics: Sendable, Equatable {
     /// The (importance-weighted) critic loss `mean(w (Q(s, a) − y)²)`, summed over twin critics.
@@ -150,9 +157,15 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     var targets = Tensor(zeros: [0])
     var qGradient = Tensor(zeros: [0])
     var actorQGradient = Tensor(zeros: [0])
+    var auxiliaryGradient = Tensor(zeros: [0])
     let actionLower: [Float]
     let actionUpper: [Float]
     var rng: Xoshiro256StarStar
+    /// Maps the target policy's actions `μ'(s')` (`[B, A]`, in place) before `Q'` scores
+    /// them, e.g. onto the nearest action the environment can actually take (a
+    /// recommender executes an item, not a free vector). nil (default): unchanged.
+    /// Configurations with a projection use the sequential path.
+    public var targetActionProjection: (any ActionProjection)? = nil
     /// The two-lane engine of the parallel path (created on the first parallel update).
     var engine: TwoLaneHandle? = nil
 
@@ -287,8 +300,10 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     mutating func computeTargets(_ batch: TransitionBatch) {
         let b = batch.count
         targetActor.forward(batch.nextStates, context: &targetActorContext)
-        if configuration.targetPolicyNoise > 0 {
+        if configuration.targetPolicyNoise > 0 || targetActionProjection != nil {
             nextActions.assign(targetActorContext.output)
+        }
+        if configuration.targetPolicyNoise > 0 {
             let cols = actionSize, sigma = configuration.targetPolicyNoise, clip = configuration.targetNoiseClip
             actionLower.withUnsafeBufferPointer { lo in
                 actionUpper.withUnsafeBufferPointer { hi in
@@ -301,6 +316,11 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
                     }
                 }
             }
+        }
+        if targetActionProjection != nil {
+            targetActionProjection!.project(&nextActions)
+        }
+        if configuration.targetPolicyNoise > 0 || targetActionProjection != nil {
             targetJoin.join(batch.nextStates, nextActions)
         } else {
             targetJoin.join(batch.nextStates, targetActorContext.output)
@@ -426,7 +446,8 @@ extension DDPGLearner {
     /// ``MLPCritic``, no target policy noise, no gradient clipping, policy delay 1, no state
     /// gradients. Other configurations (TD3, DRR's state gradients) use the sequential path.
     public var usesParallelPath: Bool {
-        guard parallelism >= 2, A.self == MLPActor.self, C.self == MLPCritic.self, critics.count == 1 else { return false }
+        guard parallelism >= 2, A.self == MLPActor.self, C.self == MLPCritic.self, critics.count == 1,
+              targetActionProjection == nil else { return false }
         let c = configuration
         guard c.targetPolicyNoise == 0, c.maxGradientNorm == nil, c.policyDelay == 1, !c.computesStateGradients else { return false }
         return (actor as? MLPActor)?.scale == nil
@@ -506,5 +527,41 @@ extension DDPGLearner {
         if blasThreads != 1 { BLASRuntime.setThreadCount(blasThreads) }
         updateCount += 1
         return DDPGUpdateStatistics(criticLoss: criticLoss, actorLoss: actorLoss)
+    }
+}
+
+extension DDPGLearner {
+    /// One extra gradient step on the actor alone, from a loss on its actions that the
+    /// caller defines: a supervised or behaviour-cloning term beside DDPG's `−Q(s, μ(s))`
+    /// (e.g. a next-item cross-entropy, as in SQN, Xin et al. 2020, or TD3+BC's
+    /// `‖μ(s) − a‖²`, Fujimoto & Gu 2021).
+    ///
+    /// Runs `μ(states)`, calls `loss(actions, &gradient)`, which returns the loss and
+    /// writes `dL/da` (`[B, A]`, already averaged over the batch as the loss is) into
+    /// `gradient`, back-propagates it through μ, clips by
+    /// ``DDPGConfiguration/maxGradientNorm`` and takes an Adam step with the actor's
+    /// optimizer. With ``DDPGConfiguration/computesStateGradients``, `dL/ds` is left in
+    /// ``actorStateGradient`` for a state module in front of the learner. Target networks
+    /// and critics are not touched; ``updateCount`` does not change.
+    ///
+    /// - Returns: the loss `loss` returned.
+    @discardableResult
+    public mutating func updateActor(states: Tensor, loss: (_ actions: Tensor, _ gradient: inout Tensor) -> Float) -> Float {
+        precondition(states.rank == 2 && states.columns == stateSize,
+                     "DDPGLearner.updateActor: states \(states.shape) do not have S = \(stateSize) columns")
+        return FloatingPointMode.withDenormalsFlushedToZero {
+            let b = states.rows, stateGradients = configuration.computesStateGradients
+            actor.forward(states, context: &actorContext)
+            auxiliaryGradient.prepare(rows: b, columns: actionSize)
+            let value = loss(actorContext.output, &auxiliaryGradient)
+            precondition(auxiliaryGradient.rows == b && auxiliaryGradient.columns == actionSize,
+                         "DDPGLearner.updateActor: the loss wrote a gradient of shape \(auxiliaryGradient.shape), expected [\(b), \(actionSize)]")
+            actor.backward(input: states, outputGradient: auxiliaryGradient, context: &actorContext,
+                           gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: stateGradients)
+            if stateGradients { actorStateGradient.assign(actorContext.inputGradient) }
+            if let m = configuration.maxGradientNorm { clipByGlobalNorm(&actorGradient, maxNorm: m) }
+            actorOptimizer.update(&actor, along: actorGradient)
+            return value
+        }
     }
 }

@@ -38,6 +38,9 @@ public struct DRRModel: Sendable {
         let actor = MLPActor(stateSize: s, actionSize: k, hiddenSizes: [h, h], using: &rng)
         let critic = MLPCritic(stateSize: s, actionSize: k, hiddenSizes: [h, h], using: &rng)
         learner = DDPGLearner(actor: actor, critic: critic, configuration: configuration.learnerConfiguration, seed: rng.next())
+        if configuration.projectsTargetActions {
+            learner.targetActionProjection = NearestItemProjection(itemEmbeddings: itemEmbeddings, scale: actionScale)
+        }
     }
 
     /// The number of items.
@@ -96,6 +99,39 @@ public struct DRRModel: Sendable {
         writeInput(user: user, window: window, into: &input)
         let a = action(forInput: input).reshaped([configuration.embeddingSize])
         return itemEmbeddings.matvec(a)
+    }
+}
+
+/// Maps each action row `a` to the scaled embedding `scale · e_i` of the item with the
+/// highest score `e_i · a` (ties: the lower index): the action a recommender executes.
+public struct NearestItemProjection: ActionProjection {
+    /// The candidate actions, `[items, k]` (item embeddings times the scale).
+    public let items: Tensor
+    private var scores = Tensor(zeros: [0])
+
+    /// A projection onto `scale · itemEmbeddings`' rows.
+    public init(itemEmbeddings: Tensor, scale: Float) {
+        precondition(itemEmbeddings.rank == 2 && itemEmbeddings.rows > 0, "NearestItemProjection needs a non-empty [items, k] matrix, got \(itemEmbeddings.shape)")
+        items = itemEmbeddings * scale
+    }
+
+    public mutating func project(_ actions: inout Tensor) {
+        precondition(actions.rank == 2 && actions.columns == items.columns,
+                     "NearestItemProjection: actions \(actions.shape) do not have k = \(items.columns) columns")
+        let b = actions.rows, m = items.rows, k = items.columns
+        matmul(actions, items, transposeB: true, into: &scores)
+        scores.withUnsafeBufferPointer { z in
+            items.withUnsafeBufferPointer { e in
+                actions.withUnsafeMutableBufferPointer { a in
+                    for row in 0..<b {
+                        let r = z.baseAddress! + row * m
+                        var best = 0
+                        for j in 1..<m where r[j] > r[best] { best = j }
+                        (a.baseAddress! + row * k).update(from: e.baseAddress! + best * k, count: k)
+                    }
+                }
+            }
+        }
     }
 }
 

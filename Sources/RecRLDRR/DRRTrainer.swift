@@ -51,6 +51,10 @@ public enum DRRTrainer {
                                        predictedRating: { u, i in pmf.predict(user: u, item: i) }, rewardScale: scale,
                                        configuration: configuration, seed: rng.next())
         var session = TrainingSession(model: model, configuration: configuration, seed: rng.next())
+        if configuration.supervisedWeight > 0 {
+            session.supervised = SupervisedNextItem(histories: histories, threshold: scale.midpoint,
+                                                    model: model, batchSize: configuration.batchSize)
+        }
         // Batch-64 GEMMs run best on one core; OpenBLAS's threads only add spinning here.
         let blasThreads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
@@ -93,6 +97,10 @@ public enum DRRTrainer {
         var lossCount = 0
         var transitions = 0
         let actionScale: Float
+        /// The supervised next-item objective (with ``DRRConfiguration/supervisedWeight`` > 0).
+        var supervised: SupervisedNextItem?
+        var supervisedContext: BasicContext
+        var supervisedLossSum: Float = 0
 
         init(model: DRRModel, configuration: DRRConfiguration, seed: UInt64) {
             self.model = model
@@ -107,6 +115,7 @@ public enum DRRTrainer {
             batch = TransitionBatch(batchSize: configuration.batchSize, stateSize: s, actionSize: k)
             moduleContext = model.stateModule.makeContext()
             nextModuleContext = model.stateModule.makeContext()
+            supervisedContext = model.stateModule.makeContext()
             moduleGradient = model.stateModule.zeroGradient()
             moduleOptimizer = Adam(learningRate: configuration.stateLearningRate)
             input = Tensor(zeros: [1, x])
@@ -163,12 +172,126 @@ public enum DRRTrainer {
             lossCount += 1
             replay.updatePriorities(indices: rawBatch.indices, tdErrors: model.learner.tdErrors)
             guard configuration.variant != .n else { return }
-            // dL/ds from the critic loss and (when the actor was updated) the actor loss.
+            // dL/ds from the critic loss and, with actorTrainsStateModule, the DDPG actor loss.
             stateGradient.assign(model.learner.criticStateGradient)
-            if stats.actorLoss != nil { stateGradient += model.learner.actorStateGradient }
+            if stats.actorLoss != nil && configuration.actorTrainsStateModule { stateGradient += model.learner.actorStateGradient }
             model.stateModule.backward(input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
                                        gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
+            if supervised != nil { learnSupervised() }
         }
+
+        /// One step of the supervised next-item objective on a batch of logged examples.
+        mutating func learnSupervised() {
+            guard var sup = supervised else { return }
+            supervised = nil  // keeps `sup`'s buffers uniquely referenced while it works
+            sup.sampleInputs(model: model, using: &rng)
+            model.stateModule.forward(sup.inputs, context: &supervisedContext)
+            let items = model.itemEmbeddings, weight = configuration.supervisedWeight
+            supervisedLossSum += model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
+                sup.crossEntropy(actions: actions, itemEmbeddings: items, weight: weight, gradient: &gradient)
+            }
+            if configuration.variant != .n {
+                model.stateModule.backward(input: sup.inputs, outputGradient: model.learner.actorStateGradient,
+                                           context: &supervisedContext, gradient: &moduleGradient,
+                                           computeParameterGradient: true, computeInputGradient: false)
+                moduleOptimizer.update(&model.stateModule, along: moduleGradient)
+            }
+            supervised = sup
+        }
+    }
+}
+
+/// Logged next-item examples and the softmax cross-entropy over the catalogue that
+/// ``DRRConfiguration/supervisedWeight`` turns on.
+struct SupervisedNextItem {
+    /// Per example: the user, and the end (exclusive) of the window in that user's positives.
+    var users: [Int32] = []
+    var ends: [Int32] = []
+    /// Per user: positive training items in time order.
+    let positives: [[Int32]]
+    var inputs: Tensor
+    var targets: [Int32]
+    var logits = Tensor(zeros: [0])
+
+    init(histories: UserHistories, threshold: Float, model: DRRModel, batchSize: Int) {
+        var positives: [[Int32]] = []
+        positives.reserveCapacity(histories.userCount)
+        for u in 0..<histories.userCount {
+            let p = histories.positives(user: u, threshold: threshold).map { Int32($0) }
+            positives.append(p)
+            for t in p.indices {
+                users.append(Int32(u))
+                ends.append(Int32(t))
+            }
+        }
+        self.positives = positives
+        inputs = Tensor(zeros: [batchSize, model.inputSize])
+        targets = [Int32](repeating: 0, count: batchSize)
+    }
+
+    /// Fills ``inputs`` (module input rows `[u | window]`) and ``targets`` with a random batch.
+    mutating func sampleInputs<G: RandomNumberGenerator>(model: DRRModel, using rng: inout G) {
+        let b = inputs.rows, n = model.configuration.windowSize
+        guard !users.isEmpty else { return }
+        var window = StateWindow(size: n, initial: [])
+        for row in 0..<b {
+            let e = Int(rng.next() % UInt64(users.count))
+            let u = Int(users[e]), end = Int(ends[e])
+            let p = positives[u]
+            window.reset(to: p[max(0, end - n)..<end])
+            model.writeInput(user: u, window: window, into: &inputs, row: row)
+            targets[row] = p[end]
+        }
+    }
+
+    /// ``NextItemSoftmax/lossAndGradient(actions:itemEmbeddings:targets:weight:logits:gradient:)`` on this batch.
+    mutating func crossEntropy(actions: Tensor, itemEmbeddings: Tensor, weight: Float, gradient: inout Tensor) -> Float {
+        NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: itemEmbeddings, targets: targets, weight: weight,
+                                        logits: &logits, gradient: &gradient)
+    }
+}
+
+
+/// The next-item objective of ``DRRConfiguration/supervisedWeight``: a softmax over the
+/// whole catalogue of the scores `E · a` that DRR ranks by, and its cross-entropy.
+public enum NextItemSoftmax {
+    /// `weight · mean_b −log softmax(E · a_b)[target_b]`, and its gradient `dL/da`
+    /// (`[B, k]`, written into `gradient`).
+    ///
+    /// - Parameters:
+    ///   - actions: `[B, k]` actions.
+    ///   - itemEmbeddings: `E`, `[items, k]`.
+    ///   - targets: one item index per row (at least `B` entries; the first `B` are used).
+    ///   - weight: the loss weight λ.
+    ///   - logits: scratch `[B, items]`, reused across calls.
+    ///   - gradient: receives `dL/da`.
+    public static func lossAndGradient(actions: Tensor, itemEmbeddings: Tensor, targets: [Int32], weight: Float,
+                                       logits: inout Tensor, gradient: inout Tensor) -> Float {
+        let b = actions.rows, k = actions.columns, m = itemEmbeddings.rows
+        precondition(itemEmbeddings.columns == k && targets.count >= b,
+                     "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
+        matmul(actions, itemEmbeddings, transposeB: true, into: &logits)
+        var loss: Float = 0
+        let scale = weight / Float(b)
+        logits.withUnsafeMutableBufferPointer { z in
+            for row in 0..<b {
+                let r = z.baseAddress! + row * m
+                let target = Int(targets[row])
+                precondition(target >= 0 && target < m, "NextItemSoftmax: target \(target) outside 0..<\(m)")
+                var top = -Float.infinity
+                for j in 0..<m { top = Swift.max(top, r[j]) }
+                var sum: Float = 0
+                for j in 0..<m { let v = expf(r[j] - top); r[j] = v; sum += v }
+                loss -= logf(Swift.max(r[target] / sum, .leastNormalMagnitude))
+                let inv = scale / sum
+                for j in 0..<m { r[j] *= inv }
+                r[target] -= scale
+            }
+        }
+        // dL/da = dL/dz · E, [B, m] · [m, k].
+        gradient.prepare(rows: b, columns: k)
+        matmul(logits, itemEmbeddings, into: &gradient)
+        return weight * loss / Float(b)
     }
 }

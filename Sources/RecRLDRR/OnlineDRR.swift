@@ -61,11 +61,59 @@ public final class OnlineDRR: Sendable {
         var context = BasicContext()
         var nextContext = BasicContext()
         var updates = 0
+        /// Live next-item examples for the supervised objective: the module input before a
+        /// positive item (a ring of ``OnlineDRR/exampleCapacity`` rows) and the item.
+        var examples: Tensor
+        var exampleItems: [Int32]
+        var exampleCount = 0
+        var exampleNext = 0
+        var supervisedInputs: Tensor
+        var supervisedTargets: [Int32]
+        var supervisedContext = BasicContext()
+        var logits = Tensor(zeros: [0])
+
+        /// Stores one example, overwriting the oldest once the ring is full.
+        mutating func addExample(_ input: Tensor, item: Int) {
+            let width = examples.columns, row = exampleNext
+            examples.withUnsafeMutableBufferPointer { dst in
+                input.withUnsafeBufferPointer { src in (dst.baseAddress! + row * width).update(from: src.baseAddress!, count: width) }
+            }
+            exampleItems[row] = Int32(item)
+            exampleNext = (exampleNext + 1) % examples.rows
+            exampleCount = Swift.min(exampleCount + 1, examples.rows)
+        }
+
+        /// One supervised next-item step of the actor on a random batch of stored examples.
+        mutating func supervisedStep() {
+            let b = supervisedInputs.rows, width = examples.columns, weight = model.configuration.supervisedWeight
+            guard weight > 0, exampleCount >= b else { return }
+            supervisedInputs.withUnsafeMutableBufferPointer { dst in
+                examples.withUnsafeBufferPointer { src in
+                    for r in 0..<b {
+                        let e = Int(rng.next() % UInt64(exampleCount))
+                        (dst.baseAddress! + r * width).update(from: src.baseAddress! + e * width, count: width)
+                        supervisedTargets[r] = exampleItems[e]
+                    }
+                }
+            }
+            model.stateModule.forward(supervisedInputs, context: &supervisedContext)
+            let items = model.itemEmbeddings, targets = supervisedTargets
+            var logits = self.logits
+            self.logits = Tensor(zeros: [0])
+            model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
+                NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
+                                                logits: &logits, gradient: &gradient)
+            }
+            self.logits = logits
+        }
     }
+
+    /// Rows kept for the online supervised objective (the most recent positives).
+    public static let exampleCapacity = 10_000
 
     private let snapshot: Mutex<Snapshot>
     private let sessions = Mutex<[String: Session]>([:])
-    private let pending = Mutex<[(Tensor, Tensor, Float, Tensor)]>([])
+    private let pending = Mutex<[(Tensor, Tensor, Float, Tensor, Int)]>([])
     private let learner: Mutex<LearnerState>
     private let stopFlag = Mutex(false)
     private let counters = Mutex((observed: 0, updates: 0))
@@ -85,13 +133,23 @@ public final class OnlineDRR: Sendable {
         itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
         snapshot = Mutex(Snapshot(model: model, version: 1))
         let c = model.configuration
-        learner = Mutex(LearnerState(
+        learner = Mutex(Self.learnerState(for: model, seed: seed))
+    }
+
+    /// Fresh learner buffers (replay, batches, supervised examples) shaped for `model`.
+    static func learnerState(for model: DRRModel, seed: UInt64) -> LearnerState {
+        let c = model.configuration
+        return LearnerState(
             model: model,
             replay: PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: model.inputSize, actionSize: c.embeddingSize,
                                             alpha: c.priorityAlpha),
             rawBatch: TransitionBatch(batchSize: c.batchSize, stateSize: model.inputSize, actionSize: c.embeddingSize),
             batch: TransitionBatch(batchSize: c.batchSize, stateSize: model.stateModule.outputSize, actionSize: c.embeddingSize),
-            rng: Xoshiro256StarStar(seed: seed)))
+            rng: Xoshiro256StarStar(seed: seed),
+            examples: Tensor(zeros: [c.supervisedWeight > 0 ? Self.exampleCapacity : 1, model.inputSize]),
+            exampleItems: [Int32](repeating: 0, count: c.supervisedWeight > 0 ? Self.exampleCapacity : 1),
+            supervisedInputs: Tensor(zeros: [c.batchSize, model.inputSize]),
+            supervisedTargets: [Int32](repeating: 0, count: c.batchSize))
     }
 
     /// Loads a model folder written by `recrl train`.
@@ -138,7 +196,7 @@ public final class OnlineDRR: Sendable {
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
         let model = snapshot.withLock { $0.model }
         let u = userIndex[user] ?? -1
-        let transition: (Tensor, Tensor, Float, Tensor)? = sessions.withLock { all in
+        let transition: (Tensor, Tensor, Float, Tensor, Int)? = sessions.withLock { all in
             var session = all[user] ?? Session(window: StateWindow(size: model.configuration.windowSize, initial: []))
             let before = session.lastInput
             let action = session.lastAction
@@ -149,26 +207,33 @@ public final class OnlineDRR: Sendable {
             all[user] = session
             guard let before, let action else { return nil }
             let stored = model.configuration.replayAction == .itemEmbedding ? model.itemAction(i, scale: model.actionScale) : action
-            return (before, stored, reward, after)
+            return (before, stored, reward, after, i)
         }
         if let transition { pending.withLock { $0.append(transition) } }
         counters.withLock { $0.observed += 1 }
     }
 
     /// Moves queued feedback into the replay buffer, applies up to `updates` DDPG
-    /// updates (once the replay holds a batch), and publishes the new weights.
+    /// updates (once the replay holds a batch), each followed by a step of the supervised
+    /// next-item objective on recent positives when the model's
+    /// ``DRRConfiguration/supervisedWeight`` is positive, and publishes the new weights.
     /// Returns the number of updates applied.
     @discardableResult
     public func learn(updates: Int) -> Int {
-        let queued = pending.withLock { q -> [(Tensor, Tensor, Float, Tensor)] in defer { q.removeAll() }; return q }
+        let queued = pending.withLock { q -> [(Tensor, Tensor, Float, Tensor, Int)] in defer { q.removeAll() }; return q }
         let applied = learner.withLock { state -> Int in
-            for (s, a, r, s2) in queued { state.replay.add(state: s, action: a, reward: r, discount: 1, nextState: s2) }
+            let supervised = state.model.configuration.supervisedWeight > 0
+            for (s, a, r, s2, item) in queued {
+                state.replay.add(state: s, action: a, reward: r, discount: 1, nextState: s2)
+                if supervised && r > 0 { state.addExample(s, item: item) }
+            }
             guard state.replay.count >= state.rawBatch.count, updates > 0 else { return 0 }
             for _ in 0..<updates {
                 state.replay.sample(into: &state.rawBatch, using: &state.rng)
                 state.model.encode(state.rawBatch, into: &state.batch, context: &state.context, nextContext: &state.nextContext)
                 state.model.learner.update(state.batch)
                 state.replay.updatePriorities(indices: state.rawBatch.indices, tdErrors: state.model.learner.tdErrors)
+                if supervised { state.supervisedStep() }
                 state.updates += 1
             }
             let published = state.model
@@ -179,9 +244,20 @@ public final class OnlineDRR: Sendable {
         return applied
     }
 
-    /// Swaps in a new model (e.g. retrained offline) atomically; sessions are kept.
+    /// Swaps in a new model (e.g. retrained offline) atomically; sessions are kept, and
+    /// so is the replay unless the new model's state or action width differs (then the
+    /// learner starts from empty buffers shaped for it).
     public func reload(model: DRRModel) {
-        learner.withLock { $0.model = model }
+        learner.withLock { state in
+            let old = state.model
+            if old.inputSize == model.inputSize && old.configuration.embeddingSize == model.configuration.embeddingSize
+                && old.configuration.batchSize == model.configuration.batchSize
+                && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
+                state.model = model
+            } else {
+                state = Self.learnerState(for: model, seed: state.rng.next())
+            }
+        }
         snapshot.withLock { $0 = Snapshot(model: model, version: $0.version + 1) }
     }
 

@@ -62,6 +62,14 @@ public struct StateWindow: Sendable, Equatable {
         items.append(item)
     }
 
+    /// Refills the window with the last ``items``-count entries of `recent` (oldest
+    /// first), empty slots first; reuses the window's storage.
+    public mutating func reset<C: Collection>(to recent: C) where C.Element: BinaryInteger {
+        let n = items.count, tail = recent.suffix(n), pad = n - tail.count
+        for j in 0..<pad { items[j] = -1 }
+        for (j, item) in tail.enumerated() { items[pad + j] = Int(item) }
+    }
+
     /// Whether `item` is in the window.
     public func contains(_ item: Int) -> Bool { items.contains(item) }
 }

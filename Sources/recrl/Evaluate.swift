@@ -69,7 +69,10 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A DRR model saved by `recrl train` to evaluate instead of training one (its policy must be listed in --policies).", valueName: "DIR"))
     var model: String?
 
-    @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 3000).")
+    @Flag(name: .long, help: "Tune without touching the test split: evaluate on a validation split carved from the training split (same --split and --test-fraction), fitting on the rest.")
+    var validation = false
+
+    @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 500).")
     var episodes: Int?
 
     // MARK: Parsed values
@@ -172,7 +175,11 @@ struct Evaluate: ParsableCommand {
         let dataset = loaded.dataset
         log("loaded \(loaded.format.rawValue): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactionCount) interactions")
         var rng = SplitMix64(seed: seed)
-        let split = DatasetTransforms.split(dataset, strategy: strategy, using: &rng)
+        var split = DatasetTransforms.split(dataset, strategy: strategy, using: &rng)
+        if validation {
+            split = DatasetTransforms.split(split.train, strategy: strategy, using: &rng)
+            log("validation mode: evaluating on a validation split carved from the training split (the test split is not read)")
+        }
         let config = EvaluationConfig(ks: ks, relevanceThreshold: Float(relevanceThreshold), evaluationProtocol: evalProtocol)
         var results: [PolicyResult] = []
         for name in parsedPolicies {
@@ -183,7 +190,7 @@ struct Evaluate: ParsableCommand {
             results.append(try Evaluator.run(&recommender, split: split, config: config))
         }
         let report = EvaluationReport(
-            dataset: .init(dataset: dataset, split: split), split: strategy.name,
+            dataset: .init(dataset: dataset, split: split), split: validation ? "\(strategy.name)-validation" : strategy.name,
             evaluationProtocol: evalProtocol.rawValue, seed: seed, relevanceThreshold: relevanceThreshold,
             validation: loaded.report, results: results)
         if json {

@@ -20,8 +20,9 @@ struct Simulate: ParsableCommand {
     @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
     @Option(help: "Evaluation episodes.") var episodes: Int = 500
     @Option(help: "Steps per episode T.") var horizon: Int = 10
-    @Option(help: "DRR training episodes.") var trainEpisodes: Int = 3000
+    @Option(help: "DRR training episodes.") var trainEpisodes: Int = 500
     @Option(help: "Seed.") var seed: UInt64 = 0
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set a DRRConfiguration field for the DRR policies by its JSON name (repeatable), e.g. --set supervisedWeight=0.", valueName: "KEY=VALUE")) var overrides: [String] = []
     @Flag(help: "Print one JSON object on stdout.") var json = false
 
     static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "als", "popularity", "random"]
@@ -59,6 +60,12 @@ struct Simulate: ParsableCommand {
             var returns: [Double] = []
             if name.hasPrefix("drr-") {
                 var config = DRRConfiguration()
+                // Trained against the world itself: PMF embeddings like the world's, and the
+                // world model's predicted rating for every unrated item.
+                config.embeddingMethod = .explicit
+                config.unratedReward = nil
+                config.embeddingRegularization = 0.1
+                do { config = try config.applying(overrides: overrides) } catch { throw ValidationError("--set: \(error)") }
                 config.variant = DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4)))!
                 config.episodes = trainEpisodes
                 config.episodeLength = horizon

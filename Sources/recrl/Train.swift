@@ -10,7 +10,7 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a DRR recommender and save a versioned model (safetensors + JSON manifest).",
         discussion: """
-            Loads DIR, splits it (the model never sees the test split), pretrains PMF embeddings \
+            Loads DIR, splits it (the model never sees the test split), pretrains embeddings (implicit ALS; PMF with --preset paper) \
             on the training split, trains the DRR actor-critic against the offline simulator, \
             evaluates it on the test split (full protocol) and writes OUT/model.safetensors and \
             OUT/manifest.json. Evaluate it later with `recrl evaluate --model OUT` on the same \
@@ -25,10 +25,14 @@ struct Train: ParsableCommand {
     @Option(help: "Split: temporal, random or leave-last.") var split: String = "temporal"
     @Option(name: .customLong("test-fraction"), help: "Held-out fraction, in (0, 1).") var testFraction: Double = 0.2
     @Option(help: "Seed for the split, embeddings, networks and exploration.") var seed: UInt64 = 0
-    @Option(help: "Training episodes (default 3000).") var episodes: Int?
-    @Option(help: "Embedding pretraining: explicit (PMF, the paper) or implicit (iALS).") var embeddings: String = "explicit"
-    @Option(name: .customLong("unrated-reward"), help: "Fixed reward for items the user did not rate (default: the PMF-predicted rating).") var unratedReward: Float?
-    @Option(name: .customLong("embedding-regularization"), help: "ALS regularisation of the embeddings (default 0.1).") var embeddingRegularization: Float?
+    @Option(help: "Training episodes (default 500).") var episodes: Int?
+    @Option(help: "Embedding pretraining: explicit (PMF, the paper) or implicit (iALS, the default).") var embeddings: String?
+    @Option(name: .customLong("unrated-reward"), help: "Fixed reward for items the user did not rate (default 0; --set unratedReward=null uses the PMF-predicted rating, with explicit embeddings).") var unratedReward: Float?
+    @Option(name: .customLong("embedding-regularization"), help: "ALS regularisation of the embeddings (default 50; the paper preset: 0.1).") var embeddingRegularization: Float?
+    @Option(name: .customLong("supervised-weight"), help: "Weight of the supervised next-item objective beside DDPG's (default 0: the paper's pure DDPG actor).") var supervisedWeight: Float?
+    @Option(help: "Hyper-parameter preset: default (the library's) or paper (the DRR paper's choices: explicit PMF, PMF-predicted rewards, pure DDPG actor).") var preset: String = "default"
+    @Option(name: .customLong("set"), help: ArgumentHelp("Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).", valueName: "KEY=VALUE")) var overrides: [String] = []
+    @Flag(help: "Tune without touching the test split: hold out the same fraction of the training split (same --split) as a validation set, train on the rest and report metrics on the validation set.") var validation = false
     @Option(help: ArgumentHelp("Write learning curves (CSV and SVG) into this directory.", valueName: "DIR")) var curves: String?
     @Flag(help: "Print one JSON summary object on stdout.") var json = false
 
@@ -53,7 +57,8 @@ struct Train: ParsableCommand {
         guard testFraction > 0 && testFraction < 1 else { throw ValidationError("--test-fraction must be in (0, 1), got \(testFraction)") }
         guard strategy != nil else { throw ValidationError("unknown split '\(split)' (expected temporal, random or leave-last)") }
         if let episodes, episodes < 1 { throw ValidationError("--episodes must be positive") }
-        guard DRRConfiguration.EmbeddingMethod(rawValue: embeddings) != nil else { throw ValidationError("--embeddings must be explicit or implicit") }
+        if let embeddings, DRRConfiguration.EmbeddingMethod(rawValue: embeddings) == nil { throw ValidationError("--embeddings must be explicit or implicit") }
+        guard ["default", "paper"].contains(preset) else { throw ValidationError("--preset must be default or paper, got '\(preset)'") }
     }
 
     func run() throws {
@@ -77,14 +82,24 @@ struct Train: ParsableCommand {
             dataName = data!
         }
         var splitRNG = SplitMix64(seed: seed)
-        let parts = DatasetTransforms.split(dataset, strategy: strategy!, using: &splitRNG)
+        var parts = DatasetTransforms.split(dataset, strategy: strategy!, using: &splitRNG)
+        if validation {
+            parts = DatasetTransforms.split(parts.train, strategy: strategy!, using: &splitRNG)
+            log("validation mode: the test split is not read; metrics are on a validation split carved from training")
+        }
         log("training \(policy) on \(dataName): \(parts.train.interactionCount) training interactions, \(parts.test.interactionCount) held out")
-        var configuration = DRRConfiguration()
+        var configuration = preset == "paper" ? DRRConfiguration.paper : DRRConfiguration()
         configuration.variant = variant!
         if let episodes { configuration.episodes = episodes }
-        configuration.embeddingMethod = DRRConfiguration.EmbeddingMethod(rawValue: embeddings)!
-        configuration.unratedReward = unratedReward
+        if let embeddings { configuration.embeddingMethod = DRRConfiguration.EmbeddingMethod(rawValue: embeddings)! }
+        if let unratedReward { configuration.unratedReward = unratedReward }
         if let embeddingRegularization { configuration.embeddingRegularization = embeddingRegularization }
+        if let supervisedWeight { configuration.supervisedWeight = supervisedWeight }
+        do {
+            configuration = try configuration.applying(overrides: overrides)
+        } catch {
+            throw ValidationError("--set: \(error)")
+        }
         try configuration.validate()
         var drr = DRRRecommender(configuration: configuration, seed: seed)
         let totalEpisodes = configuration.episodes
@@ -102,7 +117,7 @@ struct Train: ParsableCommand {
         var manifest = DRRManifest(policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
                                    userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
                                    metrics: metrics)
-        manifest.metrics["test_interactions"] = Double(parts.test.interactionCount)
+        manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
         let outURL = URL(fileURLWithPath: out)
         try DRRModelStore.save(model, manifest: manifest, to: outURL)
         if let curves {
@@ -122,9 +137,10 @@ struct Train: ParsableCommand {
         if json {
             print(try JSONOutput.object([("policy", policy), ("out", out), ("seed", seed), ("train_seconds", trainSeconds),
                                          ("precision@10", precision), ("ndcg@10", ndcg), ("episodes", configuration.episodes),
-                                         ("data_fingerprint", parts.train.fingerprint)]))
+                                         ("data_fingerprint", parts.train.fingerprint),
+                                         ("evaluated_on", validation ? "validation" : "test")]))
         } else {
-            print("saved \(policy) to \(out) in \(String(format: "%.1f", trainSeconds)) s; held-out full ranking: P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))")
+            print("saved \(policy) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))")
         }
     }
 }

@@ -72,7 +72,9 @@ final class DRRTests: XCTestCase {
     func testOfflineSimulatorConformsAndFollowsThePaper() throws {
         let data = plantedDataset()
         var rng = testRNG(3)
-        let k = 8, c = smallConfiguration()
+        let k = 8
+        var c = smallConfiguration()
+        c.unratedReward = nil  // the paper's simulator: unrated items get the reward model's rating
         let users = Tensor(randomNormal: [data.userCount, k], using: &rng)
         let items = Tensor(randomNormal: [data.itemCount, k], using: &rng)
         let env = try OfflineSimulator(userEmbeddings: users, itemEmbeddings: items, histories: UserHistories(data),

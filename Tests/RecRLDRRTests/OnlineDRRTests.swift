@@ -1,5 +1,6 @@
 import XCTest
 import Foundation
+import Synchronization
 import RecRLTensor
 import RecRLData
 import RecRLDRR
@@ -80,6 +81,46 @@ final class OnlineDRRTests: XCTestCase {
         XCTAssertEqual(failures.withLock { $0 }, 0)
         XCTAssertGreaterThan(online.modelVersion, 1, "the learner published while readers were served")
     }
-}
 
-import Synchronization
+    /// With the supervised objective on, live positives teach the actor a new taste: users
+    /// who now click only items 40..<50 (the model was trained to like 0..<10) see those
+    /// items move to the top of their rankings after some online learning.
+    func testOnlineSupervisedStepsLearnNewPositives() throws {
+        let data = plantedDataset(users: 10)
+        func meanRanks(supervisedWeight: Float) throws -> (before: Double, after: Double) {
+            var c = smallConfiguration()
+            c.episodes = 20
+            c.batchSize = 8
+            c.supervisedWeight = supervisedWeight
+            var r = DRRRecommender(configuration: c, seed: 5)
+            try r.fit(train: data)
+            let model = try XCTUnwrap(r.model)
+            let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: 5, dataFingerprint: data.fingerprint,
+                                       userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+            let online = OnlineDRR(model: model, manifest: manifest, seed: 1)
+            /// Mean position (0 = first) of items 40..<50 in full rankings for fresh users.
+            func meanRankOfNewTaste() throws -> Double {
+                var total = 0
+                for u in 0..<10 {
+                    let ranking = try online.recommend(user: "probe\(u)", k: data.itemCount).items.map { Int($0.id.dropFirst())! }
+                    total += ranking.enumerated().filter { $0.element >= 40 && $0.element < 50 }.map(\.offset).reduce(0, +)
+                }
+                return Double(total) / 100
+            }
+            let before = try meanRankOfNewTaste()
+            for t in 0..<1000 {
+                let user = "u\(t % 10)"
+                _ = try online.recommend(user: user, k: 1)
+                try online.observe(user: user, item: "i\(40 + (t / 10) % 10)", reward: 1)
+                if t % 10 == 9 { online.learn(updates: 10) }
+            }
+            return (before, try meanRankOfNewTaste())
+        }
+        let supervised = try meanRanks(supervisedWeight: 100)
+        let pure = try meanRanks(supervisedWeight: 0)
+        print("mean rank of the new taste (chance 29.5): supervised \(supervised), pure DDPG \(pure)")
+        XCTAssertGreaterThan(supervised.before, 30, "the model was trained to prefer 0..<10")
+        XCTAssertLessThan(supervised.after, 22)
+        XCTAssertLessThan(supervised.after, pure.after - 5)
+    }
+}
