@@ -164,6 +164,14 @@ public final class OnlineDRR: Sendable {
     /// The number of items in the catalogue.
     public var itemCount: Int { itemIDs.count }
 
+    /// The published model (the weights ``recommend(user:k:exclude:)`` uses now,
+    /// including what was learned online).
+    public var currentModel: DRRModel { snapshot.withLock { $0.model } }
+
+    /// Transitions in the replay buffer (feedback queued since the last
+    /// ``learn(updates:)`` is not counted yet).
+    public var replayCount: Int { learner.withLock { $0.replay.count } }
+
     /// Transitions observed, and updates applied, so far.
     public var statistics: (observed: Int, updates: Int) { counters.withLock { $0 } }
 

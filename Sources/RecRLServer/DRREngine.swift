@@ -262,12 +262,11 @@ public final class DRREngine: RecommendationEngine {
     /// - a user embedding alone: `k` numbers, read as `[u | 0 … 0]` (an empty window);
     ///
     /// with scores `E · μ(module(input))`, the same as ``recommend(user:k:exclude:)``.
-    /// It uses the weights loaded from disk: updates learned online since the load are
-    /// not visible here.
+    /// It uses the currently published weights, including what was learned online.
     /// - Throws: ``RequestError`` 422 for any other length or a non-finite value.
     public func scoreState(_ state: [Float]) throws -> [ScoredItem] {
         let snapshot = current
-        let model = snapshot.model
+        let model = snapshot.online.currentModel
         let k = model.configuration.embeddingSize, width = model.inputSize
         guard state.count == width || state.count == k else {
             throw RequestError.unprocessable(
@@ -291,9 +290,8 @@ public final class DRREngine: RecommendationEngine {
     /// - `online_updates`: DDPG updates applied online (idem),
     /// - `model_version`: the `n` of ``modelVersion``,
     /// - `reloads`: successful reloads,
-    /// - `background_updates_per_second`: the background learning rate (0: off or stopped).
-    ///
-    /// OnlineDRR does not expose its replay buffer's size, so no `replay_size` is exported.
+    /// - `background_updates_per_second`: the background learning rate (0: off or stopped),
+    /// - `replay_size`: transitions in the current model's replay buffer.
     public var statistics: [String: Double] {
         let state = current
         let stats = state.online.statistics
@@ -302,6 +300,7 @@ public final class DRREngine: RecommendationEngine {
             "online_updates": Double(state.previousUpdates + stats.updates),
             "model_version": Double(state.versionOffset + state.online.modelVersion),
             "reloads": Double(state.reloads),
+            "replay_size": Double(state.online.replayCount),
             "background_updates_per_second": learning.withLock { $0 } ? updatesPerSecond ?? 0 : 0,
         ]
     }

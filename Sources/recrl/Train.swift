@@ -101,6 +101,10 @@ struct Train: ParsableCommand {
             throw ValidationError("--set: \(error)")
         }
         try configuration.validate()
+        let transitions = configuration.episodes * configuration.episodeLength
+        if transitions < max(configuration.warmupTransitions, configuration.batchSize) {
+            writeToStandardError("warning: \(configuration.episodes) episodes give \(transitions) transitions, fewer than the \(configuration.warmupTransitions) collected before learning starts (warmupTransitions): the networks will not be trained. Use more --episodes or --set warmupTransitions=N.\n")
+        }
         var drr = DRRRecommender(configuration: configuration, seed: seed)
         let totalEpisodes = configuration.episodes
         drr.progress = { point in

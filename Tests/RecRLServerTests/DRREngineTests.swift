@@ -309,6 +309,8 @@ extension TestResponse {
             #expect(metricValue(metrics, #"recrl_engine_online_updates{arm="single",model="drr-ave"}"#) == 3, "\(metrics)")
             #expect(metricValue(metrics, #"recrl_engine_observed_feedback{arm="single",model="drr-ave"}"#) == 24)
             #expect(metricValue(metrics, #"recrl_engine_model_version{arm="single",model="drr-ave"}"#) == Double(after.number))
+            #expect(metricValue(metrics, #"recrl_engine_replay_size{arm="single",model="drr-ave"}"#) == 24,
+                    "every recommend-then-feedback pair is a transition")
         }
     }
 
