@@ -48,11 +48,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA ta: Bool = false, transp
         if beta == 0 { out.storage.pointer.update(repeating: 0, count: m * n) } else { out *= beta }
         return
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha,
-                a.storage.pointer, Int32(a.shape[1]),
-                b.storage.pointer, Int32(b.shape[1]),
-                beta, out.storage.pointer, Int32(n))
+    rawSgemm(ta, tb, m, n, k, alpha, a.storage.pointer, a.shape[1], b.storage.pointer, b.shape[1],
+             beta, out.storage.pointer, n)
 }
 
 /// `out = alpha · op(a) · x + beta · out` for a rank-2 `a` and rank-1 `x` (GEMV).

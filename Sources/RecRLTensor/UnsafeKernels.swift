@@ -54,10 +54,35 @@ public enum UnsafeKernels {
     public static func cpuRelax() { recrl_cpu_relax() }
 }
 
+/// Row-major `c = alpha · op(a) · op(b) + beta · c` through CBLAS: every GEMM of the
+/// library goes through here.
+///
+/// OpenBLAS's AVX-512 small-matrix kernels (the SkylakeX and Cooperlake cores, chosen for
+/// products of at most 100³ multiply-adds) `malloc` a packing buffer on every call when
+/// the column-major M (our `n`) leaves 1…8 columns after its 16-wide blocks, e.g. a
+/// critic's `H → 1` head. Those calls would break the hot path's promise of no heap
+/// allocation, so their last `n mod 16` columns are computed with one GEMV each instead
+/// (same product, summed in another order).
 @usableFromInline
 func rawSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    let tail = n % 16
+    if tail >= 1 && tail <= 8 && Double(m) * Double(n) * Double(k) <= 1e6 {
+        let head = n - tail
+        if head > 0 {
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(head), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
+        // Column j of the product is op(a) · (column j of op(b)).
+        let rows = ta ? k : m, columns = ta ? m : k
+        for j in head..<n {
+            let x = tb ? b + j * ldb : b + j
+            cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, Int32(rows), Int32(columns), alpha,
+                        a, Int32(lda), x, Int32(tb ? 1 : ldb), beta, c + j, Int32(ldc))
+        }
+        return
+    }
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -35,6 +35,53 @@ final class LinearAlgebraTests: XCTestCase {
         }
     }
 
+    /// Products whose output width leaves 1…8 columns after 16-wide blocks take the
+    /// GEMM + GEMV path (see `rawSgemm`): same answers, alpha and beta included.
+    func testMatmulNarrowTailColumnsAllTransposes() {
+        var rng = testRNG(12)
+        let shapes: [(Int, Int, Int)] = [(64, 256, 1), (16, 32, 4), (9, 40, 20), (5, 33, 24), (3, 64, 8), (7, 50, 9), (31, 17, 17)]
+        for (m, k, n) in shapes {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    let a = Tensor(randomNormal: ta ? [k, m] : [m, k], using: &rng)
+                    let b = Tensor(randomNormal: tb ? [n, k] : [k, n], using: &rng)
+                    var out = Tensor(shape: [m, n], repeating: .nan)  // beta 0 must overwrite, not scale
+                    matmul(a, b, transposeA: ta, transposeB: tb, into: &out)
+                    let reference = naive(a, ta, b, tb)
+                    assertClose(out, reference, absolute: 1e-4, relative: 1e-4, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb)")
+                    var c = Tensor(shape: [m, n], repeating: 1)
+                    matmul(a, b, transposeA: ta, transposeB: tb, into: &c, alpha: 2, beta: -0.5)
+                    var expected = reference
+                    for i in 0..<expected.count { expected[flat: i] = 2 * reference[flat: i] - 0.5 }
+                    assertClose(c, expected, absolute: 2e-4, relative: 1e-4, "alpha/beta m\(m) k\(k) n\(n) ta \(ta) tb \(tb)")
+                }
+            }
+        }
+    }
+
+    /// A warm GEMM on 1-thread OpenBLAS (what the training paths use) allocates nothing,
+    /// whichever kernel serves it (the critic head's `[64, 256] · [256, 1]` allocates inside
+    /// OpenBLAS's AVX-512 small-matrix kernel when called directly; multi-threaded OpenBLAS
+    /// allocates in every GEMM it splits, which is why the learner does not use it).
+    func testWarmMatmulAllocatesNothing() throws {
+        let threads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        defer { BLASRuntime.setThreadCount(threads) }
+        var rng = testRNG(13)
+        let cases: [(Int, Int, Int, Bool, Bool)] = [(64, 256, 1, false, false), (256, 64, 1, true, false), (16, 32, 4, false, true),
+                                                    (64, 256, 256, false, false), (64, 300, 256, false, true)]
+        for (m, k, n, ta, tb) in cases {
+            let a = Tensor(randomNormal: ta ? [k, m] : [m, k], using: &rng)
+            let b = Tensor(randomNormal: tb ? [n, k] : [k, n], using: &rng)
+            var out = Tensor(zeros: [m, n])
+            matmul(a, b, transposeA: ta, transposeB: tb, into: &out)
+            let allocations = try XCTUnwrap(countAllocations {
+                for _ in 0..<5 { matmul(a, b, transposeA: ta, transposeB: tb, into: &out) }
+            }, "allocation counter unavailable on this platform")
+            XCTAssertEqual(allocations, 0, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb) on BLAS core \(BLASRuntime.coreName)")
+        }
+    }
+
     func testMatmulAlphaBetaAccumulates() throws {
         let a = try Tensor(shape: [2, 2], scalars: [1, 2, 3, 4])
         let id = try Tensor(shape: [2, 2], scalars: [1, 0, 0, 1])
