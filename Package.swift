@@ -51,6 +51,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // Documentation only (`swift package generate-documentation --target RecRL`):
+        // a command plugin, built only when it runs.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // MARK: System and C layer (no stable API; use the Swift types)
@@ -83,6 +87,7 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(
             name: "recrl",
@@ -96,7 +101,12 @@ let package = Package(
             path: "Examples/PendulumDDPG"
         ),
 
-        .executableTarget(name: "OfflineToOnline", dependencies: ["RecRL"], path: "Examples/OfflineToOnline"),
+        // The tutorial serves its models with RecRLServer and plays the simulated users
+        // through HummingbirdTesting's TestClient (a minimal NIO HTTP/1.1 client, one
+        // keep-alive connection).
+        .executableTarget(name: "OfflineToOnline",
+                          dependencies: ["RecRL", "RecRLServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                          path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),

@@ -8,14 +8,21 @@
 //   2. We ingest and validate that log like any interactions CSV.
 //   3. Offline: split it by time, train classical baselines and DRR-ave on the past,
 //      and evaluate every policy on the held-out future with the same metrics.
-//   4. Online: the same world's users now receive recommendations. An A/B test splits
-//      them by a stable hash of their id: control gets the static popularity ranking,
-//      treatment gets DRR, which updates each user's state with every click and keeps
-//      learning from the feedback (DDPG updates between rounds).
-//   5. We report offline metrics, online reward per arm with a Welch t-test and a
-//      bootstrap confidence interval, and write CSV files and an SVG plot.
+//   4. Online: a RecRLServer starts in this process on 127.0.0.1 in A/B mode; it splits
+//      users by a stable hash of their id: control gets the static popularity ranking
+//      (PopularityEngine), treatment gets DRR (DRREngine), which updates each user's
+//      state with every click and keeps learning from the feedback (DDPG updates
+//      between rounds). The same world's users are its clients: they talk to it over
+//      real HTTP (POST /v1/recommend, POST /v1/feedback), and the server writes every
+//      piece of feedback to its SQLite event log.
+//   5. We report offline metrics, online reward per arm, and the A/B test computed from
+//      the event log (Welch t-test and a bootstrap confidence interval, per user), and
+//      write CSV files and an SVG plot.
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import RecRL
+import RecRLServer
 
 BLASRuntime.relaunchWithOptimizedCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
 
@@ -114,59 +121,75 @@ do {
             + String(format: "  %.4f   %.4f   %.1f", r.metrics["precision@10"] ?? 0, r.metrics["ndcg@10"] ?? 0, r.trainSeconds))
     }
 
-    // MARK: 4. Online: A/B test in the live world, DRR keeps learning
+    // MARK: 4. Online: serve both arms over HTTP, the world's users are the clients
     guard let model = drr.model else { throw UsageError("DRR produced no model") }
     let manifest = DRRManifest(policy: "drr-ave", configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
                                userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale)
-    try DRRModelStore.save(model, manifest: manifest, to: outDir.appendingPathComponent("model"))
-    let online = OnlineDRR(model: model, manifest: manifest, seed: options.seed)
-    let popularity = world.popularity.enumerated().sorted { $0.element > $1.element }.map { "i\($0.offset)" }
+    let modelDir = outDir.appendingPathComponent("model")
+    try DRRModelStore.save(model, manifest: manifest, to: modelDir)
+    // Treatment: the DRR model through DRREngine (OnlineDRR: each click moves the user's
+    // state; DDPG updates are applied explicitly between rounds, so a seed gives one run).
+    let treatment = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
+    // Control: the static popularity ranking of the logged data.
+    var counts = [Float](repeating: 0, count: dataset.itemMap.count)
+    for row in 0..<dataset.interactionCount { counts[Int(dataset.items[row])] += 1 }
+    let control = try PopularityEngine(items: dataset.itemMap.rawIDs, scores: counts, rewardScale: model.rewardScale)
+    // Every feedback event goes to a SQLite event log before the server answers.
+    let eventsPath = outDir.appendingPathComponent("events.sqlite").path
+    for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: eventsPath + suffix) }
+    let eventLog = try EventLog(path: eventsPath)
+    let salt = "offline-to-online"
+    let server = RecommendationServer(
+        mode: .abTest(control: ServedModel(engine: control), treatment: ServedModel(engine: treatment, directory: modelDir),
+                      split: 0.5, salt: salt),
+        eventLog: eventLog, configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+    let running = try await server.start()
+    let http = HTTPUsers(client: TestClient(host: "127.0.0.1", port: running.port))
+    http.client.connect()
+    say("4. serving control (popularity) and treatment (DRR) on http://127.0.0.1:\(running.port), events -> \(eventsPath)")
+
     var seen = [Set<String>](repeating: [], count: options.users)
     for row in 0..<dataset.interactionCount {
         let raw = dataset.userMap.rawID(of: Int(dataset.users[row]))
         if let n = Int(raw.dropFirst()) { seen[n].insert(dataset.itemMap.rawID(of: Int(dataset.items[row]))) }
     }
-    var rewards: [ABTest.Arm: [Double]] = [.control: [], .treatment: []]
     var perRound: [ABTest.Arm: [Double]] = [.control: [], .treatment: []]
     var events = "round,user,arm,item,rating,reward,model_version\n"
+    var recommendations = 0
     for round in 1...options.rounds {
         var sums: [ABTest.Arm: (Double, Int)] = [.control: (0, 0), .treatment: (0, 0)]
         for user in 0..<options.users {
             let id = "u\(user)"
-            let arm = ABTest.arm(for: id, split: 0.5, salt: "offline-to-online")
             world.startSession(user: user)
             // Each round is a short session: up to 5 recommendations, one at a time.
             for _ in 0..<5 {
-                let item: String, version: Int
-                if arm == .treatment {
-                    let r = try online.recommend(user: id, k: 1, exclude: seen[user])
-                    guard let best = r.items.first else { break }  // the user has seen everything
-                    (item, version) = (best.id, r.version)
-                } else {
-                    guard let next = popularity.first(where: { !seen[user].contains($0) }) else { break }
-                    (item, version) = (next, 0)
-                }
+                let answer = try await http.recommend(user: id, k: 1, exclude: seen[user])
+                guard let item = answer.items.first?.item, let arm = ABTest.Arm(rawValue: answer.arm) else { break }  // seen everything
                 seen[user].insert(item)
                 let feedback = world.respond(user: user, item: Int(item.dropFirst())!)
+                try await http.feedback(user: id, item: item, rating: feedback.rating)
                 let reward = Double(model.rewardScale.reward(forRating: Float(feedback.rating)))
-                if arm == .treatment { try online.observe(user: id, item: item, reward: Float(reward)) }
-                rewards[arm]!.append(reward)
                 sums[arm]!.0 += reward; sums[arm]!.1 += 1
-                events += "\(round),\(id),\(arm),\(item),\(feedback.rating),\(reward),\(version)\n"
+                recommendations += 1
+                events += "\(round),\(id),\(arm),\(item),\(feedback.rating),\(reward),\(answer.modelVersion)\n"
                 if feedback.left { break }
             }
         }
-        online.learn(updates: 100)
+        treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version
         for arm in [ABTest.Arm.control, .treatment] { perRound[arm]!.append(sums[arm]!.0 / Double(max(sums[arm]!.1, 1))) }
         if round == 1 || round % 10 == 0 || round == options.rounds {
-            say(String(format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (DRR, learning) %+.3f, model v%d",
-                       round, perRound[.control]!.last!, perRound[.treatment]!.last!, online.modelVersion))
+            say(String(format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (DRR, learning) %+.3f, model %@",
+                       round, perRound[.control]!.last!, perRound[.treatment]!.last!, treatment.modelVersion))
         }
     }
+    let served = try await http.requestsServed()
+    try await http.client.shutdown()
+    try await running.stop()
     try events.write(to: outDir.appendingPathComponent("events.csv"), atomically: true, encoding: .utf8)
 
-    // MARK: 5. Report
-    let report = try ABTest.analyze(control: rewards[.control]!, treatment: rewards[.treatment]!, seed: options.seed)
+    // MARK: 5. Report: the A/B test is computed from the server's event log
+    let loggedEvents = try eventLog.count()
+    let report = try eventLog.abTestReport(metric: .reward, unit: .user, seed: options.seed)
     var roundsCSV = "round,control_mean_reward,treatment_mean_reward\n"
     for r in 0..<options.rounds { roundsCSV += "\(r + 1),\(perRound[.control]![r]),\(perRound[.treatment]![r])\n" }
     try roundsCSV.write(to: outDir.appendingPathComponent("online-reward.csv"), atomically: true, encoding: .utf8)
@@ -174,19 +197,87 @@ do {
         ("control: popularity (static)", perRound[.control]!), ("treatment: DRR-ave (learning online)", perRound[.treatment]!),
     ]).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
     let seconds = Date().timeIntervalSince(started)
-    say(String(format: "5. A/B over %d recommendations: DRR − popularity = %+.4f reward per recommendation, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
-               rewards[.control]!.count + rewards[.treatment]!.count, report.difference, report.ciLow, report.ciHigh, report.pValue,
+    say(String(format: "   HTTP: %d requests served (%d recommend, %d feedback), mean round trip %.2f ms; event log: %d events",
+               served.total, served.recommend, served.feedback, http.meanMilliseconds, loggedEvents))
+    say(String(format: "5. A/B from the event log, %d users (%d control, %d treatment), mean reward per user: DRR − popularity = %+.4f, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
+               report.arms[0].n + report.arms[1].n, report.arms[0].n, report.arms[1].n, report.difference, report.ciLow, report.ciHigh, report.pValue,
                report.significant ? "significant" : "not significant"))
-    say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,model/} in \(String(format: "%.1f", seconds)) s")
+    say("   (`recrl abtest --events \(eventsPath)` gives the same analysis)")
+    say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,events.sqlite,model/} in \(String(format: "%.1f", seconds)) s")
     if options.json {
         let offlineJSON = offline.map { "{\"policy\":\"\($0.policy)\",\"precision@10\":\($0.metrics["precision@10"] ?? 0),\"ndcg@10\":\($0.metrics["ndcg@10"] ?? 0)}" }
         print("{\"seed\":\(options.seed),\"rounds\":\(options.rounds),\"offline\":[\(offlineJSON.joined(separator: ","))],"
               + "\"online\":{\"control_mean\":\(report.arms[0].mean),\"treatment_mean\":\(report.arms[1].mean),\"difference\":\(report.difference),"
-              + "\"ci_low\":\(report.ciLow),\"ci_high\":\(report.ciHigh),\"p_value\":\(report.pValue)},\"seconds\":\(seconds)}")
+              + "\"ci_low\":\(report.ciLow),\"ci_high\":\(report.ciHigh),\"p_value\":\(report.pValue),\"unit\":\"user\","
+              + "\"control_users\":\(report.arms[0].n),\"treatment_users\":\(report.arms[1].n),\"recommendations\":\(recommendations)},"
+              + "\"http\":{\"requests\":\(served.total),\"recommend\":\(served.recommend),\"feedback\":\(served.feedback),"
+              + "\"client_requests\":\(http.requests),\"mean_ms\":\(http.meanMilliseconds)},"
+              + "\"event_log\":{\"events\":\(loggedEvents)},\"seconds\":\(seconds)}")
     }
 } catch {
     writeToStandardError("OfflineToOnline: error: \(error)\n")
     exit(1)
+}
+
+/// The simulated users' side of the HTTP API: JSON over one keep-alive HTTP/1.1
+/// connection (HummingbirdTesting's NIO client).
+@MainActor final class HTTPUsers {
+    struct RecommendBody: Encodable { var user: String; var k: Int; var exclude: [String] }
+    struct FeedbackBody: Encodable { var user: String; var item: String; var rating: Int }
+    struct Item: Decodable { var item: String; var score: Float }
+    struct Answer: Decodable {
+        var items: [Item]; var arm: String; var modelVersion: String
+        enum CodingKeys: String, CodingKey { case items, arm, modelVersion = "model_version" }
+    }
+    struct HTTPFailure: Error, CustomStringConvertible { let description: String }
+
+    let client: TestClient
+    private(set) var requests = 0
+    private var nanoseconds: UInt64 = 0
+    private let encoder = JSONEncoder(), decoder = JSONDecoder()
+    init(client: TestClient) { self.client = client }
+
+    var meanMilliseconds: Double { requests == 0 ? 0 : Double(nanoseconds) / Double(requests) / 1e6 }
+
+    private func post(_ path: String, _ body: some Encodable) async throws -> ByteBuffer {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let response = try await client.post(path, headers: [.contentType: "application/json"],
+                                             body: ByteBuffer(bytes: try encoder.encode(body)))
+        nanoseconds += DispatchTime.now().uptimeNanoseconds - start
+        requests += 1
+        let bytes = response.body ?? ByteBuffer()
+        guard response.status == .ok else {
+            throw HTTPFailure(description: "POST \(path): HTTP \(response.status.code) \(String(decoding: bytes.readableBytesView, as: UTF8.self))")
+        }
+        return bytes
+    }
+
+    /// `POST /v1/recommend`; items are sorted so the request body is reproducible.
+    func recommend(user: String, k: Int, exclude: Set<String>) async throws -> Answer {
+        let bytes = try await post("/v1/recommend", RecommendBody(user: user, k: k, exclude: exclude.sorted()))
+        return try decoder.decode(Answer.self, from: Data(bytes.readableBytesView))
+    }
+
+    /// `POST /v1/feedback` with an explicit rating (the server maps it to a reward).
+    func feedback(user: String, item: String, rating: Int) async throws {
+        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating))
+    }
+
+    /// The server's own count of answered requests, from `GET /metrics`
+    /// (`recrl_http_requests_total`, summed over statuses).
+    func requestsServed() async throws -> (total: Int, recommend: Int, feedback: Int) {
+        let response = try await client.get("/metrics")
+        let text = String(decoding: (response.body ?? ByteBuffer()).readableBytesView, as: UTF8.self)
+        var total = 0, recommend = 0, feedback = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("recrl_http_requests_total{") {
+            guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+            let n = Int(value)
+            total += n
+            if line.contains("route=\"/v1/recommend\"") { recommend += n }
+            if line.contains("route=\"/v1/feedback\"") { feedback += n }
+        }
+        return (total, recommend, feedback)
+    }
 }
 
 /// A tiny SVG line plot of per-round series.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import RecRLSimulation
+import ServiceLifecycle
 import Synchronization
 
 /// Settings of a ``RecommendationServer``.
@@ -220,12 +221,70 @@ public final class RecommendationServer: Sendable {
     }
 
     /// A Hummingbird application serving ``makeRouter()`` on the configured address.
-    public func makeApplication() -> Application<RouterResponder<BasicRequestContext>> {
+    /// - Parameter onServerRunning: called once the server listens, with the bound TCP
+    ///   port (the port the kernel picked when ``ServerConfiguration/port`` is 0).
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> Application<RouterResponder<BasicRequestContext>> {
         for (arm, engine) in engines { metrics.updateEngineGauges(arm: arm, engine: engine) }
         return Application(
             router: makeRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "recrl"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },
             logger: logger)
+    }
+
+    /// A server started in the background of this process by ``start()``.
+    public final class Running: Sendable {
+        /// The TCP port the server listens on.
+        public let port: Int
+        private let group: ServiceGroup
+        private let task: Task<Void, any Error>
+
+        init(port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
+            self.port = port; self.group = group; self.task = task
+        }
+
+        /// Shuts the server down gracefully (in-flight requests finish) and returns once
+        /// it has stopped.
+        /// - Throws: the error the server stopped with, if any.
+        public func stop() async throws {
+            await group.triggerGracefulShutdown()
+            try await task.value
+        }
+    }
+
+    /// Starts serving in the background of this process (no signal handling, unlike
+    /// ``run()``) and returns once the server listens; for examples, tests and
+    /// simulations that talk to the server over HTTP from the same process. Call
+    /// ``Running/stop()`` when done.
+    ///
+    /// ```swift
+    /// let server = RecommendationServer(mode: mode, eventLog: log,
+    ///                                   configuration: ServerConfiguration(port: 0))
+    /// let running = try await server.start()   // running.port: the port picked
+    /// // ... POST http://127.0.0.1:\(running.port)/v1/recommend ...
+    /// try await running.stop()
+    /// ```
+    /// - Throws: the server's error when it cannot listen (e.g. the port is taken).
+    public func start() async throws -> Running {
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let app = makeApplication(onServerRunning: { port in
+            continuation.yield(port)
+            continuation.finish()
+        })
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        let task = Task {
+            defer { continuation.finish() }
+            try await group.run()
+        }
+        var port: Int?
+        for await p in ports { port = p }
+        guard let port, port > 0 else {
+            try await task.value  // throws the server's error
+            throw RequestError(httpStatus: 500, message: "the server stopped before it listened")
+        }
+        return Running(port: port, group: group, task: task)
     }
 
     /// Serves until SIGINT or SIGTERM (graceful shutdown: in-flight requests finish).

@@ -31,7 +31,19 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertEqual(offline.map { $0["policy"] as? String }, ["popularity", "itemknn", "ials", "drr-ave"])
         let online = try XCTUnwrap(object["online"] as? [String: Any])
         XCTAssertNotNil(online["p_value"] as? Double)
-        for file in ["online-reward.csv", "online-reward.svg", "events.csv", "model/manifest.json", "model/model.safetensors", "data/interactions.csv"] {
+        // The online phase went over HTTP: one recommend and one feedback request per
+        // recommendation, each feedback written to the server's SQLite event log.
+        let recommendations = try XCTUnwrap(online["recommendations"] as? Int)
+        XCTAssertGreaterThan(recommendations, 0)
+        let http = try XCTUnwrap(object["http"] as? [String: Any])
+        XCTAssertEqual(http["feedback"] as? Int, recommendations)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(http["recommend"] as? Int), recommendations)
+        XCTAssertEqual(http["client_requests"] as? Int, http["requests"] as? Int, "the server answered every request the users sent")
+        let eventLog = try XCTUnwrap(object["event_log"] as? [String: Any])
+        XCTAssertEqual(eventLog["events"] as? Int, recommendations)
+        let armUsers = (online["control_users"] as? Int ?? 0) + (online["treatment_users"] as? Int ?? 0)
+        XCTAssertTrue((1...40).contains(armUsers), "users in the A/B report: \(armUsers)")
+        for file in ["online-reward.csv", "online-reward.svg", "events.csv", "events.sqlite", "model/manifest.json", "model/model.safetensors", "data/interactions.csv"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), file)
         }
         let csv = try String(contentsOf: dir.appendingPathComponent("online-reward.csv"), encoding: .utf8)
