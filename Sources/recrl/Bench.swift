@@ -7,7 +7,7 @@ import CRecRLMallocCounter
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure GEMM rates and DDPG training throughput.",
-        subcommands: [BenchTrain.self, BenchGEMM.self, BenchExport.self])
+        subcommands: [BenchTrain.self, BenchGEMM.self, BenchRecommend.self, BenchExport.self])
 }
 
 extension TrainingWorkload {

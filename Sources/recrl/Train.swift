@@ -29,7 +29,7 @@ struct Train: ParsableCommand {
     @Option(help: "Embedding pretraining: explicit (PMF, the paper) or implicit (iALS, the default).") var embeddings: String?
     @Option(name: .customLong("unrated-reward"), help: "Fixed reward for items the user did not rate (default 0; --set unratedReward=null uses the PMF-predicted rating, with explicit embeddings).") var unratedReward: Float?
     @Option(name: .customLong("embedding-regularization"), help: "ALS regularisation of the embeddings (default 50; the paper preset: 0.1).") var embeddingRegularization: Float?
-    @Option(name: .customLong("supervised-weight"), help: "Weight of the supervised next-item objective beside DDPG's (default 0: the paper's pure DDPG actor).") var supervisedWeight: Float?
+    @Option(name: .customLong("supervised-weight"), help: "Weight of the supervised next-item objective beside DDPG's (default 100; 0: the paper's pure DDPG actor).") var supervisedWeight: Float?
     @Option(help: "Hyper-parameter preset: default (the library's) or paper (the DRR paper's choices: explicit PMF, PMF-predicted rewards, pure DDPG actor).") var preset: String = "default"
     @Option(name: .customLong("set"), help: ArgumentHelp("Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).", valueName: "KEY=VALUE")) var overrides: [String] = []
     @Flag(help: "Tune without touching the test split: hold out the same fraction of the training split (same --split) as a validation set, train on the rest and report metrics on the validation set.") var validation = false
