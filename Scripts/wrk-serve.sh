@@ -30,30 +30,39 @@ for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$PORT/v2/health/ready" >/dev/null 2>&1 && break
   sleep 0.1
 done
-USERS=$(python3 -c "import json,sys; print(len(json.load(open('$OUT/model/manifest.json'))['user_ids']))")
-ITEMS=$(python3 -c "import json,sys; print(len(json.load(open('$OUT/model/manifest.json'))['item_ids']))")
+# The model's own user and item ids, as Lua tables (feedback on an unknown item is a 404).
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+m = json.load(open(f"{out}/model/manifest.json"))
+with open(f"{out}/ids.lua", "w") as f:
+    for name, ids in (("users", m["user_ids"]), ("items", m["item_ids"])):
+        f.write(name + " = {" + ",".join(json.dumps(i) for i in ids) + "}\n")
+PY
 
 cat > "$OUT/recommend.lua" <<LUA
--- POST /v1/recommend for a random known user; counts non-200 answers.
+-- POST /v1/recommend for a random known user.
+dofile("$OUT/ids.lua")
 math.randomseed(1)
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
-  return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "u%d", "k": 10}', math.random(0, $USERS - 1)))
+  return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', users[math.random(#users)]))
 end
 LUA
 cat > "$OUT/mixed.lua" <<LUA
--- 80% POST /v1/recommend, 20% POST /v1/feedback (rating 1-5) for random users and items.
+-- 80% POST /v1/recommend, 20% POST /v1/feedback (rating 1-5) for random known users and items.
+dofile("$OUT/ids.lua")
 math.randomseed(2)
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
-  local user = math.random(0, $USERS - 1)
+  local user = users[math.random(#users)]
   if math.random() < 0.8 then
-    return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "u%d", "k": 10}', user))
+    return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', user))
   end
   return wrk.format(nil, "/v1/feedback", nil,
-    string.format('{"user": "u%d", "item": "i%d", "rating": %d}', user, math.random(0, $ITEMS - 1), math.random(1, 5)))
+    string.format('{"user": "%s", "item": "%s", "rating": %d}', user, items[math.random(#items)], math.random(1, 5)))
 end
 LUA
 

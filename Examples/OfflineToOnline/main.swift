@@ -143,6 +143,9 @@ do {
         mode: .abTest(control: ServedModel(engine: control), treatment: ServedModel(engine: treatment, directory: modelDir),
                       split: 0.5, salt: salt),
         eventLog: eventLog, configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+    // Serving: one OpenBLAS thread per call; requests run in parallel on the event loops
+    // (multi-threaded OpenBLAS would spend the cores spinning on these small products).
+    BLASRuntime.setThreadCount(1)
     let running = try await server.start()
     let http = HTTPUsers(client: TestClient(host: "127.0.0.1", port: running.port))
     http.client.connect()
@@ -196,12 +199,21 @@ do {
     try Plot.svg(title: "Online mean reward per round", series: [
         ("control: popularity (static)", perRound[.control]!), ("treatment: DRR-ave (learning online)", perRound[.treatment]!),
     ]).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
+    // Does the learning arm gain on the static one over time? The per-round difference,
+    // averaged over each quarter of the rounds.
+    let quarters: [Double] = (0..<4).compactMap { q in
+        let range = (q * options.rounds / 4)..<((q + 1) * options.rounds / 4)
+        guard !range.isEmpty else { return nil }
+        return range.map { perRound[.treatment]![$0] - perRound[.control]![$0] }.reduce(0, +) / Double(range.count)
+    }
     let seconds = Date().timeIntervalSince(started)
     say(String(format: "   HTTP: %d requests served (%d recommend, %d feedback), mean round trip %.2f ms; event log: %d events",
                served.total, served.recommend, served.feedback, http.meanMilliseconds, loggedEvents))
     say(String(format: "5. A/B from the event log, %d users (%d control, %d treatment), mean reward per user: DRR − popularity = %+.4f, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
                report.arms[0].n + report.arms[1].n, report.arms[0].n, report.arms[1].n, report.difference, report.ciLow, report.ciHigh, report.pValue,
                report.significant ? "significant" : "not significant"))
+    say("   DRR − popularity, mean per-round reward difference by quarter of the rounds: "
+        + quarters.map { String(format: "%+.3f", $0) }.joined(separator: ", "))
     say("   (`recrl abtest --events \(eventsPath)` gives the same analysis)")
     say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,events.sqlite,model/} in \(String(format: "%.1f", seconds)) s")
     if options.json {
@@ -209,6 +221,7 @@ do {
         print("{\"seed\":\(options.seed),\"rounds\":\(options.rounds),\"offline\":[\(offlineJSON.joined(separator: ","))],"
               + "\"online\":{\"control_mean\":\(report.arms[0].mean),\"treatment_mean\":\(report.arms[1].mean),\"difference\":\(report.difference),"
               + "\"ci_low\":\(report.ciLow),\"ci_high\":\(report.ciHigh),\"p_value\":\(report.pValue),\"unit\":\"user\","
+              + "\"difference_by_quarter\":[\(quarters.map { "\($0)" }.joined(separator: ","))],"
               + "\"control_users\":\(report.arms[0].n),\"treatment_users\":\(report.arms[1].n),\"recommendations\":\(recommendations)},"
               + "\"http\":{\"requests\":\(served.total),\"recommend\":\(served.recommend),\"feedback\":\(served.feedback),"
               + "\"client_requests\":\(http.requests),\"mean_ms\":\(http.meanMilliseconds)},"

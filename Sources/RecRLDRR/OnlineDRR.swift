@@ -175,26 +175,66 @@ public final class OnlineDRR: Sendable {
     /// Transitions observed, and updates applied, so far.
     public var statistics: (observed: Int, updates: Int) { counters.withLock { $0 } }
 
+    /// The buffers of one ranking, reused across calls: the pool holds one per concurrent
+    /// caller, so a warm `recommend` allocates only its result.
+    struct RankingScratch {
+        /// The shape of the model the buffers were made for.
+        var key: ModelShape
+        var input = Tensor(zeros: [0])
+        var module = BasicContext()
+        var actor: MLPActor.Context
+        var action = Tensor(zeros: [0])
+        var scores = Tensor(zeros: [0])
+        var selector = TopKSelector()
+        var excluded = Set<Int>()
+    }
+    private let scratchPool = Mutex<[RankingScratch]>([])
+    /// Input width, hidden width and k of a model.
+    struct ModelShape: Equatable { var input: Int, hidden: Int, k: Int }
+
     /// The top `k` items for `user`, best first, skipping `exclude` and the items in the
     /// user's current window. Throws ``OnlineError/invalidK(_:)`` for k outside 1…1000.
+    ///
+    /// One state-module and actor forward pass, one GEMV over the item matrix and a
+    /// partial top-K selection (no sort of the catalogue), in buffers reused across calls.
     public func recommend(user: String, k: Int, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
         guard (1...1000).contains(k) else { throw OnlineError.invalidK(k) }
         let snap = snapshot.withLock { $0 }
         let model = snap.model
         let u = userIndex[user] ?? -1
-        var session = sessions.withLock { $0[user] } ?? Session(window: StateWindow(size: model.configuration.windowSize, initial: []))
-        var input = Tensor(zeros: [1, model.inputSize])
-        model.writeInput(user: u, window: session.window, into: &input)
-        let action = model.action(forInput: input)
-        var scores = Tensor(zeros: [model.itemCount])
-        matvec(model.itemEmbeddings, action.reshaped([model.configuration.embeddingSize]), into: &scores)
-        let excluded = Set(exclude.compactMap { itemIndex[$0] }).union(session.window.items.filter { $0 >= 0 })
-        var selector = TopKSelector()
-        selector.select(scores, k: k, isExcluded: { excluded.contains($0) })
-        session.lastInput = input
-        session.lastAction = action
-        sessions.withLock { $0[user] = session }
+        let window = sessions.withLock { $0[user]?.window } ?? StateWindow(size: model.configuration.windowSize, initial: [])
+        let key = ModelShape(input: model.inputSize, hidden: model.configuration.hiddenSize, k: model.configuration.embeddingSize)
+        var scratch = scratchPool.withLock { $0.popLast() } ?? RankingScratch(key: key, actor: model.learner.actor.makeContext())
+        if scratch.key != key { scratch = RankingScratch(key: key, actor: model.learner.actor.makeContext()) }
+
+        scratch.input.prepare(rows: 1, columns: model.inputSize)
+        model.writeInput(user: u, window: window, into: &scratch.input)
+        model.stateModule.forward(scratch.input, context: &scratch.module)
+        model.learner.act(scratch.module.output, context: &scratch.actor)
+        let width = model.configuration.embeddingSize
+        scratch.action.prepare(count: width)
+        scratch.actor.output.withUnsafeBufferPointer { a in
+            scratch.action.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: width) }
+        }
+        matvec(model.itemEmbeddings, scratch.action, into: &scratch.scores)
+        scratch.excluded.removeAll(keepingCapacity: true)
+        for id in exclude { if let i = itemIndex[id] { scratch.excluded.insert(i) } }
+        for i in window.items where i >= 0 { scratch.excluded.insert(i) }
+        let excluded = scratch.excluded
+        scratch.selector.select(scratch.scores, k: k, isExcluded: { excluded.contains($0) })
+        let selector = scratch.selector
         let items = (0..<selector.count).map { (id: itemIDs[selector.indices[$0]], score: selector.scores[$0]) }
+
+        // The state and action this ranking came from, for the feedback that follows
+        // (written in place into the session's tensors once it has them).
+        sessions.withLock { all in
+            if all[user] == nil { all[user] = Session(window: window) }
+            if all[user]!.lastInput == nil { all[user]!.lastInput = Tensor(zeros: [0]) }
+            if all[user]!.lastAction == nil { all[user]!.lastAction = Tensor(zeros: [0]) }
+            all[user]!.lastInput!.assign(scratch.input)
+            all[user]!.lastAction!.assign(scratch.actor.output)
+        }
+        scratchPool.withLock { $0.append(scratch) }
         return (items, snap.version)
     }
 

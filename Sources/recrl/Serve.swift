@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecRLDRR
 import RecRLServer
+import RecRLTensor
 
 /// `recrl serve`: serves a trained model over HTTP — recommendations, feedback with a
 /// durable SQLite event log, the KServe Open Inference Protocol V2, Prometheus metrics
@@ -53,7 +54,12 @@ struct Serve: AsyncParsableCommand {
                                valueName: "N"))
     var updatesPerSecond: Double?
 
+    @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests run in parallel on the event loops, and multi-threaded OpenBLAS spends the cores spinning on small products).",
+                               valueName: "N"))
+    var blasThreads: Int = 1
+
     func validate() throws {
+        guard blasThreads >= 1 && blasThreads <= 256 else { throw ValidationError("--blas-threads must be in 1...256, got \(blasThreads)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive, got \(maxBodyBytes)") }
@@ -67,6 +73,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
+        BLASRuntime.setThreadCount(blasThreads)
         let modelURL = URL(fileURLWithPath: model)
         let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond),
                                   directory: modelURL)

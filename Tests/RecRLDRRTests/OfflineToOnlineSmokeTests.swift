@@ -31,6 +31,8 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertEqual(offline.map { $0["policy"] as? String }, ["popularity", "itemknn", "ials", "drr-ave"])
         let online = try XCTUnwrap(object["online"] as? [String: Any])
         XCTAssertNotNil(online["p_value"] as? Double)
+        let quarters = try XCTUnwrap(online["difference_by_quarter"] as? [Double])
+        XCTAssertEqual(quarters.count, 2, "2 rounds fill 2 of the 4 quarters")
         // The online phase went over HTTP: one recommend and one feedback request per
         // recommendation, each feedback written to the server's SQLite event log.
         let recommendations = try XCTUnwrap(online["recommendations"] as? Int)
