@@ -42,6 +42,8 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
         #expect(message(["--model", "m", "--updates-per-second", "0"]) == "--updates-per-second must be in (0, 100000], got 0.0")
         #expect(message(["--model", "m", "--port", "70000"]) == "--port must be in 0...65535, got 70000")
         #expect(message(["--model", "m", "--split", "1.5"]) == "--split must be in [0, 1], got 1.5")
+        #expect(message(["--model", "m", "--blas-threads", "0"]) == "--blas-threads must be in 1...256, got 0")
+        #expect(message(["--model", "m", "--blas-threads", "2"]) == "parsed")
     }
 
     /// Feedback through the server → `recrl export-events` → the CSV loader, as `recrl
