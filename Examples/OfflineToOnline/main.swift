@@ -124,7 +124,8 @@ do {
     // MARK: 4. Online: serve both arms over HTTP, the world's users are the clients
     guard let model = drr.model else { throw UsageError("DRR produced no model") }
     let manifest = DRRManifest(policy: "drr-ave", configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
-                               userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale)
+                               userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
+                               itemPopularity: split.train.itemCounts())
     let modelDir = outDir.appendingPathComponent("model")
     try DRRModelStore.save(model, manifest: manifest, to: modelDir)
     // Treatment: the DRR model through DRREngine (OnlineDRR: each click moves the user's

@@ -27,6 +27,11 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     public var metrics: [String: Double]
     /// ISO-8601 time of writing.
     public var createdAt: String
+    /// Interactions per item (index order) in the training data, for the cold-start
+    /// fallback of ``OnlineDRR``: a user it has never seen, with no feedback yet, gets
+    /// the most popular items. `nil` in manifests written without it (those users then
+    /// get the actor's population-level action).
+    public var itemPopularity: [Int]?
 
     /// The format this library writes.
     public static let currentFormatVersion = 1
@@ -34,12 +39,16 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case formatVersion = "format_version", libraryVersion = "library_version", policy, configuration, seed
         case dataFingerprint = "data_fingerprint", userIDs = "user_ids", itemIDs = "item_ids"
-        case rewardScale = "reward_scale", metrics, createdAt = "created_at"
+        case rewardScale = "reward_scale", metrics, createdAt = "created_at", itemPopularity = "item_popularity"
     }
 
     /// A manifest stamped with this library's version and the current time.
+    /// - Parameter itemPopularity: interactions per item in the training data (e.g.
+    ///   `train.itemCounts()`), for ``OnlineDRR``'s cold-start fallback.
     public init(policy: String, configuration: DRRConfiguration, seed: UInt64, dataFingerprint: String,
-                userIDs: [String], itemIDs: [String], rewardScale: RewardScale, metrics: [String: Double] = [:]) {
+                userIDs: [String], itemIDs: [String], rewardScale: RewardScale, metrics: [String: Double] = [:],
+                itemPopularity: [Int]? = nil) {
+        self.itemPopularity = itemPopularity
         self.policy = policy
         self.configuration = configuration
         self.seed = seed
@@ -100,6 +109,11 @@ public enum DRRModelStore {
         }
         guard users.shape[0] == manifest.userIDs.count, items.shape[0] == manifest.itemIDs.count else {
             throw DRRError.invalidModel("embeddings (\(users.shape), \(items.shape)) do not match the manifest's \(manifest.userIDs.count) users and \(manifest.itemIDs.count) items")
+        }
+        if let popularity = manifest.itemPopularity {
+            guard popularity.count == manifest.itemIDs.count, popularity.allSatisfy({ $0 >= 0 }) else {
+                throw DRRError.invalidModel("item_popularity has \(popularity.count) entries (negative ones: \(popularity.filter { $0 < 0 }.count)) for \(manifest.itemIDs.count) items")
+            }
         }
         var rng = Xoshiro256StarStar(seed: manifest.seed)
         var model = try DRRModel(configuration: manifest.configuration, userEmbeddings: users, itemEmbeddings: items,

@@ -35,9 +35,13 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   to copy a reference, so it never waits for an update and never sees a half-written
 ///   model.
 ///
-/// Cold start: an unknown user gets the zero user vector and an empty window, which
-/// the actor maps to its population-level action (documented fallback; it adapts as soon
-/// as the user gives positive feedback). Unknown items are rejected with ``OnlineError/unknownItem(_:)``.
+/// Cold start: a user the model was not trained on who has given no positive feedback
+/// yet gets the most popular items of the training data (``DRRManifest/itemPopularity``,
+/// scores = interaction counts); from their first positive feedback on, their state is the
+/// zero user vector plus the window of items they liked, so DRR ranks for them by what
+/// they consumed (content-based through the item embeddings). A manifest without
+/// popularity counts gives such users the actor's population-level action instead.
+/// Unknown items are rejected with ``OnlineError/unknownItem(_:)``.
 public final class OnlineDRR: Sendable {
     /// An immutable published model.
     struct Snapshot: Sendable {
@@ -124,6 +128,9 @@ public final class OnlineDRR: Sendable {
     private let itemIndex: [String: Int]
     /// The manifest the model was loaded with.
     public let manifest: DRRManifest
+    /// Item indices by decreasing training popularity (ties: lower index first), for the
+    /// cold-start fallback; empty when the manifest has no popularity counts.
+    private let popularityOrder: [Int]
 
     /// Serves `model`, whose id maps are in `manifest`.
     public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0) {
@@ -131,6 +138,11 @@ public final class OnlineDRR: Sendable {
         userIndex = Dictionary(uniqueKeysWithValues: manifest.userIDs.enumerated().map { ($1, $0) })
         itemIDs = manifest.itemIDs
         itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
+        if let counts = manifest.itemPopularity, counts.count == manifest.itemIDs.count {
+            popularityOrder = counts.indices.sorted { counts[$0] > counts[$1] || (counts[$0] == counts[$1] && $0 < $1) }
+        } else {
+            popularityOrder = []
+        }
         snapshot = Mutex(Snapshot(model: model, version: 1))
         let c = model.configuration
         learner = Mutex(Self.learnerState(for: model, seed: seed))
@@ -203,6 +215,17 @@ public final class OnlineDRR: Sendable {
         let model = snap.model
         let u = userIndex[user] ?? -1
         let window = sessions.withLock { $0[user]?.window } ?? StateWindow(size: model.configuration.windowSize, initial: [])
+        if u < 0 && !popularityOrder.isEmpty && !window.items.contains(where: { $0 >= 0 }),
+           let counts = manifest.itemPopularity {
+            // Cold start: a new user with no positive feedback yet gets the popular items.
+            var items: [(id: String, score: Float)] = []
+            items.reserveCapacity(k)
+            for i in popularityOrder where !exclude.contains(itemIDs[i]) {
+                items.append((id: itemIDs[i], score: Float(counts[i])))
+                if items.count == k { break }
+            }
+            return (items, snap.version)
+        }
         let key = ModelShape(input: model.inputSize, hidden: model.configuration.hiddenSize, k: model.configuration.embeddingSize)
         var scratch = scratchPool.withLock { $0.popLast() } ?? RankingScratch(key: key, actor: model.learner.actor.makeContext())
         if scratch.key != key { scratch = RankingScratch(key: key, actor: model.learner.actor.makeContext()) }

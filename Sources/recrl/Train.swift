@@ -120,7 +120,7 @@ struct Train: ParsableCommand {
         guard let model = drr.model else { throw ValidationError("training produced no model") }
         var manifest = DRRManifest(policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
                                    userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
-                                   metrics: metrics)
+                                   metrics: metrics, itemPopularity: parts.train.itemCounts())
         manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
         let outURL = URL(fileURLWithPath: out)
         try DRRModelStore.save(model, manifest: manifest, to: outURL)

@@ -7,16 +7,24 @@ import RecRLDRR
 import RecRLTestSupport
 
 final class OnlineDRRTests: XCTestCase {
-    func makeOnline() throws -> OnlineDRR {
+    /// A tiny DRR-ave trained on a planted data set, and a manifest for it.
+    func trainTiny(users: Int = 10, episodes: Int = 20, seed: UInt64 = 5, itemPopularity: [Int]? = nil) throws
+        -> (model: DRRModel, manifest: DRRManifest, data: InteractionDataset) {
         var c = smallConfiguration()
-        c.episodes = 20
+        c.episodes = episodes
         c.batchSize = 8
-        let data = plantedDataset(users: 10)
-        var r = DRRRecommender(configuration: c, seed: 5)
+        let data = plantedDataset(users: users)
+        var r = DRRRecommender(configuration: c, seed: seed)
         try r.fit(train: data)
         let model = try XCTUnwrap(r.model)
-        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: 5, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: data.fingerprint,
+                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale,
+                                   itemPopularity: itemPopularity)
+        return (model, manifest, data)
+    }
+
+    func makeOnline() throws -> OnlineDRR {
+        let (model, manifest, _) = try trainTiny()
         return OnlineDRR(model: model, manifest: manifest, seed: 1)
     }
 
@@ -70,6 +78,57 @@ final class OnlineDRRTests: XCTestCase {
         let perCall = 4
         #endif
         XCTAssertLessThanOrEqual(allocations, 20 * perCall, "a warm recommend allocates its result, not its buffers")
+    }
+
+    /// A new user gets the training data's most popular items until their first positive
+    /// feedback, then DRR's ranking of the zero user vector plus the items they liked; known
+    /// users never get the fallback. The counts survive a save and load.
+    func testColdStartUsersGetPopularItemsUntilTheyLikeSomething() throws {
+        let counts = plantedDataset(users: 10).itemCounts()
+        let (trained, saved, data) = try trainTiny(itemPopularity: counts)
+        let c = saved.configuration
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cold-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try DRRModelStore.save(trained, manifest: saved, to: directory)
+        let (model, manifest) = try DRRModelStore.load(from: directory)
+        XCTAssertEqual(manifest.itemPopularity, counts)
+        let online = OnlineDRR(model: model, manifest: manifest, seed: 1)
+
+        let order = counts.indices.sorted { counts[$0] > counts[$1] || (counts[$0] == counts[$1] && $0 < $1) }
+        let popular = order.map { data.itemMap.rawIDs[$0] }
+        let first = try online.recommend(user: "new-user", k: 4, exclude: [popular[1]]).items
+        XCTAssertEqual(first.map(\.id), [popular[0], popular[2], popular[3], popular[4]])
+        XCTAssertEqual(first.map(\.score), [order[0], order[2], order[3], order[4]].map { Float(counts[$0]) })
+
+        // A negative reaction leaves the window empty: still the popular items.
+        try online.observe(user: "new-user", item: popular[0], reward: -1)
+        XCTAssertEqual(try online.recommend(user: "new-user", k: 3).items.map(\.id), Array(popular.prefix(3)))
+
+        // A positive one starts the DRR state: the ranking is the model's for (no user, [item]).
+        let liked = data.itemMap.index(of: popular[5])!
+        try online.observe(user: "new-user", item: popular[5], reward: 1)
+        var window = StateWindow(size: c.windowSize, initial: [])
+        window.push(liked)
+        let scores = model.scores(user: -1, window: window).scalars
+        let expected = scores.indices.filter { $0 != liked }.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        XCTAssertEqual(try online.recommend(user: "new-user", k: 3).items.map(\.id), expected.prefix(3).map { data.itemMap.rawIDs[$0] })
+
+        // A user the model was trained on gets DRR from the start.
+        let known = data.userMap.rawIDs[2]
+        let knownScores = model.scores(user: 2, window: StateWindow(size: c.windowSize, initial: [])).scalars
+        let knownExpected = knownScores.indices.sorted { knownScores[$0] > knownScores[$1] || (knownScores[$0] == knownScores[$1] && $0 < $1) }
+        XCTAssertEqual(try online.recommend(user: known, k: 3).items.map(\.id), knownExpected.prefix(3).map { data.itemMap.rawIDs[$0] })
+    }
+
+    /// A manifest whose popularity counts do not fit its catalogue is refused on load.
+    func testLoadRefusesPopularityOfTheWrongLength() throws {
+        let (model, manifest, _) = try trainTiny(users: 6, episodes: 5, seed: 2, itemPopularity: [1, 2, 3])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cold-bad-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try DRRModelStore.save(model, manifest: manifest, to: directory)
+        XCTAssertThrowsError(try DRRModelStore.load(from: directory)) { error in
+            XCTAssertTrue("\(error)".contains("item_popularity has 3 entries"), "\(error)")
+        }
     }
 
     func testPositiveFeedbackEntersTheStateAndLearningPublishesNewVersions() throws {
