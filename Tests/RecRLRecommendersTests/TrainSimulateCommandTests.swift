@@ -51,6 +51,16 @@ final class TrainSimulateCommandTests: XCTestCase {
     func testBenchRejectsBadInput() {
         XCTAssertEqual(message(BenchTrain.self, ["--config", "huge"]), "unknown config 'huge'; expected one of paper, medium, large")
         XCTAssertEqual(message(BenchTrain.self, ["--runs", "2"]), "--runs must be at least 5")
+        XCTAssertEqual(message(BenchRecommend.self, ["--items", "10,x"]), "--items expects positive integers separated by commas, got 'x'")
+        XCTAssertEqual(message(BenchRecommend.self, ["--items", "5", "--k", "10"]), "every catalogue needs at least k = 10 items")
+        XCTAssertEqual(message(BenchRecommend.self, ["--k", "0"]), "--k must be in 1...1000")
+        XCTAssertEqual(message(BenchRecommend.self, ["--requests", "10"]), "--requests must be at least 100 (a p99 needs them)")
+        XCTAssertEqual(message(BenchRecommend.self, ["--dim", "0"]), "--dim must be in 1...4096")
+    }
+
+    /// A small latency run completes (it checks that every call returns k items).
+    func testBenchRecommendRunsOnASmallCatalogue() {
+        XCTAssertNil(message(BenchRecommend.self, ["--items", "300,600", "--dim", "8", "--requests", "100", "--users", "20", "--json"]))
     }
 
     /// Trains a tiny DRR on the synthetic world and saves a loadable model.
@@ -68,5 +78,9 @@ final class TrainSimulateCommandTests: XCTestCase {
         let (model, loaded) = try DRRModelStore.load(from: out)
         XCTAssertEqual(model.itemCount, items)
         XCTAssertEqual(loaded.policy, "drr-ave")
+        // The cold-start popularity counts: one per item, from the training part of the log.
+        let popularity = try XCTUnwrap(loaded.itemPopularity)
+        XCTAssertEqual(popularity.count, items)
+        XCTAssertGreaterThan(popularity.reduce(0, +), 0)
     }
 }
