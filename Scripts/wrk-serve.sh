@@ -7,12 +7,14 @@
 #   Scripts/wrk-serve.sh [CONNECTIONS] [SECONDS] [OUT_DIR]
 #
 # Installs wrk with apt when it is missing. Only 127.0.0.1 is ever targeted.
+# BLAS_THREADS=N passes --blas-threads N to the server (default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNECTIONS=${1:-64}
 SECONDS_=${2:-30}
 OUT=${3:-out/wrk}
 PORT=${PORT:-8099}
+BLAS_THREADS=${BLAS_THREADS:-1}
 mkdir -p "$OUT"
 if ! command -v wrk >/dev/null 2>&1; then
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
@@ -23,7 +25,7 @@ R=${RECRL:-.build/release/recrl}
 [ -s "$OUT/model/manifest.json" ] || $R train --synthetic --seed 1 --episodes 200 --out "$OUT/model" > "$OUT/train.log" 2>&1
 rm -f "$OUT"/events.sqlite*
 $R serve --model "$OUT/model" --host 127.0.0.1 --port "$PORT" --events "$OUT/events.sqlite" \
-  --updates-per-second 20 --log-level warning > "$OUT/serve.log" 2>&1 &
+  --updates-per-second 20 --blas-threads "$BLAS_THREADS" --log-level warning > "$OUT/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

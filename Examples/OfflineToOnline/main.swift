@@ -132,9 +132,8 @@ do {
     // state; DDPG updates are applied explicitly between rounds, so a seed gives one run).
     let treatment = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
     // Control: the static popularity ranking of the logged data.
-    var counts = [Float](repeating: 0, count: dataset.itemMap.count)
-    for row in 0..<dataset.interactionCount { counts[Int(dataset.items[row])] += 1 }
-    let control = try PopularityEngine(items: dataset.itemMap.rawIDs, scores: counts, rewardScale: model.rewardScale)
+    let control = try PopularityEngine(items: dataset.itemMap.rawIDs, scores: dataset.itemCounts().map(Float.init),
+                                       rewardScale: model.rewardScale)
     // Every feedback event goes to a SQLite event log before the server answers.
     let eventsPath = outDir.appendingPathComponent("events.sqlite").path
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: eventsPath + suffix) }

@@ -47,6 +47,9 @@ struct BenchRecommend: ParsableCommand {
     func run() throws {
         BLASRuntime.setThreadCount(1)
         var rows: [[(String, Any)]] = []
+        if !json {
+            print("recommend latency (1 thread, k = \(k), dimension \(dim), \(requests) calls per size, BLAS core \(BLASRuntime.coreName)):")
+        }
         for n in try sizes() {
             var rng = Xoshiro256StarStar(seed: seed)
             var configuration = DRRConfiguration()
@@ -87,23 +90,14 @@ struct BenchRecommend: ParsableCommand {
                 ("max_ms", latencies.last!), ("mean_ms", mean), ("allocations_per_call", allocations),
             ]
             rows.append(row)
-            if !json || isatty(2) != 0 {
-                writeToStandardError(String(format: "%8d items: p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-                                            n, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last!))
-            }
+            let line = String(format: "%8d items: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  allocations/call %@",
+                              n, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last!, "\(allocations)")
+            if !json { print("  " + line) } else if isatty(2) != 0 { writeToStandardError(line + "\n") }
         }
         if json {
             let objects = try rows.map { try JSONOutput.object($0) }
             print("{\"dim\":\(dim),\"k\":\(k),\"requests\":\(requests),\"users\":\(users),\"threads\":1,"
                   + "\"blas_core\":\"\(BLASRuntime.coreName)\",\"results\":[\(objects.joined(separator: ","))]}")
-        } else {
-            print("recommend latency (1 thread, k = \(k), dimension \(dim), \(requests) calls per size, BLAS core \(BLASRuntime.coreName)):")
-            for row in rows {
-                let d = Dictionary(uniqueKeysWithValues: row.map { ($0.0, $0.1) })
-                print(String(format: "  %8d items: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  allocations/call %@",
-                             d["items"] as! Int, d["p50_ms"] as! Double, d["p90_ms"] as! Double, d["p99_ms"] as! Double,
-                             d["max_ms"] as! Double, "\(d["allocations_per_call"]!)"))
-            }
         }
     }
 }
