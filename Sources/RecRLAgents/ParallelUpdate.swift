@@ -33,9 +33,10 @@ struct RawDense {
 ///
 /// Lane 0 is the calling thread; lane 1 is a persistent worker thread that spins briefly
 /// between phases and then parks on a condition variable. Each phase has two independent
-/// tasks, claimed atomically by whichever lane gets there first (the caller runs both when
-/// the worker is descheduled, so an oversubscribed machine degrades to the sequential
-/// speed instead of waiting on the scheduler) (the target networks' forward pass beside the online
+/// tasks, claimed atomically: the caller takes task 0 and the worker task 1, so each lane
+/// works on the same data in every update, and either lane takes the other's task when it
+/// is still unclaimed (the caller runs both when the worker is descheduled, so an
+/// oversubscribed machine degrades to the sequential speed instead of waiting on the scheduler) (the target networks' forward pass beside the online
 /// ones; weight gradients beside input gradients; halves of a GEMM's columns or rows;
 /// halves of every Adam/soft-update range), then both meet at a barrier. BLAS runs
 /// single-threaded meanwhile. Every buffer is allocated when the engine is built (and
@@ -50,9 +51,9 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     // in DDPGLearner).
 
     // MARK: Synchronisation
-    /// `generation << 2 | next unclaimed task` of the current phase (two tasks per phase).
+    /// `generation << 2 | claimed tasks` (bit 0 task 0, bit 1 task 1) of the current phase.
     /// Starts at generation 0 with both tasks taken (nothing to run).
-    private let state = Atomic<Int>(2)
+    private let state = Atomic<Int>(3)
     /// Tasks of the current phase finished by lane 1.
     private let completed = Atomic<Int>(0)
     private let sleeping = Atomic<Int>(0)
@@ -214,13 +215,18 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         }
     }
 
-    /// Claims the next task of the phase in `observed` (a `state` value); nil when both are taken.
+    /// Claims a task of the phase in `observed` (a `state` value), `preferred` first; nil
+    /// when both are taken. The caller prefers task 0 and the worker task 1, so that each
+    /// lane runs the same share of every phase in every update and finds the data it wrote
+    /// last time in its own caches (moving cache lines between the cores is expensive);
+    /// either lane still takes the other's task when that one has not been claimed.
     @inline(__always)
-    private func claim(_ observed: Int) -> Int? {
+    private func claim(_ observed: Int, preferred: Int) -> Int? {
         var s = observed
-        while s & 3 < 2 && s >> 2 == observed >> 2 {
-            let (exchanged, current) = state.compareExchange(expected: s, desired: s + 1, ordering: .acquiringAndReleasing)
-            if exchanged { return s & 3 }
+        while s & 3 != 3 && s >> 2 == observed >> 2 {
+            let task = s & (1 << preferred) == 0 ? preferred : 1 - preferred
+            let (exchanged, current) = state.compareExchange(expected: s, desired: s | (1 << task), ordering: .acquiringAndReleasing)
+            if exchanged { return task }
             s = current
         }
         return nil
@@ -230,7 +236,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         FloatingPointMode.withDenormalsFlushedToZero {
             while true {
                 var s = state.load(ordering: .acquiring)
-                if let task = claim(s) {
+                if let task = claim(s, preferred: 1) {
                     let p = phase
                     if p < 0 { return }
                     run(phase: p, lane: task)
@@ -241,12 +247,12 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
                 s = state.load(ordering: .acquiring)
                 var spins = 0
                 var current = s
-                while current == s && current & 3 >= 2 && spins < workerSpins {
+                while current == s && current & 3 == 3 && spins < workerSpins {
                     UnsafeKernels.cpuRelax()
                     spins += 1
                     current = state.load(ordering: .acquiring)
                 }
-                if current == s && current & 3 >= 2 {
+                if current == s && current & 3 == 3 {
                     pthread_mutex_lock(mutex)
                     sleeping.store(1, ordering: .sequentiallyConsistent)
                     while state.load(ordering: .sequentiallyConsistent) == s {
@@ -265,7 +271,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         phase = p
         post()
         var mine = 0
-        while let task = claim(state.load(ordering: .acquiring)) {
+        while let task = claim(state.load(ordering: .acquiring), preferred: 0) {
             run(phase: p, lane: task)
             mine += 1
         }

@@ -23,6 +23,10 @@ public enum BLASRuntime {
         return String(cString: p)
     }
 
+    /// Which SGEMM serves mid-sized products on single-threaded BLAS: `recrl-avx512`
+    /// (RecRL's own kernel, on CPUs with AVX-512F unless `RECRL_GEMM=openblas`) or `openblas`.
+    public static var gemmKernel: String { ownGEMMEnabled ? "recrl-avx512" : "openblas" }
+
     /// OpenBLAS's build configuration string.
     public static var configuration: String {
         guard let p = openblas_get_config() else { return "unknown" }

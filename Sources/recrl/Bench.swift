@@ -209,7 +209,7 @@ struct BenchTrain: ParsableCommand {
         if json {
             print(try JSONOutput.object([
                 ("config", workload.name), ("updates_per_second", median), ("gflops", gflops), ("runs", rates),
-                ("blas_core", BLASRuntime.coreName), ("threads", n), ("path", path), ("blas_threads", BLASRuntime.threadCount),
+                ("blas_core", BLASRuntime.coreName), ("gemm_kernel", BLASRuntime.gemmKernel), ("threads", n), ("path", path), ("blas_threads", BLASRuntime.threadCount),
                 ("allocations_per_update", allocPerUpdate),
                 ("gflop_per_update", workload.flopsPerUpdate / 1e9), ("warmup_updates", warm),
             ]))

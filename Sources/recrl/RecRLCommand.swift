@@ -32,6 +32,7 @@ struct Info: ParsableCommand {
         let fields: [(String, Any)] = [
             ("version", recrlVersion),
             ("blas_core", BLASRuntime.coreName),
+            ("gemm_kernel", BLASRuntime.gemmKernel),
             ("blas_threads", BLASRuntime.threadCount),
             ("blas_config", BLASRuntime.configuration),
             ("blas_generic_core", BLASRuntime.isGenericCore),
@@ -45,6 +46,7 @@ struct Info: ParsableCommand {
             print("BLAS core:    \(BLASRuntime.coreName)\(BLASRuntime.isGenericCore ? " (generic: slow kernels)" : "")")
             print("BLAS threads: \(BLASRuntime.threadCount)")
             print("BLAS build:   \(BLASRuntime.configuration)")
+            print("GEMM kernel:  \(BLASRuntime.gemmKernel)")
             if let env = ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] {
                 print("OPENBLAS_CORETYPE=\(env)")
             }

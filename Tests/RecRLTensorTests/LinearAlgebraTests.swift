@@ -1,4 +1,6 @@
 import XCTest
+import Foundation
+import Synchronization
 import RecRLTensor
 import RecRLTestSupport
 
@@ -38,22 +40,29 @@ final class LinearAlgebraTests: XCTestCase {
     /// Products whose output width leaves 1…8 columns after 16-wide blocks take the
     /// GEMM + GEMV path (see `rawSgemm`): same answers, alpha and beta included.
     func testMatmulNarrowTailColumnsAllTransposes() {
-        var rng = testRNG(12)
-        let shapes: [(Int, Int, Int)] = [(64, 256, 1), (16, 32, 4), (9, 40, 20), (5, 33, 24), (3, 64, 8), (7, 50, 9), (31, 17, 17)]
+        checkAllTransposesAgainstNaive([(64, 256, 1), (16, 32, 4), (9, 40, 20), (5, 33, 24), (3, 64, 8), (7, 50, 9), (31, 17, 17)],
+                                       seed: 12)
+    }
+
+    /// `matmul` against the naive product for each shape `(m, k, n)` and transpose: into a
+    /// NaN-filled C (beta 0 must overwrite, not scale), then with alpha 2 and beta −0.5.
+    func checkAllTransposesAgainstNaive(_ shapes: [(Int, Int, Int)], seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = testRNG(seed)
         for (m, k, n) in shapes {
             for ta in [false, true] {
                 for tb in [false, true] {
                     let a = Tensor(randomNormal: ta ? [k, m] : [m, k], using: &rng)
                     let b = Tensor(randomNormal: tb ? [n, k] : [k, n], using: &rng)
-                    var out = Tensor(shape: [m, n], repeating: .nan)  // beta 0 must overwrite, not scale
+                    var out = Tensor(shape: [m, n], repeating: .nan)
                     matmul(a, b, transposeA: ta, transposeB: tb, into: &out)
                     let reference = naive(a, ta, b, tb)
-                    assertClose(out, reference, absolute: 1e-4, relative: 1e-4, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb)")
+                    assertClose(out, reference, absolute: 1e-4, relative: 1e-4, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb)", file: file, line: line)
                     var c = Tensor(shape: [m, n], repeating: 1)
                     matmul(a, b, transposeA: ta, transposeB: tb, into: &c, alpha: 2, beta: -0.5)
                     var expected = reference
                     for i in 0..<expected.count { expected[flat: i] = 2 * reference[flat: i] - 0.5 }
-                    assertClose(c, expected, absolute: 2e-4, relative: 1e-4, "alpha/beta m\(m) k\(k) n\(n) ta \(ta) tb \(tb)")
+                    assertClose(c, expected, absolute: 2e-4, relative: 1e-4, "alpha/beta m\(m) k\(k) n\(n) ta \(ta) tb \(tb)",
+                                file: file, line: line)
                 }
             }
         }
@@ -80,6 +89,68 @@ final class LinearAlgebraTests: XCTestCase {
             }, "allocation counter unavailable on this platform")
             XCTAssertEqual(allocations, 0, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb) on BLAS core \(BLASRuntime.coreName)")
         }
+    }
+
+    /// On single-threaded BLAS, products with at least 32 output columns go to RecRL's own
+    /// AVX-512 SGEMM where the CPU has it (`BLASRuntime.gemmKernel`): it must give the
+    /// naive product for every transpose, partial 8-row and 32-column blocks, depths that
+    /// are not multiples of its 16-wide transposes or 256-deep blocks, alpha and beta, and
+    /// beta 0 must overwrite (not scale) what C held.
+    func testSingleThreadedGEMMKernelMatchesNaiveProduct() {
+        let threads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        defer { BLASRuntime.setThreadCount(threads) }
+        if ProcessInfo.processInfo.environment["RECRL_GEMM"] == nil {
+            XCTAssertEqual(BLASRuntime.gemmKernel, recrlCPUHasAVX512F() ? "recrl-avx512" : "openblas")
+        }
+        checkAllTransposesAgainstNaive([(8, 8, 32), (9, 17, 33), (13, 40, 47), (64, 300, 100), (100, 64, 130),
+                                        (37, 129, 64), (4, 600, 40), (20, 513, 40), (9, 20, 530)], seed: 14)
+    }
+
+    /// Sub-blocks with row strides wider than the block (how the learner addresses the column
+    /// halves of a layer), written into the middle of a larger C that must stay untouched
+    /// elsewhere; and two threads at once (each has its own packing buffer).
+    func testSingleThreadedGEMMOnStridedBlocksAndConcurrently() throws {
+        let threads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        defer { BLASRuntime.setThreadCount(threads) }
+        var rng = testRNG(15)
+        let (m, k, n) = (45, 70, 96)
+        let big = Tensor(randomNormal: [100, 200], using: &rng), other = Tensor(randomNormal: [150, 250], using: &rng)
+        // op(A) = big[3..<3+m, 5..<5+k], op(B) = other[7..<7+k, 11..<11+n]
+        var a = Tensor(zeros: [m, k]), b = Tensor(zeros: [k, n])
+        for i in 0..<m { for p in 0..<k { a[i, p] = big[3 + i, 5 + p] } }
+        for p in 0..<k { for j in 0..<n { b[p, j] = other[7 + p, 11 + j] } }
+        let reference = naive(a, false, b, false)
+        var c = [Float](repeating: -7, count: 80 * 130)
+        big.withUnsafeBufferPointer { pa in
+            other.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    UnsafeKernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k,
+                                       a: pa.baseAddress! + 3 * 200 + 5, lda: 200, b: pb.baseAddress! + 7 * 250 + 11, ldb: 250,
+                                       c: pc.baseAddress! + 2 * 130 + 9, ldc: 130)
+                }
+            }
+        }
+        for r in 0..<80 {
+            for col in 0..<130 {
+                let v = c[r * 130 + col]
+                if (2..<2 + m).contains(r) && (9..<9 + n).contains(col) {
+                    XCTAssertEqual(v, reference[r - 2, col - 9], accuracy: 1e-3, "[\(r), \(col)]")
+                } else {
+                    XCTAssertEqual(v, -7, "[\(r), \(col)] outside the block was written")
+                }
+            }
+        }
+        let x = Tensor(randomNormal: [64, 300], using: &rng), w = Tensor(randomNormal: [300, 256], using: &rng)
+        let expected = naive(x, false, w, false)
+        let results = Mutex([Tensor](repeating: Tensor(zeros: [0]), count: 4))
+        DispatchQueue.concurrentPerform(iterations: 4) { i in
+            var out = Tensor(zeros: [64, 256])
+            for _ in 0..<20 { matmul(x, w, into: &out) }
+            results.withLock { $0[i] = out }
+        }
+        for out in results.withLock({ $0 }) { assertClose(out, expected, absolute: 1e-3, relative: 1e-4) }
     }
 
     func testMatmulAlphaBetaAccumulates() throws {
@@ -181,3 +252,9 @@ final class LinearAlgebraTests: XCTestCase {
 }
 
 extension Double { var float: Float { Float(self) } }
+
+/// Whether this CPU has AVX-512F (read from /proc/cpuinfo, independently of the library).
+func recrlCPUHasAVX512F() -> Bool {
+    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+    return info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx512f") ?? false
+}

@@ -51,4 +51,15 @@ void recrl_adam_soft_step(float *param, const float *grad, float *m, float *v, f
 /// A spin-wait hint (x86 PAUSE); no-op elsewhere.
 void recrl_cpu_relax(void);
 
+/// 1 when recrl_sgemm can run on this CPU (x86-64 with AVX-512F), else 0.
+int recrl_sgemm_available(void);
+
+/// Single-threaded row-major SGEMM: C[m x n] = alpha * op(A) * op(B) + beta * C, where
+/// op(A) is m x k (A is k x m with row stride lda when transA, else m x k) and op(B) is
+/// k x n. beta == 0 never reads C. Uses per-thread packing buffers allocated on the
+/// thread's first call. Returns 1 on success, 0 when it cannot run (no AVX-512F, or the
+/// packing buffers could not be allocated); C is then unchanged.
+int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                const float *b, long ldb, float beta, float *c, long ldc);
+
 #endif

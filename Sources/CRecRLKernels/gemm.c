@@ -1,0 +1,240 @@
+// RecRL's own single-threaded SGEMM for x86-64 CPUs with AVX-512F.
+//
+// Row-major C = alpha * op(A) * op(B) + beta * C, blocked the BLIS way: op(B) is packed
+// in KC x NC blocks (256 x 512) of 32-column micro-panels (a copy, or 16 x 16 in-register
+// transposes when B is transposed), and an 8 x 32 register-blocked micro-kernel (16 zmm
+// accumulators) multiplies 8 rows of op(A), read in place, with each micro-panel. Eight
+// rows divide the batch sizes and layer widths of RecRL's networks, so no work is wasted
+// on partial blocks there; partial blocks are handled with masks.
+// The packing buffer is allocated once per thread (64-byte aligned), reused by every
+// later call and freed when the thread exits, so warm calls never touch the heap.
+//
+// The functions are compiled for AVX-512F with target attributes (no command-line flags),
+// and recrl_sgemm_available() tells at run time whether the CPU can run them.
+#include "CRecRLKernels.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__clang__) || defined(__GNUC__))
+#include <immintrin.h>
+#include <pthread.h>
+#define RECRL_GEMM_X86 1
+#endif
+
+#define RECRL_MR 8
+#define RECRL_NR 32
+#ifndef RECRL_KC
+#define RECRL_KC 256
+#endif
+#ifndef RECRL_NC
+#define RECRL_NC 512
+#endif
+
+#if RECRL_GEMM_X86
+
+#define AVX512 __attribute__((target("avx512f")))
+
+static pthread_key_t workspace_key;
+static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
+
+static void workspace_free(void *p) { free(p); }
+static void workspace_init(void) { pthread_key_create(&workspace_key, workspace_free); }
+
+/// The calling thread's packing buffers: [MC*KC] for A, then [KC*NC] for B.
+static float *workspace(void) {
+    pthread_once(&workspace_once, workspace_init);
+    float *w = (float *)pthread_getspecific(workspace_key);
+    if (w == NULL) {
+        size_t bytes = sizeof(float) * (size_t)RECRL_KC * RECRL_NC;
+        if (posix_memalign((void **)&w, 64, bytes) != 0) return NULL;
+        pthread_setspecific(workspace_key, w);
+    }
+    return w;
+}
+
+int recrl_sgemm_available(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 1 : 0;
+}
+
+static int available_cached(void) {
+    static _Atomic int state = -1;
+    int s = state;
+    if (s < 0) state = s = recrl_sgemm_available();
+    return s;
+}
+
+/// dst[q*ldd + r] = src[r*lds + q] for a 16 x 16 block (an in-register transpose).
+AVX512 static inline void transpose16(const float *src, long lds, float *dst, long ldd) {
+    __m512 t[16], u[16];
+    for (int r = 0; r < 16; r += 2) {
+        __m512 x = _mm512_loadu_ps(src + r * lds), y = _mm512_loadu_ps(src + (r + 1) * lds);
+        t[r] = _mm512_unpacklo_ps(x, y);
+        t[r + 1] = _mm512_unpackhi_ps(x, y);
+    }
+    for (int g = 0; g < 16; g += 4) {
+        u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+        u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+        u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+        u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+    }
+    for (int q = 0; q < 4; q++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x88), v1 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xDD);
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xDD);
+        _mm512_storeu_ps(dst + q * ldd, _mm512_shuffle_f32x4(v0, v2, 0x88));
+        _mm512_storeu_ps(dst + (q + 8) * ldd, _mm512_shuffle_f32x4(v0, v2, 0xDD));
+        _mm512_storeu_ps(dst + (q + 4) * ldd, _mm512_shuffle_f32x4(v1, v3, 0x88));
+        _mm512_storeu_ps(dst + (q + 12) * ldd, _mm512_shuffle_f32x4(v1, v3, 0xDD));
+    }
+}
+
+/// Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column micro-panels:
+/// panel j holds, for each depth index, NR consecutive columns (zero past nc).
+AVX512 static void pack_b(int transB, const float *b, long ldb, long p0, long j0, long kc, long nc, float *dst) {
+    for (long jr = 0; jr < nc; jr += RECRL_NR) {
+        long nr = nc - jr < RECRL_NR ? nc - jr : RECRL_NR;
+        if (!transB) {
+            // op(B)[p][j] = b[p*ldb + j]: NR contiguous floats per depth index.
+            const float *src = b + p0 * ldb + j0 + jr;
+            if (nr == RECRL_NR) {
+                for (long p = 0; p < kc; p++) {
+                    const float *s = src + p * ldb;
+                    _mm512_store_ps(dst, _mm512_loadu_ps(s));
+                    _mm512_store_ps(dst + 16, _mm512_loadu_ps(s + 16));
+                    dst += RECRL_NR;
+                }
+            } else {
+                __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : ((1u << nr) - 1));
+                __mmask16 m1 = (__mmask16)(nr <= 16 ? 0 : ((1u << (nr - 16)) - 1));
+                for (long p = 0; p < kc; p++) {
+                    const float *s = src + p * ldb;
+                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, s));
+                    _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, s + 16));
+                    dst += RECRL_NR;
+                }
+            }
+        } else {
+            // op(B)[p][j] = b[j*ldb + p]: column j of op(B) is row j of b (contiguous in p).
+            const float *src = b + (j0 + jr) * ldb + p0;
+            long p = 0;
+            if (nr == RECRL_NR) {
+                for (; p + 16 <= kc; p += 16) {
+                    transpose16(src + p, ldb, dst, RECRL_NR);
+                    transpose16(src + 16 * ldb + p, ldb, dst + 16, RECRL_NR);
+                    dst += 16 * RECRL_NR;
+                }
+            }
+            for (; p < kc; p++) {
+                long c = 0;
+                for (; c < nr; c++) dst[c] = src[c * ldb + p];
+                for (; c < RECRL_NR; c++) dst[c] = 0;
+                dst += RECRL_NR;
+            }
+        }
+    }
+}
+
+#define ROW_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
+#define ALL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+
+/// The MR x 32 micro-kernel: acc = A(MR x kc) * packedB(kc x 32), where element (r, p) of A
+/// is a[r*rs + p*cs] (A is read in place, not packed); then C[mr x nr] = alpha * acc +
+/// beta * C (beta == 0 never reads C). Rows past mr read row 0 again (never stored).
+AVX512 static void micro_kernel(long kc, const float *restrict a, long rs, long cs, const float *restrict b, float *c,
+                                long ldc, float alpha, float beta, long mr, long nr) {
+    const float *ar[RECRL_MR];
+    for (long r = 0; r < RECRL_MR; r++) ar[r] = a + (r < mr ? r : 0) * rs;
+    ALL_ROWS(ROW_DECL)
+    if (cs == 1) {
+        for (long p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#define ROW_FMA_1(r)                                     \
+    {                                                    \
+        __m512 av = _mm512_set1_ps(ar[r][p]);            \
+        c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);      \
+        c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);      \
+    }
+            ALL_ROWS(ROW_FMA_1)
+            b += RECRL_NR;
+        }
+    } else {
+        // rs == 1: the MR values of one depth index are contiguous.
+        const float *ap = a;
+        for (long p = 0; p < kc; p++) {
+            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#define ROW_FMA_T(r)                                     \
+    {                                                    \
+        __m512 av = _mm512_set1_ps(ap[r < mr ? r : 0]);  \
+        c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);      \
+        c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);      \
+    }
+            ALL_ROWS(ROW_FMA_T)
+            ap += cs;
+            b += RECRL_NR;
+        }
+    }
+#define ROW_INIT(r) {c##r##0, c##r##1},
+    __m512 acc[RECRL_MR][2] = {ALL_ROWS(ROW_INIT)};
+    __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : ((1u << nr) - 1));
+    __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : ((1u << (nr - 16)) - 1));
+    __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    for (long r = 0; r < mr; r++) {
+        float *cr = c + r * ldc;
+        __m512 x0 = _mm512_mul_ps(va, acc[r][0]), x1 = _mm512_mul_ps(va, acc[r][1]);
+        if (beta != 0) {
+            x0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, cr), x0);
+            x1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, cr + 16), x1);
+        }
+        _mm512_mask_storeu_ps(cr, m0, x0);
+        _mm512_mask_storeu_ps(cr + 16, m1, x1);
+    }
+}
+
+int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                const float *b, long ldb, float beta, float *c, long ldc) {
+    if (!available_cached()) return 0;
+    if (m <= 0 || n <= 0) return 1;
+    float *ws = workspace();
+    if (ws == NULL) return 0;
+    if (k <= 0 || alpha == 0) {
+        for (long i = 0; i < m; i++) {
+            float *ci = c + i * ldc;
+            if (beta == 0) memset(ci, 0, sizeof(float) * (size_t)n);
+            else for (long j = 0; j < n; j++) ci[j] *= beta;
+        }
+        return 1;
+    }
+    float *pb = ws;
+    // op(A)[i][p] = a[i*rs + p*cs].
+    long rs = transA ? 1 : lda, cs = transA ? lda : 1;
+    for (long jc = 0; jc < n; jc += RECRL_NC) {
+        long nc = n - jc < RECRL_NC ? n - jc : RECRL_NC;
+        for (long pc = 0; pc < k; pc += RECRL_KC) {
+            long kc = k - pc < RECRL_KC ? k - pc : RECRL_KC;
+            float bk = pc == 0 ? beta : 1.0f;
+            pack_b(transB, b, ldb, pc, jc, kc, nc, pb);
+            for (long ir = 0; ir < m; ir += RECRL_MR) {
+                long mr = m - ir < RECRL_MR ? m - ir : RECRL_MR;
+                const float *ai = a + ir * rs + pc * cs;
+                for (long jr = 0; jr < nc; jr += RECRL_NR) {
+                    long nr = nc - jr < RECRL_NR ? nc - jr : RECRL_NR;
+                    micro_kernel(kc, ai, rs, cs, pb + jr * kc, c + ir * ldc + jc + jr, ldc, alpha, bk, mr, nr);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
+#else
+
+int recrl_sgemm_available(void) { return 0; }
+
+int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+                const float *b, long ldb, float beta, float *c, long ldc) {
+    (void)transA; (void)transB; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;
+    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;
+    return 0;
+}
+
+#endif
