@@ -74,14 +74,13 @@ public enum UnsafeKernels {
 /// On x86-64 CPUs with AVX-512F, mid-sized products on single-threaded OpenBLAS (what the
 /// training paths use) go to RecRL's own SGEMM instead (`recrl_sgemm` in CRecRLKernels:
 /// 8 × 32 register blocks, A read in place, B packed once per 256 × 512 block), which is
-/// 0–15% faster than OpenBLAS's Cooperlake kernels on the workload's shapes
-/// (`recrl bench gemm`). `RECRL_GEMM=openblas` in the environment turns it off.
+/// faster than OpenBLAS's Cooperlake kernels on most of the workload's shapes (see
+/// `ownGEMMServes`). `RECRL_GEMM=openblas` in the environment turns it off.
 @usableFromInline
 func rawSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-    if ownGEMMEnabled && n >= 32 && m >= 4 && k >= 8 && Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork
-        && openblas_get_num_threads() == 1
+    if ownGEMMEnabled && ownGEMMServes(tb, m, n, k) && openblas_get_num_threads() == 1
         && recrl_sgemm(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 1 {
         return
     }
@@ -112,6 +111,17 @@ let ownGEMMEnabled: Bool = {
     if let v = getenv("RECRL_GEMM"), String(cString: v) == "openblas" { return false }
     return recrl_sgemm_available() == 1
 }()
+
+/// The shapes RecRL's kernel serves faster than OpenBLAS (`recrl bench gemm --threads 1`
+/// with and without `RECRL_GEMM=openblas`): at least 4 rows, 8-deep, 32 columns with at
+/// most 10% of the last 32-column block wasted (`n = 100` stays with OpenBLAS), a depth
+/// that is a multiple of 16 when B is transposed (whole in-register transposes), and at
+/// most `ownGEMMMaximumWork` multiply-adds.
+@inline(__always) @usableFromInline
+func ownGEMMServes(_ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> Bool {
+    n >= 32 && m >= 4 && k >= 8 && (n + 31) / 32 * 320 <= n * 11 && (!tb || k % 16 == 0)
+        && Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork
+}
 
 /// Above this many multiply-adds (m·n·k) OpenBLAS's blocking serves better (the `large`
 /// workload's GEMMs measured 0.90–1.00× with RecRL's kernel).

@@ -67,6 +67,8 @@ struct BenchGEMM: ParsableCommand {
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLASRuntime.setThreadCount(n)
+        // RecRL's own kernel serves only single-threaded BLAS (see `BLASRuntime.gemmKernel`).
+        let kernel = n == 1 ? BLASRuntime.gemmKernel : "openblas"
         var rng = Xoshiro256StarStar(seed: 1)
         var results: [(String, [(String, Double, Int)], Double, Double)] = []
         var square: [(Int, Double)] = []
@@ -93,9 +95,9 @@ struct BenchGEMM: ParsableCommand {
                 configs.append("{\"config\":\"\(name)\",\"gflop_per_update\":\(fmt(flops / 1e9)),\"sgemm_bound_updates_per_second\":\(fmt(limit)),\"shapes\":[\(shapes.joined(separator: ","))]}")
             }
             let sq = square.map { "{\"n\":\($0.0),\"gflops\":\(fmt($0.1))}" }
-            print("{\"blas_core\":\"\(BLASRuntime.coreName)\",\"threads\":\(n),\"square\":[\(sq.joined(separator: ","))],\"configs\":[\(configs.joined(separator: ","))]}")
+            print("{\"blas_core\":\"\(BLASRuntime.coreName)\",\"gemm_kernel\":\"\(kernel)\",\"threads\":\(n),\"square\":[\(sq.joined(separator: ","))],\"configs\":[\(configs.joined(separator: ","))]}")
         } else {
-            print("BLAS core \(BLASRuntime.coreName), \(n) threads")
+            print("BLAS core \(BLASRuntime.coreName), \(n) threads, GEMM kernel \(kernel)")
             for (size, r) in square { print(String(format: "square %5d: %8.1f GFLOP/s", size, r)) }
             for (name, rows, limit, flops) in results {
                 print("\n\(name): \(String(format: "%.4f", flops / 1e9)) GFLOP/update; sgemm-bound limit \(String(format: "%.1f", limit)) updates/s")

@@ -91,11 +91,11 @@ final class LinearAlgebraTests: XCTestCase {
         }
     }
 
-    /// On single-threaded BLAS, products with at least 32 output columns go to RecRL's own
-    /// AVX-512 SGEMM where the CPU has it (`BLASRuntime.gemmKernel`): it must give the
-    /// naive product for every transpose, partial 8-row and 32-column blocks, depths that
-    /// are not multiples of its 16-wide transposes or 256-deep blocks, alpha and beta, and
-    /// beta 0 must overwrite (not scale) what C held.
+    /// On single-threaded BLAS, most products with at least 32 output columns go to RecRL's
+    /// own AVX-512 SGEMM where the CPU has it (`BLASRuntime.gemmKernel`, `ownGEMMServes`):
+    /// it must give the naive product for every transpose, partial 8-row and 32-column
+    /// blocks, several 256-deep and 512-wide blocks, alpha and beta, and beta 0 must
+    /// overwrite (not scale) what C held.
     func testSingleThreadedGEMMKernelMatchesNaiveProduct() {
         let threads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
@@ -103,8 +103,10 @@ final class LinearAlgebraTests: XCTestCase {
         if ProcessInfo.processInfo.environment["RECRL_GEMM"] == nil {
             XCTAssertEqual(BLASRuntime.gemmKernel, recrlCPUHasAVX512F() ? "recrl-avx512" : "openblas")
         }
-        checkAllTransposesAgainstNaive([(8, 8, 32), (9, 17, 33), (13, 40, 47), (64, 300, 100), (100, 64, 130),
-                                        (37, 129, 64), (4, 600, 40), (20, 513, 40), (9, 20, 530)], seed: 14)
+        // (m, k, n): partial 8-row blocks, a 10-column and an 18-column last block, more than one
+        // 256-deep and 512-wide block, depths that are not multiples of 16 (B transposed: OpenBLAS).
+        checkAllTransposesAgainstNaive([(8, 16, 32), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
+                                        (20, 513, 224), (9, 20, 530), (64, 300, 100)], seed: 14)
     }
 
     /// Sub-blocks with row strides wider than the block (how the learner addresses the column
