@@ -2,11 +2,12 @@
 //
 // Row-major C = alpha * op(A) * op(B) + beta * C, blocked the BLIS way: op(B) is packed
 // in KC x NC blocks (256 x 512) of 32-column micro-panels (a copy, or 16 x 16 in-register
-// transposes when B is transposed), and an 8 x 32 register-blocked micro-kernel (16 zmm
-// accumulators) multiplies 8 rows of op(A), read in place, with each micro-panel. Eight
+// transposes when B is transposed), 8 rows of op(A) at a time into an 8 x kc micro-panel
+// (8 x 8 transposes for a row-major A), and an 8 x 32 register-blocked micro-kernel (16 zmm
+// accumulators) multiplies the A micro-panel with each B micro-panel. Eight
 // rows divide the batch sizes and layer widths of RecRL's networks, so no work is wasted
 // on partial blocks there; partial blocks are handled with masks.
-// The packing buffer is allocated once per thread (64-byte aligned), reused by every
+// The packing buffers are allocated once per thread (64-byte aligned), reused by every
 // later call and freed when the thread exits, so warm calls never touch the heap.
 //
 // The functions are compiled for AVX-512F with target attributes (no command-line flags),
@@ -40,12 +41,12 @@ static pthread_once_t workspace_once = PTHREAD_ONCE_INIT;
 static void workspace_free(void *p) { free(p); }
 static void workspace_init(void) { pthread_key_create(&workspace_key, workspace_free); }
 
-/// The calling thread's packing buffers: [MC*KC] for A, then [KC*NC] for B.
+/// The calling thread's packing buffers: [KC*NC] for B, then [MR*KC] for A.
 static float *workspace(void) {
     pthread_once(&workspace_once, workspace_init);
     float *w = (float *)pthread_getspecific(workspace_key);
     if (w == NULL) {
-        size_t bytes = sizeof(float) * (size_t)RECRL_KC * RECRL_NC;
+        size_t bytes = sizeof(float) * ((size_t)RECRL_KC * RECRL_NC + (size_t)RECRL_MR * RECRL_KC);
         if (posix_memalign((void **)&w, 64, bytes) != 0) return NULL;
         pthread_setspecific(workspace_key, w);
     }
@@ -137,43 +138,61 @@ AVX512 static void pack_b(int transB, const float *b, long ldb, long p0, long j0
 #define ROW_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define ALL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
-/// The MR x 32 micro-kernel: acc = A(MR x kc) * packedB(kc x 32), where element (r, p) of A
-/// is a[r*rs + p*cs] (A is read in place, not packed); then C[mr x nr] = alpha * acc +
-/// beta * C (beta == 0 never reads C). Rows past mr read row 0 again (never stored).
-AVX512 static void micro_kernel(long kc, const float *restrict a, long rs, long cs, const float *restrict b, float *c,
-                                long ldc, float alpha, float beta, long mr, long nr) {
-    const float *ar[RECRL_MR];
-    for (long r = 0; r < RECRL_MR; r++) ar[r] = a + (r < mr ? r : 0) * rs;
-    ALL_ROWS(ROW_DECL)
-    if (cs == 1) {
-        for (long p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#define ROW_FMA_1(r)                                     \
-    {                                                    \
-        __m512 av = _mm512_set1_ps(ar[r][p]);            \
-        c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);      \
-        c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);      \
-    }
-            ALL_ROWS(ROW_FMA_1)
-            b += RECRL_NR;
+/// Packs rows [0, mr) x depth [0, kc) of op(A), element (r, p) at a[r*rs + p*cs], into
+/// dst[p*MR + r] (zero for rows past mr). Rows of a row-major A (cs == 1) are transposed
+/// 8 x 8 in registers; a transposed A (rs == 1) has the MR values of a depth contiguous.
+AVX512 static void pack_a(const float *a, long rs, long cs, long mr, long kc, float *dst) {
+    long p = 0;
+    if (cs == 1 && mr == RECRL_MR) {
+        for (; p + 8 <= kc; p += 8) {
+            __m256 r0 = _mm256_loadu_ps(a + 0 * rs + p), r1 = _mm256_loadu_ps(a + 1 * rs + p);
+            __m256 r2 = _mm256_loadu_ps(a + 2 * rs + p), r3 = _mm256_loadu_ps(a + 3 * rs + p);
+            __m256 r4 = _mm256_loadu_ps(a + 4 * rs + p), r5 = _mm256_loadu_ps(a + 5 * rs + p);
+            __m256 r6 = _mm256_loadu_ps(a + 6 * rs + p), r7 = _mm256_loadu_ps(a + 7 * rs + p);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *d = dst + p * RECRL_MR;
+            _mm256_store_ps(d + 0 * RECRL_MR, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_store_ps(d + 1 * RECRL_MR, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_store_ps(d + 2 * RECRL_MR, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_store_ps(d + 3 * RECRL_MR, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_store_ps(d + 4 * RECRL_MR, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_store_ps(d + 5 * RECRL_MR, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_store_ps(d + 6 * RECRL_MR, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_store_ps(d + 7 * RECRL_MR, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
-    } else {
-        // rs == 1: the MR values of one depth index are contiguous.
-        const float *ap = a;
-        for (long p = 0; p < kc; p++) {
-            __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#define ROW_FMA_T(r)                                     \
-    {                                                    \
-        __m512 av = _mm512_set1_ps(ap[r < mr ? r : 0]);  \
-        c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);      \
-        c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);      \
+    } else if (rs == 1 && mr == RECRL_MR) {
+        for (; p < kc; p++) _mm256_store_ps(dst + p * RECRL_MR, _mm256_loadu_ps(a + p * cs));
     }
-            ALL_ROWS(ROW_FMA_T)
-            ap += cs;
-            b += RECRL_NR;
-        }
+    for (; p < kc; p++)
+        for (long r = 0; r < RECRL_MR; r++) dst[p * RECRL_MR + r] = r < mr ? a[r * rs + p * cs] : 0;
+}
+
+#define ROW_FMA(r)                                   \
+    {                                                \
+        __m512 av = _mm512_set1_ps(a[r]);            \
+        c##r##0 = _mm512_fmadd_ps(av, b0, c##r##0);  \
+        c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);  \
     }
 #define ROW_INIT(r) {c##r##0, c##r##1},
+
+/// The 8 x 32 micro-kernel: acc = packedA(8 x kc) * packedB(kc x 32), then
+/// C[mr x nr] = alpha * acc + beta * C (beta == 0 never reads C).
+AVX512 static void micro_kernel(long kc, const float *restrict a, const float *restrict b, float *c, long ldc,
+                                float alpha, float beta, long mr, long nr) {
+    ALL_ROWS(ROW_DECL)
+    for (long p = 0; p < kc; p++) {
+        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        ALL_ROWS(ROW_FMA)
+        a += RECRL_MR;
+        b += RECRL_NR;
+    }
     __m512 acc[RECRL_MR][2] = {ALL_ROWS(ROW_INIT)};
     __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : ((1u << nr) - 1));
     __mmask16 m1 = (__mmask16)(nr >= 32 ? 0xFFFF : nr <= 16 ? 0 : ((1u << (nr - 16)) - 1));
@@ -204,7 +223,7 @@ int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, con
         }
         return 1;
     }
-    float *pb = ws;
+    float *pb = ws, *pa = ws + (size_t)RECRL_KC * RECRL_NC;
     // op(A)[i][p] = a[i*rs + p*cs].
     long rs = transA ? 1 : lda, cs = transA ? lda : 1;
     for (long jc = 0; jc < n; jc += RECRL_NC) {
@@ -215,10 +234,10 @@ int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, con
             pack_b(transB, b, ldb, pc, jc, kc, nc, pb);
             for (long ir = 0; ir < m; ir += RECRL_MR) {
                 long mr = m - ir < RECRL_MR ? m - ir : RECRL_MR;
-                const float *ai = a + ir * rs + pc * cs;
+                pack_a(a + ir * rs + pc * cs, rs, cs, mr, kc, pa);
                 for (long jr = 0; jr < nc; jr += RECRL_NR) {
                     long nr = nc - jr < RECRL_NR ? nc - jr : RECRL_NR;
-                    micro_kernel(kc, ai, rs, cs, pb + jr * kc, c + ir * ldc + jc + jr, ldc, alpha, bk, mr, nr);
+                    micro_kernel(kc, pa, pb + jr * kc, c + ir * ldc + jc + jr, ldc, alpha, bk, mr, nr);
                 }
             }
         }
