@@ -92,45 +92,43 @@ AVX512 static inline void transpose16(const float *src, long lds, float *dst, lo
 /// Packs depth [p0, p0+kc) x columns [j0, j0+nc) of op(B) into NR-column micro-panels:
 /// panel j holds, for each depth index, NR consecutive columns (zero past nc).
 AVX512 static void pack_b(int transB, const float *b, long ldb, long p0, long j0, long kc, long nc, float *dst) {
+    if (!transB) {
+        // op(B)[p][j] = b[p*ldb + j]: one row of the block at a time (a contiguous read, so
+        // the hardware prefetcher streams it), NR floats into each micro-panel.
+        long full = nc / RECRL_NR * RECRL_NR, rest = nc - full;
+        __mmask16 m0 = (__mmask16)(rest >= 16 ? 0xFFFF : ((1u << rest) - 1));
+        __mmask16 m1 = (__mmask16)(rest <= 16 ? 0 : ((1u << (rest - 16)) - 1));
+        for (long p = 0; p < kc; p++) {
+            const float *s = b + (p0 + p) * ldb + j0;
+            float *d = dst + p * RECRL_NR;
+            for (long jr = 0; jr < full; jr += RECRL_NR) {
+                _mm512_store_ps(d + jr * kc, _mm512_loadu_ps(s + jr));
+                _mm512_store_ps(d + jr * kc + 16, _mm512_loadu_ps(s + jr + 16));
+            }
+            if (rest > 0) {
+                _mm512_store_ps(d + full * kc, _mm512_maskz_loadu_ps(m0, s + full));
+                _mm512_store_ps(d + full * kc + 16, _mm512_maskz_loadu_ps(m1, s + full + 16));
+            }
+        }
+        return;
+    }
     for (long jr = 0; jr < nc; jr += RECRL_NR) {
         long nr = nc - jr < RECRL_NR ? nc - jr : RECRL_NR;
-        if (!transB) {
-            // op(B)[p][j] = b[p*ldb + j]: NR contiguous floats per depth index.
-            const float *src = b + p0 * ldb + j0 + jr;
-            if (nr == RECRL_NR) {
-                for (long p = 0; p < kc; p++) {
-                    const float *s = src + p * ldb;
-                    _mm512_store_ps(dst, _mm512_loadu_ps(s));
-                    _mm512_store_ps(dst + 16, _mm512_loadu_ps(s + 16));
-                    dst += RECRL_NR;
-                }
-            } else {
-                __mmask16 m0 = (__mmask16)(nr >= 16 ? 0xFFFF : ((1u << nr) - 1));
-                __mmask16 m1 = (__mmask16)(nr <= 16 ? 0 : ((1u << (nr - 16)) - 1));
-                for (long p = 0; p < kc; p++) {
-                    const float *s = src + p * ldb;
-                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, s));
-                    _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, s + 16));
-                    dst += RECRL_NR;
-                }
+        // op(B)[p][j] = b[j*ldb + p]: column j of op(B) is row j of b (contiguous in p).
+        const float *src = b + (j0 + jr) * ldb + p0;
+        long p = 0;
+        if (nr == RECRL_NR) {
+            for (; p + 16 <= kc; p += 16) {
+                transpose16(src + p, ldb, dst, RECRL_NR);
+                transpose16(src + 16 * ldb + p, ldb, dst + 16, RECRL_NR);
+                dst += 16 * RECRL_NR;
             }
-        } else {
-            // op(B)[p][j] = b[j*ldb + p]: column j of op(B) is row j of b (contiguous in p).
-            const float *src = b + (j0 + jr) * ldb + p0;
-            long p = 0;
-            if (nr == RECRL_NR) {
-                for (; p + 16 <= kc; p += 16) {
-                    transpose16(src + p, ldb, dst, RECRL_NR);
-                    transpose16(src + 16 * ldb + p, ldb, dst + 16, RECRL_NR);
-                    dst += 16 * RECRL_NR;
-                }
-            }
-            for (; p < kc; p++) {
-                long c = 0;
-                for (; c < nr; c++) dst[c] = src[c * ldb + p];
-                for (; c < RECRL_NR; c++) dst[c] = 0;
-                dst += RECRL_NR;
-            }
+        }
+        for (; p < kc; p++) {
+            long c = 0;
+            for (; c < nr; c++) dst[c] = src[c * ldb + p];
+            for (; c < RECRL_NR; c++) dst[c] = 0;
+            dst += RECRL_NR;
         }
     }
 }
