@@ -24,12 +24,8 @@
 
 #define RECRL_MR 8
 #define RECRL_NR 32
-#ifndef RECRL_KC
 #define RECRL_KC 256
-#endif
-#ifndef RECRL_NC
 #define RECRL_NC 512
-#endif
 
 #if RECRL_GEMM_X86
 

@@ -33,12 +33,12 @@ struct RawDense {
 ///
 /// Lane 0 is the calling thread; lane 1 is a persistent worker thread that spins briefly
 /// between phases and then parks on a condition variable. Each phase has two independent
-/// tasks, claimed atomically: the caller takes task 0 and the worker task 1, so each lane
-/// works on the same data in every update, and either lane takes the other's task when it
-/// is still unclaimed (the caller runs both when the worker is descheduled, so an
-/// oversubscribed machine degrades to the sequential speed instead of waiting on the scheduler) (the target networks' forward pass beside the online
-/// ones; weight gradients beside input gradients; halves of a GEMM's columns or rows;
-/// halves of every Adam/soft-update range), then both meet at a barrier. BLAS runs
+/// tasks (the target networks' forward pass beside the online ones; weight gradients
+/// beside input gradients; halves of a GEMM's columns or rows; halves of every
+/// Adam/soft-update range), claimed atomically: the caller takes task 0 and the worker
+/// task 1, and either lane takes the other's task when it is still unclaimed (the caller
+/// runs both when the worker is descheduled, so an oversubscribed machine degrades to the
+/// sequential speed instead of waiting on the scheduler); then both meet at a barrier. BLAS runs
 /// single-threaded meanwhile. Every buffer is allocated when the engine is built (and
 /// again only when the batch size changes): a warm update allocates nothing.
 ///
@@ -217,9 +217,9 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
 
     /// Claims a task of the phase in `observed` (a `state` value), `preferred` first; nil
     /// when both are taken. The caller prefers task 0 and the worker task 1, so that each
-    /// lane runs the same share of every phase in every update and finds the data it wrote
-    /// last time in its own caches (moving cache lines between the cores is expensive);
-    /// either lane still takes the other's task when that one has not been claimed.
+    /// lane runs the same share of every phase in every update (no speed change measured;
+    /// it keeps the lane-to-data mapping fixed); either lane still takes the other's task
+    /// when that one has not been claimed.
     @inline(__always)
     private func claim(_ observed: Int, preferred: Int) -> Int? {
         var s = observed

@@ -73,7 +73,7 @@ public enum UnsafeKernels {
 ///
 /// On x86-64 CPUs with AVX-512F, mid-sized products on single-threaded OpenBLAS (what the
 /// training paths use) go to RecRL's own SGEMM instead (`recrl_sgemm` in CRecRLKernels:
-/// 8 × 32 register blocks, A read in place, B packed once per 256 × 512 block), which is
+/// 8 × 32 register blocks, 8-row A panels, B packed once per 256 × 512 block), which is
 /// faster than OpenBLAS's Cooperlake kernels on most of the workload's shapes (see
 /// `ownGEMMServes`). `RECRL_GEMM=openblas` in the environment turns it off.
 @usableFromInline
@@ -123,7 +123,8 @@ func ownGEMMServes(_ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> Bool {
         && Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork
 }
 
-/// Above this many multiply-adds (m·n·k) OpenBLAS's blocking serves better (the `large`
-/// workload's GEMMs measured 0.90–1.00× with RecRL's kernel).
+/// Above this many multiply-adds (m·n·k) products stay with OpenBLAS: RecRL's kernel has
+/// one level of cache blocking, tuned on the `paper` and `medium` shapes, and did not beat
+/// OpenBLAS on the `large` workload's products in a first measurement.
 @usableFromInline
 let ownGEMMMaximumWork = 1e9
