@@ -144,7 +144,6 @@ public final class OnlineDRR: Sendable {
             popularityOrder = []
         }
         snapshot = Mutex(Snapshot(model: model, version: 1))
-        let c = model.configuration
         learner = Mutex(Self.learnerState(for: model, seed: seed))
     }
 
