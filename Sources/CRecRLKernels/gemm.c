@@ -61,6 +61,8 @@ static int available_cached(void) {
     return s;
 }
 
+int recrl_sgemm_prepare(void) { return available_cached() && workspace() != NULL ? 1 : 0; }
+
 /// dst[q*ldd + r] = src[r*lds + q] for a 16 x 16 block (an in-register transpose).
 AVX512 static inline void transpose16(const float *src, long lds, float *dst, long ldd) {
     __m512 t[16], u[16];
@@ -242,6 +244,8 @@ int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, con
 #else
 
 int recrl_sgemm_available(void) { return 0; }
+
+int recrl_sgemm_prepare(void) { return 0; }
 
 int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                 const float *b, long ldb, float beta, float *c, long ldc) {

@@ -57,6 +57,8 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     /// Tasks of the current phase finished by lane 1.
     private let completed = Atomic<Int>(0)
     private let sleeping = Atomic<Int>(0)
+    /// Set by lane 1 once it runs (after preparing its GEMM buffers).
+    private let workerReady = Atomic<Int>(0)
     private var generation = 0
     private var phase = 0
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -187,9 +189,11 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
 
     // MARK: Lanes
 
-    /// Starts lane 1 (once).
+    /// Starts lane 1 (once) and waits until it has allocated its per-thread GEMM buffers,
+    /// so that both lanes' one-time allocations happen here, not in a later update.
     func start() {
         guard thread == nil else { return }
+        UnsafeKernels.prepareGEMMWorkspace()
         var t = pthread_t()
         let context = Unmanaged.passUnretained(self).toOpaque()
         let rc = pthread_create(&t, nil, { raw in
@@ -201,6 +205,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         }, context)
         precondition(rc == 0, "TwoLaneDDPGEngine: pthread_create failed (\(rc))")
         thread = t
+        while workerReady.load(ordering: .acquiring) == 0 { sched_yield() }
     }
 
     /// Publishes a new phase whose two tasks are up for grabs.
@@ -233,6 +238,8 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     }
 
     private func workerLoop() {
+        UnsafeKernels.prepareGEMMWorkspace()
+        workerReady.store(1, ordering: .releasing)
         FloatingPointMode.withDenormalsFlushedToZero {
             while true {
                 var s = state.load(ordering: .acquiring)

@@ -57,6 +57,14 @@ public enum UnsafeKernels {
         recrl_adam_soft_step(p, g, m, v, target, count, beta1, beta2, learningRate, epsilon, tau)
     }
 
+    /// Allocates the calling thread's packing buffer for RecRL's own SGEMM now (otherwise it
+    /// is allocated by the thread's first product that uses that kernel), so that a thread
+    /// which must not allocate later pays for it up front. Does nothing when the kernel is
+    /// not in use or the buffer exists.
+    public static func prepareGEMMWorkspace() {
+        if ownGEMMEnabled { _ = recrl_sgemm_prepare() }
+    }
+
     /// A spin-wait hint for busy-waiting threads (x86 `PAUSE`).
     public static func cpuRelax() { recrl_cpu_relax() }
 }

@@ -54,6 +54,10 @@ void recrl_cpu_relax(void);
 /// 1 when recrl_sgemm can run on this CPU (x86-64 with AVX-512F), else 0.
 int recrl_sgemm_available(void);
 
+/// Allocates the calling thread's recrl_sgemm packing buffers if it has none yet.
+/// Returns 1 when they exist afterwards, 0 otherwise (no AVX-512F, or out of memory).
+int recrl_sgemm_prepare(void);
+
 /// Single-threaded row-major SGEMM: C[m x n] = alpha * op(A) * op(B) + beta * C, where
 /// op(A) is m x k (A is k x m with row stride lda when transA, else m x k) and op(B) is
 /// k x n. beta == 0 never reads C. Uses per-thread packing buffers allocated on the
