@@ -41,41 +41,156 @@ uint32_t recrl_ftz_daz_bits(void) {
 #endif
 }
 
-/* Vectorisable: __builtin_sqrtf with no errno dependence is lowered to sqrtps. */
+/* No a*b+c is contracted into a fused multiply-add anywhere in this file: every operation
+   rounds on its own, so a vector lane, the scalar tail and another CPU's build compute the
+   same bits for the same element (results do not depend on where a loop or a split starts). */
+#pragma clang fp contract(off)
+
+/* A correctly rounded square root that loops can vectorise (sqrtf may set errno, which
+   keeps the vectoriser away). */
+#if defined(__has_builtin) && __has_builtin(__builtin_elementwise_sqrt)
+static inline float recrl_sqrt(float x) { return __builtin_elementwise_sqrt(x); }
+#else
 static inline float recrl_sqrt(float x) { return __builtin_sqrtf(x); }
+#endif
+
+#if RECRL_X86
+#define RECRL_AVX2 __attribute__((target("avx2")))
+/// 1 when the CPU runs AVX2 (checked once).
+static int recrl_has_avx2(void) {
+    static _Atomic int state = -1;
+    int s = state;
+    if (s < 0) {
+        __builtin_cpu_init();
+        state = s = __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return s;
+}
+#endif
+
+/* One Adam element; the vector loops below compute exactly this, lane by lane. */
+#define RECRL_ADAM_SCALAR(i)                                                        \
+    do {                                                                            \
+        float g_ = grad[i];                                                         \
+        float mm_ = beta1 * m[i] + c1 * g_;                                         \
+        float vv_ = beta2 * v[i] + c2 * (g_ * g_);                                  \
+        m[i] = mm_;                                                                 \
+        v[i] = vv_;                                                                 \
+        param[i] = param[i] - (lr_t * mm_) / (recrl_sqrt(vv_) + eps_t);             \
+    } while (0)
+
+/* Restrict pointers and no contraction: the compiler vectorises this loop, and every lane
+   computes exactly RECRL_ADAM_SCALAR. */
+static inline __attribute__((always_inline)) void adam_loop(float *restrict param, const float *restrict grad,
+                                                            float *restrict m, float *restrict v, long count,
+                                                            float beta1, float beta2, float lr_t, float eps_t) {
+    const float c1 = 1.0f - beta1, c2 = 1.0f - beta2;
+    for (long i = 0; i < count; i++) RECRL_ADAM_SCALAR(i);
+}
+
+#if RECRL_X86
+RECRL_AVX2 static void adam_avx2(float *restrict param, const float *restrict grad, float *restrict m,
+                                 float *restrict v, long count, float beta1, float beta2, float lr_t,
+                                 float eps_t) {
+    adam_loop(param, grad, m, v, count, beta1, beta2, lr_t, eps_t);
+}
+
+RECRL_AVX2 static void soft_update_avx2(float *restrict target, const float *restrict source, long count,
+                                        float tau) {
+    const float keep = 1.0f - tau;
+    for (long i = 0; i < count; i++) target[i] = tau * source[i] + keep * target[i];
+}
+#endif
 
 void recrl_adam_step(float *restrict param, const float *restrict grad, float *restrict m,
                      float *restrict v, long count, float beta1, float beta2, float lr_t,
                      float eps_t) {
-    const float c1 = 1.0f - beta1, c2 = 1.0f - beta2;
-    long i = 0;
-#if RECRL_X86 && defined(__SSE2__)
-    const __m128 vb1 = _mm_set1_ps(beta1), vb2 = _mm_set1_ps(beta2);
-    const __m128 vc1 = _mm_set1_ps(c1), vc2 = _mm_set1_ps(c2);
-    const __m128 vlr = _mm_set1_ps(lr_t), veps = _mm_set1_ps(eps_t);
-    for (; i + 4 <= count; i += 4) {
-        __m128 g = _mm_loadu_ps(grad + i);
-        __m128 mm = _mm_add_ps(_mm_mul_ps(vb1, _mm_loadu_ps(m + i)), _mm_mul_ps(vc1, g));
-        __m128 vv = _mm_add_ps(_mm_mul_ps(vb2, _mm_loadu_ps(v + i)), _mm_mul_ps(vc2, _mm_mul_ps(g, g)));
-        _mm_storeu_ps(m + i, mm);
-        _mm_storeu_ps(v + i, vv);
-        __m128 upd = _mm_div_ps(_mm_mul_ps(vlr, mm), _mm_add_ps(_mm_sqrt_ps(vv), veps));
-        _mm_storeu_ps(param + i, _mm_sub_ps(_mm_loadu_ps(param + i), upd));
+#if RECRL_X86
+    if (recrl_has_avx2()) {
+        adam_avx2(param, grad, m, v, count, beta1, beta2, lr_t, eps_t);
+        return;
     }
 #endif
-    for (; i < count; i++) {
-        float g = grad[i];
-        float mm = beta1 * m[i] + c1 * g;
-        float vv = beta2 * v[i] + c2 * g * g;
-        m[i] = mm;
-        v[i] = vv;
-        param[i] -= lr_t * mm / (recrl_sqrt(vv) + eps_t);
-    }
+    adam_loop(param, grad, m, v, count, beta1, beta2, lr_t, eps_t);
 }
 
 void recrl_soft_update(float *restrict target, const float *restrict source, long count, float tau) {
+#if RECRL_X86
+    if (recrl_has_avx2()) {
+        soft_update_avx2(target, source, count, tau);
+        return;
+    }
+#endif
     const float keep = 1.0f - tau;
     for (long i = 0; i < count; i++) target[i] = tau * source[i] + keep * target[i];
+}
+
+/* tanh of one float, branch-free so that loops over it vectorise.
+   |x| < 0.625: the odd Taylor series through x^21 (truncation below 1.3e-9 relative);
+   otherwise 1 - 2 / (e^(2|x|) + 1) with e^y = 2^n * p(r), y = n ln2 + r, |r| <= ln2 / 2,
+   p the degree-7 Taylor polynomial (relative truncation below 6e-9); |x| is clamped at
+   9.5, where tanh rounds to 1 in float. The sign is copied from x, so tanh(-0) = -0;
+   NaN stays NaN and infinities give +-1. Checked against double precision in
+   Tests/RecRLTensorTests (a few ulp at most). */
+static inline __attribute__((always_inline)) float recrl_tanh1(float x) {
+    float ax = __builtin_fabsf(x);
+    float z = ax * ax;
+    float p = 9.691537956929451e-05f;
+    p = p * z + -2.3912911424355248e-04f;
+    p = p * z + 5.90027440945586e-04f;
+    p = p * z + -1.4558343870513183e-03f;
+    p = p * z + 3.592128036572481e-03f;
+    p = p * z + -8.863235529902197e-03f;
+    p = p * z + 2.1869488536155203e-02f;
+    p = p * z + -5.396825396825397e-02f;
+    p = p * z + 1.3333333333333333e-01f;
+    p = p * z + -3.333333333333333e-01f;
+    float small = ax + ax * (z * p);
+
+    float c = ax > 9.5f ? 9.5f : ax; /* NaN stays NaN */
+    float y = c + c;
+    /* n = round(y / ln2) through the 1.5 * 2^23 trick: no float-to-int conversion of NaN. */
+    float t = y * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = y - n * 0.693145751953125f;
+    r = r - n * 1.42860682030941723e-06f;
+    float q = 1.0f / 5040.0f;
+    q = q * r + 1.0f / 720.0f;
+    q = q * r + 1.0f / 120.0f;
+    q = q * r + 1.0f / 24.0f;
+    q = q * r + 1.0f / 6.0f;
+    q = q * r + 0.5f;
+    q = q * r + 1.0f;
+    q = q * r + 1.0f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    /* The low mantissa bits of t hold n (0 <= n <= 28 here); 2^n has exponent n + 127. */
+    uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    float e = q * scale;
+    float large = 1.0f - 2.0f / (e + 1.0f);
+
+    float v = ax < 0.625f ? small : large;
+    return __builtin_copysignf(v, x);
+}
+
+static inline __attribute__((always_inline)) void tanh_loop(float *restrict x, long count) {
+    for (long i = 0; i < count; i++) x[i] = recrl_tanh1(x[i]);
+}
+
+#if RECRL_X86
+RECRL_AVX2 static void tanh_avx2(float *restrict x, long count) { tanh_loop(x, count); }
+#endif
+
+void recrl_tanh(float *x, long count) {
+#if RECRL_X86
+    if (recrl_has_avx2()) {
+        tanh_avx2(x, count);
+        return;
+    }
+#endif
+    tanh_loop(x, count);
 }
 
 void recrl_bias_activation(float *restrict y, const float *restrict bias, long rows, long cols,
@@ -90,7 +205,7 @@ void recrl_bias_activation(float *restrict y, const float *restrict bias, long r
             for (long c = 0; c < cols; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
             break;
         case 2:
-            for (long c = 0; c < cols; c++) row[c] = tanhf(row[c]);
+            recrl_tanh(row, cols);
             break;
         case 3:
             for (long c = 0; c < cols; c++) row[c] = 1.0f / (1.0f + expf(-row[c]));

@@ -47,8 +47,9 @@ public enum UnsafeKernels {
 
     /// One Adam step over `count` parameters (`lr_t`, `eps_t` carry the bias corrections, as
     /// `Adam` computes them), followed by the soft update `target = τ · param + (1 − τ) · target`
-    /// when `target` is given. Element-wise: a range starting at a multiple of 4 gives bit-identical
-    /// results to the whole tensor in one call.
+    /// when `target` is given. Element-wise, one rounding per operation (no fused multiply-add),
+    /// vectorised with AVX2 when the CPU has it: any sub-range gives bit-identical results to the
+    /// whole tensor in one call, on every CPU.
     public static func adamStep(parameters p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
                                 firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
                                 count: Int, beta1: Float, beta2: Float, learningRate: Float, epsilon: Float,

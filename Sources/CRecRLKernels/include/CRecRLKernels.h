@@ -19,11 +19,18 @@ uint32_t recrl_ftz_daz_bits(void);
 ///   m = b1*m + (1-b1)*g;  v = b2*v + (1-b2)*g*g;
 ///   p -= lr_t * m / (sqrt(v) + eps_t)
 /// `lr_t` and `eps_t` already carry the bias corrections.
+/// Each element is computed with one rounding per operation (no fused multiply-add), in
+/// AVX2 vectors when the CPU has them: the same bits at any position and on any CPU.
 void recrl_adam_step(float *param, const float *grad, float *m, float *v, long count,
                      float beta1, float beta2, float lr_t, float eps_t);
 
 /// Soft update in place: target = tau * source + (1 - tau) * target.
 void recrl_soft_update(float *target, const float *source, long count, float tau);
+
+/// tanh in place over `count` floats, vectorised (AVX2 when the CPU has it); within a few
+/// ulp of the exact value, the same bits on every CPU and at every position; tanh(-0) = -0,
+/// NaN stays NaN, +-inf gives +-1.
+void recrl_tanh(float *x, long count);
 
 /// Fused bias add and activation over a row-major [rows, cols] matrix, in place.
 /// activation: 0 identity, 1 relu, 2 tanh, 3 sigmoid.
