@@ -296,8 +296,9 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient
         case criticFirstLayer     // layer 0 weight gradient, rows split
         case criticAdam           // Adam + soft update of the critic, halves
-        case policyForward        // critic layer i on [s | μ(s)], columns split
-        case policyBackward       // critic layer i input gradient, columns split (layer 0: action columns)
+        case policyForward        // critic layer i on [s | μ(s)], columns split (last hidden layer: + the head's backward)
+        case policyBackward       // critic layer i input gradient, columns split (layer 0: action columns;
+                                  // last hidden layer: task 0 also runs the head's forward)
         case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient
         case actorFirstLayer      // layer 0 weight gradient, rows split
         case actorAdam            // Adam + soft update of the actor, halves
@@ -325,14 +326,24 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         for i in stride(from: critic.count - 1, through: 1, by: -1) { parallel(code(.criticBackward, i)) }
         parallel(code(.criticFirstLayer))
         parallel(code(.criticAdam))
-        for i in 0..<critic.count { parallel(code(.policyForward, i)) }
+        // The actor pass. The critic's head is linear and dL/dQ = −1/B, so the head's backward
+        // needs no forward output: it runs in the phase of the last hidden layer's forward, on
+        // the columns that task has just computed, and the head's forward (only the loss needs
+        // it) runs beside the next backward phase. Two barriers fewer than layer by layer.
+        let n = critic.count
+        policyCriticDelta[n - 1].update(repeating: -1 / Float(b), count: b)
+        if n >= 2 {
+            for i in 0..<(n - 1) { parallel(code(.policyForward, i)) }
+            for i in stride(from: n - 2, through: 0, by: -1) { parallel(code(.policyBackward, i)) }
+        } else {
+            parallel(code(.policyForward, 0))
+            parallel(code(.policyBackward, 0))
+        }
         // −mean Q(s, μ(s)), as Tensor.mean computes it.
-        let qp = policyCriticOut[critic.count - 1]
+        let qp = policyCriticOut[n - 1]
         var sum = 0.0
         for i in 0..<b { sum += Double(qp[i]) }
         let actorLoss = -Float(Double(Float(sum)) / Double(b))
-        policyCriticDelta[critic.count - 1].update(repeating: -1 / Float(b), count: b)
-        for i in stride(from: critic.count - 1, through: 0, by: -1) { parallel(code(.policyBackward, i)) }
         for i in stride(from: actor.count - 1, through: 1, by: -1) { parallel(code(.actorBackward, i)) }
         parallel(code(.actorFirstLayer))
         parallel(code(.actorAdam))
@@ -364,7 +375,13 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
             let cut = split(l.outputs, align: 16)
             let range = lane == 0 ? 0..<cut : cut..<l.outputs
             dense(l, input: layer == 0 ? policyJoined : policyCriticOut[layer - 1], output: policyCriticOut[layer], columns: range)
+            // The head's backward reads only these columns of this layer's output (same split).
+            if layer == critic.count - 2 { policyBackward(layer + 1, lane: lane) }
         case .policyBackward:
+            if lane == 0 && layer == critic.count - 2 {
+                let head = critic[layer + 1]
+                dense(head, input: policyCriticOut[layer], output: policyCriticOut[layer + 1], columns: 0..<head.outputs)
+            }
             policyBackward(layer, lane: lane)
         case .actorBackward:
             backwardLayer(actor[layer], input: actorOut[layer - 1], delta: actorDelta[layer], gradient: actorGradient[layer],
