@@ -34,6 +34,9 @@ build() {  # prints the path of the recrl binary built at revision $1
 }
 [ -n "$A" ] || A="$(build "$REV_A")"
 [ -n "$B" ] || B="$(build "$REV_B")"
+for bin in "$A" "$B"; do
+  [ -x "$bin" ] || { echo "ab-builds: no executable recrl at $bin" >&2; exit 1; }
+done
 OUT="$(mktemp)"
 trap 'rm -f "$OUT"' EXIT
 runs() { python3 -c "import json,sys; print(' '.join(str(x) for x in json.load(sys.stdin)['runs']))"; }
