@@ -34,12 +34,16 @@ struct RawDense {
 /// Lane 0 is the calling thread; lane 1 is a persistent worker thread that spins briefly
 /// between phases and then parks on a condition variable. Each phase has two independent
 /// tasks (the target networks' forward pass beside the online ones; weight gradients
-/// beside input gradients; halves of a GEMM's columns or rows; halves of every
-/// Adam/soft-update range), claimed atomically: the caller takes task 0 and the worker
+/// beside input gradients; halves of a GEMM's columns or rows; halves of Adam/soft-update
+/// ranges), claimed atomically: the caller takes task 0 and the worker
 /// task 1, and either lane takes the other's task when it is still unclaimed (the caller
 /// runs both when the worker is descheduled, so an oversubscribed machine degrades to the
 /// sequential speed instead of waiting on the scheduler); then both meet at a barrier. BLAS runs
-/// single-threaded meanwhile. Every buffer is allocated when the engine is built (and
+/// single-threaded meanwhile. Adam (with the soft target update) has no phase of its own:
+/// a layer's step runs in the backward phase after the one that computed its gradient
+/// (nothing reads that layer's weights any more by then), and the first layer's step runs
+/// right after its weight gradient, on the rows the same lane has just computed, while
+/// they are still in that core's cache. Every buffer is allocated when the engine is built (and
 /// again only when the batch size changes): a warm update allocates nothing.
 ///
 /// The work split is fixed, so results are deterministic; they agree with the sequential
@@ -293,15 +297,13 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     /// Phase codes: high byte = kind, low bits = layer index.
     private enum Kind: Int {
         case forward = 1          // task 1 targets; task 0 critic on [s|a] and actor on s
-        case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient
-        case criticFirstLayer     // layer 0 weight gradient, rows split
-        case criticAdam           // Adam + soft update of the critic, halves
+        case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, halves
+        case criticFirstLayer     // layer 0 weight gradient and Adam, rows split; Adam on layer 1, halves
         case policyForward        // critic layer i on [s | μ(s)], columns split (last hidden layer: + the head's backward)
         case policyBackward       // critic layer i input gradient, columns split (layer 0: action columns;
                                   // last hidden layer: task 0 also runs the head's forward)
-        case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient
-        case actorFirstLayer      // layer 0 weight gradient, rows split
-        case actorAdam            // Adam + soft update of the actor, halves
+        case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, halves
+        case actorFirstLayer      // layer 0 weight gradient and Adam, rows split; Adam on layer 1, halves
     }
 
     private func code(_ k: Kind, _ layer: Int = 0) -> Int { k.rawValue << 16 | layer }
@@ -325,7 +327,6 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         criticDelta[critic.count - 1].update(from: dq, count: b)
         for i in stride(from: critic.count - 1, through: 1, by: -1) { parallel(code(.criticBackward, i)) }
         parallel(code(.criticFirstLayer))
-        parallel(code(.criticAdam))
         // The actor pass. The critic's head is linear and dL/dQ = −1/B, so the head's backward
         // needs no forward output: it runs in the phase of the last hidden layer's forward, on
         // the columns that task has just computed, and the head's forward (only the loss needs
@@ -346,7 +347,6 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         let actorLoss = -Float(Double(Float(sum)) / Double(b))
         for i in stride(from: actor.count - 1, through: 1, by: -1) { parallel(code(.actorBackward, i)) }
         parallel(code(.actorFirstLayer))
-        parallel(code(.actorAdam))
         return (criticLoss, actorLoss)
     }
 
@@ -366,10 +366,11 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
             backwardLayer(critic[layer], input: layer == 0 ? joined : criticOut[layer - 1], delta: criticDelta[layer],
                           gradient: criticGradient[layer], inputDelta: criticDelta[layer == 0 ? 0 : layer - 1],
                           previous: layer == 0 ? nil : (criticOut[layer - 1], critic[layer - 1].activation), lane: lane)
+            if layer + 1 < critic.count { adam(.critic, layer + 1, lane: lane) }
         case .criticFirstLayer:
             firstLayerGradient(critic[0], input: joined, delta: criticDelta[0], gradient: criticGradient[0], lane: lane)
-        case .criticAdam:
-            adam(critic, target: targetCritic, gradient: criticGradient, moments: criticMoments, step: criticStep, lane: lane)
+            adamFirstLayer(.critic, lane: lane)
+            if critic.count > 1 { adam(.critic, 1, lane: lane) }
         case .policyForward:
             let l = critic[layer]
             let cut = split(l.outputs, align: 16)
@@ -386,10 +387,11 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         case .actorBackward:
             backwardLayer(actor[layer], input: actorOut[layer - 1], delta: actorDelta[layer], gradient: actorGradient[layer],
                           inputDelta: actorDelta[layer - 1], previous: (actorOut[layer - 1], actor[layer - 1].activation), lane: lane)
+            if layer + 1 < actor.count { adam(.actor, layer + 1, lane: lane) }
         case .actorFirstLayer:
             firstLayerGradient(actor[0], input: states, delta: actorDelta[0], gradient: actorGradient[0], lane: lane)
-        case .actorAdam:
-            adam(actor, target: targetActor, gradient: actorGradient, moments: actorMoments, step: actorStep, lane: lane)
+            adamFirstLayer(.actor, lane: lane)
+            if actor.count > 1 { adam(.actor, 1, lane: lane) }
         }
     }
 
@@ -462,8 +464,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     private func firstLayerGradient(_ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
                                     gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>), lane: Int) {
         let b = batchSize
-        let cut = split(l.inputs, align: 8)
-        let r0 = lane == 0 ? 0 : cut, r1 = lane == 0 ? cut : l.inputs
+        let (r0, r1) = firstLayerRows(l, lane: lane)
         if r1 > r0 {
             UnsafeKernels.gemm(transposeA: true, transposeB: false, m: r1 - r0, n: l.outputs, k: b,
                                a: input + r0, lda: l.inputs, b: delta, ldb: l.outputs,
@@ -472,26 +473,52 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         if lane == 1 { UnsafeKernels.columnSums(delta, rows: b, columns: l.outputs, into: gradient.1) }
     }
 
-    /// Adam (and the soft update of the target) over each parameter tensor, halves per lane.
-    private func adam(_ net: [RawDense], target: [RawDense], gradient: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)],
-                      moments: [(UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)],
-                      step: (learningRate: Float, epsilon: Float), lane: Int) {
-        for i in net.indices {
-            let l = net[i]
-            for j in 0..<2 {
-                let n = j == 0 ? l.inputs * l.outputs : l.outputs
-                let cut = split(n, align: 16)
-                let lo = lane == 0 ? 0 : cut, hi = lane == 0 ? cut : n
-                guard hi > lo else { continue }
-                let p = j == 0 ? l.weight : l.bias
-                let t = j == 0 ? target[i].weight : target[i].bias
-                let g = j == 0 ? gradient[i].0 : gradient[i].1
-                let (m, v) = moments[2 * i + j]
-                UnsafeKernels.adamStep(parameters: p + lo, gradient: g + lo, firstMoment: m + lo, secondMoment: v + lo,
-                                       count: hi - lo, beta1: beta1, beta2: beta2, learningRate: step.learningRate,
-                                       epsilon: step.epsilon, softUpdateTarget: t + lo, tau: tau)
-            }
+    /// The rows of the first layer's weight gradient (and of its Adam step) that `lane` owns.
+    @inline(__always)
+    private func firstLayerRows(_ l: RawDense, lane: Int) -> (Int, Int) {
+        let cut = split(l.inputs, align: 8)
+        return lane == 0 ? (0, cut) : (cut, l.inputs)
+    }
+
+    private enum Network { case critic, actor }
+
+    /// Adam and the soft target update of `count` parameters from `offset` of layer `i`'s
+    /// weight (`bias == false`) or bias. Element-wise, so any split gives the same bits.
+    @inline(__always)
+    private func adamRange(_ net: Network, _ i: Int, bias: Bool, offset: Int, count: Int) {
+        guard count > 0 else { return }
+        let isCritic = net == .critic
+        let l = isCritic ? critic[i] : actor[i], t = isCritic ? targetCritic[i] : targetActor[i]
+        let g = isCritic ? criticGradient[i] : actorGradient[i]
+        let (m, v) = isCritic ? criticMoments[2 * i + (bias ? 1 : 0)] : actorMoments[2 * i + (bias ? 1 : 0)]
+        let step = isCritic ? criticStep : actorStep
+        let p = bias ? l.bias : l.weight, target = bias ? t.bias : t.weight, gradient = bias ? g.1 : g.0
+        UnsafeKernels.adamStep(parameters: p + offset, gradient: gradient + offset, firstMoment: m + offset,
+                               secondMoment: v + offset, count: count, beta1: beta1, beta2: beta2,
+                               learningRate: step.learningRate, epsilon: step.epsilon,
+                               softUpdateTarget: target + offset, tau: tau)
+    }
+
+    /// Adam on layer `i` of `net` (weight and bias), halves per lane.
+    private func adam(_ net: Network, _ i: Int, lane: Int) {
+        let l = net == .critic ? critic[i] : actor[i]
+        let weights = l.inputs * l.outputs, weightCut = split(weights, align: 16), biasCut = split(l.outputs, align: 16)
+        if lane == 0 {
+            adamRange(net, i, bias: false, offset: 0, count: weightCut)
+            adamRange(net, i, bias: true, offset: 0, count: biasCut)
+        } else {
+            adamRange(net, i, bias: false, offset: weightCut, count: weights - weightCut)
+            adamRange(net, i, bias: true, offset: biasCut, count: l.outputs - biasCut)
         }
+    }
+
+    /// Adam on the first layer: the weight rows whose gradient this lane has just computed,
+    /// and (lane 1, which computed it) the bias.
+    private func adamFirstLayer(_ net: Network, lane: Int) {
+        let l = net == .critic ? critic[0] : actor[0]
+        let (r0, r1) = firstLayerRows(l, lane: lane)
+        adamRange(net, 0, bias: false, offset: r0 * l.outputs, count: (r1 - r0) * l.outputs)
+        if lane == 1 { adamRange(net, 0, bias: true, offset: 0, count: l.outputs) }
     }
 
     /// Critic layer `i`'s input gradient in the actor pass (weights frozen), columns split;

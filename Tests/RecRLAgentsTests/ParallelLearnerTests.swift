@@ -56,6 +56,9 @@ final class ParallelLearnerTests: XCTestCase {
     func testTwoLanePathAgreesOnOddSizesAndOtherDepths() {
         checkAgreement(s: 7, a: 3, hidden: [19], b: 5, seed: 22)
         checkAgreement(s: 9, a: 35, hidden: [40, 33, 17], b: 9, seed: 23)
+        // No hidden layer: each network is its first layer (whose Adam step runs beside its
+        // weight gradient) and the critic's head at once.
+        checkAgreement(s: 11, a: 6, hidden: [], b: 7, seed: 25)
     }
 
     func testTwoLanePathAgreesOnPaperShapes() {
