@@ -71,6 +71,14 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     /// Spins (PAUSE) before lane 1 parks, and before lane 0 starts yielding its core.
     private let workerSpins = 20_000
     private let callerSpins = 2_000
+    /// How long task 0 and task 1 of the current phase took (ns), each written by the lane
+    /// that ran it before it reports completion.
+    private let taskNanoseconds = UnsafeMutablePointer<UInt64>.allocate(capacity: 2)
+    /// Task 0's share of the Adam step of each layer from 1 on (index 0 unused: the first
+    /// layer's step follows its row split), adapted every update to the lanes' measured
+    /// speed; element-wise, so the results do not depend on it.
+    private var criticAdamShare: [Double]
+    private var actorAdamShare: [Double]
 
     // MARK: Shapes
     let stateSize: Int
@@ -132,6 +140,9 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         self.targetCritic = self.critic
         let dummy = UnsafeMutablePointer<Float>(bitPattern: 64)!
         criticMoments = Array(repeating: (dummy, dummy), count: 2 * critic.layers.count)
+        criticAdamShare = Array(repeating: 0.5, count: critic.layers.count)
+        actorAdamShare = Array(repeating: 0.5, count: actor.layers.count)
+        taskNanoseconds.initialize(repeating: 0, count: 2)
         actorMoments = Array(repeating: (dummy, dummy), count: 2 * actor.layers.count)
         targetJoined = dummy
         joined = dummy
@@ -160,6 +171,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         pthread_cond_destroy(condition)
         mutex.deallocate()
         condition.deallocate()
+        taskNanoseconds.deallocate()
         for p in owned { p.deallocate() }
     }
 
@@ -250,7 +262,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
                 if let task = claim(s, preferred: 1) {
                     let p = phase
                     if p < 0 { return }
-                    run(phase: p, lane: task)
+                    timedRun(phase: p, task: task)
                     completed.add(1, ordering: .releasing)
                     continue
                 }
@@ -283,12 +295,47 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         post()
         var mine = 0
         while let task = claim(state.load(ordering: .acquiring), preferred: 0) {
-            run(phase: p, lane: task)
+            timedRun(phase: p, task: task)
             mine += 1
         }
         var spins = 0
         while completed.load(ordering: .acquiring) != 2 - mine {
             if spins < callerSpins { UnsafeKernels.cpuRelax(); spins += 1 } else { sched_yield() }
+        }
+        // Each lane ran one task: move Adam work from the slower task to the faster one.
+        if mine == 1 { rebalance(phase: p) }
+    }
+
+    private func timedRun(phase p: Int, task: Int) {
+        let start = monotonicNanoseconds()
+        run(phase: p, lane: task)
+        taskNanoseconds[task] = monotonicNanoseconds() &- start
+    }
+
+    @inline(__always)
+    private func monotonicNanoseconds() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
+    }
+
+    /// After a phase that holds a layer's Adam step, shifts task 0's share of it by a
+    /// quarter of the two tasks' relative time difference (kept within 5–95%). The lanes'
+    /// speeds differ on these VMs (lane 1 ran Adam up to 1.7× slower than lane 0 in the
+    /// same phase, whichever half it had), and Adam is the only work of a phase that can
+    /// move between them without changing a single bit of the results.
+    private func rebalance(phase p: Int) {
+        let layer = p & 0xFFFF
+        let (t0, t1) = (Double(taskNanoseconds[0]), Double(taskNanoseconds[1]))
+        guard t0 + t1 > 0 else { return }
+        let step = 0.25 * (t1 - t0) / (t0 + t1)
+        func shifted(_ f: Double) -> Double { Swift.min(0.95, Swift.max(0.05, f + step)) }
+        switch Kind(rawValue: p >> 16)! {
+        case .criticBackward where layer + 1 < critic.count: criticAdamShare[layer + 1] = shifted(criticAdamShare[layer + 1])
+        case .criticFirstLayer where critic.count > 1: criticAdamShare[1] = shifted(criticAdamShare[1])
+        case .actorBackward where layer + 1 < actor.count: actorAdamShare[layer + 1] = shifted(actorAdamShare[layer + 1])
+        case .actorFirstLayer where actor.count > 1: actorAdamShare[1] = shifted(actorAdamShare[1])
+        default: break
         }
     }
 
@@ -499,10 +546,13 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
                                softUpdateTarget: target + offset, tau: tau)
     }
 
-    /// Adam on layer `i` of `net` (weight and bias), halves per lane.
+    /// Adam on layer `i` of `net` (weight and bias), split between the lanes by the layer's
+    /// adaptive share.
     private func adam(_ net: Network, _ i: Int, lane: Int) {
         let l = net == .critic ? critic[i] : actor[i]
-        let weights = l.inputs * l.outputs, weightCut = split(weights, align: 16), biasCut = split(l.outputs, align: 16)
+        let share = net == .critic ? criticAdamShare[i] : actorAdamShare[i]
+        func cut(_ n: Int) -> Int { Swift.min(n, Int((share * Double(n) / 16).rounded()) * 16) }
+        let weights = l.inputs * l.outputs, weightCut = cut(weights), biasCut = cut(l.outputs)
         if lane == 0 {
             adamRange(net, i, bias: false, offset: 0, count: weightCut)
             adamRange(net, i, bias: true, offset: 0, count: biasCut)
