@@ -88,6 +88,14 @@ static inline __attribute__((always_inline)) void adam_loop(float *restrict para
     for (long i = 0; i < count; i++) RECRL_ADAM_SCALAR(i);
 }
 
+/* The soft update; like adam_loop, compiled once generic and once for AVX2. */
+static inline __attribute__((always_inline)) void soft_update_loop(float *restrict target,
+                                                                   const float *restrict source,
+                                                                   long count, float tau) {
+    const float keep = 1.0f - tau;
+    for (long i = 0; i < count; i++) target[i] = tau * source[i] + keep * target[i];
+}
+
 #if RECRL_X86
 RECRL_AVX2 static void adam_avx2(float *restrict param, const float *restrict grad, float *restrict m,
                                  float *restrict v, long count, float beta1, float beta2, float lr_t,
@@ -97,8 +105,7 @@ RECRL_AVX2 static void adam_avx2(float *restrict param, const float *restrict gr
 
 RECRL_AVX2 static void soft_update_avx2(float *restrict target, const float *restrict source, long count,
                                         float tau) {
-    const float keep = 1.0f - tau;
-    for (long i = 0; i < count; i++) target[i] = tau * source[i] + keep * target[i];
+    soft_update_loop(target, source, count, tau);
 }
 #endif
 
@@ -121,8 +128,7 @@ void recrl_soft_update(float *restrict target, const float *restrict source, lon
         return;
     }
 #endif
-    const float keep = 1.0f - tau;
-    for (long i = 0; i < count; i++) target[i] = tau * source[i] + keep * target[i];
+    soft_update_loop(target, source, count, tau);
 }
 
 /* tanh of one float, branch-free so that loops over it vectorise.

@@ -116,9 +116,11 @@ public struct DDPGUpdateStatistics: Sendable, Equatable {
 /// With ``parallelism`` 2 (or more) and WORKLOAD.md's networks and settings
 /// (``usesParallelPath``), an update runs on the calling thread plus one persistent worker
 /// thread, each calling single-threaded BLAS: the target networks' forward pass beside the
-/// online ones, weight gradients beside input gradients, GEMMs of the actor pass and every
-/// Adam/soft-update range split in halves. It is deterministic, agrees with the sequential
-/// path to float rounding, and allocates nothing once warm.
+/// online ones, weight gradients beside input gradients, GEMMs of the actor pass split in
+/// halves, and each layer's Adam/soft-update step in the backward phase after its
+/// gradient's, shared between the lanes by their measured speed (element-wise, so the
+/// share changes no result). It is deterministic, agrees with the sequential path to float
+/// rounding, and allocates nothing once warm.
 public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// The policy μ.
     public private(set) var actor: A
