@@ -34,7 +34,7 @@ struct RawDense {
 /// Lane 0 is the calling thread; lane 1 is a persistent worker thread that spins briefly
 /// between phases and then parks on a condition variable. Each phase has two independent
 /// tasks (the target networks' forward pass beside the online ones; weight gradients
-/// beside input gradients; halves of a GEMM's columns or rows; halves of Adam/soft-update
+/// beside input gradients; halves of a GEMM's columns or rows; shares of Adam/soft-update
 /// ranges), claimed atomically: the caller takes task 0 and the worker
 /// task 1, and either lane takes the other's task when it is still unclaimed (the caller
 /// runs both when the worker is descheduled, so an oversubscribed machine degrades to the
@@ -42,12 +42,13 @@ struct RawDense {
 /// single-threaded meanwhile. Adam (with the soft target update) has no phase of its own:
 /// a layer's step runs in the backward phase after the one that computed its gradient
 /// (nothing reads that layer's weights any more by then), and the first layer's step runs
-/// right after its weight gradient, on the rows the same lane has just computed, while
-/// they are still in that core's cache. Every buffer is allocated when the engine is built (and
+/// right after its weight gradient, on the rows the same lane has just computed. Every buffer is allocated when the engine is built (and
 /// again only when the batch size changes): a warm update allocates nothing.
 ///
-/// The work split is fixed, so results are deterministic; they agree with the sequential
-/// path to float rounding (GEMMs split by rows or columns may round differently).
+/// The GEMM split is fixed, and the Adam split, which adapts to the lanes' measured speed,
+/// is element-wise (an element gets the same bits whichever lane updates it), so results
+/// are deterministic; they agree with the sequential path to float rounding (GEMMs split
+/// by rows or columns may round differently).
 final class TwoLaneDDPGEngine: @unchecked Sendable {
     // Safety: the worker only touches the engine's buffers between claiming a task and
     // completing it, ordered by the `state`/`completed` atomics (acquire/release); the
@@ -344,13 +345,13 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     /// Phase codes: high byte = kind, low bits = layer index.
     private enum Kind: Int {
         case forward = 1          // task 1 targets; task 0 critic on [s|a] and actor on s
-        case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, halves
-        case criticFirstLayer     // layer 0 weight gradient and Adam, rows split; Adam on layer 1, halves
+        case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
+        case criticFirstLayer     // layer 0 weight gradient and Adam, rows split; Adam on layer 1, adaptive split
         case policyForward        // critic layer i on [s | μ(s)], columns split (last hidden layer: + the head's backward)
         case policyBackward       // critic layer i input gradient, columns split (layer 0: action columns;
                                   // last hidden layer: task 0 also runs the head's forward)
-        case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, halves
-        case actorFirstLayer      // layer 0 weight gradient and Adam, rows split; Adam on layer 1, halves
+        case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
+        case actorFirstLayer      // layer 0 weight gradient and Adam, rows split; Adam on layer 1, adaptive split
     }
 
     private func code(_ k: Kind, _ layer: Int = 0) -> Int { k.rawValue << 16 | layer }
