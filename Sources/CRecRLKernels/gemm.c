@@ -193,12 +193,6 @@ AVX512 static void pack_a(const float *a, long rs, long cs, long mr, long kc, fl
         c##r##1 = _mm512_fmadd_ps(av, b1, c##r##1);  \
     }
 #define ROW_INIT(r) {c##r##0, c##r##1},
-#define ROW_PREFETCH(r)                                        \
-    {                                                          \
-        __builtin_prefetch(c + (r) * ldc, 1, 3);               \
-        __builtin_prefetch(c + (r) * ldc + 16, 1, 3);          \
-        __builtin_prefetch(c + (r) * ldc + RECRL_NR - 1, 1, 3); \
-    }
 /* A whole 8 x 32 tile: straight from the accumulators (alpha 1 multiplies by nothing,
    which gives the same bits as multiplying by 1). */
 #define ROW_STORE(r)                                                      \
@@ -218,21 +212,11 @@ AVX512 static void pack_a(const float *a, long rs, long cs, long mr, long kc, fl
     }
 
 /// The 8 x 32 micro-kernel: acc = packedA(8 x kc) * packedB(kc x 32), then
-/// C[mr x nr] = alpha * acc + beta * C (beta == 0 never reads C). C's lines are
-/// prefetched 32 depth steps before the end, late enough that the streamed B panel does
-/// not evict them again from L1.
+/// C[mr x nr] = alpha * acc + beta * C (beta == 0 never reads C).
 AVX512 static void micro_kernel(long kc, const float *restrict a, const float *restrict b, float *c, long ldc,
                                 float alpha, float beta, long mr, long nr) {
     ALL_ROWS(ROW_DECL)
-    long p = 0, early = kc > 32 ? kc - 32 : 0;
-    for (; p < early; p++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        ALL_ROWS(ROW_FMA)
-        a += RECRL_MR;
-        b += RECRL_NR;
-    }
-    if (mr == RECRL_MR) { ALL_ROWS(ROW_PREFETCH) }
-    for (; p < kc; p++) {
+    for (long p = 0; p < kc; p++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
         ALL_ROWS(ROW_FMA)
         a += RECRL_MR;
