@@ -110,7 +110,7 @@ let package = Package(
 
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
-        .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport"]),
+        .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport", "CRecRLKernels"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline"]),

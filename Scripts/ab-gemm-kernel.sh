@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B of the GEMM kernel inside the training update: alternates
 #   RECRL_GEMM=openblas recrl bench train ...   (A: OpenBLAS for every GEMM)
-#   recrl bench train ...                       (B: RecRL's AVX-512 SGEMM where it serves)
+#   recrl bench train ...                       (B: RecRL's own SGEMM, AVX-512 or AVX2, where it serves)
 # ROUNDS times each and prints the median and mean of all timed runs per side.
 #
 #   Scripts/ab-gemm-kernel.sh [--config medium] [--rounds 5] [--threads 2] [--recrl .build/release/recrl]
@@ -32,7 +32,7 @@ runs = {"A": [], "B": []}
 for line in open(sys.argv[1]):
     side, *xs = line.split()
     runs[side] += [float(x) for x in xs]
-names = {"A": "openblas (RECRL_GEMM=openblas)", "B": "recrl-avx512 (default)"}
+names = {"A": "openblas (RECRL_GEMM=openblas)", "B": "recrl (default)"}
 for side in "AB":
     xs = runs[side]
     print(f"{sys.argv[2]} {names[side]:32s} median {statistics.median(xs):8.2f}  mean {statistics.mean(xs):8.2f} updates/s  ({len(xs)} runs)")

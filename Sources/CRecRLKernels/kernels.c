@@ -262,6 +262,21 @@ void recrl_column_sums(const float *restrict x, long rows, long cols, float *res
     }
 }
 
+void recrl_outer_product(long m, long n, float alpha, const float *restrict x, long incx, const float *restrict y,
+                         long incy, float beta, float *restrict c, long ldc) {
+    for (long i = 0; i < m; i++) {
+        float s = alpha * x[i * incx];
+        float *restrict ci = c + i * ldc;
+        if (incy == 1) {
+            if (beta == 0.0f) for (long j = 0; j < n; j++) ci[j] = s * y[j];
+            else for (long j = 0; j < n; j++) ci[j] = s * y[j] + beta * ci[j];
+        } else {
+            if (beta == 0.0f) for (long j = 0; j < n; j++) ci[j] = s * y[j * incy];
+            else for (long j = 0; j < n; j++) ci[j] = s * y[j * incy] + beta * ci[j];
+        }
+    }
+}
+
 void recrl_bias_activation_strided(float *restrict y, long ldy, const float *restrict bias, long rows,
                                    long cols, int activation) {
     for (long r = 0; r < rows; r++) recrl_bias_activation(y + r * ldy, bias, 1, cols, activation);

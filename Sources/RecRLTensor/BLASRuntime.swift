@@ -23,9 +23,16 @@ public enum BLASRuntime {
         return String(cString: p)
     }
 
-    /// Which SGEMM serves mid-sized products on single-threaded BLAS: `recrl-avx512`
-    /// (RecRL's own kernel, on CPUs with AVX-512F unless `RECRL_GEMM=openblas`) or `openblas`.
-    public static var gemmKernel: String { ownGEMMEnabled ? "recrl-avx512" : "openblas" }
+    /// Which SGEMM serves mid-sized products on single-threaded BLAS: RecRL's own kernel,
+    /// `recrl-avx512` (CPUs with AVX-512F) or `recrl-avx2` (AVX2 + FMA, or `RECRL_GEMM=avx2`),
+    /// unless `RECRL_GEMM=openblas`; otherwise `openblas`.
+    public static var gemmKernel: String {
+        switch ownGEMMKernel {
+        case Int32(RECRL_SGEMM_AVX512): "recrl-avx512"
+        case Int32(RECRL_SGEMM_AVX2): "recrl-avx2"
+        default: "openblas"
+        }
+    }
 
     /// OpenBLAS's build configuration string.
     public static var configuration: String {

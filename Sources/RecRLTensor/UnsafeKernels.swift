@@ -80,17 +80,25 @@ public enum UnsafeKernels {
 /// allocation, so their last `n mod 16` columns are computed with one GEMV each instead
 /// (same product, summed in another order).
 ///
-/// On x86-64 CPUs with AVX-512F, mid-sized products on single-threaded OpenBLAS (what the
-/// training paths use) go to RecRL's own SGEMM instead (`recrl_sgemm` in CRecRLKernels:
-/// 8 × 32 register blocks, 8-row A panels, B packed once per 256 × 512 block), which is
-/// faster than OpenBLAS's Cooperlake kernels on most of the workload's shapes (see
-/// `ownGEMMServes`). `RECRL_GEMM=openblas` in the environment turns it off.
+/// On x86-64 CPUs with AVX2 + FMA or AVX-512F, mid-sized products on single-threaded OpenBLAS
+/// (what the training paths use) go to RecRL's own SGEMM instead (`recrl_sgemm` in
+/// CRecRLKernels: 8 × 32 register blocks with AVX-512F, 6 × 16 with AVX2; B packed once per
+/// block), which is faster than OpenBLAS's kernels on most of the workload's shapes (see
+/// `ownGEMMServes`). `RECRL_GEMM=openblas` in the environment turns it off, `RECRL_GEMM=avx2`
+/// picks the AVX2 build on an AVX-512 CPU.
 @usableFromInline
 func rawSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    if k == 1 {
+        // A depth-1 product (e.g. the input gradient of a critic's H → 1 head): OpenBLAS runs
+        // these at 1-2 GFLOP/s through its packing path; op(A)[i][0] is a[i·lda] (or a[i]
+        // when transposed), op(B)[0][j] is b[j] (or b[j·ldb]).
+        recrl_outer_product(m, n, alpha, a, ta ? 1 : lda, b, tb ? ldb : 1, beta, c, ldc)
+        return
+    }
     if ownGEMMEnabled && ownGEMMServes(tb, m, n, k) && openblas_get_num_threads() == 1
-        && recrl_sgemm(ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 1 {
+        && recrl_sgemm(ownGEMMKernel, ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 1 {
         return
     }
     let tail = n % 16
@@ -113,23 +121,37 @@ func rawSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Flo
                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
-/// Whether `rawSgemm` may use RecRL's own AVX-512 SGEMM (the CPU has AVX-512F and
-/// `RECRL_GEMM` is not `openblas`).
+/// The build of RecRL's own SGEMM that `rawSgemm` uses: the best this CPU runs
+/// (`RECRL_SGEMM_AVX512`, `RECRL_SGEMM_AVX2`), the AVX2 one with `RECRL_GEMM=avx2`, or
+/// `RECRL_SGEMM_NONE` (OpenBLAS only) with `RECRL_GEMM=openblas` or on other CPUs.
 @usableFromInline
-let ownGEMMEnabled: Bool = {
-    if let v = getenv("RECRL_GEMM"), String(cString: v) == "openblas" { return false }
-    return recrl_sgemm_available() == 1
+let ownGEMMKernel: Int32 = {
+    let best = recrl_sgemm_best_kernel()
+    guard let v = getenv("RECRL_GEMM") else { return best }
+    switch String(cString: v) {
+    case "openblas": return Int32(RECRL_SGEMM_NONE)
+    case "avx2": return best == Int32(RECRL_SGEMM_NONE) ? best : Int32(RECRL_SGEMM_AVX2)
+    default: return best
+    }
 }()
 
+/// Whether `rawSgemm` may use RecRL's own SGEMM at all.
+@usableFromInline
+let ownGEMMEnabled: Bool = ownGEMMKernel != Int32(RECRL_SGEMM_NONE)
+
 /// The shapes RecRL's kernel serves faster than OpenBLAS (`recrl bench gemm --threads 1`
-/// with and without `RECRL_GEMM=openblas`): at least 4 rows, 8-deep, 32 columns with at
-/// most 10% of the last 32-column block wasted (`n = 100` stays with OpenBLAS), a depth
-/// that is a multiple of 16 when B is transposed (whole in-register transposes), and at
-/// most `ownGEMMMaximumWork` multiply-adds.
+/// with and without `RECRL_GEMM=openblas`): at least 4 rows, 8-deep, and at most
+/// `ownGEMMMaximumWork` multiply-adds; with AVX-512, 32 columns with at most 10% of the last
+/// 32-column block wasted (`n = 100` stays with OpenBLAS) and, when B is transposed, a depth
+/// that is a multiple of 16 (whole in-register transposes); with AVX2, 16 columns with at most
+/// 12.5% of the last 16-column block wasted (`n = 100` included) and any depth.
 @inline(__always) @usableFromInline
 func ownGEMMServes(_ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> Bool {
-    n >= 32 && m >= 4 && k >= 8 && (n + 31) / 32 * 320 <= n * 11 && (!tb || k % 16 == 0)
-        && Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork
+    guard m >= 4 && k >= 8 && Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork else { return false }
+    if ownGEMMKernel == Int32(RECRL_SGEMM_AVX512) {
+        return n >= 32 && (n + 31) / 32 * 320 <= n * 11 && (!tb || k % 16 == 0)
+    }
+    return n >= 16 && (n + 15) / 16 * 128 <= n * 9
 }
 
 /// Above this many multiply-adds (m·n·k) products stay with OpenBLAS: RecRL's kernel has

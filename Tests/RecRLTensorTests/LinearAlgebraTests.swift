@@ -91,8 +91,8 @@ final class LinearAlgebraTests: XCTestCase {
         }
     }
 
-    /// On single-threaded BLAS, most products with at least 32 output columns go to RecRL's
-    /// own AVX-512 SGEMM where the CPU has it (`BLASRuntime.gemmKernel`, `ownGEMMServes`):
+    /// On single-threaded BLAS, most products with at least one micro-panel of output columns
+    /// go to RecRL's own SGEMM where the CPU has AVX2 or AVX-512 (`BLASRuntime.gemmKernel`, `ownGEMMServes`):
     /// it must give the naive product for every transpose, partial 8-row and 32-column
     /// blocks, several 256-deep and 512-wide blocks, alpha and beta, and beta 0 must
     /// overwrite (not scale) what C held.
@@ -101,12 +101,44 @@ final class LinearAlgebraTests: XCTestCase {
         BLASRuntime.setThreadCount(1)
         defer { BLASRuntime.setThreadCount(threads) }
         if ProcessInfo.processInfo.environment["RECRL_GEMM"] == nil {
-            XCTAssertEqual(BLASRuntime.gemmKernel, recrlCPUHasAVX512F() ? "recrl-avx512" : "openblas")
+            let expected = recrlCPUHas("avx512f") ? "recrl-avx512" : recrlCPUHas("avx2") && recrlCPUHas("fma") ? "recrl-avx2" : "openblas"
+            XCTAssertEqual(BLASRuntime.gemmKernel, expected)
         }
         // (m, k, n): partial 8-row blocks, a 10-column and an 18-column last block, more than one
         // 256-deep and 512-wide block, depths that are not multiples of 16 (B transposed: OpenBLAS).
         checkAllTransposesAgainstNaive([(8, 16, 32), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
                                         (20, 513, 224), (9, 20, 530), (64, 300, 100)], seed: 14)
+    }
+
+    /// Depth-1 products (a rank-1 update; the input gradient of an `H → 1` head) take their own
+    /// path: every transpose, alpha and beta, and strided operands (every `lda`-th element of
+    /// a column of A, every `ldb`-th of a row of B^T) written into a block of a larger C.
+    func testDepthOneProductsMatchNaive() {
+        checkAllTransposesAgainstNaive([(64, 1, 256), (5, 1, 33), (1, 1, 1), (256, 1, 1024)], seed: 16)
+        let a: [Float] = (0..<21).map { Float($0) - 10 }, b: [Float] = (0..<36).map { 0.5 * Float($0) - 3 }
+        for (ta, tb) in [(false, false), (false, true), (true, false), (true, true)] {
+            for (alpha, beta) in [(Float(1), Float(0)), (-2, 0.5)] {
+                // op(A) is 7 x 1: a[3i] (A is 7 x 1 with lda 3), or a[i] (A^T is 1 x 7, lda 21).
+                // op(B) is 1 x 9: b[j] (B is 1 x 9, ldb 36), or b[4j] (B^T is 9 x 1 with ldb 4).
+                let lda = ta ? 21 : 3, ldb = tb ? 4 : 36
+                var c = [Float](repeating: 9, count: 10 * 12)
+                c.withUnsafeMutableBufferPointer { pc in
+                    UnsafeKernels.gemm(transposeA: ta, transposeB: tb, m: 7, n: 9, k: 1, alpha: alpha,
+                                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: pc.baseAddress! + 12 + 2, ldc: 12)
+                }
+                for r in 0..<10 {
+                    for col in 0..<12 {
+                        let i = r - 1, j = col - 2
+                        if (0..<7).contains(i) && (0..<9).contains(j) {
+                            let x = ta ? a[i] : a[3 * i], y = tb ? b[4 * j] : b[j]
+                            XCTAssertEqual(c[r * 12 + col], alpha * x * y + beta * 9, "ta \(ta) tb \(tb) [\(i), \(j)]")
+                        } else {
+                            XCTAssertEqual(c[r * 12 + col], 9, "[\(r), \(col)] outside the block was written")
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Sub-blocks with row strides wider than the block (how the learner addresses the column
@@ -254,9 +286,3 @@ final class LinearAlgebraTests: XCTestCase {
 }
 
 extension Double { var float: Float { Float(self) } }
-
-/// Whether this CPU has AVX-512F (read from /proc/cpuinfo, independently of the library).
-func recrlCPUHasAVX512F() -> Bool {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-    return info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains("avx512f") ?? false
-}

@@ -43,6 +43,12 @@ void recrl_activation_backward(float *delta, const float *y, long count, int act
 /// Column sums of a row-major [rows, cols] matrix into out[cols] (out = beta*out + sum).
 void recrl_column_sums(const float *x, long rows, long cols, float *out, float beta);
 
+/// The rank-1 product C[m x n] = alpha * x * y^T + beta * C (row stride ldc; x[i*incx],
+/// y[j*incy]): a GEMM of depth 1. Each element is (alpha * x_i) * y_j (+ beta * C), so with
+/// alpha 1 and beta 0 it is the exactly rounded product. beta == 0 never reads C.
+void recrl_outer_product(long m, long n, float alpha, const float *x, long incx, const float *y, long incy,
+                         float beta, float *c, long ldc);
+
 /// recrl_bias_activation over `rows` rows of `cols` columns with row stride `ldy`.
 void recrl_bias_activation_strided(float *y, long ldy, const float *bias, long rows, long cols, int activation);
 
@@ -58,19 +64,23 @@ void recrl_adam_soft_step(float *param, const float *grad, float *m, float *v, f
 /// A spin-wait hint (x86 PAUSE); no-op elsewhere.
 void recrl_cpu_relax(void);
 
-/// 1 when recrl_sgemm can run on this CPU (x86-64 with AVX-512F), else 0.
-int recrl_sgemm_available(void);
+/// recrl_sgemm's builds: none, AVX2 + FMA (6 x 16 micro-kernel), AVX-512F (8 x 32).
+enum { RECRL_SGEMM_NONE = 0, RECRL_SGEMM_AVX2 = 1, RECRL_SGEMM_AVX512 = 2 };
+
+/// The fastest recrl_sgemm build this CPU runs (x86-64 only), or RECRL_SGEMM_NONE.
+int recrl_sgemm_best_kernel(void);
 
 /// Allocates the calling thread's recrl_sgemm packing buffers if it has none yet.
-/// Returns 1 when they exist afterwards, 0 otherwise (no AVX-512F, or out of memory).
+/// Returns 1 when they exist afterwards, 0 otherwise (no kernel runs here, or out of memory).
 int recrl_sgemm_prepare(void);
 
-/// Single-threaded row-major SGEMM: C[m x n] = alpha * op(A) * op(B) + beta * C, where
-/// op(A) is m x k (A is k x m with row stride lda when transA, else m x k) and op(B) is
-/// k x n. beta == 0 never reads C. Uses per-thread packing buffers allocated on the
-/// thread's first call. Returns 1 on success, 0 when it cannot run (no AVX-512F, or the
-/// packing buffers could not be allocated); C is then unchanged.
-int recrl_sgemm(int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
+/// Single-threaded row-major SGEMM with the given build (RECRL_SGEMM_AVX2 or
+/// RECRL_SGEMM_AVX512): C[m x n] = alpha * op(A) * op(B) + beta * C, where op(A) is m x k
+/// (A is k x m with row stride lda when transA, else m x k) and op(B) is k x n. beta == 0
+/// never reads C. Uses per-thread packing buffers allocated on the thread's first call.
+/// Returns 1 on success, 0 when it cannot run (the CPU lacks that build's instructions, or
+/// the packing buffers could not be allocated); C is then unchanged.
+int recrl_sgemm(int kernel, int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                 const float *b, long ldb, float beta, float *c, long ldc);
 
 #endif
