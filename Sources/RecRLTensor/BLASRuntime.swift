@@ -34,6 +34,14 @@ public enum BLASRuntime {
         }
     }
 
+    /// Which kernel serves one product `op(A)[m × k] · op(B)[k × n]` on single-threaded BLAS
+    /// (`transposeB`: B is transposed): `rank-1` for depth 1, ``gemmKernel`` where RecRL's own
+    /// SGEMM takes the shape, otherwise `openblas` (e.g. the `n = 1` products of an `H → 1` head).
+    public static func gemmKernel(transposeB: Bool, m: Int, n: Int, k: Int) -> String {
+        if k == 1 { return "rank-1" }
+        return ownGEMMEnabled && ownGEMMServes(transposeB, m, n, k) ? gemmKernel : "openblas"
+    }
+
     /// OpenBLAS's build configuration string.
     public static var configuration: String {
         guard let p = openblas_get_config() else { return "unknown" }

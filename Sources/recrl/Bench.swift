@@ -67,10 +67,11 @@ struct BenchGEMM: ParsableCommand {
     func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLASRuntime.setThreadCount(n)
-        // RecRL's own kernel serves only single-threaded BLAS (see `BLASRuntime.gemmKernel`).
+        // RecRL's own kernel serves only single-threaded BLAS (see `BLASRuntime.gemmKernel`);
+        // there each shape also reports the kernel that actually served it.
         let kernel = n == 1 ? BLASRuntime.gemmKernel : "openblas"
         var rng = Xoshiro256StarStar(seed: 1)
-        var results: [(String, [(String, Double, Int)], Double, Double)] = []
+        var results: [(String, [(String, Double, Int, String)], Double, Double)] = []
         var square: [(Int, Double)] = []
         for size in [256, 512, 1024, 2048] {
             square.append((size, rate(TrainingWorkload.GEMM(m: size, k: size, n: size, ta: false, tb: false), &rng)))
@@ -78,11 +79,12 @@ struct BenchGEMM: ParsableCommand {
         }
         for name in config.split(separator: ",") {
             let c = try TrainingWorkload.parse(String(name))
-            var rows: [(String, Double, Int)] = []
+            var rows: [(String, Double, Int, String)] = []
             var seconds = 0.0
             for (g, times) in c.stepGEMMs.sorted(by: { $0.key.flops > $1.key.flops }) {
                 let r = rate(g, &rng)
-                rows.append((g.label, r, times))
+                let served = n == 1 ? BLASRuntime.gemmKernel(transposeB: g.tb, m: g.m, n: g.n, k: g.k) : "openblas"
+                rows.append((g.label, r, times, served))
                 seconds += Double(times) * g.flops / (r * 1e9)
                 progress("\(c.name) \(g.label) ×\(times): \(String(format: "%.1f", r)) GFLOP/s")
             }
@@ -91,7 +93,7 @@ struct BenchGEMM: ParsableCommand {
         if json {
             var configs: [String] = []
             for (name, rows, limit, flops) in results {
-                let shapes = rows.map { "{\"shape\":\"\($0.0)\",\"gflops\":\(fmt($0.1)),\"per_update\":\($0.2)}" }
+                let shapes = rows.map { "{\"shape\":\"\($0.0)\",\"gflops\":\(fmt($0.1)),\"per_update\":\($0.2),\"kernel\":\"\($0.3)\"}" }
                 configs.append("{\"config\":\"\(name)\",\"gflop_per_update\":\(fmt(flops / 1e9)),\"sgemm_bound_updates_per_second\":\(fmt(limit)),\"shapes\":[\(shapes.joined(separator: ","))]}")
             }
             let sq = square.map { "{\"n\":\($0.0),\"gflops\":\(fmt($0.1))}" }
@@ -101,9 +103,9 @@ struct BenchGEMM: ParsableCommand {
             for (size, r) in square { print(String(format: "square %5d: %8.1f GFLOP/s", size, r)) }
             for (name, rows, limit, flops) in results {
                 print("\n\(name): \(String(format: "%.4f", flops / 1e9)) GFLOP/update; sgemm-bound limit \(String(format: "%.1f", limit)) updates/s")
-                for (label, r, times) in rows {
+                for (label, r, times, served) in rows {
                     let padded = label.padding(toLength: 24, withPad: " ", startingAt: 0)
-                    print("  \(padded) ×\(times)  " + String(format: "%8.1f GFLOP/s", r))
+                    print("  \(padded) ×\(times)  " + String(format: "%8.1f GFLOP/s", r) + (served == kernel ? "" : "  (\(served))"))
                 }
             }
         }

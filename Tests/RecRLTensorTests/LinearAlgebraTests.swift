@@ -104,6 +104,10 @@ final class LinearAlgebraTests: XCTestCase {
             let expected = recrlCPUHas("avx512f") ? "recrl-avx512" : recrlCPUHas("avx2") && recrlCPUHas("fma") ? "recrl-avx2" : "openblas"
             XCTAssertEqual(BLASRuntime.gemmKernel, expected)
         }
+        // Which kernel each shape gets (what `recrl bench gemm --threads 1` reports per shape).
+        XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: true, m: 64, n: 256, k: 1), "rank-1")
+        XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 64, n: 1, k: 256), "openblas")
+        XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 64, n: 256, k: 256), BLASRuntime.gemmKernel)
         // (m, k, n): partial 8-row blocks, a 10-column and an 18-column last block, more than one
         // 256-deep and 512-wide block, depths that are not multiples of 16 (B transposed: OpenBLAS).
         checkAllTransposesAgainstNaive([(8, 16, 32), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
