@@ -169,6 +169,26 @@ AVX512 static void pack_b(int transB, const float *b, long ldb, long p0, long j0
 #define ROW_DECL(r) __m512 c##r##0 = _mm512_setzero_ps(), c##r##1 = _mm512_setzero_ps();
 #define ALL_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 
+/// out[q] = (r[0][q], ..., r[7][q]): an 8 x 8 in-register transpose (AVX; both builds use it).
+AVX2 static inline __attribute__((always_inline)) void transpose8(const __m256 r[8], __m256 out[8]) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    out[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    out[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    out[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    out[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    out[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    out[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    out[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    out[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
 /// Packs rows [0, mr) x depth [0, kc) of op(A), element (r, p) at a[r*rs + p*cs], into
 /// dst[p*MR + r] (zero for rows past mr). Rows of a row-major A (cs == 1) are transposed
 /// 8 x 8 in registers; a transposed A (rs == 1) has the MR values of a depth contiguous.
@@ -176,27 +196,10 @@ AVX512 static void pack_a(const float *a, long rs, long cs, long mr, long kc, fl
     long p = 0;
     if (cs == 1 && mr == RECRL_MR) {
         for (; p + 8 <= kc; p += 8) {
-            __m256 r0 = _mm256_loadu_ps(a + 0 * rs + p), r1 = _mm256_loadu_ps(a + 1 * rs + p);
-            __m256 r2 = _mm256_loadu_ps(a + 2 * rs + p), r3 = _mm256_loadu_ps(a + 3 * rs + p);
-            __m256 r4 = _mm256_loadu_ps(a + 4 * rs + p), r5 = _mm256_loadu_ps(a + 5 * rs + p);
-            __m256 r6 = _mm256_loadu_ps(a + 6 * rs + p), r7 = _mm256_loadu_ps(a + 7 * rs + p);
-            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-            float *d = dst + p * RECRL_MR;
-            _mm256_store_ps(d + 0 * RECRL_MR, _mm256_permute2f128_ps(u0, u4, 0x20));
-            _mm256_store_ps(d + 1 * RECRL_MR, _mm256_permute2f128_ps(u1, u5, 0x20));
-            _mm256_store_ps(d + 2 * RECRL_MR, _mm256_permute2f128_ps(u2, u6, 0x20));
-            _mm256_store_ps(d + 3 * RECRL_MR, _mm256_permute2f128_ps(u3, u7, 0x20));
-            _mm256_store_ps(d + 4 * RECRL_MR, _mm256_permute2f128_ps(u0, u4, 0x31));
-            _mm256_store_ps(d + 5 * RECRL_MR, _mm256_permute2f128_ps(u1, u5, 0x31));
-            _mm256_store_ps(d + 6 * RECRL_MR, _mm256_permute2f128_ps(u2, u6, 0x31));
-            _mm256_store_ps(d + 7 * RECRL_MR, _mm256_permute2f128_ps(u3, u7, 0x31));
+            __m256 r[8], t[8];
+            for (int q = 0; q < RECRL_MR; q++) r[q] = _mm256_loadu_ps(a + q * rs + p);
+            transpose8(r, t);
+            for (int q = 0; q < 8; q++) _mm256_store_ps(dst + (p + q) * RECRL_MR, t[q]);
         }
     } else if (rs == 1 && mr == RECRL_MR) {
         for (; p < kc; p++) _mm256_store_ps(dst + p * RECRL_MR, _mm256_loadu_ps(a + p * cs));
@@ -262,26 +265,6 @@ AVX512 static void micro_kernel(long kc, const float *restrict a, const float *r
 }
 
 // ---- AVX2 + FMA: 6 x 16 ------------------------------------------------------------
-
-/// out[q] = (r[0][q], ..., r[7][q]): an 8 x 8 in-register transpose.
-AVX2 static inline __attribute__((always_inline)) void transpose8(const __m256 r[8], __m256 out[8]) {
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-    out[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    out[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    out[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    out[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    out[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    out[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    out[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    out[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 /// Lanes [0, count) set (count clamped to 0...8): a mask for maskload/maskstore.
 AVX2 static inline __m256i lanes_below(long count) {

@@ -34,12 +34,13 @@ public enum BLASRuntime {
         }
     }
 
-    /// Which kernel serves one product `op(A)[m × k] · op(B)[k × n]` on single-threaded BLAS
-    /// (`transposeB`: B is transposed): `rank-1` for depth 1, ``gemmKernel`` where RecRL's own
-    /// SGEMM takes the shape, otherwise `openblas` (e.g. the `n = 1` products of an `H → 1` head).
+    /// Which kernel serves one product `op(A)[m × k] · op(B)[k × n]` at OpenBLAS's current
+    /// thread count (`transposeB`: B is transposed): `rank-1` for depth 1, ``gemmKernel`` where
+    /// RecRL's own SGEMM takes the shape (single-threaded BLAS only), otherwise `openblas`
+    /// (e.g. the `n = 1` products of an `H → 1` head).
     public static func gemmKernel(transposeB: Bool, m: Int, n: Int, k: Int) -> String {
         if k == 1 { return "rank-1" }
-        return ownGEMMEnabled && ownGEMMServes(transposeB, m, n, k) ? gemmKernel : "openblas"
+        return ownGEMMEnabled && ownGEMMServes(transposeB, m, n, k) && threadCount == 1 ? gemmKernel : "openblas"
     }
 
     /// OpenBLAS's build configuration string.

@@ -131,7 +131,9 @@ let ownGEMMKernel: Int32 = {
     switch String(cString: v) {
     case "openblas": return Int32(RECRL_SGEMM_NONE)
     case "avx2": return best == Int32(RECRL_SGEMM_NONE) ? best : Int32(RECRL_SGEMM_AVX2)
-    default: return best
+    case let other:
+        RecRLLog.log(.warning, "RECRL_GEMM=\(other) is not one of openblas, avx2; using the default kernel")
+        return best
     }
 }()
 

@@ -68,7 +68,7 @@ struct BenchGEMM: ParsableCommand {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLASRuntime.setThreadCount(n)
         // RecRL's own kernel serves only single-threaded BLAS (see `BLASRuntime.gemmKernel`);
-        // there each shape also reports the kernel that actually served it.
+        // each shape also reports the kernel that actually served it.
         let kernel = n == 1 ? BLASRuntime.gemmKernel : "openblas"
         var rng = Xoshiro256StarStar(seed: 1)
         var results: [(String, [(String, Double, Int, String)], Double, Double)] = []
@@ -83,7 +83,7 @@ struct BenchGEMM: ParsableCommand {
             var seconds = 0.0
             for (g, times) in c.stepGEMMs.sorted(by: { $0.key.flops > $1.key.flops }) {
                 let r = rate(g, &rng)
-                let served = n == 1 ? BLASRuntime.gemmKernel(transposeB: g.tb, m: g.m, n: g.n, k: g.k) : "openblas"
+                let served = BLASRuntime.gemmKernel(transposeB: g.tb, m: g.m, n: g.n, k: g.k)
                 rows.append((g.label, r, times, served))
                 seconds += Double(times) * g.flops / (r * 1e9)
                 progress("\(c.name) \(g.label) ×\(times): \(String(format: "%.1f", r)) GFLOP/s")
