@@ -4,7 +4,7 @@
 #
 #   Benchmarks/peers/compare.sh [--rounds 3] [--threads 2] [--configs "paper medium"]
 #                               [--peers "numpy tf tf-xla jax torch"] [--runs 5] [--seconds 2]
-#                               [--no-recrl] [--out DIR] [--wait-idle SECONDS]
+#                               [--no-recrl] [--out DIR] [--wait-idle SECONDS] [--no-cpu-probe]
 #
 # Each round runs every contender once per config, in an order rotated by the
 # round number (so no contender always goes first or last). Each contender
@@ -23,13 +23,20 @@
 # other processes' load ruins 2-thread figures (spinning thread pools).
 # Peers' JSON has "other_processes_cores", the load others added during
 # their timed runs; the table flags medians from runs with more than 0.3.
+# Before and after each contender run, `recrl bench cpu --threads N` measures how
+# many cores' FMA throughput the machine gives at that moment ("scaling": N
+# threads' total over one thread's; a 2-vCPU VM reads 2.0 when it gets both cores
+# and about 1.0 when the host runs both vCPUs on one core). Each result line keeps
+# both readings ("cpu_before", "cpu_after") and the table prints their medians,
+# so a ratio measured while one contender had the slow level shows as such.
+# --no-cpu-probe turns this off.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 PY="$HERE/.venv/bin/python"
 ROUNDS=3; THREADS=2; CONFIGS="paper medium"; PEERS="numpy tf tf-xla jax torch"
-RUNS=5; SECONDS_PER_RUN=2; RECRL=1; OUT=""; WAIT_IDLE=0
+RUNS=5; SECONDS_PER_RUN=2; RECRL=1; OUT=""; WAIT_IDLE=0; CPU_PROBE=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2;;
@@ -41,7 +48,8 @@ while [ $# -gt 0 ]; do
     --no-recrl) RECRL=0; shift;;
     --out) OUT="$2"; shift 2;;
     --wait-idle) WAIT_IDLE="$2"; shift 2;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0;;
+    --no-cpu-probe) CPU_PROBE=0; shift;;
+    -h|--help) sed -n '2,36p' "$0"; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
 done
@@ -68,6 +76,21 @@ if [ "$RECRL" = 1 ]; then
 fi
 for p in $PEERS; do CONTENDERS+=("$p"); done
 
+# The FMA probe (recrl bench cpu), when recrl builds.
+PROBE=""
+if [ "$CPU_PROBE" = 1 ] && command -v swift >/dev/null 2>&1 && \
+   swift build -c release --package-path "$ROOT" --product recrl >>"$OUT/recrl-build.log" 2>&1; then
+  PROBE="$(swift build -c release --package-path "$ROOT" --show-bin-path 2>/dev/null)/recrl"
+  [ -x "$PROBE" ] || PROBE=""
+fi
+[ "$CPU_PROBE" = 0 ] || [ -n "$PROBE" ] || echo "compare: recrl did not build: no CPU probe" >&2
+# cpu_probe: one `recrl bench cpu` JSON line, or "null"
+cpu_probe() {
+  local j=""
+  [ -n "$PROBE" ] && j="$("$PROBE" bench cpu --threads "$THREADS" --seconds 0.25 --json 2>/dev/null | tail -1)"
+  case "$j" in "{"*) echo "$j";; *) echo null;; esac
+}
+
 # busy_cores: cores busy (all processes) over a 2 s sample
 busy_cores() {
   local a b
@@ -91,8 +114,9 @@ wait_idle() {
 
 # run_one CONTENDER CONFIG ROUND: appends one JSON line to $RESULTS
 run_one() {
-  local who="$1" cfg="$2" round="$3" log="$OUT/$1-$2-r$3.log" cmd
+  local who="$1" cfg="$2" round="$3" log="$OUT/$1-$2-r$3.log" cmd before after
   wait_idle
+  before="$(cpu_probe)"
   if [ "$who" = recrl ]; then
     if [ -n "${RECRL_CMD:-}" ]; then
       cmd="${RECRL_CMD//\{config\}/$cfg}"; cmd="${cmd//\{threads\}/$THREADS}"
@@ -109,9 +133,10 @@ run_one() {
       --threads "$THREADS" --runs "$RUNS" --seconds "$SECONDS_PER_RUN" --json >"$log" 2>"$log.err"
   fi
   local rc=$?
-  "$PY" - "$who" "$cfg" "$round" "$rc" "$log" >>"$RESULTS" <<'EOF'
+  after="$(cpu_probe)"
+  "$PY" - "$who" "$cfg" "$round" "$rc" "$log" "$before" "$after" >>"$RESULTS" <<'EOF'
 import json, sys
-who, cfg, rnd, rc, log = sys.argv[1:]
+who, cfg, rnd, rc, log, before, after = sys.argv[1:]
 rec = None
 for line in reversed(open(log, errors="replace").read().splitlines()):
     line = line.strip()
@@ -121,7 +146,8 @@ for line in reversed(open(log, errors="replace").read().splitlines()):
             break
         except ValueError:
             pass
-out = {"contender": who, "config": cfg, "round": int(rnd), "rc": int(rc)}
+out = {"contender": who, "config": cfg, "round": int(rnd), "rc": int(rc),
+       "cpu_before": json.loads(before), "cpu_after": json.loads(after)}
 if rec is not None and "updates_per_second" in rec:
     out["updates_per_second"] = rec["updates_per_second"]
     out["result"] = rec
@@ -132,6 +158,9 @@ msg = f"{out['updates_per_second']:10.2f} updates/s" if "updates_per_second" in 
 oc = (rec or {}).get("other_processes_cores")
 if oc is not None:
     msg += f"  (others busy: {oc:.2f} cores)"
+sc = [p["scaling"] for p in (out["cpu_before"], out["cpu_after"]) if isinstance(p, dict) and "scaling" in p]
+if sc:
+    msg += "  (cpu scaling " + " / ".join(f"{x:.2f}" for x in sc) + ")"
 print(f"  round {rnd} {cfg:7s} {who:7s} {msg}", file=sys.stderr)
 EOF
 }
@@ -181,6 +210,19 @@ for c in contenders:
         a, b = med["recrl", cfg], med[c, cfg]
         cells.append(f"{a / b:10.2f}x" if a and b else f"{'n/a':>11s}")
     print(f"{c:10s}" + "".join(" " + x for x in cells))
+scal = {}
+for c in contenders:
+    for cfg in configs:
+        v = [p["scaling"] for r in rows if r["contender"] == c and r["config"] == cfg
+             for p in (r.get("cpu_before"), r.get("cpu_after")) if isinstance(p, dict) and "scaling" in p]
+        scal[c, cfg] = statistics.median(v) if v else None
+if any(v is not None for v in scal.values()):
+    print(f"\nCPU scaling around each contender's runs ({threads} threads' FMA throughput over one thread's,")
+    print(f"median of the readings before and after its runs; {threads}.0: all cores, 1.0: one core's worth)")
+    print(f"{'contender':10s}" + "".join(f"{c:>12s}" for c in configs))
+    for c in contenders:
+        print(f"{c:10s}" + "".join(" " + (f"{scal[c, cfg]:10.2f} " if scal[c, cfg] is not None else f"{'n/a':>10s} ")
+                                   for cfg in configs))
 if noisy:
     print("* some runs had other processes using > 0.3 cores: figure disturbed")
 for cfg, b in blas.items():

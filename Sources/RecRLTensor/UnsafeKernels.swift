@@ -68,6 +68,19 @@ public enum UnsafeKernels {
 
     /// A spin-wait hint for busy-waiting threads (x86 `PAUSE`).
     public static func cpuRelax() { recrl_cpu_relax() }
+
+    /// An FMA-throughput probe for benchmarks: 12 independent chains of 8 float lanes,
+    /// chain `j` starting at `start + j` and stepping `x = fma(x, multiplier, addend)`
+    /// `iterations` times (AVX2 + FMA), enough independent work to keep one core's FMA units
+    /// busy: `flops` over the elapsed time is the core's FP32 rate at that moment. `checksum`
+    /// is the sum of the chains' final values (in chain order), which keeps the work from
+    /// being optimised away. Nil on CPUs without AVX2 + FMA, or for negative `iterations`.
+    public static func fmaProbe(iterations: Int, start: Float = 0, multiplier: Float = 0.5,
+                                addend: Float = 1) -> (flops: Int, checksum: Float)? {
+        var checksum: Float = 0
+        let flops = recrl_fma_probe(iterations, start, multiplier, addend, &checksum)
+        return flops >= 0 ? (flops, checksum) : nil
+    }
 }
 
 /// Row-major `c = alpha · op(a) · op(b) + beta · c` through CBLAS: every GEMM of the

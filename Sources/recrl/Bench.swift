@@ -7,7 +7,7 @@ import CRecRLMallocCounter
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure GEMM rates and DDPG training throughput.",
-        subcommands: [BenchTrain.self, BenchGEMM.self, BenchRecommend.self, BenchExport.self])
+        subcommands: [BenchTrain.self, BenchGEMM.self, BenchCPU.self, BenchRecommend.self, BenchExport.self])
 }
 
 extension TrainingWorkload {
@@ -40,6 +40,45 @@ extension TrainingWorkload {
         forward(actorLayers, 2); inputGrad(actorLayers, 1); weightGrad(actorLayers, 1)     // target + online actor
         forward(criticLayers, 3); inputGrad(criticLayers, 2); weightGrad(criticLayers, 1)  // target, TD update, actor pass
         return out
+    }
+}
+
+/// Measures the FMA throughput the machine gives right now: one thread alone, then N at once.
+struct BenchCPU: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cpu",
+        abstract: "Measure the CPU's FP32 FMA throughput now: 1 thread, then N threads at once.",
+        discussion: """
+            On a virtual machine the throughput of N threads at once is not always N times one \
+            thread's (the host may run two vCPUs on one core's two hardware threads). `scaling` \
+            (N threads' total over one thread's rate) says which level the machine is on; \
+            Benchmarks/peers/compare.sh records it beside every contender's run.
+            """)
+
+    @Option(help: "Threads that run at once (default: the machine's cores).") var threads: Int?
+    @Option(help: "Seconds for each of the two measurements.") var seconds: Double = 0.5
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func validate() throws {
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1...256") }
+    }
+
+    func run() throws {
+        let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        guard let one = FMAThroughput.measure(threads: 1, seconds: seconds)?.first,
+              let many = n == 1 ? [one] : FMAThroughput.measure(threads: n, seconds: seconds) else {
+            throw EvaluateError("bench cpu: this CPU has no AVX2 + FMA, which the probe needs")
+        }
+        let total = many.reduce(0, +)
+        let f = { (x: Double) in String(format: "%.2f", x) }
+        if json {
+            print("{\"threads\":\(n),\"single_thread_gflops\":\(f(one)),\"per_thread_gflops\":[\(many.map(f).joined(separator: ","))],\"gflops\":\(f(total)),\"scaling\":\(String(format: "%.3f", total / one))}")
+        } else {
+            print("FMA throughput (FP32, AVX2 + FMA), \(seconds) s each")
+            print("  1 thread:   \(f(one)) GFLOP/s")
+            if n > 1 { print("  \(n) threads: \(f(total)) GFLOP/s (\(many.map(f).joined(separator: " + "))), \(String(format: "%.2f", total / one))x one thread") }
+        }
     }
 }
 

@@ -70,6 +70,14 @@ enum { RECRL_SGEMM_NONE = 0, RECRL_SGEMM_AVX2 = 1, RECRL_SGEMM_AVX512 = 2 };
 /// The fastest recrl_sgemm build this CPU runs (x86-64 only), or RECRL_SGEMM_NONE.
 int recrl_sgemm_best_kernel(void);
 
+/// An FMA-throughput probe for benchmarks (x86-64 with AVX2 + FMA): 12 independent chains
+/// of 8 lanes, each starting at start + j (chain j) and stepping x = fma(x, m, c) `iterations`
+/// times, enough independent work to keep a core's FMA units busy. Writes the sum of the
+/// chains' final values (j = 0, 1, ..., 11, float additions in that order) to *result so the
+/// work cannot be optimised away, and returns the FLOPs done (192 per iteration), or -1 (and
+/// leaves *result alone) on CPUs without AVX2 + FMA or for negative `iterations`.
+long recrl_fma_probe(long iterations, float start, float m, float c, float *result);
+
 /// Allocates the calling thread's recrl_sgemm packing buffers if it has none yet.
 /// Returns 1 when they exist afterwards, 0 otherwise (no kernel runs here, or out of memory).
 int recrl_sgemm_prepare(void);
