@@ -178,6 +178,10 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// float rounding and are deterministic.
     public var parallelism: Int = 1
 
+    /// Whether two-lane updates record how long each of their phases takes
+    /// (``phaseTimings``); off by default. The cost is two clock readings per phase.
+    public var profilesPhases = false
+
     /// A learner around the given networks; targets start as copies.
     ///
     /// - Parameters:
@@ -455,6 +459,17 @@ extension DDPGLearner {
         return (actor as? MLPActor)?.scale == nil
     }
 
+    /// The two-lane update's phases, in the order an update runs them, with their times summed
+    /// over the updates run with ``profilesPhases`` since the last ``resetPhaseTimings()``
+    /// (empty before the first such update, and for a learner that has not run the two-lane
+    /// path; a copied learner builds its own engine and starts from empty timings).
+    public var phaseTimings: [TwoLanePhaseTiming] { engine?.engine.phaseTimings() ?? [] }
+
+    /// Zeroes ``phaseTimings`` (e.g. after a warm-up).
+    public mutating func resetPhaseTimings() {
+        if engine != nil && isKnownUniquelyReferenced(&engine) { engine?.engine.resetPhaseTimings() }
+    }
+
     /// The network of an ``MLPActor`` or ``MLPCritic`` held as a generic value, in place.
     private static func withNetwork<T, R>(_ x: inout T, _ body: (inout MLP) -> R) -> R {
         withUnsafeMutablePointer(to: &x) { p in
@@ -499,6 +514,7 @@ extension DDPGLearner {
               DDPGLearner.withNetwork(&targetCritics[0], { DDPGLearner.bind(&$0, &engine.targetCritic) }) else { return nil }
         engine.prepare(batchSize: b)
         engine.start()
+        engine.profiling = profilesPhases
 
         let c = configuration
         engine.gamma = c.gamma

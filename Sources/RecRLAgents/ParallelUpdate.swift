@@ -9,6 +9,29 @@ import Musl
 import Darwin
 #endif
 
+/// How long one phase of the two-lane update took, summed over the updates profiled
+/// (``DDPGLearner/profilesPhases``). A phase has two tasks, one per lane, and ends at a
+/// barrier: `wallNanoseconds` is the calling thread's time from publishing the phase to both
+/// tasks done; the task times are measured by whichever lane ran each task, so a wall time
+/// above the longer task is time spent waiting for the other lane or at the barrier.
+public struct TwoLanePhaseTiming: Sendable, Equatable {
+    /// What the phase computes, e.g. `"forward"` or `"critic backward"` (see ``name``).
+    public var name: String
+    /// The layer the phase works on (0 for the forward phase).
+    public var layer: Int
+    /// Updates summed.
+    public var updates: Int
+    /// Calling thread's wall time of the phase, nanoseconds, summed over ``updates``.
+    public var wallNanoseconds: UInt64
+    /// Time of task 0 (the caller's preferred task), nanoseconds, summed.
+    public var task0Nanoseconds: UInt64
+    /// Time of task 1 (the worker's preferred task), nanoseconds, summed.
+    public var task1Nanoseconds: UInt64
+    /// Updates in which one lane ran both tasks (the other had not claimed its task in time,
+    /// e.g. a descheduled worker).
+    public var oneLaneRuns: Int
+}
+
 /// The learner's reference to its engine. The learner checks that this handle is uniquely
 /// referenced (a copied learner builds its own engine); the worker thread may hold its own
 /// references to the engine, never to the handle. Releasing the handle stops the worker.
@@ -81,6 +104,18 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     private var criticAdamShare: [Double]
     private var actorAdamShare: [Double]
 
+    // MARK: Profiling (off unless `profiling`; buffers allocated once, at init)
+    /// Whether `parallel` records every phase's times (set by the learner before each update).
+    var profiling = false
+    /// Phases one update runs: 11 for two hidden layers in each network.
+    let phaseCount: Int
+    /// Per phase ordinal: code, wall, task 0, task 1 (ns, summed) and one-lane runs.
+    private let profileCodes: UnsafeMutablePointer<Int>
+    private let profileTimes: UnsafeMutablePointer<UInt64>
+    private let profileOneLane: UnsafeMutablePointer<Int>
+    private var profiledUpdates = 0
+    private var phaseOrdinal = 0
+
     // MARK: Shapes
     let stateSize: Int
     let actionSize: Int
@@ -143,6 +178,14 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         criticMoments = Array(repeating: (dummy, dummy), count: 2 * critic.layers.count)
         criticAdamShare = Array(repeating: 0.5, count: critic.layers.count)
         actorAdamShare = Array(repeating: 0.5, count: actor.layers.count)
+        let n = critic.layers.count
+        phaseCount = 1 + n + (n >= 2 ? 2 * (n - 1) : 2) + actor.layers.count
+        profileCodes = .allocate(capacity: phaseCount)
+        profileCodes.initialize(repeating: 0, count: phaseCount)
+        profileTimes = .allocate(capacity: 3 * phaseCount)
+        profileTimes.initialize(repeating: 0, count: 3 * phaseCount)
+        profileOneLane = .allocate(capacity: phaseCount)
+        profileOneLane.initialize(repeating: 0, count: phaseCount)
         taskNanoseconds.initialize(repeating: 0, count: 2)
         actorMoments = Array(repeating: (dummy, dummy), count: 2 * actor.layers.count)
         targetJoined = dummy
@@ -173,6 +216,9 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         mutex.deallocate()
         condition.deallocate()
         taskNanoseconds.deallocate()
+        profileCodes.deallocate()
+        profileTimes.deallocate()
+        profileOneLane.deallocate()
         for p in owned { p.deallocate() }
     }
 
@@ -292,6 +338,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     /// Runs both tasks of `phase` (on whichever lanes take them) and returns when both are done.
     /// Lane 0 takes whatever lane 1 has not claimed, so a descheduled worker costs no waiting.
     private func parallel(_ p: Int) {
+        let wallStart = profiling ? monotonicNanoseconds() : 0
         phase = p
         post()
         var mine = 0
@@ -305,6 +352,34 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         }
         // Each lane ran one task: move Adam work from the slower task to the faster one.
         if mine == 1 { rebalance(phase: p) }
+        if profiling && phaseOrdinal < phaseCount {
+            let o = phaseOrdinal
+            profileCodes[o] = p
+            profileTimes[3 * o] &+= monotonicNanoseconds() &- wallStart
+            profileTimes[3 * o + 1] &+= taskNanoseconds[0]
+            profileTimes[3 * o + 2] &+= taskNanoseconds[1]
+            if mine != 1 { profileOneLane[o] += 1 }
+            phaseOrdinal += 1
+        }
+    }
+
+    /// The phases' times summed over the updates profiled since the last reset, in the order
+    /// an update runs them (empty before the first profiled update).
+    func phaseTimings() -> [TwoLanePhaseTiming] {
+        guard profiledUpdates > 0 else { return [] }
+        return (0..<phaseCount).map { o in
+            let p = profileCodes[o]
+            return TwoLanePhaseTiming(name: Kind(rawValue: p >> 16)?.name ?? "?", layer: p & 0xFFFF, updates: profiledUpdates,
+                                      wallNanoseconds: profileTimes[3 * o], task0Nanoseconds: profileTimes[3 * o + 1],
+                                      task1Nanoseconds: profileTimes[3 * o + 2], oneLaneRuns: profileOneLane[o])
+        }
+    }
+
+    /// Zeroes the phase timings.
+    func resetPhaseTimings() {
+        profiledUpdates = 0
+        profileTimes.update(repeating: 0, count: 3 * phaseCount)
+        profileOneLane.update(repeating: 0, count: phaseCount)
     }
 
     private func timedRun(phase p: Int, task: Int) {
@@ -352,6 +427,19 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
                                   // last hidden layer: task 0 also runs the head's forward)
         case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
         case actorFirstLayer      // layer 0 weight gradient and Adam, rows split; Adam on layer 1, adaptive split
+
+        /// The phase's name in ``TwoLanePhaseTiming``.
+        var name: String {
+            switch self {
+            case .forward: "forward"
+            case .criticBackward: "critic backward"
+            case .criticFirstLayer: "critic first layer"
+            case .policyForward: "actor pass: critic forward"
+            case .policyBackward: "actor pass: critic backward"
+            case .actorBackward: "actor backward"
+            case .actorFirstLayer: "actor first layer"
+            }
+        }
     }
 
     private func code(_ k: Kind, _ layer: Int = 0) -> Int { k.rawValue << 16 | layer }
@@ -360,6 +448,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
     func update(criticOutputGradient dq: UnsafeMutablePointer<Float>, tdErrors: UnsafeMutablePointer<Float>,
                 weights: UnsafePointer<Float>) -> (Float, Float) {
         let b = batchSize
+        phaseOrdinal = 0
         parallel(code(.forward))
         // Loss, dL/dQ and TD errors, exactly as MeanSquaredError.gradient computes them.
         let q = criticOut[critic.count - 1]
@@ -395,6 +484,7 @@ final class TwoLaneDDPGEngine: @unchecked Sendable {
         let actorLoss = -Float(Double(Float(sum)) / Double(b))
         for i in stride(from: actor.count - 1, through: 1, by: -1) { parallel(code(.actorBackward, i)) }
         parallel(code(.actorFirstLayer))
+        if profiling { profiledUpdates += 1 }
         return (criticLoss, actorLoss)
     }
 

@@ -191,11 +191,15 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Seconds of timed updates, split over the runs.") var seconds: Double = 5
     @Option(help: "Timed runs; the median is reported (at least 5).") var runs: Int = 5
     @Option(help: "Start from weights and a batch in a safetensors file (see `recrl bench export`).") var initFile: String?
+    @Flag(help: "Also time every phase of the two-lane update over the timed runs (a table; with --json, a \"phases\" array).") var profile = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
         _ = try TrainingWorkload.parse(config)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
+        if profile && (sequential || threads == 1) {
+            throw ValidationError("--profile times the two-lane update's phases: it needs --threads 2 or more, without --sequential")
+        }
         guard runs >= 5 else { throw ValidationError("--runs must be at least 5") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
@@ -217,6 +221,12 @@ struct BenchTrain: ParsableCommand {
         }
         learner.parallelism = lanes
         let path = learner.usesParallelPath ? "two-lane" : "sequential"
+        if profile {
+            guard learner.usesParallelPath else {
+                throw ValidationError("--profile needs the two-lane path (this machine has \(n) core(s): pass --threads 2)")
+            }
+            learner.profilesPhases = true
+        }
         // Warm-up: at least 1 s or 20 updates (also reaches steady Adam moments).
         let warmStart = DispatchTime.now().uptimeNanoseconds
         var warm = 0
@@ -224,6 +234,7 @@ struct BenchTrain: ParsableCommand {
             learner.update(batch)
             warm += 1
         }
+        learner.resetPhaseTimings()
         var rates: [Double] = []
         var allocations = 0, counted = 0
         let perRun = seconds / Double(runs)
@@ -249,16 +260,45 @@ struct BenchTrain: ParsableCommand {
         let median = sorted[sorted.count / 2]
         let gflops = median * workload.flopsPerUpdate / 1e9
         let allocPerUpdate: Any = recrl_malloc_counter_active() != 0 ? Double(allocations) / Double(max(counted, 1)) : NSNull()
+        let phases = learner.phaseTimings
+        func perUpdate(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> Double { Double(ns) / Double(max(t.updates, 1)) / 1000 }
         if json {
-            print(try JSONOutput.object([
+            var fields: [(String, Any)] = [
                 ("config", workload.name), ("updates_per_second", median), ("gflops", gflops), ("runs", rates),
                 ("blas_core", BLASRuntime.coreName), ("gemm_kernel", BLASRuntime.gemmKernel), ("threads", n), ("path", path), ("blas_threads", BLASRuntime.threadCount),
                 ("allocations_per_update", allocPerUpdate),
                 ("gflop_per_update", workload.flopsPerUpdate / 1e9), ("warmup_updates", warm),
-            ]))
+            ]
+            if profile {
+                fields.append(("phases", phases.map { t -> [String: Any] in
+                    ["name": t.name, "layer": t.layer, "updates": t.updates, "wall_us": perUpdate(t.wallNanoseconds, t),
+                     "task0_us": perUpdate(t.task0Nanoseconds, t), "task1_us": perUpdate(t.task1Nanoseconds, t),
+                     "one_lane_runs": t.oneLaneRuns]
+                }))
+            }
+            print(try JSONOutput.object(fields))
         } else {
             print("\(workload.name): \(String(format: "%.1f", median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
+            if profile { print(Self.phaseTable(phases)) }
         }
+    }
+
+    /// The phase timings as a text table, microseconds per update.
+    static func phaseTable(_ phases: [TwoLanePhaseTiming]) -> String {
+        func us(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> String { String(format: "%8.1f", Double(ns) / Double(max(t.updates, 1)) / 1000) }
+        var lines = ["phases of the two-lane update, µs per update over \(phases.first?.updates ?? 0) updates (wall: the caller's time from publishing the phase to both tasks done)",
+                     "  phase                              layer     wall   task 0   task 1  one-lane runs"]
+        var wall: UInt64 = 0
+        for t in phases {
+            wall &+= t.wallNanoseconds
+            lines.append("  " + t.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6d", t.layer) + " "
+                         + us(t.wallNanoseconds, t) + " " + us(t.task0Nanoseconds, t) + " " + us(t.task1Nanoseconds, t)
+                         + String(format: "%15d", t.oneLaneRuns))
+        }
+        if let first = phases.first {
+            lines.append("  all phases                               " + us(wall, first))
+        }
+        return lines.joined(separator: "\n")
     }
 }
 

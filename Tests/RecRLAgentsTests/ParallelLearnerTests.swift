@@ -122,4 +122,60 @@ final class ParallelLearnerTests: XCTestCase {
             XCTAssertEqual(n, 0, "a warm two-lane update must not allocate (S \(s), H \(h), B \(b))")
         }
     }
+
+    func testPhaseTimingsNameEveryPhaseAndAddUp() {
+        var (sequential, learner) = makePair(s: 12, a: 4, hidden: [32, 32], b: 16, seed: 40)
+        let batch = randomBatch(b: 16, s: 12, a: 4, seed: 41)
+        learner.update(batch)
+        XCTAssertEqual(learner.phaseTimings, [], "not profiled: no timings")
+        learner.profilesPhases = true
+        for _ in 0..<7 { learner.update(batch) }
+        let timings = learner.phaseTimings
+        let expected: [(String, Int)] = [
+            ("forward", 0), ("critic backward", 2), ("critic backward", 1), ("critic first layer", 0),
+            ("actor pass: critic forward", 0), ("actor pass: critic forward", 1),
+            ("actor pass: critic backward", 1), ("actor pass: critic backward", 0),
+            ("actor backward", 2), ("actor backward", 1), ("actor first layer", 0),
+        ]
+        XCTAssertEqual(timings.map(\.name), expected.map(\.0))
+        XCTAssertEqual(timings.map(\.layer), expected.map(\.1))
+        for t in timings {
+            XCTAssertEqual(t.updates, 7, t.name)
+            XCTAssertTrue((0...7).contains(t.oneLaneRuns), t.name)
+            XCTAssertGreaterThan(t.wallNanoseconds, 0, t.name)
+            // Both tasks run between the phase's publication and its barrier.
+            XCTAssertGreaterThanOrEqual(t.wallNanoseconds, max(t.task0Nanoseconds, t.task1Nanoseconds), "\(t.name) \(t.layer)")
+        }
+        learner.resetPhaseTimings()
+        XCTAssertEqual(learner.phaseTimings, [])
+        for _ in 0..<3 { learner.update(batch) }
+        XCTAssertEqual(learner.phaseTimings.map(\.updates), Array(repeating: 3, count: 11))
+        sequential.profilesPhases = true
+        sequential.update(batch)
+        XCTAssertEqual(sequential.phaseTimings, [], "the sequential path has no phases")
+    }
+
+    func testProfilingDoesNotChangeResults() {
+        var (_, plain) = makePair(s: 9, a: 3, hidden: [24, 16], b: 8, seed: 42)
+        var profiled = plain
+        profiled.profilesPhases = true
+        for t in 0..<5 {
+            let batch = randomBatch(b: 8, s: 9, a: 3, seed: 43 &+ UInt64(t))
+            XCTAssertEqual(plain.update(batch), profiled.update(batch), "update \(t)")
+        }
+        XCTAssertEqual(plain.actor.namedParameters(), profiled.actor.namedParameters())
+        XCTAssertEqual(plain.critics[0].namedParameters(), profiled.critics[0].namedParameters())
+        XCTAssertEqual(profiled.phaseTimings.first?.updates, 5)
+    }
+
+    func testWarmProfiledUpdateAllocatesNothing() throws {
+        var learner = DDPGLearner(stateSize: 30, actionSize: 10, hiddenSizes: [32, 32], batchSize: 16, seed: 1)
+        learner.parallelism = 2
+        learner.profilesPhases = true
+        let batch = randomBatch(b: 16, s: 30, a: 10, seed: 2)
+        learner.update(batch)
+        learner.update(batch)
+        let n = try XCTUnwrap(countAllocations { for _ in 0..<6 { learner.update(batch) } }, "allocation counter unavailable")
+        XCTAssertEqual(n, 0, "profiling must not allocate in the hot path")
+    }
 }
