@@ -15,7 +15,9 @@ import Darwin
 /// tasks done; the task times are measured by whichever lane ran each task, so a wall time
 /// above the longer task is time spent waiting for the other lane or at the barrier.
 public struct TwoLanePhaseTiming: Sendable, Equatable {
-    /// What the phase computes, e.g. `"forward"` or `"critic backward"` (see ``name``).
+    /// What the phase computes: `"forward"`, `"critic backward"`, `"critic first layer"`,
+    /// `"actor pass: critic forward"`, `"actor pass: critic backward"`, `"actor backward"` or
+    /// `"actor first layer"`.
     public var name: String
     /// The layer the phase works on (0 for the forward phase).
     public var layer: Int

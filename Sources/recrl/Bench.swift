@@ -261,7 +261,7 @@ struct BenchTrain: ParsableCommand {
         let gflops = median * workload.flopsPerUpdate / 1e9
         let allocPerUpdate: Any = recrl_malloc_counter_active() != 0 ? Double(allocations) / Double(max(counted, 1)) : NSNull()
         let phases = learner.phaseTimings
-        func perUpdate(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> Double { Double(ns) / Double(max(t.updates, 1)) / 1000 }
+        let perUpdate = Self.microsecondsPerUpdate
         if json {
             var fields: [(String, Any)] = [
                 ("config", workload.name), ("updates_per_second", median), ("gflops", gflops), ("runs", rates),
@@ -283,9 +283,14 @@ struct BenchTrain: ParsableCommand {
         }
     }
 
+    /// `ns` (summed over `t`'s updates) in microseconds per update.
+    static func microsecondsPerUpdate(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> Double {
+        Double(ns) / Double(max(t.updates, 1)) / 1000
+    }
+
     /// The phase timings as a text table, microseconds per update.
     static func phaseTable(_ phases: [TwoLanePhaseTiming]) -> String {
-        func us(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> String { String(format: "%8.1f", Double(ns) / Double(max(t.updates, 1)) / 1000) }
+        func us(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> String { String(format: "%8.1f", microsecondsPerUpdate(ns, t)) }
         var lines = ["phases of the two-lane update, µs per update over \(phases.first?.updates ?? 0) updates (wall: the caller's time from publishing the phase to both tasks done)",
                      "  phase                              layer     wall   task 0   task 1  one-lane runs"]
         var wall: UInt64 = 0
