@@ -141,7 +141,7 @@ struct BenchGEMM: ParsableCommand {
             print("BLAS core \(BLASRuntime.coreName), \(n) threads, GEMM kernel \(kernel)")
             for (size, r) in square { print(String(format: "square %5d: %8.1f GFLOP/s", size, r)) }
             for (name, rows, limit, flops) in results {
-                print("\n\(name): \(String(format: "%.4f", flops / 1e9)) GFLOP/update; sgemm-bound limit \(String(format: "%.1f", limit)) updates/s")
+                print("\n\(name): \(String(format: "%.4f", flops / 1e9)) GFLOP/update; sgemm-bound limit \(String(format: limit >= 10 ? "%.1f" : limit >= 1 ? "%.2f" : "%.3f", limit)) updates/s")
                 for (label, r, times, served) in rows {
                     let padded = label.padding(toLength: 24, withPad: " ", startingAt: 0)
                     print("  \(padded) ×\(times)  " + String(format: "%8.1f GFLOP/s", r) + (served == kernel ? "" : "  (\(served))"))
