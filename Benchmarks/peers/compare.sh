@@ -154,7 +154,7 @@ if rec is not None and "updates_per_second" in rec:
 else:
     out["error"] = f"exit {rc}, no JSON with updates_per_second (see {log}.err)"
 print(json.dumps(out))
-msg = f"{out['updates_per_second']:10.2f} updates/s" if "updates_per_second" in out else out["error"]
+msg = f"{out['updates_per_second']:10.{2 if out['updates_per_second'] >= 1 else 3}f} updates/s" if "updates_per_second" in out else out["error"]
 oc = (rec or {}).get("other_processes_cores")
 if oc is not None:
     msg += f"  (others busy: {oc:.2f} cores)"
@@ -194,7 +194,7 @@ for c in contenders:
             for r in rows:
                 if r["contender"] == c and "result" in r:
                     blas[cfg] = r["result"].get("info", {}).get("blas")
-fmt = lambda x: f"{x:10.2f}" if x is not None else f"{'n/a':>10s}"
+fmt = lambda x: (f"{x:10.2f}" if x >= 1 else f"{x:10.3f}") if x is not None else f"{'n/a':>10s}"
 flag = lambda c, cfg: "*" if (c, cfg) in noisy else " "
 print(f"\nupdates/s, {threads} threads (median over rounds of each contender's median)")
 print(f"{'contender':10s}" + "".join(f"{c:>12s}" for c in configs))

@@ -8,6 +8,12 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure GEMM rates and DDPG training throughput.",
         subcommands: [BenchTrain.self, BenchGEMM.self, BenchCPU.self, BenchRecommend.self, BenchExport.self])
+
+    /// Updates per second for the tables: one decimal from 10 up, more below, so that `large`
+    /// (about 0.3 updates/s) keeps three significant digits.
+    static func rate(_ x: Double) -> String {
+        String(format: x >= 10 ? "%.1f" : x >= 1 ? "%.2f" : "%.3f", x)
+    }
 }
 
 extension TrainingWorkload {
@@ -141,7 +147,7 @@ struct BenchGEMM: ParsableCommand {
             print("BLAS core \(BLASRuntime.coreName), \(n) threads, GEMM kernel \(kernel)")
             for (size, r) in square { print(String(format: "square %5d: %8.1f GFLOP/s", size, r)) }
             for (name, rows, limit, flops) in results {
-                print("\n\(name): \(String(format: "%.4f", flops / 1e9)) GFLOP/update; sgemm-bound limit \(String(format: limit >= 10 ? "%.1f" : limit >= 1 ? "%.2f" : "%.3f", limit)) updates/s")
+                print("\n\(name): \(String(format: "%.4f", flops / 1e9)) GFLOP/update; sgemm-bound limit \(Bench.rate(limit)) updates/s")
                 for (label, r, times, served) in rows {
                     let padded = label.padding(toLength: 24, withPad: " ", startingAt: 0)
                     print("  \(padded) ×\(times)  " + String(format: "%8.1f GFLOP/s", r) + (served == kernel ? "" : "  (\(served))"))
@@ -253,7 +259,7 @@ struct BenchTrain: ParsableCommand {
             rates.append(Double(updates) / elapsed)
             guard loss.isFinite else { throw ValidationError("the critic loss diverged") }
             if !json || isatty(2) != 0 {
-                writeToStandardError("run \(r + 1)/\(runs): \(String(format: "%.1f", rates.last!)) updates/s\n")
+                writeToStandardError("run \(r + 1)/\(runs): \(Bench.rate(rates.last!)) updates/s\n")
             }
         }
         let sorted = rates.sorted()
@@ -278,7 +284,7 @@ struct BenchTrain: ParsableCommand {
             }
             print(try JSONOutput.object(fields))
         } else {
-            print("\(workload.name): \(String(format: "%.1f", median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
+            print("\(workload.name): \(Bench.rate(median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
             if profile { print(Self.phaseTable(phases)) }
         }
     }
