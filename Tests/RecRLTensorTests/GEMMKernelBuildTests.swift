@@ -128,6 +128,31 @@ final class GEMMKernelBuildTests: XCTestCase {
     }
 }
 
+/// `recrl_cpu_amd_family` (which picks the routing rule for full-width AVX-512 CPUs) reads
+/// the same family as /proc/cpuinfo on AMD CPUs, and 0 on others.
+final class CPUFamilyTests: XCTestCase {
+    func testAMDFamilyMatchesProcCPUInfo() throws {
+        let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        func field(_ name: String) -> String? {
+            info.split(separator: "\n").first { $0.hasPrefix(name) }?
+                .split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces)
+        }
+        let vendor = try XCTUnwrap(field("vendor_id"))
+        let family = try XCTUnwrap(field("cpu family").flatMap { Int($0) })
+        XCTAssertEqual(Int(recrl_cpu_amd_family()), vendor == "AuthenticAMD" ? family : 0, "\(vendor) family \(family)")
+        // Zen 5 and later take every AVX-512 shape of at least 16 columns; other CPUs leave
+        // the 100-column products of `paper` to OpenBLAS with AVX-512.
+        let threads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+        defer { BLASRuntime.setThreadCount(threads) }
+        if BLASRuntime.gemmKernel == "recrl-avx512" {
+            let wide = vendor == "AuthenticAMD" && family >= 0x1A
+            XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 64, n: 100, k: 256), wide ? "recrl-avx512" : "openblas")
+            XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: true, m: 64, n: 256, k: 100), wide ? "recrl-avx512" : "openblas")
+        }
+    }
+}
+
 /// Whether /proc/cpuinfo lists the flag (read independently of the library).
 func recrlCPUHas(_ flag: String) -> Bool {
     guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }

@@ -82,6 +82,10 @@ long recrl_fma_probe(long iterations, float start, float m, float c, float *resu
 /// Returns 1 when they exist afterwards, 0 otherwise (no kernel runs here, or out of memory).
 int recrl_sgemm_prepare(void);
 
+/// The CPU family of an AMD x86-64 CPU (0x19 for Zen 3 and Zen 4, 0x1A for Zen 5), 0 on any
+/// other CPU.
+int recrl_cpu_amd_family(void);
+
 /// Single-threaded row-major SGEMM with the given build (RECRL_SGEMM_AVX2 or
 /// RECRL_SGEMM_AVX512): C[m x n] = alpha * op(A) * op(B) + beta * C, where op(A) is m x k
 /// (A is k x m with row stride lda when transA, else m x k) and op(B) is k x n. beta == 0
