@@ -155,18 +155,19 @@ let ownGEMMKernel: Int32 = {
 let ownGEMMEnabled: Bool = ownGEMMKernel != Int32(RECRL_SGEMM_NONE)
 
 /// The shapes RecRL's kernel serves faster than OpenBLAS (`recrl bench gemm --threads 1`
-/// with and without `RECRL_GEMM=openblas`): at least 4 rows, 8-deep, and at most
-/// `ownGEMMMaximumWork` multiply-adds; with AVX-512, 32 columns with at most 10% of the last
-/// 32-column block wasted (`n = 100` stays with OpenBLAS) and, when B is transposed, a depth
-/// that is a multiple of 16 (whole in-register transposes), except on CPUs with full-width
-/// AVX-512 (`ownGEMMFullWidthAVX512`), which take any shape of at least 16 columns; with AVX2,
-/// 16 columns with at most 12.5% of the last 16-column block wasted (`n = 100` included) and
-/// any depth.
+/// with and without `RECRL_GEMM=openblas`): at least 4 rows and 8-deep; on CPUs with
+/// full-width AVX-512 (`ownGEMMFullWidthAVX512`) every such shape of at least 16 columns,
+/// whatever its size; elsewhere at most `ownGEMMMaximumWork` multiply-adds and, with AVX-512,
+/// 32 columns with at most 10% of the last 32-column block wasted (`n = 100` stays with
+/// OpenBLAS) and, when B is transposed, a depth that is a multiple of 16 (whole in-register
+/// transposes); with AVX2, 16 columns with at most 12.5% of the last 16-column block wasted
+/// (`n = 100` included) and any depth.
 @inline(__always) @usableFromInline
 func ownGEMMServes(_ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> Bool {
-    guard m >= 4 && k >= 8 && Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork else { return false }
+    guard m >= 4 && k >= 8 else { return false }
+    if ownGEMMKernel == Int32(RECRL_SGEMM_AVX512) && ownGEMMFullWidthAVX512 { return n >= 16 }
+    guard Double(m) * Double(n) * Double(k) <= ownGEMMMaximumWork else { return false }
     if ownGEMMKernel == Int32(RECRL_SGEMM_AVX512) {
-        if ownGEMMFullWidthAVX512 { return n >= 16 }
         return n >= 32 && (n + 31) / 32 * 320 <= n * 11 && (!tb || k % 16 == 0)
     }
     return n >= 16 && (n + 15) / 16 * 128 <= n * 9
@@ -176,14 +177,19 @@ func ownGEMMServes(_ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> Bool {
 /// filled last 32-column block or a transposed B of depth not divisible by 16 still beats
 /// OpenBLAS: AMD Zen 5 (family 0x1A) and later, whose cores execute 512-bit FMAs at full
 /// width. Measured on a 2-core Zen 5 VM (`recrl bench gemm --config paper --threads 1`): the
-/// `paper` shapes with 100 columns or depth 100 at 172–221 GFLOP/s in RecRL's kernel
-/// against 102–112 in OpenBLAS. Zen 4 executes them as two 256-bit halves, where the AVX-512
-/// build ran level with OpenBLAS and the narrower rule above was measured.
+/// `paper` shapes with 100 columns or depth 100 at 172–225 GFLOP/s in RecRL's kernel
+/// against 102–112 in OpenBLAS, and with `--config large` the `large` shapes (above
+/// `ownGEMMMaximumWork`) at 213–243 against 115–125. (That OpenBLAS ran its Haswell kernels,
+/// which that machine's environment selects with `OPENBLAS_CORETYPE=Haswell`; its SkylakeX
+/// kernels reach 180–228 and 211–241 there, so RecRL's kernel is never slower and does not
+/// depend on which core OpenBLAS was given.) Zen 4 executes 512-bit FMAs as two 256-bit
+/// halves, where the AVX-512 build ran level with OpenBLAS and the narrower rule was measured.
 @usableFromInline
 let ownGEMMFullWidthAVX512: Bool = recrl_cpu_amd_family() >= 0x1A
 
-/// Above this many multiply-adds (m·n·k) products stay with OpenBLAS: RecRL's kernel has
-/// one level of cache blocking, tuned on the `paper` and `medium` shapes, and did not beat
-/// OpenBLAS on the `large` workload's products in a first measurement.
+/// Above this many multiply-adds (m·n·k) products stay with OpenBLAS, except on CPUs with
+/// full-width AVX-512: RecRL's kernel has one level of cache blocking, tuned on the `paper`
+/// and `medium` shapes, and did not beat OpenBLAS on the `large` workload's products in a
+/// first measurement on Zen 4.
 @usableFromInline
 let ownGEMMMaximumWork = 1e9

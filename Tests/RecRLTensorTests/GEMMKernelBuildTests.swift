@@ -141,7 +141,7 @@ final class CPUFamilyTests: XCTestCase {
         let family = try XCTUnwrap(field("cpu family").flatMap { Int($0) })
         XCTAssertEqual(Int(recrl_cpu_amd_family()), vendor == "AuthenticAMD" ? family : 0, "\(vendor) family \(family)")
         // Zen 5 and later take every AVX-512 shape of at least 16 columns; other CPUs leave
-        // the 100-column products of `paper` to OpenBLAS with AVX-512.
+        // the 100-column products of `paper` and the products of `large` to OpenBLAS.
         let threads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
         defer { BLASRuntime.setThreadCount(threads) }
@@ -149,6 +149,7 @@ final class CPUFamilyTests: XCTestCase {
             let wide = vendor == "AuthenticAMD" && family >= 0x1A
             XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 64, n: 100, k: 256), wide ? "recrl-avx512" : "openblas")
             XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: true, m: 64, n: 256, k: 100), wide ? "recrl-avx512" : "openblas")
+            XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 1024, n: 4096, k: 4096), wide ? "recrl-avx512" : "openblas")
         }
     }
 }
