@@ -47,6 +47,54 @@ public struct TrainingWorkload: Sendable, Equatable, Hashable {
         return 4 * f(actorLayers) + 6 * f(criticLayers)
     }
 
+    /// One product `op(A)[m × k] · op(B)[k × n]` of the update, with its transpose flags.
+    public struct GEMM: Sendable, Hashable {
+        /// Rows of the product.
+        public let m: Int
+        /// Depth (the summed dimension).
+        public let k: Int
+        /// Columns of the product.
+        public let n: Int
+        /// Whether A is stored transposed (`[k, m]`).
+        public let ta: Bool
+        /// Whether B is stored transposed (`[n, k]`).
+        public let tb: Bool
+
+        public init(m: Int, k: Int, n: Int, ta: Bool, tb: Bool) {
+            self.m = m
+            self.k = k
+            self.n = n
+            self.ta = ta
+            self.tb = tb
+        }
+
+        /// `2·m·k·n`.
+        public var flops: Double { 2 * Double(m) * Double(k) * Double(n) }
+        /// `m x k x n`, with ` Aᵀ` / ` Bᵀ` for transposed operands.
+        public var label: String { "\(m)x\(k)x\(n)\(ta ? " Aᵀ" : "")\(tb ? " Bᵀ" : "")" }
+    }
+
+    /// Every GEMM of one update as WORKLOAD.md counts it, with its multiplicity: the actor's
+    /// layers forward twice (target and online), the critic's three times (target, TD update,
+    /// actor pass); input gradients once for the actor and twice for the critic; weight
+    /// gradients once each. Their FLOPs add up to ``flopsPerUpdate``. (RecRL's own update
+    /// skips the input gradients nobody reads, so it runs fewer.)
+    public var stepGEMMs: [GEMM: Int] {
+        var out: [GEMM: Int] = [:]
+        func forward(_ l: [(Int, Int)], _ times: Int) {
+            for (i, o) in l { out[GEMM(m: batch, k: i, n: o, ta: false, tb: false), default: 0] += times }
+        }
+        func inputGrad(_ l: [(Int, Int)], _ times: Int) {
+            for (i, o) in l { out[GEMM(m: batch, k: o, n: i, ta: false, tb: true), default: 0] += times }
+        }
+        func weightGrad(_ l: [(Int, Int)], _ times: Int) {
+            for (i, o) in l { out[GEMM(m: i, k: batch, n: o, ta: true, tb: false), default: 0] += times }
+        }
+        forward(actorLayers, 2); inputGrad(actorLayers, 1); weightGrad(actorLayers, 1)     // target + online actor
+        forward(criticLayers, 3); inputGrad(criticLayers, 2); weightGrad(criticLayers, 1)  // target, TD update, actor pass
+        return out
+    }
+
     /// The workload's learner: WORKLOAD.md's networks and DDPG settings (γ 0.9, τ 0.001,
     /// Adam 1e-4 actor / 1e-3 critic), Glorot-uniform weights from `seed`.
     public func makeLearner(seed: UInt64 = 0) -> DDPGLearner<MLPActor, MLPCritic> {

@@ -23,30 +23,6 @@ extension TrainingWorkload {
         }
         return c
     }
-
-    /// A GEMM `[m, k] · [k, n]` with transpose flags, as the step issues it.
-    struct GEMM: Hashable {
-        let m: Int, k: Int, n: Int, ta: Bool, tb: Bool
-        var flops: Double { 2 * Double(m) * Double(k) * Double(n) }
-        var label: String { "\(m)x\(k)x\(n)\(ta ? " Aᵀ" : "")\(tb ? " Bᵀ" : "")" }
-    }
-
-    /// Every GEMM of one update, with multiplicity, following WORKLOAD.md's FLOP count.
-    var stepGEMMs: [GEMM: Int] {
-        var out: [GEMM: Int] = [:]
-        func forward(_ l: [(Int, Int)], _ times: Int) {
-            for (i, o) in l { out[GEMM(m: batch, k: i, n: o, ta: false, tb: false), default: 0] += times }
-        }
-        func inputGrad(_ l: [(Int, Int)], _ times: Int) {
-            for (i, o) in l { out[GEMM(m: batch, k: o, n: i, ta: false, tb: true), default: 0] += times }
-        }
-        func weightGrad(_ l: [(Int, Int)], _ times: Int) {
-            for (i, o) in l { out[GEMM(m: i, k: batch, n: o, ta: true, tb: false), default: 0] += times }
-        }
-        forward(actorLayers, 2); inputGrad(actorLayers, 1); weightGrad(actorLayers, 1)     // target + online actor
-        forward(criticLayers, 3); inputGrad(criticLayers, 2); weightGrad(criticLayers, 1)  // target, TD update, actor pass
-        return out
-    }
 }
 
 /// Measures the FMA throughput the machine gives right now: one thread alone, then N at once.

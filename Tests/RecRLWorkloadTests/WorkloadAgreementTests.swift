@@ -49,4 +49,20 @@ final class WorkloadAgreementTests: XCTestCase {
         XCTAssertEqual(TrainingWorkload.named("medium")!.flopsPerUpdate / 1e9, 8.056, accuracy: 5e-3)
         XCTAssertEqual(TrainingWorkload.named("large")!.flopsPerUpdate / 1e9, 429.5, accuracy: 0.5)
     }
+
+    /// The GEMM list that `recrl bench gemm` and the benchmark suite time adds up to the same
+    /// FLOPs, and holds the products one expects of `paper` (e.g. the critic's first layer,
+    /// 64 × 400 → 256, forward three times).
+    func testStepGEMMsAddUpToTheFlopCount() {
+        for w in TrainingWorkload.standard + [TrainingWorkload.tiny] {
+            let total = w.stepGEMMs.reduce(0.0) { $0 + $1.key.flops * Double($1.value) }
+            XCTAssertEqual(total, w.flopsPerUpdate, accuracy: 1e-9 * w.flopsPerUpdate, w.name)
+        }
+        let paper = TrainingWorkload.named("paper")!.stepGEMMs
+        XCTAssertEqual(paper[TrainingWorkload.GEMM(m: 64, k: 400, n: 256, ta: false, tb: false)], 3)
+        XCTAssertEqual(paper[TrainingWorkload.GEMM(m: 64, k: 256, n: 400, ta: false, tb: true)], 2)
+        XCTAssertEqual(paper[TrainingWorkload.GEMM(m: 256, k: 64, n: 100, ta: true, tb: false)], 1)
+        XCTAssertEqual(paper.count, 15)
+        XCTAssertEqual(TrainingWorkload.GEMM(m: 64, k: 256, n: 400, ta: false, tb: true).label, "64x256x400 Bᵀ")
+    }
 }

@@ -30,18 +30,73 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    // The GEMM shapes of the `paper` workload's forward pass (B = 64).
-    for (m, k, n) in [(64, 400, 256), (64, 256, 256), (64, 256, 100), (64, 256, 1)] {
-        Benchmark("sgemm \(m)x\(k)x\(n)") { benchmark in
-            var rng = Xoshiro256StarStar(seed: 2)
-            let a = Tensor(randomNormal: [m, k], using: &rng)
-            let b = Tensor(randomNormal: [k, n], using: &rng)
-            var c = Tensor(zeros: [m, n])
-            benchmark.startMeasurement()
-            for _ in benchmark.scaledIterations {
-                matmul(a, b, into: &c)
-                blackHole(c.count)
+    // One DDPG update of WORKLOAD.md's workload per configuration: the two-lane update on
+    // single-threaded BLAS, as `recrl bench train --threads 2` runs it (throughput is updates/s).
+    // The learner is built and warmed up (20 updates) once, in the setup hook.
+    for workload in TrainingWorkload.standard {
+        let big = workload.name == "large"
+        let state = WarmLearner()
+        Benchmark("DDPG update \(workload.name)",
+                  configuration: .init(warmupIterations: big ? 1 : 20, maxDuration: .seconds(big ? 10 : 3),
+                                       maxIterations: big ? 8 : 10_000),
+                  closure: { benchmark in
+                      guard var learner = state.learner, let batch = state.batch else { return }
+                      state.learner = nil  // keep the learner's storage uniquely referenced
+                      benchmark.startMeasurement()
+                      for _ in benchmark.scaledIterations {
+                          blackHole(learner.update(batch).criticLoss)
+                      }
+                      benchmark.stopMeasurement()
+                      state.learner = learner
+                  },
+                  setup: {
+                      state.threads = BLASRuntime.threadCount
+                      BLASRuntime.setThreadCount(1)
+                      var learner = workload.makeLearner(seed: 0)
+                      learner.parallelism = 2
+                      let batch = workload.makeBatch(seed: 1)
+                      for _ in 0..<(big ? 2 : 20) { _ = learner.update(batch) }
+                      state.learner = learner
+                      state.batch = batch
+                  },
+                  teardown: {
+                      state.learner = nil
+                      state.batch = nil
+                      BLASRuntime.setThreadCount(state.threads)
+                  })
+    }
+
+    // Every GEMM shape the workload's update produces (`TrainingWorkload.stepGEMMs`, as
+    // `recrl bench gemm --threads 1` times them), on single-threaded BLAS: RecRL's own SGEMM
+    // where it serves the shape, OpenBLAS elsewhere.
+    for workload in TrainingWorkload.standard {
+        let shapes = workload.stepGEMMs.keys.sorted { ($0.flops, $0.label) > ($1.flops, $1.label) }
+        for g in shapes {
+            Benchmark("sgemm \(workload.name) \(g.label)",
+                      configuration: .init(maxDuration: .seconds(workload.name == "large" ? 3 : 1))) { benchmark in
+                let threads = BLASRuntime.threadCount
+                BLASRuntime.setThreadCount(1)
+                defer { BLASRuntime.setThreadCount(threads) }
+                var rng = Xoshiro256StarStar(seed: 2)
+                let a = Tensor(randomNormal: g.ta ? [g.k, g.m] : [g.m, g.k], using: &rng)
+                let b = Tensor(randomNormal: g.tb ? [g.n, g.k] : [g.k, g.n], using: &rng)
+                var c = Tensor(zeros: [g.m, g.n])
+                matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
+                    blackHole(c.count)
+                }
+                benchmark.stopMeasurement()
             }
         }
     }
+}
+
+/// A benchmark's learner between its setup hook and its iterations (package-benchmark runs a
+/// benchmark's hooks and iterations one after another on one thread).
+final class WarmLearner: @unchecked Sendable {
+    var learner: DDPGLearner<MLPActor, MLPCritic>?
+    var batch: TransitionBatch?
+    var threads = 1
 }
