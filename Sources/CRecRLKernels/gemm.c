@@ -24,7 +24,6 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 #include <pthread.h>
-#include <cpuid.h>
 #define RECRL_GEMM_X86 1
 #endif
 
@@ -82,16 +81,6 @@ static int kernel_runs(int kernel) {
 }
 
 int recrl_sgemm_prepare(void) { return recrl_sgemm_best_kernel() != RECRL_SGEMM_NONE && workspace() != NULL ? 1 : 0; }
-
-int recrl_cpu_amd_family(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
-    // "AuthenticAMD" in EBX, EDX, ECX.
-    if (b != 0x68747541u || d != 0x69746e65u || c != 0x444d4163u) return 0;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    unsigned family = (a >> 8) & 0xF;
-    return (int)(family == 0xF ? family + ((a >> 20) & 0xFF) : family);
-}
 
 /// dst[q*ldd + r] = src[r*lds + q] for a 16 x 16 block (an in-register transpose).
 AVX512 static inline void transpose16(const float *src, long lds, float *dst, long ldd) {
@@ -494,8 +483,6 @@ long recrl_fma_probe(long iterations, float start, float m, float c, float *resu
 int recrl_sgemm_best_kernel(void) { return RECRL_SGEMM_NONE; }
 
 int recrl_sgemm_prepare(void) { return 0; }
-
-int recrl_cpu_amd_family(void) { return 0; }
 
 long recrl_fma_probe(long iterations, float start, float m, float c, float *result) {
     (void)iterations; (void)start; (void)m; (void)c; (void)result;

@@ -3,6 +3,7 @@
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#include <cpuid.h>
 #define RECRL_X86 1
 #endif
 
@@ -15,6 +16,20 @@ int recrl_cpu_supports(const char *feature) {
 #endif
     (void)feature;
     return 0;
+}
+
+int recrl_cpu_amd_family(void) {
+#if RECRL_X86
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    // "AuthenticAMD" in EBX, EDX, ECX.
+    if (b != 0x68747541u || d != 0x69746e65u || c != 0x444d4163u) return 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    unsigned family = (a >> 8) & 0xF;
+    return (int)(family == 0xF ? family + ((a >> 20) & 0xFF) : family);
+#else
+    return 0;
+#endif
 }
 
 uint32_t recrl_get_fp_control(void) {

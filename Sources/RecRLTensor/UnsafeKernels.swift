@@ -181,9 +181,10 @@ func ownGEMMServes(_ tb: Bool, _ m: Int, _ n: Int, _ k: Int) -> Bool {
 /// against 102–112 in OpenBLAS, and with `--config large` the `large` shapes (above
 /// `ownGEMMMaximumWork`) at 213–243 against 115–125. (That OpenBLAS ran its Haswell kernels,
 /// which that machine's environment selects with `OPENBLAS_CORETYPE=Haswell`; its SkylakeX
-/// kernels reach 180–228 and 211–241 there, so RecRL's kernel is never slower and does not
-/// depend on which core OpenBLAS was given.) Zen 4 executes 512-bit FMAs as two 256-bit
-/// halves, where the AVX-512 build ran level with OpenBLAS and the narrower rule was measured.
+/// kernels run the same `paper` and `large` shapes at 180–228 and 211–241 there, about level
+/// with RecRL's kernel, which does not depend on the core OpenBLAS was given.) Zen 4 executes
+/// 512-bit FMAs as two 256-bit halves; there the AVX-512 build ran about level with OpenBLAS
+/// and the narrower rule was measured.
 @usableFromInline
 let ownGEMMFullWidthAVX512: Bool = recrl_cpu_amd_family() >= 0x1A
 

@@ -32,71 +32,84 @@ let benchmarks: @Sendable () -> Void = {
 
     // One DDPG update of WORKLOAD.md's workload per configuration: the two-lane update on
     // single-threaded BLAS, as `recrl bench train --threads 2` runs it (throughput is updates/s).
-    // The learner is built and warmed up (20 updates) once, in the setup hook.
+    // The learner is built and warmed up once, in the setup hook.
     for workload in TrainingWorkload.standard {
         let big = workload.name == "large"
-        let state = WarmLearner()
+        let state = SetupState<(learner: DDPGLearner<MLPActor, MLPCritic>, batch: TransitionBatch)>()
         Benchmark("DDPG update \(workload.name)",
                   configuration: .init(warmupIterations: big ? 1 : 20, maxDuration: .seconds(big ? 10 : 3),
                                        maxIterations: big ? 8 : 10_000),
                   closure: { benchmark in
-                      guard var learner = state.learner, let batch = state.batch else { return }
-                      state.learner = nil  // keep the learner's storage uniquely referenced
+                      guard var (learner, batch) = state.value else { return }
+                      state.value = nil  // keep the learner's storage uniquely referenced
                       benchmark.startMeasurement()
                       for _ in benchmark.scaledIterations {
                           blackHole(learner.update(batch).criticLoss)
                       }
                       benchmark.stopMeasurement()
-                      state.learner = learner
+                      state.value = (learner, batch)
                   },
                   setup: {
-                      state.threads = BLASRuntime.threadCount
-                      BLASRuntime.setThreadCount(1)
+                      state.singleThreadedBLAS()
                       var learner = workload.makeLearner(seed: 0)
                       learner.parallelism = 2
                       let batch = workload.makeBatch(seed: 1)
                       for _ in 0..<(big ? 2 : 20) { _ = learner.update(batch) }
-                      state.learner = learner
-                      state.batch = batch
+                      state.value = (learner, batch)
                   },
-                  teardown: {
-                      state.learner = nil
-                      state.batch = nil
-                      BLASRuntime.setThreadCount(state.threads)
-                  })
+                  teardown: { state.tearDown() })
     }
 
     // Every GEMM shape the workload's update produces (`TrainingWorkload.stepGEMMs`, as
     // `recrl bench gemm --threads 1` times them), on single-threaded BLAS: RecRL's own SGEMM
-    // where it serves the shape, OpenBLAS elsewhere.
+    // where it serves the shape, OpenBLAS elsewhere. Operands are made once, in the setup hook.
     for workload in TrainingWorkload.standard {
         let shapes = workload.stepGEMMs.keys.sorted { ($0.flops, $0.label) > ($1.flops, $1.label) }
         for g in shapes {
+            let state = SetupState<(a: Tensor, b: Tensor, c: Tensor)>()
             Benchmark("sgemm \(workload.name) \(g.label)",
-                      configuration: .init(maxDuration: .seconds(workload.name == "large" ? 3 : 1))) { benchmark in
-                let threads = BLASRuntime.threadCount
-                BLASRuntime.setThreadCount(1)
-                defer { BLASRuntime.setThreadCount(threads) }
-                var rng = Xoshiro256StarStar(seed: 2)
-                let a = Tensor(randomNormal: g.ta ? [g.k, g.m] : [g.m, g.k], using: &rng)
-                let b = Tensor(randomNormal: g.tb ? [g.n, g.k] : [g.k, g.n], using: &rng)
-                var c = Tensor(zeros: [g.m, g.n])
-                matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
-                benchmark.startMeasurement()
-                for _ in benchmark.scaledIterations {
-                    matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
-                    blackHole(c.count)
-                }
-                benchmark.stopMeasurement()
-            }
+                      configuration: .init(maxDuration: .seconds(workload.name == "large" ? 3 : 1)),
+                      closure: { benchmark in
+                          guard var (a, b, c) = state.value else { return }
+                          state.value = nil  // keep c's storage uniquely referenced
+                          benchmark.startMeasurement()
+                          for _ in benchmark.scaledIterations {
+                              matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
+                              blackHole(c.count)
+                          }
+                          benchmark.stopMeasurement()
+                          state.value = (a, b, c)
+                      },
+                      setup: {
+                          state.singleThreadedBLAS()
+                          var rng = Xoshiro256StarStar(seed: 2)
+                          let a = Tensor(randomNormal: g.ta ? [g.k, g.m] : [g.m, g.k], using: &rng)
+                          let b = Tensor(randomNormal: g.tb ? [g.n, g.k] : [g.k, g.n], using: &rng)
+                          var c = Tensor(zeros: [g.m, g.n])
+                          matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
+                          state.value = (a, b, c)
+                      },
+                      teardown: { state.tearDown() })
         }
     }
 }
 
-/// A benchmark's learner between its setup hook and its iterations (package-benchmark runs a
-/// benchmark's hooks and iterations one after another on one thread).
-final class WarmLearner: @unchecked Sendable {
-    var learner: DDPGLearner<MLPActor, MLPCritic>?
-    var batch: TransitionBatch?
-    var threads = 1
+/// What a benchmark's setup hook prepares for its iterations, and the BLAS thread count to
+/// restore afterwards (package-benchmark runs a benchmark's hooks and iterations one after
+/// another on one thread, hence the unchecked `Sendable`).
+final class SetupState<Value>: @unchecked Sendable {
+    var value: Value?
+    private var threads = 1
+
+    /// Sets OpenBLAS to one thread (what the training lanes use), remembering the old count.
+    func singleThreadedBLAS() {
+        threads = BLASRuntime.threadCount
+        BLASRuntime.setThreadCount(1)
+    }
+
+    /// Drops the value and restores OpenBLAS's thread count.
+    func tearDown() {
+        value = nil
+        BLASRuntime.setThreadCount(threads)
+    }
 }

@@ -8,6 +8,10 @@
 /// Returns 1 when the CPU supports the named feature ("avx512f", "avx2", "fma"), else 0.
 int recrl_cpu_supports(const char *feature);
 
+/// The CPU family of an AMD x86-64 CPU (0x19 for Zen 3 and Zen 4, 0x1A for Zen 5), read with
+/// CPUID; 0 on any other CPU.
+int recrl_cpu_amd_family(void);
+
 /// Reads the SSE control/status register (MXCSR) of the calling thread; 0 on non-x86.
 uint32_t recrl_get_fp_control(void);
 /// Writes MXCSR of the calling thread (no-op on non-x86).
@@ -81,10 +85,6 @@ long recrl_fma_probe(long iterations, float start, float m, float c, float *resu
 /// Allocates the calling thread's recrl_sgemm packing buffers if it has none yet.
 /// Returns 1 when they exist afterwards, 0 otherwise (no kernel runs here, or out of memory).
 int recrl_sgemm_prepare(void);
-
-/// The CPU family of an AMD x86-64 CPU (0x19 for Zen 3 and Zen 4, 0x1A for Zen 5), 0 on any
-/// other CPU.
-int recrl_cpu_amd_family(void);
 
 /// Single-threaded row-major SGEMM with the given build (RECRL_SGEMM_AVX2 or
 /// RECRL_SGEMM_AVX512): C[m x n] = alpha * op(A) * op(B) + beta * C, where op(A) is m x k
