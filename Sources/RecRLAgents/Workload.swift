@@ -60,6 +60,7 @@ public struct TrainingWorkload: Sendable, Equatable, Hashable {
         /// Whether B is stored transposed (`[n, k]`).
         public let tb: Bool
 
+        /// A product of `op(A)[m × k]` and `op(B)[k × n]`, with A (`ta`) or B (`tb`) stored transposed.
         public init(m: Int, k: Int, n: Int, ta: Bool, tb: Bool) {
             self.m = m
             self.k = k
