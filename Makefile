@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-debug test-release deps build release info clean
+.PHONY: run test test-debug test-release deps build release info clean format lint
 
 ## Installs the C libraries with apt when pkg-config cannot find them.
 deps:
@@ -36,3 +36,13 @@ info: deps
 
 clean:
 	rm -rf .build
+
+FORMAT_PATHS := Package.swift Sources Tests Examples Benchmarks/Package.swift Benchmarks/Benchmarks
+
+## Applies .swift-format to the tree (swift-format ships with the Swift 6 toolchain).
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(FORMAT_PATHS)
+
+## Fails when a file is not formatted as .swift-format says (CI runs it).
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(FORMAT_PATHS)
