@@ -113,7 +113,10 @@ let package = Package(
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport", "CRecRLKernels"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
-        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline"]),
+        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline",
+                                                          "RecRLModelSaver"]),
+        // Saves models in a loop for the crash-safety test, which kills it (not a product).
+        .executableTarget(name: "RecRLModelSaver", dependencies: ["RecRLDRR", "RecRLTensor"], path: "Tests/RecRLModelSaver"),
         .testTarget(name: "RecRLAgentsTests",
                     dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),

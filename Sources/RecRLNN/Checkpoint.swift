@@ -112,15 +112,17 @@ public struct SafeTensors: Sendable, Equatable {
                 throw .invalidHeader("entry '\(name)' needs shape and two data_offsets")
             }
             let shape = try shapeAny.map { (x: Any) throws(CheckpointError) -> Int in
-                guard let i = (x as? NSNumber)?.intValue, i >= 0 else { throw .invalidHeader("entry '\(name)' has a bad shape") }
+                guard let i = exactInteger(x), i >= 0 else { throw .invalidHeader("entry '\(name)' has a bad shape") }
                 return i
             }
-            guard let begin = (offsetsAny[0] as? NSNumber)?.intValue, let end = (offsetsAny[1] as? NSNumber)?.intValue,
+            guard let begin = exactInteger(offsetsAny[0]), let end = exactInteger(offsetsAny[1]),
                   begin >= 0, end >= begin else { throw .inconsistentOffsets("entry '\(name)' has bad data_offsets") }
             guard end <= dataCount else {
                 throw .truncated("tensor '\(name)' ends at byte \(end) but the data has \(dataCount) bytes")
             }
-            let count = shape.reduce(1, *)
+            guard let count = Tensor.elementCount(of: shape), count <= Int.max / 4 else {
+                throw .invalidHeader("entry '\(name)' has a shape whose element count overflows: \(shape)")
+            }
             guard end - begin == count * 4 else {
                 throw .inconsistentOffsets("tensor '\(name)' of shape \(shape) needs \(count * 4) bytes, offsets give \(end - begin)")
             }
@@ -165,6 +167,17 @@ public struct SafeTensors: Sendable, Equatable {
         }
         try self.init(bytes: [UInt8](data))
     }
+}
+
+/// A JSON number that is an integer representable as `Int`, else nil (fractions, 1e30, strings).
+private func exactInteger(_ x: Any) -> Int? {
+    guard let n = x as? NSNumber else { return nil }
+    if let i = Int(exactly: n.doubleValue) {
+        // Large integers lose precision through Double: take the integer value when it agrees.
+        let v = n.int64Value
+        return Double(v) == n.doubleValue ? Int(v) : i
+    }
+    return nil
 }
 
 private func jsonString(_ s: String) -> String {

@@ -115,6 +115,13 @@ extension Tensor {
         return m
     }
 
+    /// Whether every scalar is finite (no NaN, no ±∞); true for an empty tensor.
+    public var isFinite: Bool {
+        let a = storage.pointer
+        for i in 0..<count where !a[i].isFinite { return false }
+        return true
+    }
+
     /// The squared L2 norm of all scalars.
     public func squaredNorm() -> Float {
         var s: Float = 0

@@ -2,7 +2,7 @@
 public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The number of scalars does not match the product of the shape.
     case scalarCountMismatch(shape: [Int], scalarCount: Int)
-    /// A dimension is negative.
+    /// A dimension is negative, or the product of the dimensions does not fit in an `Int`.
     case invalidShape([Int])
     /// Two operands' shapes do not fit the operation.
     case shapeMismatch(operation: String, lhs: [Int], rhs: [Int])
@@ -17,9 +17,10 @@ public enum TensorError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .scalarCountMismatch(shape, count):
-            return "shape \(shape) needs \(shape.reduce(1, *)) scalars, got \(count)"
+            let needed = Tensor.elementCount(of: shape).map(String.init) ?? "too many"
+            return "shape \(shape) needs \(needed) scalars, got \(count)"
         case let .invalidShape(shape):
-            return "invalid shape \(shape): dimensions must be non-negative"
+            return "invalid shape \(shape): dimensions must be non-negative and their product must fit in an Int"
         case let .shapeMismatch(op, lhs, rhs):
             return "\(op): shapes \(lhs) and \(rhs) do not match"
         case let .singularMatrix(pivot):

@@ -16,10 +16,23 @@ public struct Tensor: Sendable {
 
     // MARK: Initialisers
 
+    /// The number of scalars of `shape` (the product of its dimensions), or nil when a
+    /// dimension is negative or the product does not fit in an `Int`. Use it before
+    /// multiplying dimensions that come from outside (files, requests).
+    public static func elementCount(of shape: [Int]) -> Int? {
+        var n = 1
+        for d in shape {
+            guard d >= 0 else { return nil }
+            let (p, overflow) = n.multipliedReportingOverflow(by: d)
+            guard !overflow else { return nil }
+            n = p
+        }
+        return n
+    }
+
     /// A tensor of the given shape filled with `value`.
     public init(shape: [Int], repeating value: Float) {
-        precondition(shape.allSatisfy { $0 >= 0 }, TensorError.invalidShape(shape).description)
-        let n = shape.reduce(1, *)
+        guard let n = Tensor.elementCount(of: shape) else { preconditionFailure(TensorError.invalidShape(shape).description) }
         self.shape = shape
         self.count = n
         self.storage = TensorStorage(capacity: n)
@@ -31,8 +44,7 @@ public struct Tensor: Sendable {
 
     /// A tensor from row-major scalars; throws when the count does not fit the shape.
     public init(shape: [Int], scalars: [Float]) throws(TensorError) {
-        guard shape.allSatisfy({ $0 >= 0 }) else { throw .invalidShape(shape) }
-        let n = shape.reduce(1, *)
+        guard let n = Tensor.elementCount(of: shape) else { throw .invalidShape(shape) }
         guard n == scalars.count else { throw .scalarCountMismatch(shape: shape, scalarCount: scalars.count) }
         self.shape = shape
         self.count = n
@@ -97,7 +109,7 @@ public struct Tensor: Sendable {
 
     /// A tensor with the same scalars and a new shape of the same count.
     public func reshaped(_ newShape: [Int]) -> Tensor {
-        precondition(newShape.reduce(1, *) == count, TensorError.shapeMismatch(operation: "reshaped", lhs: shape, rhs: newShape).description)
+        precondition(Tensor.elementCount(of: newShape) == count, TensorError.shapeMismatch(operation: "reshaped", lhs: shape, rhs: newShape).description)
         var t = self
         t.shape = newShape
         return t
@@ -128,8 +140,7 @@ public struct Tensor: Sendable {
 
     @usableFromInline
     mutating func resizeStorage(_ newShape: [Int]) {
-        precondition(newShape.allSatisfy { $0 >= 0 }, TensorError.invalidShape(newShape).description)
-        let n = newShape.reduce(1, *)
+        guard let n = Tensor.elementCount(of: newShape) else { preconditionFailure(TensorError.invalidShape(newShape).description) }
         if n > storage.capacity || !isKnownUniquelyReferenced(&storage) {
             storage = TensorStorage(capacity: n)
         }

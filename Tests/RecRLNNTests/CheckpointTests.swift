@@ -87,6 +87,37 @@ final class CheckpointTests: XCTestCase {
         expect(withHeader(#"{"a":{"dtype":"F32","data_offsets":[0,4]}}"#, data: 4)) {
             if case .invalidHeader = $0 { return true }; return false
         }
+        // Dimensions whose product overflows, or that JSON gives as huge or fractional
+        // numbers: a clear error, never a trap.
+        expect(withHeader(#"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}}"#, data: 4)) {
+            if case .invalidHeader = $0 { return true }; return false
+        }
+        expect(withHeader(#"{"a":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,4]}}"#, data: 4)) {
+            if case .invalidHeader = $0 { return true }; return false
+        }
+        expect(withHeader(#"{"a":{"dtype":"F32","shape":[1e30],"data_offsets":[0,4]}}"#, data: 4)) {
+            if case .invalidHeader = $0 { return true }; return false
+        }
+        expect(withHeader(#"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#, data: 4)) {
+            if case .invalidHeader = $0 { return true }; return false
+        }
+        expect(withHeader(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,1e300]}}"#, data: 4)) {
+            if case .inconsistentOffsets = $0 { return true }; return false
+        }
+    }
+
+    func testSHA256KnownAnswers() {
+        // FIPS 180-4 examples and a multi-block message.
+        XCTAssertEqual(SHA256.hexDigest(of: [UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(SHA256.hexDigest(of: Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000)),
+                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Feeding in pieces gives the same digest as one call.
+        var h = SHA256()
+        h.update(Array("ab".utf8)); h.update(Array("c".utf8))
+        XCTAssertEqual(h.finalizeHex(), SHA256.hexDigest(of: Array("abc".utf8)))
     }
 
     func testLoadingIntoMismatchedModelThrowsAndLeavesModelUnchanged() throws {

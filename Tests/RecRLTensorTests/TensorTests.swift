@@ -18,6 +18,19 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(try Tensor(rows: [[1, 2], [3, 4]]).scalars, [1, 2, 3, 4])
     }
 
+    func testElementCountsThatOverflowAreErrors() {
+        XCTAssertEqual(Tensor.elementCount(of: [2, 3, 4]), 24)
+        XCTAssertEqual(Tensor.elementCount(of: []), 1)
+        XCTAssertEqual(Tensor.elementCount(of: [0, Int.max]), 0)
+        XCTAssertNil(Tensor.elementCount(of: [4294967296, 4294967296]))
+        XCTAssertNil(Tensor.elementCount(of: [3, -1]))
+        XCTAssertThrowsError(try Tensor(shape: [4294967296, 4294967296], scalars: [1])) { error in
+            XCTAssertEqual(error as? TensorError, .invalidShape([4294967296, 4294967296]))
+        }
+        XCTAssertEqual(TensorError.scalarCountMismatch(shape: [Int.max, 2], scalarCount: 1).description,
+                       "shape [\(Int.max), 2] needs too many scalars, got 1")
+    }
+
     func testCopyOnWrite() {
         var a = Tensor(zeros: [3])
         let b = a
