@@ -28,10 +28,13 @@ import sys
 import time
 
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import cpu_snapshot  # noqa: E402  (stdlib only at import)
+
+
 def busy_jiffies():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v) - v[3] - (v[4] if len(v) > 4 else 0)   # minus idle, iowait
+    """All cores' busy jiffies (/proc/stat)."""
+    return cpu_snapshot()[0]
 
 
 def run(out, limit, cmd):
