@@ -3,7 +3,7 @@ SWIFT ?= swift
 APT_PACKAGES := libopenblas-dev liblapacke-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: run test test-debug test-release deps build release info clean format lint
+.PHONY: run test test-debug test-release deps build release info clean format lint fuzz fuzz-smoke test-tsan test-asan
 
 ## Installs the C libraries with apt when pkg-config cannot find them.
 deps:
@@ -46,3 +46,23 @@ format:
 ## Fails when a file is not formatted as .swift-format says (CI runs it).
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel $(FORMAT_PATHS)
+
+FUZZ_SECONDS ?= 60
+
+## Runs every libFuzzer target in Fuzz/ for FUZZ_SECONDS each (address sanitizer on).
+fuzz: deps
+	Scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## A short smoke run of every fuzz target (CI).
+fuzz-smoke: deps
+	FUZZ_RUNS=20000 Scripts/fuzz.sh 60
+
+TSAN_FILTER ?= RecRLServerTests|OnlineDRRTests|InProcessServerTests|DRREngineTests
+
+## The server and online-learning tests under ThreadSanitizer (TSAN_FILTER= for all tests).
+test-tsan: deps
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(if $(TSAN_FILTER),--filter '$(TSAN_FILTER)')
+
+## The tests under AddressSanitizer.
+test-asan: deps
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan
