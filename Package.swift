@@ -77,7 +77,7 @@ let package = Package(
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
-        .target(name: "RecRLSimulation", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRLSimulation", dependencies: ["RecRLTensor", "RecRLAgents"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
 
@@ -117,7 +117,7 @@ let package = Package(
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport", "CRecRLKernels"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
-        .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
+        .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor", "RecRLAgents", "RecRLEnvironmentTesting"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline"]),
         .testTarget(name: "RecRLAgentsTests",
                     dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
