@@ -52,6 +52,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        // RecRLServer's LoopbackHTTPClient (the NIO Hummingbird already builds):
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         // Documentation only (`swift package generate-documentation --target RecRL`):
         // a command plugin, built only when it runs.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -75,7 +77,7 @@ let package = Package(
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
-        .target(name: "RecRLSimulation", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRLSimulation", dependencies: ["RecRLTensor", "RecRLAgents"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
 
@@ -88,6 +90,9 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(
             name: "recrl",
@@ -102,17 +107,17 @@ let package = Package(
         ),
 
         // The tutorial serves its models with RecRLServer and plays the simulated users
-        // through HummingbirdTesting's TestClient (a minimal NIO HTTP/1.1 client, one
-        // keep-alive connection).
+        // through RecRLServer's LoopbackHTTPClient (SwiftNIO, one keep-alive connection),
+        // so it builds no TLS or HTTP-client stack (HummingbirdTesting is test-only).
         .executableTarget(name: "OfflineToOnline",
-                          dependencies: ["RecRL", "RecRLServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                          dependencies: ["RecRL", "RecRLServer"],
                           path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport", "CRecRLKernels"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
-        .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor"]),
+        .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor", "RecRLAgents", "RecRLEnvironmentTesting"]),
         .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline",
                                                           "RecRLModelSaver"]),
         // Saves models in a loop for the crash-safety test, which kills it (not a product).

@@ -19,8 +19,6 @@
 //      the event log (Welch t-test and a bootstrap confidence interval, per user), and
 //      write CSV files and an SVG plot.
 import Foundation
-import Hummingbird
-import HummingbirdTesting
 import RecRL
 import RecRLServer
 
@@ -147,8 +145,7 @@ do {
     // (multi-threaded OpenBLAS would spend the cores spinning on these small products).
     BLASRuntime.setThreadCount(1)
     let running = try await server.start()
-    let http = HTTPUsers(client: TestClient(host: "127.0.0.1", port: running.port))
-    http.client.connect()
+    let http = HTTPUsers(client: LoopbackHTTPClient(host: "127.0.0.1", port: running.port))
     say("4. serving control (popularity) and treatment (DRR) on http://127.0.0.1:\(running.port), events -> \(eventsPath)")
 
     var seen = [Set<String>](repeating: [], count: options.users)
@@ -186,7 +183,7 @@ do {
         }
     }
     let served = try await http.requestsServed()
-    try await http.client.shutdown()
+    await http.client.shutdown()
     try await running.stop()
     try events.write(to: outDir.appendingPathComponent("events.csv"), atomically: true, encoding: .utf8)
 
@@ -233,7 +230,7 @@ do {
 }
 
 /// The simulated users' side of the HTTP API: JSON over one keep-alive HTTP/1.1
-/// connection (HummingbirdTesting's NIO client).
+/// connection (RecRLServer's `LoopbackHTTPClient`), timing every round trip.
 @MainActor final class HTTPUsers {
     struct RecommendBody: Encodable { var user: String; var k: Int; var exclude: [String] }
     struct FeedbackBody: Encodable { var user: String; var item: String; var rating: Int }
@@ -242,45 +239,37 @@ do {
         var items: [Item]; var arm: String; var modelVersion: String
         enum CodingKeys: String, CodingKey { case items, arm, modelVersion = "model_version" }
     }
-    struct HTTPFailure: Error, CustomStringConvertible { let description: String }
+    struct Status: Decodable { var status: String }
 
-    let client: TestClient
+    let client: LoopbackHTTPClient
     private(set) var requests = 0
     private var nanoseconds: UInt64 = 0
-    private let encoder = JSONEncoder(), decoder = JSONDecoder()
-    init(client: TestClient) { self.client = client }
+    init(client: LoopbackHTTPClient) { self.client = client }
 
     var meanMilliseconds: Double { requests == 0 ? 0 : Double(nanoseconds) / Double(requests) / 1e6 }
 
-    private func post(_ path: String, _ body: some Encodable) async throws -> ByteBuffer {
+    /// `POST path` with a JSON body; a status other than 2xx throws with the server's
+    /// `{"error": ...}` text.
+    private func post<T: Decodable & Sendable>(_ path: String, _ body: some Encodable & Sendable, as type: T.Type) async throws -> T {
         let start = DispatchTime.now().uptimeNanoseconds
-        let response = try await client.post(path, headers: [.contentType: "application/json"],
-                                             body: ByteBuffer(bytes: try encoder.encode(body)))
-        nanoseconds += DispatchTime.now().uptimeNanoseconds - start
-        requests += 1
-        let bytes = response.body ?? ByteBuffer()
-        guard response.status == .ok else {
-            throw HTTPFailure(description: "POST \(path): HTTP \(response.status.code) \(String(decoding: bytes.readableBytesView, as: UTF8.self))")
-        }
-        return bytes
+        defer { nanoseconds += DispatchTime.now().uptimeNanoseconds - start; requests += 1 }
+        return try await client.postJSON(path, body, as: type)
     }
 
     /// `POST /v1/recommend`; items are sorted so the request body is reproducible.
     func recommend(user: String, k: Int, exclude: Set<String>) async throws -> Answer {
-        let bytes = try await post("/v1/recommend", RecommendBody(user: user, k: k, exclude: exclude.sorted()))
-        return try decoder.decode(Answer.self, from: Data(bytes.readableBytesView))
+        try await post("/v1/recommend", RecommendBody(user: user, k: k, exclude: exclude.sorted()), as: Answer.self)
     }
 
     /// `POST /v1/feedback` with an explicit rating (the server maps it to a reward).
     func feedback(user: String, item: String, rating: Int) async throws {
-        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating))
+        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating), as: Status.self)
     }
 
     /// The server's own count of answered requests, from `GET /metrics`
     /// (`recrl_http_requests_total`, summed over statuses).
     func requestsServed() async throws -> (total: Int, recommend: Int, feedback: Int) {
-        let response = try await client.get("/metrics")
-        let text = String(decoding: (response.body ?? ByteBuffer()).readableBytesView, as: UTF8.self)
+        let text = try await client.get("/metrics").text
         var total = 0, recommend = 0, feedback = 0
         for line in text.split(separator: "\n") where line.hasPrefix("recrl_http_requests_total{") {
             guard let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }

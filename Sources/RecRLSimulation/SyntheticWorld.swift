@@ -5,8 +5,10 @@ import RecRLTensor
 /// immediate one: users drift toward what they consume, get bored of repeated
 /// categories and leave after poor recommendations.
 ///
-/// It is RecRL's source of synthetic interaction logs (``generateLog(policy:sessionsPerUser:sessionLength:startTimestamp:using:)``)
-/// and an online environment (``respond(user:item:)``, ``respond(user:slate:)``).
+/// It is RecRL's source of synthetic interaction logs (``generateLog(policy:sessionsPerUser:sessionLength:startTimestamp:using:)``),
+/// an online world to serve (``respond(user:item:)``, ``respond(user:slate:)``), and a
+/// reinforcement-learning ``Environment`` (one episode is one user's session; see
+/// `SyntheticWorld+Environment.swift` for the observation, action and reward encoding).
 ///
 /// ## Generative model
 ///
@@ -189,15 +191,26 @@ public struct SyntheticWorld: Sendable {
     /// around). For tests and diagnostics only.
     public let favouriteCategories: [Int]
     var rng: Xoshiro256StarStar
+    /// Every user's taste as built, restored by ``reset(seed:)``.
+    let initialTastes: [Float]
+    /// How episodes run when the world is used as an ``Environment``.
+    public let episodeConfiguration: EpisodeConfiguration
+    /// The ``Environment`` side's state: the current episode and each user's recent likes.
+    var episode: EpisodeState
 
     /// Builds a world by drawing its items and users from `seed`.
     /// - Parameters:
     ///   - configuration: the model's parameters (default `Configuration()`: 500 users,
     ///     1000 items, dimension 16, 10 categories; every default is documented on its
     ///     ``Configuration`` property).
+    ///   - episodeConfiguration: how the world runs as an ``Environment`` (default
+    ///     `EpisodeConfiguration()`: a history of 5 liked items, at most 50 steps).
     ///   - seed: seeds every random draw of the world, at construction and in responses.
-    public init(configuration: Configuration = Configuration(), seed: UInt64) {
+    public init(configuration: Configuration = Configuration(), episodeConfiguration: EpisodeConfiguration = EpisodeConfiguration(),
+                seed: UInt64) {
         configuration.validate()
+        episodeConfiguration.validate()
+        self.episodeConfiguration = episodeConfiguration
         self.configuration = configuration
         self.seed = seed
         let n = configuration.items, u = configuration.users, d = configuration.dimension, k = configuration.categories
@@ -246,6 +259,8 @@ public struct SyntheticWorld: Sendable {
         self.itemVectors = items
         self.centroids = centroids
         self.tastes = tastes
+        self.initialTastes = tastes
+        self.episode = EpisodeState(users: u, items: n, historyLength: episodeConfiguration.historyLength)
         self.favouriteCategories = favourites
         self.fatigue = [Float](repeating: 0, count: u * k)
         self.misses = [Int](repeating: 0, count: u)

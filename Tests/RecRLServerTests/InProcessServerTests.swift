@@ -11,19 +11,31 @@ import Glibc
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
 func freeLoopbackPort() throws -> Int {
+    let (fd, port) = try boundLoopbackSocket(listening: false)
+    close(fd)
+    return port
+}
+
+/// A TCP socket bound to a port the kernel picks on 127.0.0.1, listening (accepting
+/// connections into the backlog, never answering) when `listening`; close `fd` when done.
+func boundLoopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw RequestError(httpStatus: 500, message: "socket() failed") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && (!listening || listen(fd, 4) == 0) && getsockname(fd, $0, &length) == 0
+        }
     }
-    guard bound else { throw RequestError(httpStatus: 500, message: "bind() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard bound else {
+        close(fd)
+        throw RequestError(httpStatus: 500, message: "bind() failed")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 extension TestClient {
