@@ -58,8 +58,36 @@ def without_status(schema):
     return schema
 
 
+SCHEMA_MAPS = ("properties", "patternProperties", "definitions")  # name -> subschema
+SCHEMA_VALUES = ("items", "additionalProperties", "not")  # a subschema (when a mapping)
+SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")  # subschemas
+
+
+def map_subschemas(node, fn):
+    """A copy of schema `node` with fn applied to each of its immediate subschemas (and nothing
+    else: not to `properties` maps themselves, `default` values, `enum` members, etc.)."""
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k in SCHEMA_MAPS and isinstance(v, dict):
+            out[k] = {name: fn(sub) for name, sub in v.items()}
+        elif k in SCHEMA_VALUES and isinstance(v, dict):
+            out[k] = fn(v)
+        elif k in SCHEMA_LISTS and isinstance(v, list):
+            out[k] = [fn(sub) for sub in v]
+        else:
+            out[k] = v
+    return out
+
+
+def map_schema(node, fn):
+    """Rebuilds a JSON schema bottom-up, calling fn on every subschema, the root included."""
+    return fn(map_subschemas(node, lambda sub: map_schema(sub, fn))) if isinstance(node, dict) else node
+
+
 def factor(schema, min_chars=400):
-    """Moves subtrees that occur more than once (KServe repeats the whole container and pod
+    """Moves subschemas that occur more than once (KServe repeats the whole container and pod
     schema per model format) into `definitions`, referenced by $ref: the same constraints in a
     fraction of the bytes."""
     def key(node):
@@ -68,47 +96,56 @@ def factor(schema, min_chars=400):
     counts = {}
 
     def count(node):
-        if isinstance(node, dict):
-            k = key(node)
-            if len(k) >= min_chars:
-                counts[k] = counts.get(k, 0) + 1
-            for v in node.values():
-                count(v)
-        elif isinstance(node, list):
-            for v in node:
-                count(v)
-
-    count(schema)
-    shared = {k for k, n in counts.items() if n > 1}
-    definitions = dict(schema.get("definitions", {}))
-    names = {}
-
-    def name_of(k):
-        if k not in names:
-            names[k] = f"shared{len(names)}"
-            definitions[names[k]] = replace(json.loads(k), top=True)
-        return names[k]
-
-    def replace(node, top=False):
-        if isinstance(node, dict):
-            k = key(node)
-            if not top and k in shared:
-                return {"$ref": f"#/definitions/{name_of(k)}"}
-            return {kk: replace(v) for kk, v in node.items()}
-        if isinstance(node, list):
-            return [replace(v) for v in node]
+        k = key(node)
+        if len(k) >= min_chars:
+            counts[k] = counts.get(k, 0) + 1
         return node
 
-    out = {k: replace(v) for k, v in schema.items() if k != "definitions"}
+    map_schema(schema, count)
+    definitions, names = {}, {}
+
+    def replace(node):
+        # Top-down on the original subschemas, so that keys match the counted ones.
+        k = key(node) if isinstance(node, dict) else None
+        if counts.get(k, 0) > 1:
+            if k not in names:
+                names[k] = f"shared{len(names)}"
+                definitions[names[k]] = map_subschemas(node, replace)
+            return {"$ref": f"#/definitions/{names[k]}"}
+        return map_subschemas(node, replace)
+
+    root = dict(schema)
+    existing = root.pop("definitions", {})
+    root = map_subschemas(root, replace)
+    definitions.update({n: map_subschemas(d, replace) for n, d in existing.items()})
     if definitions:
-        out["definitions"] = definitions
+        root["definitions"] = definitions
+    return root
+
+
+def inline(schema):
+    """factor's inverse: replaces every shared $ref by its definition."""
+    definitions = schema.get("definitions", {})
+
+    def expand(node):
+        if isinstance(node, dict) and set(node) == {"$ref"} and node["$ref"].startswith("#/definitions/shared"):
+            return expand(definitions[node["$ref"].rsplit("/", 1)[1]])
+        return map_subschemas(node, expand)
+
+    out = expand({k: v for k, v in schema.items() if k != "definitions"})
+    kept = {n: expand(d) for n, d in definitions.items() if not n.startswith("shared")}
+    if kept:
+        out["definitions"] = kept
     return out
 
 
 def write(project, name, schema):
+    factored = factor(schema)
+    # The transformation must not change what the schema accepts.
+    assert inline(factored) == schema, f"{name}: factoring is not lossless"
     out = HERE / project / name
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(factor(schema), sort_keys=True, separators=(",", ":")) + "\n")
+    out.write_text(json.dumps(factored, sort_keys=True, separators=(",", ":")) + "\n")
     print(f"wrote {out.relative_to(HERE.parent.parent)} ({out.stat().st_size} bytes)")
 
 
