@@ -63,12 +63,12 @@ OUT_OF_BAND = {("Secret", "recrl-api-key"): "created by the operator (production
 PENDING_METRICS = {"recrl_feedback_reward", "recrl_served_items_psi"}
 
 failures = []
+passes = []
 
 
 def check(ok, what):
     print(("  ok    " if ok else "  FAIL  ") + what)
-    if not ok:
-        failures.append(what)
+    (passes if ok else failures).append(what)
     return ok
 
 
@@ -372,14 +372,26 @@ def main():
     section("runtime libraries (deploy/check-runtime-libs.sh)")
     candidates = [os.environ.get("RECRL_BINARY", "")] + [str(ROOT / ".build" / c / "recrl") for c in ("release", "debug")]
     binary = next((c for c in candidates if c and os.access(c, os.X_OK)), None)
-    if binary:
-        r = subprocess.run([str(DEPLOY / "check-runtime-libs.sh"), binary], capture_output=True, text=True)
+    script = str(DEPLOY / "check-runtime-libs.sh")
+    if binary and shutil.which("dpkg") and shutil.which("apt-cache"):
+        r = subprocess.run([script, binary], capture_output=True, text=True)
         print("\n".join("        " + line for line in r.stdout.strip().splitlines()))
-        check(r.returncode == 0, f"every library {binary} links comes from a runtime-stage package" + (f": {r.stderr.strip()}" if r.returncode else ""))
+        check(r.returncode == 0, f"every library {binary} links comes from a runtime-stage package"
+              + (f" {r.stderr.strip()}" if r.returncode else ""))
+        # Negative control: without libsqlite3-0 in the runtime stage the check must fail.
+        with tempfile.NamedTemporaryFile("w", suffix=".Dockerfile") as f:
+            f.write("".join(line for line in (ROOT / "Dockerfile").read_text().splitlines(True)
+                            if line.strip() != "libsqlite3-0 \\"))
+            f.flush()
+            r = subprocess.run([script, binary], capture_output=True, text=True, env={**os.environ, "DOCKERFILE": f.name})
+            check(r.returncode == 1 and "UNCOVERED libsqlite3.so.0" in r.stdout,
+                  "negative control: a runtime stage without libsqlite3-0 is reported (UNCOVERED libsqlite3.so.0)")
     else:
-        print("  skip  no recrl binary (set RECRL_BINARY or build .build/release/recrl)")
+        print("  skip  no recrl binary (set RECRL_BINARY or build .build/release/recrl) or no dpkg/apt-cache")
 
-    print(f"\nvalidate-deploy: {'FAILED: ' + str(len(failures)) + ' check(s)' if failures else 'all checks passed'}")
+    for f in failures:
+        print(f"FAILED: {f}")
+    print(f"\nvalidate-deploy: {len(passes)} passed, {len(failures)} failed")
     return 1 if failures else 0
 
 
