@@ -8,7 +8,7 @@
 # Checked offline by `make validate-deploy`: hadolint, and deploy/check-runtime-libs.sh, which
 # maps every shared library a built `recrl` links to a package of the runtime stage below.
 
-ARG SWIFT_IMAGE=swift:6.1-bookworm
+ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # ---------------------------------------------------------------------------------------------
