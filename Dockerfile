@@ -27,16 +27,19 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
-# Dependencies first (cached while only sources change).
+# Package.swift declares test and example targets, and SwiftPM checks that every target's folder
+# exists when it loads the package, so those folders are copied too (only recrl is built).
 COPY Package.swift ./
-RUN swift package resolve
 COPY Sources ./Sources
 COPY Tests ./Tests
 COPY Examples ./Examples
 
 # The Swift standard library, Foundation and Dispatch are linked statically, so the runtime
 # stage needs no Swift toolchain; the C libraries (OpenBLAS, LAPACKE, SQLite) stay dynamic.
-RUN swift build -c release --product recrl --static-swift-stdlib \
+# The cache mount keeps resolved dependencies and build products between image builds (BuildKit);
+# the binary is copied out of it in the same step.
+RUN --mount=type=cache,target=/src/.build \
+    swift build -c release --product recrl --static-swift-stdlib \
     && install -D -m 0755 "$(swift build -c release --show-bin-path)/recrl" /out/recrl
 
 # ---------------------------------------------------------------------------------------------
@@ -69,13 +72,14 @@ COPY --from=build /out/recrl /usr/local/bin/recrl
 # (0.3.21) does not recognise recent Intel CPUs and falls back to generic SSE3 kernels (3-5x
 # slower sgemm). `recrl` handles that itself: when OpenBLAS loaded a generic core on a CPU with
 # AVX-512 or AVX2+FMA and OPENBLAS_CORETYPE is unset, it re-executes itself once with
-# OPENBLAS_CORETYPE=SkylakeX or Haswell (BLASRuntime.relaunchWithOptimizedCoreIfNeeded). So the
+# OPENBLAS_CORETYPE=SkylakeX or Haswell (the PerformanceAndBLAS article of the docs). So the
 # variable is deliberately NOT set here: an image-wide value would be wrong on the other CPU
 # family. Set it in the pod (env OPENBLAS_CORETYPE) only to force a core, e.g. on nodes whose
-# hypervisor hides CPUID flags. OPENBLAS_NUM_THREADS=1: the server parallelises across requests
-# (`recrl serve --blas-threads` sets the per-call count explicitly anyway).
-ENV OPENBLAS_NUM_THREADS=1 \
-    RECRL_PORT=8080
+# hypervisor hides CPUID flags.
+# OpenBLAS also sizes its thread pool from the node's cores, not the container's CPU limit:
+# `recrl serve` sets its own per-call count (--blas-threads, default 1); batch steps (train, tune)
+# should set OPENBLAS_NUM_THREADS to their CPU limit, as deploy/kubeflow does.
+ENV RECRL_PORT=8080
 
 USER 10001:10001
 WORKDIR /var/lib/recrl

@@ -31,6 +31,9 @@ KUBECTL_IMAGE = "bitnami/kubectl:1.33"
 # mirrors it, which `make validate-deploy` checks.
 TUNE_SPACE = json.dumps(json.loads((HERE / "tune-space.json").read_text()), sort_keys=True)
 REGISTRY_MOUNT = "/registry"
+# CPUs of the training and tuning steps. OpenBLAS sizes its thread pool from the node's cores,
+# not the container's limit, so the steps set OPENBLAS_NUM_THREADS to the limit.
+TRAIN_CPUS = 4
 DATA_MOUNT = "/data"
 
 # A bash prologue shared by the steps that need a shell (the image has bash, no other shell tools
@@ -130,6 +133,13 @@ def deploy(version: str, namespace: str, inference_service: str, registry_pvc: s
               "deploy", version, namespace, inference_service, registry_pvc])
 
 
+def compute_heavy(task):
+    """Requests TRAIN_CPUS cores for a training or tuning step and sizes OpenBLAS to them."""
+    task.set_cpu_request(str(TRAIN_CPUS)).set_cpu_limit(str(TRAIN_CPUS))
+    task.set_memory_request("2Gi").set_memory_limit("4Gi")
+    return task.set_env_variable("OPENBLAS_NUM_THREADS", str(TRAIN_CPUS))
+
+
 @dsl.pipeline(name="recrl-train-gate-deploy",
               description="Ingest, split, optionally tune, train, evaluate against a baseline gate, "
                           "register, promote and deploy a RecRL DRR model.")
@@ -161,12 +171,12 @@ def recrl_pipeline(
     splits = split_task.outputs["splits"]
 
     with dsl.If(run_tuning == True, name="tuning"):  # noqa: E712 (a KFP condition, not a Python test)
-        tune_task = tune(splits=splits, policy=policy, space=tune_space, trials=tune_trials,
-                         parallel=tune_parallel, budget=tune_budget)
-        tuned = train_tuned(splits=splits, tuning=tune_task.outputs["tuning"], policy=policy,
-                            episodes=episodes, seed=seed)
+        tune_task = compute_heavy(tune(splits=splits, policy=policy, space=tune_space, trials=tune_trials,
+                                       parallel=tune_parallel, budget=tune_budget))
+        tuned = compute_heavy(train_tuned(splits=splits, tuning=tune_task.outputs["tuning"], policy=policy,
+                                          episodes=episodes, seed=seed))
     with dsl.Else(name="defaults"):
-        plain = train(splits=splits, policy=policy, episodes=episodes, seed=seed)
+        plain = compute_heavy(train(splits=splits, policy=policy, episodes=episodes, seed=seed))
     model = dsl.OneOf(tuned.outputs["model"], plain.outputs["model"])
 
     gate_task = evaluate_gate(splits=splits, model=model, policy=policy, baselines=baselines, gate=gate)
