@@ -66,3 +66,23 @@ test-tsan: deps
 ## The tests under AddressSanitizer.
 test-asan: deps
 	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+
+# --- Deployment artefacts (Dockerfile, deploy/) ------------------------------------------------
+DEPLOY_VENV := .venv-deploy
+
+.PHONY: validate-deploy deploy-pipeline
+
+$(DEPLOY_VENV)/.installed: deploy/requirements.txt
+	python3 -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements.txt
+	touch $@
+
+## Offline checks of the container image and deploy/ (no cluster, no Docker daemon): hadolint,
+## kustomize renders, schemas, consistency, the KFP pipeline recompiles to the committed YAML,
+## and the runtime libraries of a built recrl (RECRL_BINARY=...). See deploy/validate.py.
+validate-deploy: $(DEPLOY_VENV)/.installed
+	$(DEPLOY_VENV)/bin/python deploy/validate.py
+
+## Recompiles deploy/kubeflow/pipeline.yaml after a change to deploy/kubeflow/pipeline.py.
+deploy-pipeline: $(DEPLOY_VENV)/.installed
+	$(DEPLOY_VENV)/bin/python deploy/kubeflow/pipeline.py
