@@ -247,7 +247,7 @@ def consistency(where, objects):
 
 def exported_metrics():
     """recrl_* names the server's sources write, plus recrl_engine_<statistic> gauges."""
-    text = "\n".join(p.read_text() for p in (ROOT / "Sources" / "RecRLServer").glob("*.swift"))
+    text = "\n".join(p.read_text() for p in (ROOT / "Sources" / "RecRLServer").rglob("*.swift"))
     names = set(re.findall(r'"(recrl_[a-z0-9_]*[a-z0-9])"', text))
     stats = set(re.findall(r'^\s*"([a-z_]+)": Double\(', text, re.M))
     return names | {"recrl_engine_" + s for s in stats}
