@@ -13,31 +13,33 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Routes: POST /v1/recommend, POST /v1/feedback, GET /v2/health/{live,ready},
             GET /v2/models/{name}[/ready], POST /v2/models/{name}/infer, GET /metrics,
-            POST /admin/reload (only with --admin). SIGHUP reloads the model(s) from their
-            directories; SIGINT/SIGTERM shut down gracefully.
+            POST /admin/reload (only with --admin). SIGHUP reloads the model(s) from
+            their directories; SIGINT/SIGTERM shut down gracefully.
 
-            Deployment posture: recommend, the KServe V2 routes and /metrics are public to
-            whoever can reach the port (put /metrics behind your network if it matters).
-            Writes are guarded: with --api-key (or RECRL_API_KEY, which keeps the key out of
-            the process list) POST /v1/feedback and the admin routes require
-            `Authorization: Bearer <key>` (401 otherwise); without a key they are open, so
-            keep the default loopback address or a guarded network. The admin routes are off
-            unless --admin is given (404), and /admin/reload only reloads the directories
-            given here (a request with a "path" gets 400). Error bodies never hold server
-            paths or SQL text; the details are in the server log.
+            Deployment posture: recommend, the KServe V2 routes and /metrics are public
+            to whoever can reach the port (put /metrics behind your network if it
+            matters). Writes are guarded: with --api-key (or RECRL_API_KEY, which keeps
+            the key out of the process list) POST /v1/feedback and the admin routes
+            require `Authorization: Bearer <key>` (401 otherwise); without a key they
+            are open, so keep the default loopback address or a guarded network. The
+            admin routes are off unless --admin is given (404), and /admin/reload only
+            reloads the directories given here (a request with a "path" gets 400). Error
+            bodies never hold server paths or SQL text; the details are in the server
+            log.
 
-            Untrusted input: bodies over --max-body-bytes get 413; KServe infer inputs are
-            capped at --max-infer-batch rows and --max-infer-elements numbers (400 naming
-            the field); rewards outside [-1, 1] and ratings outside the model's rating scale
-            get 422 (--clip-feedback clamps them instead). At most --max-concurrent-ranking
-            ranking requests run or wait at once (more: 503 with Retry-After: 1); ranking
-            runs on --ranking-threads threads off the network event loops, so the health
-            routes keep answering under load. Idle connections close after --idle-timeout.
+            Untrusted input: bodies over --max-body-bytes get 413; KServe infer inputs
+            are capped at --max-infer-batch rows and --max-infer-elements numbers (400
+            naming the field); rewards outside [-1, 1] and ratings outside the model's
+            rating scale get 422 (--clip-feedback clamps them instead). At most
+            --max-concurrent-ranking ranking requests run or wait at once (more: 503
+            with Retry-After: 1); ranking runs on --ranking-threads threads off the
+            network event loops, so the health routes keep answering under load. Idle
+            connections close after --idle-timeout.
 
-            Feedback is written to the event log first, then learned; an optional "event_id"
-            makes retries idempotent (a repeat gets 200 with "duplicate": true and is not
-            learned twice). When the log cannot be written, feedback gets 503 and
-            /v2/health/ready turns false until writes succeed again.
+            Feedback is written to the event log first, then learned; an optional
+            "event_id" makes retries idempotent (a repeat gets 200 with "duplicate":
+            true and is not learned twice). When the log cannot be written, feedback
+            gets 503 and /v2/health/ready turns false until writes succeed again.
 
             The model is a folder written by `recrl train` (a DRR model). Feedback always
             updates the user's session state; with --updates-per-second the model also
