@@ -103,7 +103,7 @@ struct Serve: AsyncParsableCommand {
                                valueName: "N"))
     var updatesPerSecond: Double?
 
-    @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests run in parallel on the event loops, and multi-threaded OpenBLAS spends the cores spinning on small products).",
+    @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests rank in parallel on the ranking threads, and multi-threaded OpenBLAS spends the cores spinning on small products).",
                                valueName: "N"))
     var blasThreads: Int = 1
 
