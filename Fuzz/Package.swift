@@ -18,6 +18,9 @@ let package = Package(
                           dependencies: ["FuzzDriver", .product(name: "RecRLNN", package: "RecRL")]),
         .executableTarget(name: "FuzzManifest",
                           dependencies: ["FuzzDriver", .product(name: "RecRLDRR", package: "RecRL")]),
+        // Builds RecRLServer, and so Hummingbird, NIO and GRDB, with the fuzzer sanitizer.
+        .executableTarget(name: "FuzzServerRequests",
+                          dependencies: ["FuzzDriver", .product(name: "RecRLServer", package: "RecRL")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -33,14 +33,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 # The model's own user and item ids, as Lua tables (feedback on an unknown item is a 404).
-python3 - "$OUT" <<'PY'
-import json, sys
-out = sys.argv[1]
-m = json.load(open(f"{out}/model/manifest.json"))
-with open(f"{out}/ids.lua", "w") as f:
-    for name, ids in (("users", m["user_ids"]), ("items", m["item_ids"])):
-        f.write(name + " = {" + ",".join(json.dumps(i) for i in ids) + "}\n")
-PY
+python3 Scripts/lua-ids.py "$OUT/model" "$OUT/ids.lua"
 
 cat > "$OUT/recommend.lua" <<LUA
 -- POST /v1/recommend for a random known user.

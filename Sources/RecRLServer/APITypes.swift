@@ -18,12 +18,16 @@ struct RecommendResponse: Encodable {
     enum CodingKeys: String, CodingKey { case user, items, arm, modelVersion = "model_version" }
 }
 
-/// `POST /v1/feedback` request: exactly one of `rating` and `reward`.
+/// `POST /v1/feedback` request: exactly one of `rating` and `reward`, and an optional
+/// idempotency key `event_id`. Numbers decode as `Double` so that values beyond
+/// `Float`'s range reach validation (and get a 422 naming the field).
 struct FeedbackRequest: Decodable {
     var user: String
     var item: String
-    var rating: Float?
-    var reward: Float?
+    var rating: Double?
+    var reward: Double?
+    var eventID: String?
+    enum CodingKeys: String, CodingKey { case user, item, rating, reward, eventID = "event_id" }
 }
 
 /// `POST /admin/reload` request (all fields optional).
@@ -45,6 +49,13 @@ struct ReloadResponse: Encodable {
 
 struct StatusResponse: Encodable {
     var status: String
+    /// Set on feedback that carried an `event_id`: `true` when that event was already
+    /// in the log (acknowledged again, not counted twice).
+    var duplicate: Bool?
+    /// The feedback's `event_id`, echoed so that a client (or a load test) can match
+    /// acknowledgements to events.
+    var eventID: String?
+    enum CodingKeys: String, CodingKey { case status, duplicate, eventID = "event_id" }
 }
 
 struct ErrorBody: Encodable {

@@ -41,6 +41,8 @@ public final class DRREngine: RecommendationEngine {
         /// The weights as loaded (``scoreState(_:)`` ranks with them).
         let model: DRRModel
         let manifest: DRRManifest
+        /// The catalogue, for ``knowsItem(_:)``.
+        let items: Set<String>
         let directory: URL?
         /// 8 hex digits identifying the saved model.
         let modelID: String
@@ -87,7 +89,7 @@ public final class DRREngine: RecommendationEngine {
         learning = Mutex(updatesPerSecond != nil)
         self.seed = seed
         let online = OnlineDRR(model: model, manifest: manifest, seed: seed)
-        loaded = Mutex(Loaded(online: online, model: model, manifest: manifest, directory: directory,
+        loaded = Mutex(Loaded(online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
                               modelID: Self.modelID(of: manifest), versionOffset: 0,
                               previousObserved: 0, previousUpdates: 0, reloads: 0))
         if let updatesPerSecond { online.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
@@ -182,6 +184,18 @@ public final class DRREngine: RecommendationEngine {
         min(1, max(-1, current.model.rewardScale.reward(forRating: rating)))
     }
 
+    /// DRR rewards lie in [−1, 1] (``rewardForRating(_:)``'s range).
+    public var rewardRange: ClosedRange<Float> { -1...1 }
+
+    /// The served model's rating scale, `minimum...maximum` of its ``RewardScale``.
+    public var ratingRange: ClosedRange<Float>? {
+        let scale = current.model.rewardScale
+        return scale.minimum < scale.maximum ? scale.minimum...scale.maximum : nil
+    }
+
+    /// Whether `item` is in the served catalogue.
+    public func knowsItem(_ item: String) -> Bool { current.items.contains(item) }
+
     /// The reason a reload was refused; answered as 422 by the server.
     static func incompatibleCatalogue(served: [String], candidate: [String], directory: URL, version: String) -> RequestError? {
         let servedSet = Set(served), candidateSet = Set(candidate)
@@ -224,7 +238,7 @@ public final class DRREngine: RecommendationEngine {
                 // new numbering starts above anything the old model can still report.
                 state.online.stopBackgroundLearning()
                 let statistics = state.online.statistics
-                state = Loaded(online: online, model: model, manifest: manifest, directory: directory,
+                state = Loaded(online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
                                modelID: Self.modelID(of: manifest),
                                versionOffset: state.versionOffset + state.online.modelVersion + 1,
                                previousObserved: state.previousObserved + statistics.observed,

@@ -61,6 +61,27 @@ public protocol RecommendationEngine: Sendable {
     func scoreState(_ state: [Float]) throws -> [ScoredItem]
     /// Numeric statistics exported as Prometheus gauges, e.g. `online_updates`, `replay_size`.
     var statistics: [String: Double] { get }
+    /// Rewards the engine learns from; feedback outside it is refused or clipped
+    /// (``OutOfScalePolicy``). Default `-1...1`.
+    var rewardRange: ClosedRange<Float> { get }
+    /// Ratings the engine understands, or `nil` for any finite rating. Default `nil`.
+    var ratingRange: ClosedRange<Float>? { get }
+    /// Whether `item` is in the catalogue. The server checks it before it logs feedback
+    /// (an event about an unknown item is refused with 404, never logged). Default `true`.
+    func knowsItem(_ item: String) -> Bool
+    /// User sessions evicted so far (LRU or TTL), over the engine's lifetime; exported as
+    /// `recrl_session_evictions_total`. Default 0 (an engine that never evicts).
+    var sessionEvictions: Int { get }
+}
+
+extension RecommendationEngine {
+    public var rewardRange: ClosedRange<Float> { -1...1 }
+    public var ratingRange: ClosedRange<Float>? { nil }
+    public func knowsItem(_ item: String) -> Bool { true }
+    public var sessionEvictions: Int { 0 }
+
+    /// ``rewardRange`` and ``ratingRange`` together.
+    public var feedbackScale: FeedbackScale { FeedbackScale(rewardRange: rewardRange, ratingRange: ratingRange) }
 }
 
 /// An error caused by the client's request; the server answers with ``httpStatus``

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// One piece of feedback as stored in the ``EventLog``.
 public struct FeedbackEvent: Sendable, Codable, Equatable {
@@ -20,12 +21,15 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
     /// The A/B arm of the user: `"control"`, `"treatment"`, or `"single"` when the
     /// server runs one engine.
     public var arm: String
+    /// The client's idempotency key (`event_id` of the feedback request), unique in the
+    /// log; `nil` when the client sent none.
+    public var eventID: String?
 
     /// An event; `id` is assigned by ``EventLog/append(_:)``.
     public init(id: Int64? = nil, user: String, item: String, reward: Float, rating: Float?,
-                timestamp: Date, modelVersion: String, arm: String) {
+                timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil) {
         self.id = id; self.user = user; self.item = item; self.reward = reward; self.rating = rating
-        self.timestamp = timestamp; self.modelVersion = modelVersion; self.arm = arm
+        self.timestamp = timestamp; self.modelVersion = modelVersion; self.arm = arm; self.eventID = eventID
     }
 }
 
@@ -35,7 +39,14 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
 /// only after the event is on disk: an acknowledged event survives a crash or a power
 /// loss. Table `events`: `id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT, item TEXT,
 /// reward REAL, rating REAL NULL, timestamp REAL (Unix seconds), model_version TEXT,
-/// arm TEXT`.
+/// arm TEXT, event_id TEXT NULL` with a unique index on `event_id` (migration
+/// `v2-event-id` adds the column and index to a log written before it existed).
+///
+/// Write health: when an append fails (disk full, read-only file, ...) the log is
+/// marked failing (``isWritable`` false) until a write succeeds again: the next
+/// successful append, or the probe ``checkWritable()`` runs at most once a second while
+/// the log is failing (a row as large as the largest valid event, inserted and deleted
+/// in one committed transaction, so it succeeds only when any event would fit), so readiness recovers by itself once the disk has room again.
 ///
 /// ```swift
 /// let log = try EventLog(path: "events.sqlite")
@@ -47,6 +58,8 @@ public final class EventLog: Sendable {
     /// The SQLite file.
     public let path: String
     private let pool: DatabasePool
+    /// Whether the last write failed, and when the last probe ran.
+    private let health = Mutex((failing: false, lastProbe: ContinuousClock.Instant?.none))
 
     /// Opens (creating if needed) the event log at `path`.
     /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or is not a
@@ -78,7 +91,87 @@ public final class EventLog: Sendable {
                 CREATE INDEX events_arm ON events(arm);
                 """)
         }
+        migrator.registerMigration("v2-event-id") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN event_id TEXT;
+                CREATE UNIQUE INDEX events_event_id ON events(event_id);
+                """)
+        }
         try migrator.migrate(pool)
+    }
+
+    /// The result of ``record(_:)``.
+    public struct Recorded: Sendable {
+        /// The stored event (for a duplicate: the one stored first, with its row id).
+        public var event: FeedbackEvent
+        /// Whether an event with the same ``FeedbackEvent/eventID`` was already stored
+        /// (nothing was written).
+        public var duplicate: Bool
+    }
+
+    /// Whether the last write succeeded (see the type's documentation on write health).
+    public var isWritable: Bool { !health.withLock { $0.failing } }
+
+    /// ``isWritable``, after a probe write when the log is failing and the last probe is
+    /// more than a second old.
+    public func checkWritable() async -> Bool {
+        let probe = health.withLock { state -> Bool in
+            guard state.failing else { return false }
+            let now = ContinuousClock.now
+            if let last = state.lastProbe, now - last < .seconds(1) { return false }
+            state.lastProbe = now
+            return true
+        }
+        if probe {
+            do {
+                try await pool.write { db in
+                    try db.execute(sql: """
+                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
+                        VALUES (?, ?, 0, NULL, 0, ?, 'probe', NULL)
+                        """, arguments: [String(repeating: "p", count: RequestValidation.maxIDBytes),
+                                         String(repeating: "p", count: RequestValidation.maxIDBytes), "probe"])
+                    try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [db.lastInsertedRowID])
+                }
+                health.withLock { $0.failing = false }
+            } catch {
+                // Still failing; the next probe is due in a second.
+            }
+        }
+        return isWritable
+    }
+
+    /// Appends `event` durably unless an event with the same ``FeedbackEvent/eventID``
+    /// is already stored. The write is committed (WAL, `synchronous = FULL`) before this
+    /// returns. A failed write marks the log failing (``isWritable``) and rethrows
+    /// GRDB's error, whose text may hold SQL: log it, do not show it to clients.
+    public func record(_ event: FeedbackEvent) async throws -> Recorded {
+        do {
+            let (id, inserted) = try await pool.write { db -> (Int64, Bool) in
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(event_id) DO NOTHING
+                        """,
+                    arguments: [event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
+                                event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm, event.eventID])
+                if db.changesCount > 0 { return (db.lastInsertedRowID, true) }
+                let existing = try Int64.fetchOne(db, sql: "SELECT id FROM events WHERE event_id = ?",
+                                                  arguments: [event.eventID]) ?? -1
+                return (existing, false)
+            }
+            health.withLock { $0.failing = false }
+            if inserted {
+                var stored = event
+                stored.id = id
+                return Recorded(event: stored, duplicate: false)
+            }
+            let first = try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM events WHERE id = ?", arguments: [id]) }
+            return Recorded(event: first.map(Self.event(from:)) ?? event, duplicate: true)
+        } catch {
+            health.withLock { $0.failing = true }
+            throw error
+        }
     }
 
     /// The durability settings of the writer connection: the journal mode (`"wal"`)
@@ -92,21 +185,10 @@ public final class EventLog: Sendable {
 
     /// Appends `event` durably and returns it with its row id. The write is committed
     /// (WAL, `synchronous = FULL`) before this returns.
+    /// (``record(_:)`` without the duplicate flag: a duplicate returns the stored event.)
     @discardableResult
     public func append(_ event: FeedbackEvent) async throws -> FeedbackEvent {
-        let id = try await pool.write { db -> Int64 in
-            try db.execute(
-                sql: """
-                    INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
-                            event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm])
-            return db.lastInsertedRowID
-        }
-        var stored = event
-        stored.id = id
-        return stored
+        try await record(event).event
     }
 
     /// Number of stored events.
@@ -123,16 +205,23 @@ public final class EventLog: Sendable {
             } else {
                 rows = try Row.fetchAll(db, sql: "SELECT * FROM events ORDER BY id")
             }
-            return rows.map { row in
-                let rating: Double? = row["rating"]
-                let reward: Double = row["reward"]
-                let seconds: Double = row["timestamp"]
-                return FeedbackEvent(id: row["id"], user: row["user"], item: row["item"],
-                                     reward: Float(reward), rating: rating.map { Float($0) },
-                                     timestamp: Date(timeIntervalSince1970: seconds),
-                                     modelVersion: row["model_version"], arm: row["arm"])
-            }
+            return rows.map(Self.event(from:))
         }
+    }
+
+    private static func event(from row: Row) -> FeedbackEvent {
+        let rating: Double? = row["rating"]
+        let reward: Double = row["reward"]
+        let seconds: Double = row["timestamp"]
+        return FeedbackEvent(id: row["id"], user: row["user"], item: row["item"],
+                             reward: Float(reward), rating: rating.map { Float($0) },
+                             timestamp: Date(timeIntervalSince1970: seconds),
+                             modelVersion: row["model_version"], arm: row["arm"], eventID: row["event_id"])
+    }
+
+    /// Runs `sql` on the writer connection (tests use it to set `PRAGMA max_page_count`).
+    func executeOnWriter(_ sql: String) throws {
+        try pool.writeWithoutTransaction { db in try db.execute(sql: sql) }
     }
 
     /// The rating written to the interactions CSV for an event that has only a reward:

@@ -76,6 +76,14 @@ public final class PopularityEngine: RecommendationEngine {
         observed.withLock { $0 += 1 }
     }
 
+    /// Whether `item` is in the catalogue.
+    public func knowsItem(_ item: String) -> Bool { catalogue.contains(item) }
+
+    /// `rewardScale.minimum...rewardScale.maximum`.
+    public var ratingRange: ClosedRange<Float>? {
+        rewardScale.minimum < rewardScale.maximum ? rewardScale.minimum...rewardScale.maximum : nil
+    }
+
     /// ``rewardScale``'s reward, clamped to [−1, 1] (as ``DRREngine`` does).
     public func rewardForRating(_ rating: Float) -> Float {
         min(1, max(-1, rewardScale.reward(forRating: rating)))

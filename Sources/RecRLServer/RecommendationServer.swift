@@ -2,14 +2,20 @@ import Dispatch
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import RecRLSimulation
 import ServiceLifecycle
 import Synchronization
 
 /// Settings of a ``RecommendationServer``.
+///
+/// Deployment posture: the read routes (`/v1/recommend`, `/v2/...`, `/metrics`) are
+/// public to whoever can reach the port; writes are guarded: with an ``apiKey``,
+/// `/v1/feedback` and the admin routes require `Authorization: Bearer <key>` (401
+/// otherwise), and the admin routes exist only when ``adminEnabled`` is set (404
+/// otherwise). `/admin/reload` never reads a path from the request.
 public struct ServerConfiguration: Sendable {
-    /// Address to bind (default `127.0.0.1`; the admin routes have no authentication,
-    /// so bind to loopback or put the server behind a proxy).
+    /// Address to bind (default `127.0.0.1`).
     public var host: String
     /// TCP port (default 8080; 0 picks a free port).
     public var port: Int
@@ -19,12 +25,38 @@ public struct ServerConfiguration: Sendable {
     public var defaultK: Int
     /// Largest accepted `k` (default 1000); `k` must be in `1...maxK`.
     public var maxK: Int
+    /// The bearer token `/v1/feedback` and the admin routes require, compared in constant
+    /// time (default `nil`: no authentication; only for loopback or a guarded network).
+    public var apiKey: String?
+    /// Whether `POST /admin/reload` is served (default `false`: 404).
+    public var adminEnabled: Bool
+    /// Largest batch (rows) of a KServe V2 `infer` input (default 64).
+    public var maxInferBatch: Int
+    /// Largest number of elements (product of the shape) of an `infer` input (default 65,536).
+    public var maxInferElements: Int
+    /// Ranking requests (`/v1/recommend`, `infer`) admitted at once, running or waiting
+    /// for a ranking thread; more get 503 with `Retry-After: 1` (default 64).
+    public var maxConcurrentRanking: Int
+    /// Threads that rank, off the network event loops (default: the number of cores).
+    public var rankingThreads: Int
+    /// Seconds a connection may stay without traffic before it is closed, also in the
+    /// middle of a request (default 30; `nil`: never).
+    public var idleTimeout: Double?
+    /// What happens to a reward or rating outside the engine's scale (default: reject, 422).
+    public var outOfScalePolicy: OutOfScalePolicy
 
     /// A configuration; every argument has the default documented on its property.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
-                defaultK: Int = 10, maxK: Int = 1000) {
+                defaultK: Int = 10, maxK: Int = 1000, apiKey: String? = nil, adminEnabled: Bool = false,
+                maxInferBatch: Int = 64, maxInferElements: Int = 1 << 16, maxConcurrentRanking: Int = 64,
+                rankingThreads: Int = ProcessInfo.processInfo.activeProcessorCount, idleTimeout: Double? = 30,
+                outOfScalePolicy: OutOfScalePolicy = .reject) {
         self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes
         self.defaultK = defaultK; self.maxK = maxK
+        self.apiKey = apiKey; self.adminEnabled = adminEnabled
+        self.maxInferBatch = maxInferBatch; self.maxInferElements = maxInferElements
+        self.maxConcurrentRanking = maxConcurrentRanking; self.rankingThreads = max(1, rankingThreads)
+        self.idleTimeout = idleTimeout; self.outOfScalePolicy = outOfScalePolicy
     }
 }
 
@@ -60,15 +92,18 @@ public enum ServingMode: Sendable {
 /// route in the group it belongs to):
 /// - v1 JSON API (`RecommendationRoutes.swift`):
 ///   `POST /v1/recommend` `{"user", "k"?, "exclude"?}` → `{"user", "items": [{"item", "score"}], "model_version", "arm"}`;
-///   `POST /v1/feedback` `{"user", "item", "rating" | "reward"}` → `{"status": "ok"}` (logged before the answer)
+///   `POST /v1/feedback` `{"user", "item", "rating" | "reward", "event_id"?}` → `{"status": "ok"}`
+///   (logged before it is learned; idempotent per `event_id`; API key when configured)
 /// - KServe V2 (`KServeV2Routes.swift`): `GET /v2/health/live`, `GET /v2/health/ready`,
 ///   `GET /v2/models/{name}`, `GET /v2/models/{name}/ready`, `POST /v2/models/{name}/infer`,
 ///   and the same three under `/v2/models/{name}/versions/{version}` (404 unless it is
 ///   the loaded version)
-/// - admin (`AdminRoutes.swift`): `POST /admin/reload` `{"path"?, "arm"?}`
+/// - admin (`AdminRoutes.swift`, only with ``ServerConfiguration/adminEnabled``):
+///   `POST /admin/reload` `{"arm"?}` (API key when configured)
 /// - metrics (`MetricsRoutes.swift`): `GET /metrics` (Prometheus text format)
 ///
-/// Every error is answered with a 4xx/5xx status and `{"error": "..."}`.
+/// Every error is answered with a 4xx/5xx status and `{"error": "..."}` that names the
+/// offending field and never holds a server path or SQL text (those go to the log).
 ///
 /// ```swift
 /// let server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: dir)),
@@ -89,6 +124,8 @@ public final class RecommendationServer: Sendable {
     private let directories: Mutex<[String: URL]>
     /// Reloads run one at a time, off the cooperative thread pool.
     private let reloadQueue = DispatchQueue(label: "recrl.server.reload")
+    /// The ranking threads and the cap on concurrent ranking requests.
+    let rankingPool: RankingPool
 
     /// A server for `mode` that logs feedback to `eventLog`.
     public init(mode: ServingMode, eventLog: EventLog, configuration: ServerConfiguration = ServerConfiguration(),
@@ -101,6 +138,7 @@ public final class RecommendationServer: Sendable {
         self.configuration = configuration
         self.metrics = ServerMetrics()
         self.logger = logger
+        self.rankingPool = RankingPool(threads: configuration.rankingThreads, limit: configuration.maxConcurrentRanking)
         var directories: [String: URL] = [:]
         for (arm, model) in Self.models(of: mode) { directories[arm] = model.directory }
         self.directories = Mutex(directories)
@@ -196,16 +234,17 @@ public final class RecommendationServer: Sendable {
     // MARK: Application
 
     /// The router: the error/metrics middleware, then every route group (one file
-    /// each under `Routes/`): the v1 JSON API, KServe V2, admin and metrics.
+    /// each under `Routes/`): the v1 JSON API, KServe V2, metrics, and admin when
+    /// ``ServerConfiguration/adminEnabled`` is set.
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ServerMiddleware(metrics: metrics, logger: logger))
-        let groups: [any RouteGroup] = [
+        var groups: [any RouteGroup] = [
             RecommendationRoutes(server: self),
             KServeV2Routes(server: self),
-            AdminRoutes(server: self),
             MetricsRoutes(server: self),
         ]
+        if configuration.adminEnabled { groups.append(AdminRoutes(server: self)) }
         for group in groups { group.register(on: router) }
         return router
     }
@@ -217,8 +256,10 @@ public final class RecommendationServer: Sendable {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> Application<RouterResponder<BasicRequestContext>> {
         for (arm, engine) in engines { metrics.updateEngineGauges(arm: arm, engine: engine) }
+        let idleTimeout = configuration.idleTimeout.map { TimeAmount.nanoseconds(Int64(($0 * 1e9).rounded())) }
         return Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: idleTimeout)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "recrl"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? -1) },
             logger: logger)

@@ -20,6 +20,17 @@ import Synchronization
 ///   ``RecommendationEngine/statistics`` (e.g. `recrl_engine_replay_size`), refreshed
 ///   on each scrape.
 /// - `recrl_model_reloads_total{arm, result}`.
+/// - `recrl_session_evictions_total{arm, model}`: sessions the engine evicted
+///   (``RecommendationEngine/sessionEvictions``), refreshed on each scrape.
+/// - `recrl_auth_failures_total{route}`: requests refused with 401.
+/// - `recrl_overload_rejections_total{route}`: ranking requests refused with 503
+///   because ``ServerConfiguration/maxConcurrentRanking`` were in progress.
+/// - `recrl_ranking_in_flight`: ranking requests admitted at the scrape.
+/// - `recrl_feedback_rejected_total{reason}`: feedback refused (`invalid`: bad body or
+///   off-scale value; `unknown_item`; `event_log_unavailable`).
+/// - `recrl_feedback_duplicates_total{arm}`: feedback whose `event_id` was already logged.
+/// - `recrl_feedback_observe_failures_total{arm}`: logged feedback the engine failed to observe.
+/// - `recrl_event_log_write_failures_total`, and `recrl_event_log_writable` (1 or 0).
 public final class ServerMetrics: Sendable {
     /// The registry the metrics are written to.
     public let registry: PrometheusCollectorRegistry
@@ -34,6 +45,9 @@ public final class ServerMetrics: Sendable {
         var timers: [TimerKey: CoreMetrics.Timer] = [:]
         var counters: [String: CoreMetrics.Counter] = [:]
         var gauges: [GaugeKey: CoreMetrics.Gauge] = [:]
+        var plainGauges: [String: CoreMetrics.Gauge] = [:]
+        /// Per arm and model: the engine's eviction count at the last scrape.
+        var evictions: [String: Int] = [:]
         /// Per arm: the info gauge and the version it stands for.
         var info: [String: (version: String, model: String, gauge: CoreMetrics.Gauge)] = [:]
     }
@@ -93,6 +107,17 @@ public final class ServerMetrics: Sendable {
         gauge.record(value)
     }
 
+    /// Sets the gauge `name{labels}` to `value`.
+    func setGauge(_ name: String, _ labels: [(String, String)], _ value: Double) {
+        let key = name + "|" + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        let gauge = state.withLock { state -> CoreMetrics.Gauge in
+            let gauge = state.plainGauges[key] ?? CoreMetrics.Gauge(label: name, dimensions: labels, factory: factory)
+            state.plainGauges[key] = gauge
+            return gauge
+        }
+        gauge.record(value)
+    }
+
     /// Refreshes the model and engine gauges of one arm from `engine`.
     func updateEngineGauges(arm: String, engine: any RecommendationEngine) {
         let model = engine.modelName
@@ -113,6 +138,23 @@ public final class ServerMetrics: Sendable {
         for (key, value) in engine.statistics {
             setGauge("recrl_engine_" + Self.sanitize(key), arm: arm, model: model, value)
         }
+        recordSessionEvictions(arm: arm, model: model, total: engine.sessionEvictions)
+    }
+
+    /// Advances `recrl_session_evictions_total{arm, model}` to the engine's running total
+    /// (a total that went down, e.g. a new engine, counts from its new value on).
+    func recordSessionEvictions(arm: String, model: String, total: Int) {
+        let labels = [("arm", arm), ("model", model)]
+        let key = "recrl_session_evictions_total|arm=\(arm),model=\(model)"
+        let (counter, delta) = state.withLock { state -> (CoreMetrics.Counter, Int) in
+            let counter = state.counters[key] ?? CoreMetrics.Counter(label: "recrl_session_evictions_total",
+                                                                       dimensions: labels, factory: factory)
+            state.counters[key] = counter
+            let previous = state.evictions[key] ?? 0
+            state.evictions[key] = total
+            return (counter, total >= previous ? total - previous : total)
+        }
+        counter.increment(by: Int64(delta))
     }
 
     /// The registry in the Prometheus text exposition format.

@@ -13,9 +13,33 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Routes: POST /v1/recommend, POST /v1/feedback, GET /v2/health/{live,ready},
             GET /v2/models/{name}[/ready], POST /v2/models/{name}/infer, GET /metrics,
-            POST /admin/reload. SIGHUP reloads the model(s) from their directories;
-            SIGINT/SIGTERM shut down gracefully. The admin route is not authenticated:
-            keep the default loopback address or put the server behind a proxy.
+            POST /admin/reload (only with --admin). SIGHUP reloads the model(s) from
+            their directories; SIGINT/SIGTERM shut down gracefully.
+
+            Deployment posture: recommend, the KServe V2 routes and /metrics are public
+            to whoever can reach the port (put /metrics behind your network if it
+            matters). Writes are guarded: with --api-key (or RECRL_API_KEY, which keeps
+            the key out of the process list) POST /v1/feedback and the admin routes
+            require `Authorization: Bearer <key>` (401 otherwise); without a key they
+            are open, so keep the default loopback address or a guarded network. The
+            admin routes are off unless --admin is given (404), and /admin/reload only
+            reloads the directories given here (a request with a "path" gets 400). Error
+            bodies never hold server paths or SQL text; the details are in the server
+            log.
+
+            Untrusted input: bodies over --max-body-bytes get 413; KServe infer inputs
+            are capped at --max-infer-batch rows and --max-infer-elements numbers (400
+            naming the field); rewards outside [-1, 1] and ratings outside the model's
+            rating scale get 422 (--clip-feedback clamps them instead). At most
+            --max-concurrent-ranking ranking requests run or wait at once (more: 503
+            with Retry-After: 1); ranking runs on --ranking-threads threads off the
+            network event loops, so the health routes keep answering under load. Idle
+            connections close after --idle-timeout.
+
+            Feedback is written to the event log first, then learned; an optional
+            "event_id" makes retries idempotent (a repeat gets 200 with "duplicate":
+            true and is not learned twice). When the log cannot be written, feedback
+            gets 503 and /v2/health/ready turns false until writes succeed again.
 
             The model is a folder written by `recrl train` (a DRR model). Feedback always
             updates the user's session state; with --updates-per-second the model also
@@ -47,6 +71,31 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest accepted request body in bytes (larger: 413).")
     var maxBodyBytes: Int = 1 << 20
 
+    @Option(help: ArgumentHelp("Bearer token required on POST /v1/feedback and the admin routes (default: the RECRL_API_KEY environment variable; none: no authentication).",
+                               valueName: "KEY"))
+    var apiKey: String?
+
+    @Flag(help: "Serve the admin routes (POST /admin/reload); off by default.")
+    var admin = false
+
+    @Option(help: "Largest batch (rows) of a KServe V2 infer input.")
+    var maxInferBatch: Int = 64
+
+    @Option(help: "Largest number of elements of a KServe V2 infer input.")
+    var maxInferElements: Int = 1 << 16
+
+    @Option(help: "Ranking requests admitted at once, running or waiting (more get 503 with Retry-After).")
+    var maxConcurrentRanking: Int = 64
+
+    @Option(help: ArgumentHelp("Threads that rank, off the network event loops (default: the number of cores).", valueName: "N"))
+    var rankingThreads: Int?
+
+    @Option(help: "Seconds a connection may stay without traffic before it is closed (0: never).")
+    var idleTimeout: Double = 30
+
+    @Flag(help: "Clamp rewards and ratings outside the model's scale instead of refusing them with 422.")
+    var clipFeedback = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -54,7 +103,7 @@ struct Serve: AsyncParsableCommand {
                                valueName: "N"))
     var updatesPerSecond: Double?
 
-    @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests run in parallel on the event loops, and multi-threaded OpenBLAS spends the cores spinning on small products).",
+    @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests rank in parallel on the ranking threads, and multi-threaded OpenBLAS spends the cores spinning on small products).",
                                valueName: "N"))
     var blasThreads: Int = 1
 
@@ -63,12 +112,37 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive, got \(maxBodyBytes)") }
+        guard maxInferBatch > 0 else { throw ValidationError("--max-infer-batch must be positive, got \(maxInferBatch)") }
+        guard maxInferElements > 0 else { throw ValidationError("--max-infer-elements must be positive, got \(maxInferElements)") }
+        guard maxConcurrentRanking > 0 else { throw ValidationError("--max-concurrent-ranking must be positive, got \(maxConcurrentRanking)") }
+        if let rankingThreads, !(1...1024).contains(rankingThreads) {
+            throw ValidationError("--ranking-threads must be in 1...1024, got \(rankingThreads)")
+        }
+        guard idleTimeout.isFinite && idleTimeout >= 0 else { throw ValidationError("--idle-timeout must be a number of seconds >= 0, got \(idleTimeout)") }
+        if let key = resolvedAPIKey, key.isEmpty || key.contains(where: { $0.isWhitespace }) {
+            throw ValidationError("the API key (--api-key or RECRL_API_KEY) must be non-empty and hold no whitespace")
+        }
         if let updatesPerSecond, !(updatesPerSecond > 0 && updatesPerSecond <= 100_000) {
             throw ValidationError("--updates-per-second must be in (0, 100000], got \(updatesPerSecond)")
         }
         guard ServerLogging.level(named: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
         }
+    }
+
+    /// `--api-key`, else `RECRL_API_KEY` (an empty variable counts as unset).
+    var resolvedAPIKey: String? {
+        apiKey ?? ProcessInfo.processInfo.environment["RECRL_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The server settings the options describe.
+    var serverConfiguration: ServerConfiguration {
+        ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes, apiKey: resolvedAPIKey,
+                            adminEnabled: admin, maxInferBatch: maxInferBatch, maxInferElements: maxInferElements,
+                            maxConcurrentRanking: maxConcurrentRanking,
+                            rankingThreads: rankingThreads ?? ProcessInfo.processInfo.activeProcessorCount,
+                            idleTimeout: idleTimeout > 0 ? idleTimeout : nil,
+                            outOfScalePolicy: clipFeedback ? .clip : .reject)
     }
 
     func run() async throws {
@@ -93,7 +167,7 @@ struct Serve: AsyncParsableCommand {
         let server = RecommendationServer(
             mode: mode,
             eventLog: try EventLog(path: events),
-            configuration: ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes))
+            configuration: serverConfiguration)
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
         defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
         try await server.run()

@@ -44,6 +44,26 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
         #expect(message(["--model", "m", "--split", "1.5"]) == "--split must be in [0, 1], got 1.5")
         #expect(message(["--model", "m", "--blas-threads", "0"]) == "--blas-threads must be in 1...256, got 0")
         #expect(message(["--model", "m", "--blas-threads", "2"]) == "parsed")
+        #expect(message(["--model", "m", "--max-concurrent-ranking", "0"]) == "--max-concurrent-ranking must be positive, got 0")
+        #expect(message(["--model", "m", "--max-infer-batch", "0"]) == "--max-infer-batch must be positive, got 0")
+        #expect(message(["--model", "m", "--api-key", "two words"])
+                == "the API key (--api-key or RECRL_API_KEY) must be non-empty and hold no whitespace")
+    }
+
+    @Test func serveHardeningOptionsReachTheServerConfiguration() throws {
+        let serve = try Serve.parseAsRoot(["--model", "m", "--api-key", "k3y", "--admin", "--max-infer-batch", "8",
+                                           "--max-infer-elements", "512", "--max-concurrent-ranking", "4",
+                                           "--ranking-threads", "2", "--idle-timeout", "0", "--clip-feedback"]) as! Serve
+        let configuration = serve.serverConfiguration
+        #expect(configuration.apiKey == "k3y")
+        #expect(configuration.adminEnabled)
+        #expect(configuration.maxInferBatch == 8 && configuration.maxInferElements == 512)
+        #expect(configuration.maxConcurrentRanking == 4 && configuration.rankingThreads == 2)
+        #expect(configuration.idleTimeout == nil)
+        #expect(configuration.outOfScalePolicy == .clip)
+        let defaults = (try Serve.parseAsRoot(["--model", "m"]) as! Serve).serverConfiguration
+        #expect(!defaults.adminEnabled)
+        #expect(defaults.idleTimeout == 30 && defaults.outOfScalePolicy == .reject)
     }
 
     /// Feedback through the server → `recrl export-events` → the CSV loader, as `recrl

@@ -64,13 +64,13 @@ struct DRRFixture {
     let eventLog: EventLog
     let server: RecommendationServer
 
-    init(updatesPerSecond: Double? = nil) throws {
+    init(updatesPerSecond: Double? = nil, configuration: ServerConfiguration = ServerConfiguration(adminEnabled: true)) throws {
         directory = try makeTemporaryDirectory()
         modelDirectory = try saveTinyModel(in: directory, name: "model-a", seed: 1)
         engine = try DRREngine(directory: modelDirectory, updatesPerSecond: updatesPerSecond)
         eventLog = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
         server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
-                                      eventLog: eventLog)
+                                      eventLog: eventLog, configuration: configuration)
     }
 
     func cleanUp() {
@@ -152,16 +152,17 @@ extension TestResponse {
             #expect(!next.recommendedItems.contains { $0.item == top })
             let disliked = try await client.post("/v1/feedback", json: #"{"user": "u2", "item": "i3", "reward": -0.5}"#)
             #expect(disliked.status == .ok)
-            // A rating outside the 1…5 scale counts as its end of the scale.
+            // A rating outside the model's 1…5 scale is refused (the default policy), not learned.
             let outside = try await client.post("/v1/feedback", json: #"{"user": "u9", "item": "i4", "rating": 9}"#)
-            #expect(outside.status == .ok)
+            #expect(outside.status == .unprocessableContent)
+            #expect(outside.errorMessage == "field 'rating' must be in 1.0...5.0, got 9.0")
         }
         let events = try fixture.eventLog.events()
-        #expect(events.map(\.user) == ["u2", "u2", "u9"])
-        #expect(events.map(\.reward) == [1, -0.5, 1])
-        #expect(events.map(\.rating) == [5, nil, 9])
+        #expect(events.map(\.user) == ["u2", "u2"])
+        #expect(events.map(\.reward) == [1, -0.5])
+        #expect(events.map(\.rating) == [5, nil])
         #expect(events.allSatisfy { $0.arm == "single" && $0.modelVersion == fixture.engine.modelVersion })
-        #expect(fixture.engine.statistics["observed_feedback"] == 3)
+        #expect(fixture.engine.statistics["observed_feedback"] == 2)
         #expect(fixture.engine.rewardForRating(4) == 0.5)
         #expect(fixture.engine.rewardForRating(2) == -0.5)
     }
@@ -182,11 +183,15 @@ extension TestResponse {
     @Test func reloadSwapsTheModelAndTheVersion() async throws {
         let fixture = try DRRFixture()
         defer { fixture.cleanUp() }
-        let second = try saveTinyModel(in: fixture.directory, name: "model-b", seed: 2)
         let before = try #require(versionParts(fixture.engine.modelVersion))
+        // A new model is saved into the served directory (a reload never reads another one).
+        let second = try saveTinyModel(in: fixture.directory, name: "model-a", seed: 2)
         let reference = try OnlineDRR(directory: second)
         let newVersion = try await fixture.server.makeApplication().test(.router) { client -> String in
-            let reload = try await client.post("/admin/reload", json: #"{"path": "\#(second.path)"}"#)
+            let withPath = try await client.post("/admin/reload", json: #"{"path": "/tmp/elsewhere"}"#)
+            #expect(withPath.status == .badRequest)
+            #expect(withPath.errorMessage?.hasPrefix("field 'path' is not accepted") == true)
+            let reload = try await client.post("/admin/reload", json: "{}")
             #expect(reload.status == .ok, "\(reload.text)")
             #expect(reload.object["model"] as? String == "drr-ave")
             #expect(reload.object["previous_version"] as? String == "\(before.id).\(before.number)")
@@ -214,20 +219,21 @@ extension TestResponse {
     @Test func reloadRejectsAnotherCatalogueOrAMissingModelAndKeepsTheOldOne() async throws {
         let fixture = try DRRFixture()
         defer { fixture.cleanUp() }
-        let other = try saveTinyModel(in: fixture.directory, name: "model-other", seed: 3,
-                                      data: plantedInteractions(items: 36))
+        _ = try saveTinyModel(in: fixture.directory, name: "model-a", seed: 3, data: plantedInteractions(items: 36))
         let version = fixture.engine.modelVersion
         try await fixture.server.makeApplication().test(.router) { client in
-            let reload = try await client.post("/admin/reload", json: #"{"path": "\#(other.path)"}"#)
+            let reload = try await client.post("/admin/reload", json: "{}")
             #expect(reload.status == .unprocessableContent)
             let message = try #require(reload.errorMessage)
             #expect(message.contains("has a different item catalogue (36 items against 40 served: 4 served item(s) missing ('i36', 'i37', 'i38', …)"),
                     "got: \(message)")
             #expect(message.contains("kept version \(version)"))
-            let missing = try await client.post("/admin/reload", json: #"{"path": "\#(fixture.directory.path)/nothing-here"}"#)
+            #expect(!reload.text.contains(fixture.directory.path), "no server path in errors: \(reload.text)")
+            try FileManager.default.removeItem(at: fixture.modelDirectory)
+            let missing = try await client.post("/admin/reload", json: "{}")
             #expect(missing.status == .unprocessableContent)
-            #expect(missing.errorMessage?.hasPrefix("cannot load a DRR model from \(fixture.directory.path)/nothing-here: ") == true,
-                    "got: \(missing.text)")
+            #expect(missing.errorMessage?.hasPrefix("cannot load a DRR model from <path>: ") == true, "got: \(missing.text)")
+            #expect(!missing.text.contains(fixture.directory.path), "no server path in errors: \(missing.text)")
             let response = try await client.post("/v1/recommend", json: #"{"user": "u1", "k": 2}"#)
             #expect(response.object["model_version"] as? String == version)
             let metrics = try await client.get("/metrics").text

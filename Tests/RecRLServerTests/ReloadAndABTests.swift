@@ -13,9 +13,8 @@ final class RequestProgress: Sendable {
 
 @Suite struct ReloadTests {
     @Test func reloadSwitchesVersionWhileConcurrentRequestsKeepSucceeding() async throws {
-        let fixture = try Fixture(reloadDelay: 0.2)
+        let fixture = try Fixture(configuration: ServerConfiguration(adminEnabled: true), reloadDelay: 0.2)
         defer { fixture.cleanUp() }
-        let v2 = try makeModelDirectory(in: fixture.directory, version: "v2")
         try await fixture.server.makeApplication().test(.router) { client in
             // Four tasks keep recommending before, during and after the reload.
             let progress = RequestProgress()
@@ -38,7 +37,9 @@ final class RequestProgress: Sendable {
                 }
                 // Start the reload once requests are flowing.
                 while progress.state.withLock({ $0.requests }) < 8 { try await Task.sleep(for: .milliseconds(5)) }
-                let reload = try await client.post("/admin/reload", json: #"{"path": "\#(v2.path)"}"#)
+                // A training job replaces the served directory's model, then asks for a reload.
+                try Data("v2".utf8).write(to: fixture.directory.appendingPathComponent("model-v1/version.txt"))
+                let reload = try await client.post("/admin/reload", json: "{}")
                 #expect(reload.status == .ok, "\(reload.text)")
                 #expect(reload.object["previous_version"] as? String == "v1")
                 #expect(reload.object["model_version"] as? String == "v2")
@@ -68,7 +69,7 @@ final class RequestProgress: Sendable {
     }
 
     @Test func reloadWithoutBodyUsesTheConfiguredDirectory() async throws {
-        let fixture = try Fixture()
+        let fixture = try Fixture(configuration: ServerConfiguration(adminEnabled: true))
         defer { fixture.cleanUp() }
         // Overwrite the configured model directory in place, as a training job would.
         try Data("v1b".utf8).write(to: fixture.directory.appendingPathComponent("model-v1/version.txt"))
@@ -83,13 +84,15 @@ final class RequestProgress: Sendable {
         #expect(fixture.engine.modelVersion == "v1c")
     }
 
-    @Test func failedReloadKeepsTheOldModel() async throws {
-        let fixture = try Fixture()
+    @Test func failedReloadKeepsTheOldModelAndHidesServerPaths() async throws {
+        let fixture = try Fixture(configuration: ServerConfiguration(adminEnabled: true))
         defer { fixture.cleanUp() }
+        try FileManager.default.removeItem(at: fixture.directory.appendingPathComponent("model-v1/version.txt"))
         try await fixture.server.makeApplication().test(.router) { client in
-            let reload = try await client.post("/admin/reload", json: #"{"path": "/nonexistent/model"}"#)
+            let reload = try await client.post("/admin/reload", json: "{}")
             #expect(reload.status == .internalServerError)
-            #expect(reload.errorMessage?.contains("cannot read version.txt") == true)
+            #expect(reload.errorMessage == "the reload failed; the served model stays (details are in the server log)")
+            #expect(!reload.text.contains(fixture.directory.path))
             let unknownArm = try await client.post("/admin/reload", json: #"{"arm": "treatment"}"#)
             #expect(unknownArm.status == .notFound)
             #expect(unknownArm.errorMessage == "unknown arm 'treatment'; this server has 'single'")

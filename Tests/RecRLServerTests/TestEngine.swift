@@ -42,6 +42,8 @@ final class TestEngine: RecommendationEngine {
     }
 
     func recommend(user: String, k: Int, exclude: Set<String>) throws -> Recommendation {
+        let delay = recommendDelay.withLock { $0 }
+        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         let snapshot = model.withLock { $0 }   // a request works on one model from start to end
         let candidates: [String] = items.filter { !exclude.contains($0) }
         let scored: [ScoredItem] = candidates.map { item in
@@ -61,6 +63,17 @@ final class TestEngine: RecommendationEngine {
     }
 
     func rewardForRating(_ rating: Float) -> Float { (rating - 3) / 2 }
+
+    func knowsItem(_ item: String) -> Bool { items.contains(item) }
+
+    var ratingRange: ClosedRange<Float>? { 1...5 }
+
+    var sessionEvictions: Int { evictions.withLock { $0 } }
+    /// What ``sessionEvictions`` reports (tests set it).
+    let evictions = Mutex(0)
+
+    /// Seconds each recommend blocks its thread (to saturate the ranking threads in tests).
+    let recommendDelay = Mutex(0.0)
 
     struct ReloadError: Error, CustomStringConvertible {
         var description: String

@@ -3,9 +3,23 @@ import Hummingbird
 
 /// The v1 JSON API:
 /// - `POST /v1/recommend` `{"user", "k"?, "exclude"?}` →
-///   `{"user", "items": [{"item", "score"}], "model_version", "arm"}`
-/// - `POST /v1/feedback` `{"user", "item", "rating" | "reward"}` → `{"status": "ok"}`;
-///   the event is in the event log before the answer is sent.
+///   `{"user", "items": [{"item", "score"}], "model_version", "arm"}`; ranked on the
+///   ranking threads (503 with `Retry-After` when
+///   ``ServerConfiguration/maxConcurrentRanking`` requests are in progress).
+/// - `POST /v1/feedback` `{"user", "item", "rating" | "reward", "event_id"?}` →
+///   `{"status": "ok"}` (plus `"duplicate": true|false` and the `event_id` when one is given);
+///   requires the API key when one is configured.
+///
+/// Feedback is logged before it is learned, exactly once per `event_id`:
+/// 1. the body is validated (``RequestValidation/feedback(_:policy:scale:)``: a reward or
+///    rating off the engine's scale is 422, or clipped under ``OutOfScalePolicy/clip``)
+///    and the item checked against the catalogue (404);
+/// 2. the event is appended durably to the event log; when that fails the answer is
+///    503 (nothing learned; the details go to the server log, never to the client);
+/// 3. a duplicate `event_id` is acknowledged (200, `"duplicate": true`) and not learned
+///    again; otherwise the engine observes the event. Should observing fail after the
+///    event was logged, the event stays logged (the log is the record; the model's
+///    learning is best effort), the failure is logged and counted, and the answer is 200.
 ///
 /// Both route the user to an arm with ``RecommendationServer/route(user:)``.
 struct RecommendationRoutes: RouteGroup {
@@ -17,44 +31,68 @@ struct RecommendationRoutes: RouteGroup {
     }
 
     private func recommend(_ request: Request) async throws -> Response {
-        let body = try await server.decodeBody(RecommendRequest.self, from: request)!
-        guard !body.user.isEmpty else { throw APIError(.badRequest, "field 'user' must not be empty") }
-        let k = try server.validatedK(body.k, "field 'k'")
-        let (arm, engine) = server.route(user: body.user)
+        let query = try RequestValidation.recommend(try await server.body(of: request), configuration: server.configuration)
+        let (arm, engine) = server.route(user: query.user)
         try engine.requireReady()
-        let recommendation = try engine.recommend(user: body.user, k: k, exclude: Set(body.exclude ?? []))
-        return try JSONResponse.make(RecommendResponse(user: body.user, items: recommendation.items,
+        let recommendation = try await server.rank(route: "/v1/recommend") {
+            try engine.recommend(user: query.user, k: query.k, exclude: Set(query.exclude))
+        }
+        return try JSONResponse.make(RecommendResponse(user: query.user, items: recommendation.items,
                                                        modelVersion: recommendation.modelVersion, arm: arm))
     }
 
     private func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
-        let body = try await server.decodeBody(FeedbackRequest.self, from: request)!
-        guard !body.user.isEmpty else { throw APIError(.badRequest, "field 'user' must not be empty") }
-        guard !body.item.isEmpty else { throw APIError(.badRequest, "field 'item' must not be empty") }
-        let (arm, engine) = server.route(user: body.user)
-        let reward: Float
-        switch (body.rating, body.reward) {
-        case (nil, nil), (.some, .some):
-            throw APIError(.badRequest, "give exactly one of 'rating' and 'reward'")
-        case let (rating?, nil):
-            guard rating.isFinite else { throw APIError(.badRequest, "field 'rating' must be a finite number") }
-            reward = engine.rewardForRating(rating)
-        case let (nil, value?):
-            guard value.isFinite else { throw APIError(.badRequest, "field 'reward' must be a finite number") }
-            reward = value
+        try server.authorize(request, route: "/v1/feedback")
+        let body = try await server.body(of: request)
+        let submission: FeedbackSubmission
+        do {
+            submission = try RequestValidation.feedback(body, policy: server.configuration.outOfScalePolicy) { user in
+                server.route(user: user).engine.feedbackScale
+            }
+        } catch {
+            server.metrics.increment("recrl_feedback_rejected_total", [("reason", "invalid")])
+            throw error
         }
+        let (arm, engine) = server.route(user: submission.user)
         try engine.requireReady()
+        guard engine.knowsItem(submission.item) else {
+            server.metrics.increment("recrl_feedback_rejected_total", [("reason", "unknown_item")])
+            throw APIError(.notFound, "unknown item '\(submission.item)': it is not in the model's catalogue")
+        }
+        let reward = submission.reward ?? engine.rewardForRating(submission.rating ?? 0)
         let version = engine.modelVersion
-        try engine.observe(user: body.user, item: body.item, reward: reward)
-        server.metrics.increment("recrl_online_updates_total", [("arm", arm)])
-        let event = FeedbackEvent(user: body.user, item: body.item, reward: reward, rating: body.rating,
-                                  timestamp: Date(), modelVersion: version, arm: arm)
-        let stored = try await server.eventLog.append(event)
+        let event = FeedbackEvent(user: submission.user, item: submission.item, reward: reward,
+                                  rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
+                                  eventID: submission.eventID)
+        let recorded: EventLog.Recorded
+        do {
+            recorded = try await server.eventLog.record(event)
+        } catch {
+            server.metrics.increment("recrl_event_log_write_failures_total", [])
+            server.metrics.increment("recrl_feedback_rejected_total", [("reason", "event_log_unavailable")])
+            context.logger.error("event log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.path)"])
+            throw APIError(.serviceUnavailable, "the event log cannot be written; the feedback was not recorded, retry later",
+                           headers: [.retryAfter: "1"])
+        }
+        if recorded.duplicate {
+            server.metrics.increment("recrl_feedback_duplicates_total", [("arm", arm)])
+            return try JSONResponse.make(StatusResponse(status: "ok", duplicate: true, eventID: submission.eventID))
+        }
         server.metrics.increment("recrl_feedback_events_total", [("arm", arm)])
+        do {
+            try engine.observe(user: submission.user, item: submission.item, reward: reward)
+            server.metrics.increment("recrl_online_updates_total", [("arm", arm)])
+        } catch {
+            server.metrics.increment("recrl_feedback_observe_failures_total", [("arm", arm)])
+            context.logger.error("logged feedback could not be observed", metadata: [
+                "row_id": "\(recorded.event.id ?? -1)", "error": "\(error)",
+            ])
+        }
         context.logger.debug("feedback", metadata: [
-            "event_id": "\(stored.id ?? -1)", "user": "\(body.user)", "item": "\(body.item)",
+            "row_id": "\(recorded.event.id ?? -1)", "user": "\(submission.user)", "item": "\(submission.item)",
             "reward": "\(reward)", "arm": "\(arm)", "model_version": "\(version)",
         ])
-        return try JSONResponse.make(StatusResponse(status: "ok"))
+        return try JSONResponse.make(StatusResponse(status: "ok", duplicate: submission.eventID == nil ? nil : false,
+                                                    eventID: submission.eventID))
     }
 }

@@ -19,12 +19,10 @@ protocol RouteGroup: Sendable {
 // MARK: - Helpers every group shares
 
 extension RecommendationServer {
-    /// Decodes a JSON request body of type `T`, enforcing
-    /// ``ServerConfiguration/maxBodyBytes`` (413 above it).
-    /// - Returns: `nil` only for an empty body when `allowEmpty` is true.
-    /// - Throws: ``APIError`` 400 for an empty (unless allowed) or malformed body, naming
-    ///   the offending field; 413 for a body over the limit.
-    func decodeBody<T: Decodable>(_ type: T.Type, from request: Request, allowEmpty: Bool = false) async throws -> T? {
+    /// The request body, enforcing ``ServerConfiguration/maxBodyBytes`` (413 above it);
+    /// empty `Data` for an empty body. Decoding and validation are
+    /// ``RequestValidation``'s.
+    func body(of request: Request) async throws -> Data {
         var request = request
         let limit = configuration.maxBodyBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
@@ -36,47 +34,47 @@ extension RecommendationServer {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw APIError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
         }
-        if buffer.readableBytes == 0 {
-            if allowEmpty { return nil }
-            throw APIError(.badRequest, "request body is empty; expected a JSON object")
+        return Data(buffer.readableBytesView)
+    }
+
+    /// Checks the bearer token when ``ServerConfiguration/apiKey`` is set.
+    /// - Throws: ``APIError`` 401 with `WWW-Authenticate: Bearer realm="recrl"` when the
+    ///   `Authorization` header is missing or holds another token.
+    func authorize(_ request: Request, route: String) throws {
+        guard let key = configuration.apiKey else { return }
+        let header = request.headers[.authorization] ?? ""
+        let prefix = "Bearer "
+        let token = header.hasPrefix(prefix) ? String(header.dropFirst(prefix.count)) : ""
+        guard !token.isEmpty, Self.constantTimeEqual(Array(token.utf8), Array(key.utf8)) else {
+            metrics.increment("recrl_auth_failures_total", [("route", route)])
+            throw APIError(.unauthorized,
+                           header.isEmpty ? "this route requires 'Authorization: Bearer <api key>'" : "invalid API key",
+                           headers: [.wwwAuthenticate: #"Bearer realm="recrl""#])
         }
+    }
+
+    /// Whether `a` and `b` are equal, in a time that depends only on their lengths (no
+    /// early exit on the first differing byte, so the comparison leaks no prefix).
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        let n = max(a.count, b.count)
+        for i in 0..<n {
+            let x = i < a.count ? a[i] : 0
+            let y = i < b.count ? b[i] : 0
+            difference |= x ^ y
+        }
+        return difference == 0 && a.count == b.count
+    }
+
+    /// Runs ranking work on the ranking threads (see ``RankingPool``), counting requests
+    /// refused for overload in `recrl_overload_rejections_total{route}`.
+    func rank<T: Sendable>(route: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
-        } catch let error as DecodingError {
-            throw APIError(.badRequest, Self.describe(error))
+            return try await rankingPool.run(work)
+        } catch let error as APIError where error.overload {
+            metrics.increment("recrl_overload_rejections_total", [("route", route)])
+            throw error
         }
-    }
-
-    /// A one-line description of a decoding error that names the JSON field, e.g.
-    /// `missing field 'user'` or `field 'inputs[0].shape' has the wrong type (expected Int)`.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey], _ last: (any CodingKey)? = nil) -> String {
-            let keys = (codingPath + (last.map { [$0] } ?? [])).map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.joined(separator: ".").replacingOccurrences(of: ".[", with: "[")
-        }
-        switch error {
-        case let .keyNotFound(key, context):
-            return "missing field '\(path(context.codingPath, key))'"
-        case let .typeMismatch(type, context):
-            return "field '\(path(context.codingPath))' has the wrong type (expected \(type))"
-        case let .valueNotFound(type, context):
-            return "field '\(path(context.codingPath))' is null (expected \(type))"
-        case let .dataCorrupted(context):
-            if context.codingPath.isEmpty { return "malformed JSON body" }
-            return "field '\(path(context.codingPath))' is invalid: \(context.debugDescription)"
-        @unknown default:
-            return "malformed JSON body"
-        }
-    }
-
-    /// Checks that `k` (or the configured default when `nil`) lies in `1...maxK`.
-    /// - Throws: ``APIError`` 400 naming `what` (e.g. `"field 'k'"`).
-    func validatedK(_ k: Int?, _ what: String) throws -> Int {
-        let k = k ?? configuration.defaultK
-        guard (1...configuration.maxK).contains(k) else {
-            throw APIError(.badRequest, "\(what) must be in 1...\(configuration.maxK), got \(k)")
-        }
-        return k
     }
 }
 
@@ -87,13 +85,18 @@ extension RecommendationEngine {
     }
 }
 
-/// An error answered with `status` and `{"error": message}`.
+/// An error answered with `status`, `headers` and `{"error": message}`.
 struct APIError: Error {
     var status: HTTPResponse.Status
     var message: String
-    init(_ status: HTTPResponse.Status, _ message: String) {
+    var headers: HTTPFields
+    /// Whether the request was refused because the server is at capacity.
+    var overload: Bool
+    init(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:], overload: Bool = false) {
         self.status = status
         self.message = message
+        self.headers = headers
+        self.overload = overload
     }
 }
 
@@ -107,9 +110,11 @@ enum JSONResponse {
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func error(_ message: String, status: HTTPResponse.Status) -> Response {
+    static func error(_ message: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
         // Encoding a struct of one string cannot fail.
-        (try? make(ErrorBody(error: message), status: status))
+        var response = (try? make(ErrorBody(error: message), status: status))
             ?? Response(status: status, body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"internal error\"}")))
+        for field in headers { response.headers.append(field) }
+        return response
     }
 }

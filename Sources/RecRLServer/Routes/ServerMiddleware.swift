@@ -25,11 +25,12 @@ struct ServerMiddleware: RouterMiddleware {
 
     /// The status and `{"error": ...}` body for `error`: the status an ``APIError`` or
     /// ``ClientFacingError`` carries, Hummingbird's own status for its errors (404 for an
-    /// unknown route), 500 for anything else (logged).
+    /// unknown route), 500 for anything else: logged with its details, answered with a
+    /// bare "internal error" (an error's description may hold server paths or SQL text).
     static func response(for error: any Error, request: Request, context: Context) -> Response {
         switch error {
         case let error as APIError:
-            return JSONResponse.error(error.message, status: error.status)
+            return JSONResponse.error(error.message, status: error.status, headers: error.headers)
         case let error as any ClientFacingError:
             let status = (400...599).contains(error.httpStatus) ? error.httpStatus : 400
             return JSONResponse.error(error.message, status: HTTPResponse.Status(code: status))
@@ -42,7 +43,7 @@ struct ServerMiddleware: RouterMiddleware {
             return JSONResponse.error(error.status.reasonPhrase, status: error.status)
         default:
             context.logger.error("request failed", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
-            return JSONResponse.error("internal error: \(error)", status: .internalServerError)
+            return JSONResponse.error("internal error (details are in the server log)", status: .internalServerError)
         }
     }
 }
