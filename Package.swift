@@ -102,7 +102,7 @@ let package = Package(
 
         .executableTarget(
             name: "PendulumDDPG",
-            dependencies: ["RecRLAgents", "RecRLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RecRLAgents", "RecRLNN", "RecRLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/PendulumDDPG"
         ),
 

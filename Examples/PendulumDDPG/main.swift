@@ -4,7 +4,9 @@
 // prints a progress line per episode. With --json, progress goes to stderr and the
 // last line on stdout is one JSON object:
 //   {"algo":"td3","seed":1,"steps":20000,"episodes":100,"mean_return_last10":-160.2,"seconds":14.1}
-// The hyper-parameters are `PendulumTrainingOptions`' defaults (Training.swift).
+// The algorithm itself, written out step by step, is in Training.swift (read it first);
+// this file is the command line around it. The hyper-parameters are
+// `PendulumTrainingOptions`' defaults, each documented with its source.
 import ArgumentParser
 import RecRLTensor
 import RecRLAgents
