@@ -16,6 +16,7 @@
 // App level (may use third-party packages):
 //   RecRLServer        HTTP server (Hummingbird 2: JSON API, KServe V2, Prometheus metrics,
 //                      hot reload, A/B routing), DRR engine adapter, SQLite event log (GRDB)
+//   RecRLReporting     SVG line charts for the apps (Foundation only)
 //   recrl              the command-line tool (train, evaluate, serve, abtest, ...), Examples/
 // The core library products (RecRL and layers 1-5) depend on no third-party
 // Swift package: only RecRLServer and the apps use Hummingbird, swift-log, swift-metrics,
@@ -74,12 +75,14 @@ let package = Package(
         .target(name: "RecRLEnvironmentTesting", dependencies: ["RecRLAgents", "RecRLTensor"]),
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
-        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
+        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData", "RecRLEmbeddings"]),
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
 
         // MARK: App level
+        // Reporting helpers for the apps (SVG charts); Foundation only, not in the RecRL umbrella.
+        .target(name: "RecRLReporting"),
         .target(name: "RecRLServer", dependencies: [
             "RecRLTensor", "RecRLDRR", "RecRLSimulation",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -91,7 +94,7 @@ let package = Package(
         ]),
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "CRecRLMallocCounter",
+            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLReporting", "CRecRLMallocCounter",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
@@ -105,7 +108,7 @@ let package = Package(
         // through HummingbirdTesting's TestClient (a minimal NIO HTTP/1.1 client, one
         // keep-alive connection).
         .executableTarget(name: "OfflineToOnline",
-                          dependencies: ["RecRL", "RecRLServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+                          dependencies: ["RecRL", "RecRLServer", "RecRLReporting", .product(name: "HummingbirdTesting", package: "hummingbird")],
                           path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
@@ -118,8 +121,9 @@ let package = Package(
                     dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
-        .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLTensor", "RecRLDRR", "recrl"]),
+        .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "RecRLReportingTests", dependencies: ["RecRLReporting"]),
         .testTarget(name: "RecRLServerTests", dependencies: [
             "RecRLServer", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
