@@ -86,6 +86,13 @@ public struct LoadedDataset: Sendable {
     public var report: ValidationReport
     /// The concrete format that was loaded (never `.auto`).
     public var format: DatasetFormat
+
+    /// A loading result; ``DatasetLoader`` sets ``format`` to the format it loaded with.
+    public init(dataset: InteractionDataset, report: ValidationReport, format: DatasetFormat) {
+        self.dataset = dataset
+        self.report = report
+        self.format = format
+    }
 }
 
 /// Loads MovieLens and generic CSV interaction data with validation.
