@@ -1,6 +1,12 @@
+import ArgumentParser
 import Foundation
 import XCTest
 @testable import recrl
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The --json objects keep the field names and structure scripts parse: each output type's
 /// encoding has the same keys, nesting and JSON value kinds as the command printed before the
@@ -69,6 +75,55 @@ final class CommandOutputTests: XCTestCase {
     func testExportEvents() throws {
         let fixture = #"{"events":"/tmp/events.sqlite","out":"/tmp/out/interactions.csv","rows":12}"#
         try assertSameShape(ExportEventsOutput(events: "/tmp/e.sqlite", out: "/tmp/o.csv", rows: 0), asFixture: fixture)
+    }
+
+    /// What `body` writes to standard output (file descriptor 1).
+    func capturingStandardOutput(_ body: () throws -> Void) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-stdout-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: url) }
+        FileManager.default.createFile(atPath: url.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: url)
+        fflush(nil)
+        let saved = dup(1)
+        dup2(handle.fileDescriptor, 1)
+        defer {
+            fflush(nil)
+            dup2(saved, 1)
+            close(saved)
+            try? handle.close()
+        }
+        try body()
+        fflush(nil)
+        return try String(contentsOf: url, encoding: .utf8)
+    }
+
+    /// The last line a command prints with `args`.
+    func lastLine<C: ParsableCommand>(of type: C.Type, _ args: [String]) throws -> String {
+        let text = try capturingStandardOutput {
+            var command = try type.parseAsRoot(args)
+            try command.run()
+        }
+        return String(text.split(separator: "\n").last ?? "")
+    }
+
+    func testCommandsPrintTheFixtureShapes() throws {
+        let info = try lastLine(of: Info.self, ["--json"])
+        XCTAssertEqual(try keys(info), ["version", "blas_core", "gemm_kernel", "blas_threads", "blas_config", "blas_generic_core",
+                                        "recommended_coretype", "openblas_coretype_env"].sorted())
+
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-output-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try capturingStandardOutput {
+            var generate = try Generate.parseAsRoot(["--out", dir.path, "--users", "40", "--items", "50"])
+            try generate.run()
+        }
+        let simulate = try lastLine(of: Simulate.self, ["--data", dir.path, "--policies", "als,popularity", "--episodes", "5", "--json"])
+        XCTAssertEqual(try shape(ofJSON: simulate), try shape(ofJSON: #"{"simulation":"pmf-world-model","episodes":20,"horizon":10,"seed":0,"results":[{"policy":"als","mean_cumulative_reward":6.590700715780258,"std":1.0807941176641631,"seconds":1.4336034059524536},{"policy":"popularity","mean_cumulative_reward":0.14099752604961396,"std":1.1396062658469421,"seconds":0.01730179786682129}]}"#))
+    }
+
+    func keys(_ json: String) throws -> [String] {
+        guard case let .object(fields) = try shape(ofJSON: json) else { return [] }
+        return fields.keys.sorted()
     }
 
     /// The shape comparison itself tells a renamed key and a changed kind apart.
