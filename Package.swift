@@ -3,7 +3,7 @@
 //
 // Layers, each importing only layers listed before it:
 //   1 CRecRLBLAS (system CBLAS + LAPACKE), CRecRLKernels (small C kernels)
-//   2 RecRLTensor      Tensor, GEMM/GEMV, LAPACKE solves, top-K, seeded RNG, BLAS runtime
+//   2 RecRLTensor      Tensor, GEMM/GEMV, LAPACKE solves, CSR sparse matrix, top-K, seeded RNG, BLAS runtime
 //   3 RecRLNN          Layer, Dense, activations, losses, optimizers, safetensors
 //   4 RecRLAgents      Environment, Actor/Critic, DDPG/TD3, replay buffers, exploration, loop
 //     RecRLEnvironmentTesting  conformance suite for users' environments
