@@ -3,7 +3,7 @@
 //
 // Layers, each importing only layers listed before it:
 //   1 CRecRLBLAS (system CBLAS + LAPACKE), CRecRLKernels (small C kernels)
-//   2 RecRLTensor      Tensor, GEMM/GEMV, LAPACKE solves, top-K, seeded RNG, BLAS runtime
+//   2 RecRLTensor      Tensor, GEMM/GEMV, LAPACKE solves, CSR sparse matrix, top-K, seeded RNG, BLAS runtime
 //   3 RecRLNN          Layer, Dense, activations, losses, optimizers, safetensors
 //   4 RecRLAgents      Environment, Actor/Critic, DDPG/TD3, replay buffers, exploration, loop
 //     RecRLEnvironmentTesting  conformance suite for users' environments
@@ -16,6 +16,7 @@
 // App level (may use third-party packages):
 //   RecRLServer        HTTP server (Hummingbird 2: JSON API, KServe V2, Prometheus metrics,
 //                      hot reload, A/B routing), DRR engine adapter, SQLite event log (GRDB)
+//   RecRLReporting     SVG line charts for the apps (Foundation only)
 //   recrl              the command-line tool (train, evaluate, serve, abtest, ...), Examples/
 // The core library products (RecRL and layers 1-5) depend on no third-party
 // Swift package: only RecRLServer and the apps use Hummingbird, swift-log, swift-metrics,
@@ -76,12 +77,14 @@ let package = Package(
         .target(name: "RecRLEnvironmentTesting", dependencies: ["RecRLAgents", "RecRLTensor"]),
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
-        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData"]),
+        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData", "RecRLEmbeddings"]),
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor", "RecRLAgents"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
 
         // MARK: App level
+        // Reporting helpers for the apps (SVG charts); Foundation only, not in the RecRL umbrella.
+        .target(name: "RecRLReporting"),
         .target(name: "RecRLServer", dependencies: [
             "RecRLTensor", "RecRLDRR", "RecRLSimulation",
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -96,7 +99,7 @@ let package = Package(
         ]),
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "CRecRLMallocCounter",
+            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLReporting", "CRecRLMallocCounter",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
@@ -110,7 +113,7 @@ let package = Package(
         // through RecRLServer's LoopbackHTTPClient (SwiftNIO, one keep-alive connection),
         // so it builds no TLS or HTTP-client stack (HummingbirdTesting is test-only).
         .executableTarget(name: "OfflineToOnline",
-                          dependencies: ["RecRL", "RecRLServer"],
+                          dependencies: ["RecRL", "RecRLServer", "RecRLReporting"],
                           path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
@@ -126,8 +129,9 @@ let package = Package(
                     dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
-        .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLTensor", "RecRLDRR", "recrl"]),
+        .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "RecRLReportingTests", dependencies: ["RecRLReporting"]),
         .testTarget(name: "RecRLServerTests", dependencies: [
             "RecRLServer", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

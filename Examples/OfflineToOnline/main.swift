@@ -21,6 +21,7 @@
 import Foundation
 import RecRL
 import RecRLServer
+import RecRLReporting
 
 BLASRuntime.relaunchWithOptimizedCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
 
@@ -193,8 +194,9 @@ do {
     var roundsCSV = "round,control_mean_reward,treatment_mean_reward\n"
     for r in 0..<options.rounds { roundsCSV += "\(r + 1),\(perRound[.control]![r]),\(perRound[.treatment]![r])\n" }
     try roundsCSV.write(to: outDir.appendingPathComponent("online-reward.csv"), atomically: true, encoding: .utf8)
-    try Plot.svg(title: "Online mean reward per round", series: [
-        ("control: popularity (static)", perRound[.control]!), ("treatment: DRR-ave (learning online)", perRound[.treatment]!),
+    try SVGChart.lines(title: "Online mean reward per round", xLabel: "round", yLabel: "mean reward", series: [
+        .init(name: "control: popularity (static)", values: perRound[.control]!),
+        .init(name: "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
     ]).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
     // Does the learning arm gain on the static one over time? The per-round difference,
     // averaged over each quarter of the rounds.
@@ -279,33 +281,5 @@ do {
             if line.contains("route=\"/v1/feedback\"") { feedback += n }
         }
         return (total, recommend, feedback)
-    }
-}
-
-/// A tiny SVG line plot of per-round series.
-enum Plot {
-    static func svg(title: String, series: [(String, [Double])]) -> String {
-        let w = 640.0, h = 360.0, l = 60.0, r = 20.0, t = 30.0, b = 40.0
-        let all = series.flatMap(\.1)
-        var lo = all.min() ?? 0, hi = all.max() ?? 1
-        if hi == lo { lo -= 0.5; hi += 0.5 }
-        let n = max(series.map(\.1.count).max() ?? 1, 2)
-        func x(_ i: Int) -> Double { l + Double(i) / Double(n - 1) * (w - l - r) }
-        func y(_ v: Double) -> Double { t + (1 - (v - lo) / (hi - lo)) * (h - t - b) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"640\" height=\"360\" font-family=\"sans-serif\" font-size=\"12\">"
-        s += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/><text x=\"320\" y=\"18\" text-anchor=\"middle\">\(title)</text>"
-        s += "<rect x=\"\(l)\" y=\"\(t)\" width=\"\(w - l - r)\" height=\"\(h - t - b)\" fill=\"none\" stroke=\"#888\"/>"
-        for k in 0...4 {
-            let v = lo + (hi - lo) * Double(k) / 4
-            s += "<text x=\"\(l - 6)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.2f", v))</text>"
-        }
-        s += "<text x=\"\(w / 2)\" y=\"\(h - 10)\" text-anchor=\"middle\">round</text>"
-        for (k, (name, values)) in series.enumerated() {
-            let color = ["#7f7f7f", "#d62728"][k % 2]
-            let pts = values.enumerated().map { String(format: "%.1f,%.1f", x($0.offset), y($0.element)) }.joined(separator: " ")
-            s += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(pts)\"/>"
-            s += "<text x=\"\(l + 10)\" y=\"\(t + 16 + 14 * Double(k))\" fill=\"\(color)\">\(name)</text>"
-        }
-        return s + "</svg>\n"
     }
 }

@@ -1,17 +1,39 @@
 import Foundation
 
-/// On-disk data set formats understood by ``DatasetLoader``.
-public enum DatasetFormat: String, CaseIterable, Sendable, Codable {
+/// The name of an on-disk data set format understood by ``DatasetLoader`` (the `--format`
+/// value of the command-line tool).
+///
+/// The known names are `auto` and the ``InteractionFormat/name`` of every format in
+/// ``DatasetLoader/formats``; ``init(rawValue:)`` rejects any other name.
+public struct DatasetFormat: RawRepresentable, Hashable, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    /// The format's name, e.g. `ml-100k`.
+    public let rawValue: String
+
+    /// The format named `rawValue`, or `nil` if it is neither `auto` nor a registered format.
+    public init?(rawValue: String) {
+        guard rawValue == "auto" || DatasetLoader.formats.contains(where: { $0.name == rawValue }) else { return nil }
+        self.rawValue = rawValue
+    }
+
+    /// The name of any format, registered or not (for an ``InteractionFormat`` passed to
+    /// ``DatasetLoader/load(directory:using:options:)``).
+    public init(name: String) { rawValue = name }
+
     /// Detect from the files present (see ``DatasetLoader/detectFormat(directory:)``).
-    case auto
+    public static let auto = DatasetFormat(name: "auto")
     /// MovieLens 100K: `u.data` (tab-separated user, item, rating, timestamp), `u.item`, `u.user`.
-    case ml100k = "ml-100k"
+    public static let ml100k = DatasetFormat(name: ML100KFormat.name)
     /// MovieLens 1M: `ratings.dat`, `movies.dat`, `users.dat`, `::`-separated, Latin-1.
-    case ml1m = "ml-1m"
+    public static let ml1m = DatasetFormat(name: ML1MFormat.name)
     /// MovieLens latest / latest-small: `ratings.csv`, `movies.csv` (UTF-8, RFC-4180), half stars.
-    case mlLatest = "ml-latest"
+    public static let mlLatest = DatasetFormat(name: MLLatestFormat.name)
     /// Generic interactions CSV with a header (see ``CSVColumns``).
-    case csv
+    public static let csv = DatasetFormat(name: CSVFormat.name)
+
+    /// `auto`, then the registered formats in detection order.
+    public static var allCases: [DatasetFormat] { [.auto] + DatasetLoader.formats.map { DatasetFormat(name: $0.name) } }
+
+    public var description: String { rawValue }
 }
 
 /// Column names of a generic interactions CSV file.
@@ -64,12 +86,20 @@ public struct LoadedDataset: Sendable {
     public var report: ValidationReport
     /// The concrete format that was loaded (never `.auto`).
     public var format: DatasetFormat
+
+    /// A loading result; ``DatasetLoader`` sets ``format`` to the format it loaded with.
+    public init(dataset: InteractionDataset, report: ValidationReport, format: DatasetFormat) {
+        self.dataset = dataset
+        self.report = report
+        self.format = format
+    }
 }
 
 /// Loads MovieLens and generic CSV interaction data with validation.
 ///
-/// Files are read whole and parsed byte by byte (no per-line `String`s), so 1M ratings load in
-/// well under a second in release builds.
+/// Each format is an ``InteractionFormat`` (one file per format, listed in ``formats``). Files
+/// are read whole and parsed byte by byte, without a `String` per line, so loading costs time
+/// linear in the file size and few allocations.
 ///
 /// Policy:
 /// - A missing directory or required file, an empty file, an unreadable encoding (UTF-16 BOM,
@@ -82,29 +112,32 @@ public struct LoadedDataset: Sendable {
 ///   interactions and are counted as `metadata_issues`.
 /// - Dense indices follow ascending raw id (numeric order when all ids are integers).
 public enum DatasetLoader {
+    /// The registered formats, in detection order: the first whose
+    /// ``InteractionFormat/detect(path:isDirectory:files:)`` accepts a path is used for `auto`.
+    /// A new built-in format is a new file conforming to ``InteractionFormat`` plus its entry here.
+    public static let formats: [any InteractionFormat] = [ML100KFormat(), ML1MFormat(), MLLatestFormat(), CSVFormat()]
+
     /// Detects the format of a data directory.
     ///
     /// `u.data` → ml-100k; `ratings.dat` → ml-1m; `ratings.csv` → ml-latest; `interactions.csv` or
     /// a single `.csv` file → csv. A path to a `.csv` file is csv.
     /// - Throws: ``DataError/missingDirectory(path:)`` or ``DataError/cannotDetectFormat(directory:files:)``.
     public static func detectFormat(directory: String) throws -> DatasetFormat {
+        DatasetFormat(name: try detect(path: directory).name)
+    }
+
+    /// The registered format of `path`.
+    static func detect(path: String) throws -> any InteractionFormat {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) else {
-            throw DataError.missingDirectory(path: directory)
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw DataError.missingDirectory(path: path)
         }
-        if !isDir.boolValue {
-            if directory.lowercased().hasSuffix(".csv") { return .csv }
-            throw DataError.missingDirectory(path: directory)
+        let files = isDir.boolValue ? (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] : []
+        if let format = formats.first(where: { $0.detect(path: path, isDirectory: isDir.boolValue, files: files) }) {
+            return format
         }
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let set = Set(files)
-        if set.contains("u.data") { return .ml100k }
-        if set.contains("ratings.dat") { return .ml1m }
-        if set.contains("ratings.csv") { return .mlLatest }
-        if set.contains("interactions.csv") { return .csv }
-        let csvs = files.filter { $0.lowercased().hasSuffix(".csv") }
-        if csvs.count == 1 { return .csv }
-        throw DataError.cannotDetectFormat(directory: directory, files: files)
+        if !isDir.boolValue { throw DataError.missingDirectory(path: path) }
+        throw DataError.cannotDetectFormat(directory: path, files: files)
     }
 
     /// Loads and validates a data set.
@@ -115,123 +148,38 @@ public enum DatasetLoader {
     /// - Throws: ``DataError`` for fatal problems (see the type's policy).
     public static func load(directory path: String, format: DatasetFormat = .auto,
                             options: LoadOptions = LoadOptions()) throws -> LoadedDataset {
+        let resolved: any InteractionFormat
+        if format == .auto {
+            resolved = try detect(path: path)
+        } else {
+            guard let registered = formats.first(where: { $0.name == format.rawValue }) else {
+                throw DataError.unknownFormat(format.rawValue)
+            }
+            resolved = registered
+        }
+        return try load(directory: path, using: resolved, options: options)
+    }
+
+    /// Loads and validates a data set in `format`, registered in ``formats`` or not.
+    /// - Throws: ``DataError/missingDirectory(path:)`` when `path` does not exist, or is a file
+    ///   and `format` does not read single files; otherwise what `format` throws.
+    public static func load(directory path: String, using format: any InteractionFormat,
+                            options: LoadOptions = LoadOptions()) throws -> LoadedDataset {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw DataError.missingDirectory(path: path)
         }
-        let resolved = format == .auto ? try detectFormat(directory: path) : format
-        if !isDir.boolValue && resolved != .csv { throw DataError.missingDirectory(path: path) }
-        func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
-        switch resolved {
-        case .auto:
-            throw DataError.unknownFormat("auto")
-        case .ml100k:
-            return try loadML100K(dataFile: file("u.data"), itemFile: file("u.item"), userFile: file("u.user"),
-                                  genreFile: file("u.genre"), options: options)
-        case .ml1m:
-            return try loadML1M(ratingsFile: file("ratings.dat"), moviesFile: file("movies.dat"),
-                                usersFile: file("users.dat"), options: options)
-        case .mlLatest:
-            return try loadMLLatest(ratingsFile: file("ratings.csv"), moviesFile: file("movies.csv"), options: options)
-        case .csv:
-            let csvPath: String
-            if !isDir.boolValue {
-                csvPath = path
-            } else if FileManager.default.fileExists(atPath: file("interactions.csv")) {
-                csvPath = file("interactions.csv")
-            } else {
-                let files = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                let csvs = files.filter { $0.lowercased().hasSuffix(".csv") }
-                guard csvs.count == 1 else { throw DataError.missingFile(path: file("interactions.csv")) }
-                csvPath = file(csvs[0])
-            }
-            return try loadCSV(file: csvPath, options: options)
-        }
-    }
-
-    // MARK: - MovieLens 100K
-
-    /// The 19 genre names of MovieLens 100K, in `u.item` flag order.
-    public static let ml100kGenres = [
-        "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
-        "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
-        "Thriller", "War", "Western",
-    ]
-
-    static func loadML100K(dataFile: String, itemFile: String, userFile: String, genreFile: String,
-                           options: LoadOptions) throws -> LoadedDataset {
-        let scale = options.ratingScale ?? 1...5
-        var collector = RowCollector(file: name(of: dataFile), strict: options.strict, scale: scale, numericIDs: true)
-        try parseDelimited(path: dataFile, separator: .byte(0x09), fieldCount: 4, into: &collector)
-        var loaded = try collector.finish(name: "ml-100k")
-        var genreNames = ml100kGenres
-        if let genres = try? readTextFile(genreFile) {
-            var names: [(Int, String)] = []
-            genres.bytes.withUnsafeBufferPointer { buf in
-                var sc = RecordScanner(bytes: buf, separator: .byte(UInt8(ascii: "|")), quoting: false, start: genres.start)
-                while sc.next() {
-                    guard sc.fields.count == 2, let idx = sc.int64(sc.fields[1]) else { continue }
-                    names.append((Int(idx), sc.latin1String(sc.fields[0])))
-                }
-            }
-            names.sort { $0.0 < $1.0 }
-            if names.count == 19, names.enumerated().allSatisfy({ $0.offset == $0.element.0 }) { genreNames = names.map(\.1) }
-        }
-        try attachItems(to: &loaded, path: itemFile, separator: .byte(UInt8(ascii: "|")), quoting: false,
-                        genreNames: genreNames) { sc, fields, report in
-            guard fields.count == 24 else {
-                report.recordMetadataIssue(.wrongFieldCount(file: name(of: itemFile), line: sc.line, expected: 24, found: fields.count))
-                return nil
-            }
-            var g: [Int] = []
-            for k in 0..<19 {
-                let f = fields[5 + k]
-                if f.end - f.start == 1, sc.bytes[f.start] == UInt8(ascii: "1") { g.append(k) }
-            }
-            return (sc.latin1String(fields[1]), g)
-        }
-        try attachUsers(to: &loaded, path: userFile, separator: .byte(UInt8(ascii: "|")), fieldCount: 5,
-                        age: 1, gender: 2, occupation: 3)
+        if !isDir.boolValue && !format.readsSingleFile { throw DataError.missingDirectory(path: path) }
+        var loaded = try format.load(path: path, isDirectory: isDir.boolValue, options: options)
+        loaded.format = DatasetFormat(name: format.name)
         return loaded
     }
 
-    // MARK: - MovieLens 1M
+    /// The 19 genre names of MovieLens 100K, in `u.item` flag order (``ML100KFormat/genres``).
+    public static var ml100kGenres: [String] { ML100KFormat.genres }
 
-    static func loadML1M(ratingsFile: String, moviesFile: String, usersFile: String,
-                         options: LoadOptions) throws -> LoadedDataset {
-        let scale = options.ratingScale ?? 1...5
-        var collector = RowCollector(file: name(of: ratingsFile), strict: options.strict, scale: scale, numericIDs: true)
-        try parseDelimited(path: ratingsFile, separator: .doubleColon, fieldCount: 4, into: &collector)
-        var loaded = try collector.finish(name: "ml-1m")
-        try attachPipeGenreMovies(to: &loaded, path: moviesFile, separator: .doubleColon, quoting: false,
-                                  utf8: false, header: false)
-        try attachUsers(to: &loaded, path: usersFile, separator: .doubleColon, fieldCount: 5,
-                        age: 2, gender: 1, occupation: 3)
-        return loaded
-    }
-
-    // MARK: - MovieLens latest
-
-    static func loadMLLatest(ratingsFile: String, moviesFile: String, options: LoadOptions) throws -> LoadedDataset {
-        let scale = options.ratingScale ?? 0.5...5
-        var collector = RowCollector(file: name(of: ratingsFile), strict: options.strict, scale: scale, numericIDs: true)
-        let columns = CSVColumns(user: "userId", item: "movieId", rating: "rating", timestamp: "timestamp")
-        try parseCSV(path: ratingsFile, separator: UInt8(ascii: ","), columns: columns, requireTimestamp: true, into: &collector)
-        var loaded = try collector.finish(name: "ml-latest")
-        try attachPipeGenreMovies(to: &loaded, path: moviesFile, separator: .byte(UInt8(ascii: ",")), quoting: true,
-                                  utf8: true, header: true)
-        return loaded
-    }
-
-    // MARK: - Generic CSV
-
-    static func loadCSV(file: String, options: LoadOptions) throws -> LoadedDataset {
-        var collector = RowCollector(file: name(of: file), strict: options.strict,
-                                     scale: options.ratingScale, numericIDs: false)
-        try parseCSV(path: file, separator: options.csvSeparator, columns: options.csvColumns,
-                     requireTimestamp: false, into: &collector)
-        return try collector.finish(name: ((file as NSString).lastPathComponent as NSString).deletingPathExtension)
-    }
+    /// `name` inside the directory `path`.
+    static func file(_ name: String, in path: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     // MARK: - Shared parsing
 

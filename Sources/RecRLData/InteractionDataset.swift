@@ -1,3 +1,5 @@
+import RecRLTensor
+
 /// A set of user–item interactions in columnar form, with dense ids and optional side information.
 ///
 /// Row `r` is the interaction `(users[r], items[r], ratings[r], timestamps[r])`. Indices refer to
@@ -86,15 +88,25 @@ public struct InteractionDataset: Sendable {
     /// The user–item matrix in compressed sparse row form (rows = users, columns sorted).
     /// - Parameter binary: if `true` (default) every value is 1, otherwise the rating.
     public func userItemMatrix(binary: Bool = true) -> SparseMatrix {
-        SparseMatrix(rows: userCount, columns: itemCount, rowIndices: users, columnIndices: items,
-                     values: binary ? nil : ratings)
+        interactionMatrix(rows: userCount, columns: itemCount, rowIndices: users, columnIndices: items, binary: binary)
     }
 
     /// The item–user matrix in compressed sparse row form (rows = items, columns sorted).
     /// - Parameter binary: if `true` (default) every value is 1, otherwise the rating.
     public func itemUserMatrix(binary: Bool = true) -> SparseMatrix {
-        SparseMatrix(rows: itemCount, columns: userCount, rowIndices: items, columnIndices: users,
-                     values: binary ? nil : ratings)
+        interactionMatrix(rows: itemCount, columns: userCount, rowIndices: items, columnIndices: users, binary: binary)
+    }
+
+    /// Repeated (user, item) pairs are summed into one entry.
+    private func interactionMatrix(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32],
+                                   binary: Bool) -> SparseMatrix {
+        do {
+            return try SparseMatrix(rows: rows, columns: columns, rowIndices: rowIndices, columnIndices: columnIndices,
+                                    values: binary ? nil : ratings)
+        } catch {
+            // The dataset's invariant: every index lies in 0..<userCount / 0..<itemCount.
+            preconditionFailure("InteractionDataset holds an index outside its maps: \(error)")
+        }
     }
 
     /// A stable 64-bit FNV-1a fingerprint (16 hex digits) of the canonical interactions.
@@ -146,81 +158,6 @@ public struct ItemInfo: Sendable, Equatable {
 
     /// Whether any item has at least one genre.
     public var hasGenres: Bool { genres.contains { !$0.isEmpty } }
-}
-
-/// A compressed-sparse-row matrix with sorted, de-duplicated column indices per row.
-public struct SparseMatrix: Sendable {
-    /// Number of rows.
-    public let rows: Int
-    /// Number of columns.
-    public let columns: Int
-    /// `rowStart[r]..<rowStart[r+1]` is the range of row `r` in ``columnIndices`` / ``values``.
-    public let rowStart: [Int]
-    /// Column index of each stored entry.
-    public let columnIndices: [Int32]
-    /// Value of each stored entry.
-    public let values: [Float]
-
-    /// Builds the matrix from coordinate triples. Duplicate coordinates are summed.
-    /// - Parameters:
-    ///   - values: entry values; `nil` means all ones.
-    public init(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32], values: [Float]?) {
-        self.rows = rows
-        self.columns = columns
-        var start = [Int](repeating: 0, count: rows + 1)
-        for r in rowIndices { start[Int(r) + 1] += 1 }
-        for r in 0..<rows { start[r + 1] += start[r] }
-        var fill = start
-        var cols = [Int32](repeating: 0, count: rowIndices.count)
-        var vals = [Float](repeating: 1, count: rowIndices.count)
-        for k in 0..<rowIndices.count {
-            let r = Int(rowIndices[k])
-            cols[fill[r]] = columnIndices[k]
-            if let values { vals[fill[r]] = values[k] }
-            fill[r] += 1
-        }
-        // Sort each row by column and merge duplicates.
-        var outStart = [Int](repeating: 0, count: rows + 1)
-        var outCols = [Int32](), outVals = [Float]()
-        outCols.reserveCapacity(cols.count)
-        outVals.reserveCapacity(cols.count)
-        var pairs: [(Int32, Float)] = []
-        for r in 0..<rows {
-            pairs.removeAll(keepingCapacity: true)
-            for k in start[r]..<start[r + 1] { pairs.append((cols[k], vals[k])) }
-            pairs.sort { $0.0 < $1.0 }
-            for (c, v) in pairs {
-                if outCols.count > outStart[r], outCols[outCols.count - 1] == c {
-                    outVals[outVals.count - 1] += v
-                } else {
-                    outCols.append(c)
-                    outVals.append(v)
-                }
-            }
-            outStart[r + 1] = outCols.count
-        }
-        self.rowStart = outStart
-        self.columnIndices = outCols
-        self.values = outVals
-    }
-
-    /// Number of stored entries in row `r`.
-    public func rowCount(_ r: Int) -> Int { rowStart[r + 1] - rowStart[r] }
-
-    /// Column indices of row `r`.
-    public func columns(ofRow r: Int) -> ArraySlice<Int32> { columnIndices[rowStart[r]..<rowStart[r + 1]] }
-
-    /// Whether entry `(r, c)` is stored (binary search).
-    public func contains(row r: Int, column c: Int32) -> Bool {
-        var lo = rowStart[r], hi = rowStart[r + 1]
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            let v = columnIndices[mid]
-            if v == c { return true }
-            if v < c { lo = mid + 1 } else { hi = mid }
-        }
-        return false
-    }
 }
 
 /// 64-bit FNV-1a hash.

@@ -168,13 +168,8 @@ struct RowCollector {
             name: name, userMap: IDMap(rawIDs: userNames), itemMap: IDMap(rawIDs: itemNames),
             users: outU, items: outI, ratings: outR, timestamps: outT,
             ratingScale: scale ?? observedScale)
-        let format: DatasetFormat = switch name {
-        case "ml-100k": .ml100k
-        case "ml-1m": .ml1m
-        case "ml-latest": .mlLatest
-        default: .csv
-        }
-        return LoadedDataset(dataset: dataset, report: report, format: format)
+        // The loader sets the format it loaded with.
+        return LoadedDataset(dataset: dataset, report: report, format: .auto)
     }
 
     /// Sorts raw ids and returns (sorted names, old index → new index).

@@ -104,10 +104,10 @@ public struct MatrixFactorization: Sendable {
             itemFactors: Tensor(randomNormal: [ratings.itemCount, k], standardDeviation: configuration.initialScale, using: &rng),
             globalMean: mu)
         for iteration in 0..<configuration.iterations {
-            try solveSide(rows: ratings.userCount, offsets: ratings.userOffsets, columns: ratings.userItems, values: ratings.userValues,
-                          fixed: model.itemFactors, solved: &model.userFactors, mu: mu, lambda: configuration.regularization, implicit: nil)
-            try solveSide(rows: ratings.itemCount, offsets: ratings.itemOffsets, columns: ratings.itemUsers, values: ratings.itemValues,
-                          fixed: model.userFactors, solved: &model.itemFactors, mu: mu, lambda: configuration.regularization, implicit: nil)
+            try solveSide(ratings.byUser, fixed: model.itemFactors, solved: &model.userFactors, mu: mu,
+                          lambda: configuration.regularization, implicit: nil)
+            try solveSide(ratings.byItem, fixed: model.userFactors, solved: &model.itemFactors, mu: mu,
+                          lambda: configuration.regularization, implicit: nil)
             progress?(iteration + 1, model.rmse(ratings))
         }
         return model
@@ -125,12 +125,10 @@ public struct MatrixFactorization: Sendable {
             itemFactors: Tensor(randomNormal: [ratings.itemCount, k], standardDeviation: configuration.initialScale, using: &rng),
             globalMean: 0)
         for iteration in 0..<configuration.iterations {
-            try solveSide(rows: ratings.userCount, offsets: ratings.userOffsets, columns: ratings.userItems, values: ratings.userValues,
-                          fixed: model.itemFactors, solved: &model.userFactors, mu: 0, lambda: configuration.regularization,
-                          implicit: configuration.alpha)
-            try solveSide(rows: ratings.itemCount, offsets: ratings.itemOffsets, columns: ratings.itemUsers, values: ratings.itemValues,
-                          fixed: model.userFactors, solved: &model.itemFactors, mu: 0, lambda: configuration.regularization,
-                          implicit: configuration.alpha)
+            try solveSide(ratings.byUser, fixed: model.itemFactors, solved: &model.userFactors, mu: 0,
+                          lambda: configuration.regularization, implicit: configuration.alpha)
+            try solveSide(ratings.byItem, fixed: model.userFactors, solved: &model.itemFactors, mu: 0,
+                          lambda: configuration.regularization, implicit: configuration.alpha)
             progress?(iteration + 1, model.rmse(ratings))
         }
         return model
@@ -140,21 +138,27 @@ public struct MatrixFactorization: Sendable {
     public func rmse(_ ratings: SparseRatings) -> Float {
         guard ratings.count > 0 else { return 0 }
         var s = 0.0
-        for u in 0..<ratings.userCount {
-            for e in ratings.userOffsets[u]..<ratings.userOffsets[u + 1] {
-                let d = Double(predict(user: u, item: Int(ratings.userItems[e])) - ratings.userValues[e])
+        let m = ratings.byUser
+        for u in 0..<m.rows {
+            for e in m.rowStart[u]..<m.rowStart[u + 1] {
+                let d = Double(predict(user: u, item: Int(m.columnIndices[e])) - m.values[e])
                 s += d * d
             }
         }
         return Float((s / Double(ratings.count)).squareRoot())
     }
 
-    /// Solves every row of `solved` with the other side `fixed` held constant.
+    /// Solves every row of `solved` with the other side `fixed` held constant; `matrix` has
+    /// one row per row of `solved`, its columns index rows of `fixed`.
     ///
     /// Explicit: `(Yᵤᵀ Yᵤ + λ nᵤ I) x = Yᵤᵀ (r − μ)` over the row's observed entries.
     /// Implicit: `(YᵀY + Yᵤᵀ (Cᵤ − I) Yᵤ + λ I) x = Yᵤᵀ Cᵤ 1`.
-    private static func solveSide(rows: Int, offsets: [Int], columns: [Int32], values: [Float], fixed: Tensor,
-                                  solved: inout Tensor, mu: Float, lambda: Float, implicit alpha: Float?) throws(TensorError) {
+    /// A row without entries gets the zero vector (the solution of both systems).
+    /// The row's `Yᵤᵀ Yᵤ` is one GEMM over its gathered factors, and the implicit Gram
+    /// `YᵀY` one GEMM per half-step, so the per-row cost is the gather plus a `k × k` solve.
+    private static func solveSide(_ matrix: SparseMatrix, fixed: Tensor, solved: inout Tensor, mu: Float, lambda: Float,
+                                  implicit alpha: Float?) throws(TensorError) {
+        let rows = matrix.rows, offsets = matrix.rowStart, columns = matrix.columnIndices, values = matrix.values
         let k = fixed.shape[1]
         var gram = Tensor(zeros: [k, k])
         if alpha != nil { matmul(fixed, fixed, transposeA: true, into: &gram) }

@@ -1,27 +1,35 @@
 import RecRLTensor
 
 /// A sparse user × item matrix of observed values (ratings or counts), indexed both
-/// by user and by item (compressed rows and columns), for factorisation.
+/// by user and by item, for factorisation.
+///
+/// Stored as two ``SparseMatrix`` values, ``byUser`` and its transpose ``byItem``; the
+/// alternating solvers read one side per half-step.
 public struct SparseRatings: Sendable {
+    /// Rows are users, columns items.
+    public let byUser: SparseMatrix
+    /// Rows are items, columns users (the transpose of ``byUser``).
+    public let byItem: SparseMatrix
+
     /// The number of users (rows).
-    public let userCount: Int
+    public var userCount: Int { byUser.rows }
     /// The number of items (columns).
-    public let itemCount: Int
+    public var itemCount: Int { byUser.columns }
     /// For user `u`, entries `userOffsets[u]..<userOffsets[u+1]` of `userItems`/`userValues`.
-    public let userOffsets: [Int]
+    public var userOffsets: [Int] { byUser.rowStart }
     /// Item index of each entry, grouped by user.
-    public let userItems: [Int32]
+    public var userItems: [Int32] { byUser.columnIndices }
     /// Value of each entry, grouped by user.
-    public let userValues: [Float]
+    public var userValues: [Float] { byUser.values }
     /// For item `i`, entries `itemOffsets[i]..<itemOffsets[i+1]` of `itemUsers`/`itemValues`.
-    public let itemOffsets: [Int]
+    public var itemOffsets: [Int] { byItem.rowStart }
     /// User index of each entry, grouped by item.
-    public let itemUsers: [Int32]
+    public var itemUsers: [Int32] { byItem.columnIndices }
     /// Value of each entry, grouped by item.
-    public let itemValues: [Float]
+    public var itemValues: [Float] { byItem.values }
 
     /// The number of observed entries.
-    public var count: Int { userItems.count }
+    public var count: Int { byUser.entryCount }
 
     /// Builds the matrix from coordinate triples; throws when an index is out of range
     /// or a value is not finite. Duplicate (user, item) pairs are kept as given (each
@@ -30,40 +38,25 @@ public struct SparseRatings: Sendable {
         guard users.count == items.count, items.count == values.count else {
             throw .shapeMismatch(operation: "SparseRatings(users:items:values:)", lhs: [users.count, items.count], rhs: [values.count])
         }
-        guard userCount >= 0, itemCount >= 0 else { throw .invalidShape([userCount, itemCount]) }
-        for (u, i) in zip(users, items) where u < 0 || Int(u) >= userCount || i < 0 || Int(i) >= itemCount {
-            throw .shapeMismatch(operation: "SparseRatings: entry (\(u), \(i)) outside the matrix", lhs: [userCount, itemCount], rhs: [Int(u), Int(i)])
-        }
-        for v in values where !v.isFinite {
-            throw .shapeMismatch(operation: "SparseRatings: non-finite value \(v)", lhs: [userCount, itemCount], rhs: [])
-        }
-        self.userCount = userCount
-        self.itemCount = itemCount
-        (userOffsets, userItems, userValues) = Self.compress(rows: users, columns: items, values: values, rowCount: userCount)
-        (itemOffsets, itemUsers, itemValues) = Self.compress(rows: items, columns: users, values: values, rowCount: itemCount)
+        try self.init(byUser: SparseMatrix(rows: userCount, columns: itemCount, rowIndices: users, columnIndices: items,
+                                           values: values, duplicates: .keep))
     }
 
-    private static func compress(rows: [Int32], columns: [Int32], values: [Float], rowCount: Int) -> ([Int], [Int32], [Float]) {
-        var offsets = [Int](repeating: 0, count: rowCount + 1)
-        for r in rows { offsets[Int(r) + 1] += 1 }
-        for r in 0..<rowCount { offsets[r + 1] += offsets[r] }
-        var cursor = offsets
-        var cols = [Int32](repeating: 0, count: rows.count)
-        var vals = [Float](repeating: 0, count: rows.count)
-        for (n, r) in rows.enumerated() {
-            let at = cursor[Int(r)]
-            cols[at] = columns[n]
-            vals[at] = values[n]
-            cursor[Int(r)] += 1
+    /// Uses a user × item matrix as it is (e.g. `InteractionDataset.userItemMatrix(binary:)`);
+    /// throws when a value is not finite.
+    public init(byUser: SparseMatrix) throws(TensorError) {
+        for v in byUser.values where !v.isFinite {
+            throw .shapeMismatch(operation: "SparseRatings: non-finite value \(v)", lhs: [byUser.rows, byUser.columns], rhs: [])
         }
-        return (offsets, cols, vals)
+        self.byUser = byUser
+        self.byItem = byUser.transposed()
     }
 
     /// The mean of all observed values (0 when empty).
     public var mean: Float {
         guard count > 0 else { return 0 }
         var s = 0.0
-        for v in userValues { s += Double(v) }
+        for v in byUser.values { s += Double(v) }
         return Float(s / Double(count))
     }
 }

@@ -124,23 +124,14 @@ public struct ItemKNNRecommender: Recommender, Sendable {
         }
         userItems = ui
         if targetNeighbourhood {
-            // Invert: item i lists every j that has i among its neighbours.
-            var tStart = [Int](repeating: 0, count: n + 1)
-            for x in index { tStart[Int(x) + 1] += 1 }
-            for i in 0..<n { tStart[i + 1] += tStart[i] }
-            var fill = tStart
-            var tIndex = [Int32](repeating: 0, count: index.count), tSims = [Float](repeating: 0, count: index.count)
-            for j in 0..<n {
-                for b in start[j]..<start[j + 1] {
-                    let i = Int(index[b])
-                    tIndex[fill[i]] = Int32(j)
-                    tSims[fill[i]] = sims[b]
-                    fill[i] += 1
-                }
-            }
-            neighbourStart = tStart
-            neighbourIndex = tIndex
-            neighbourSimilarity = tSims
+            // Invert: item i lists every j that has i among its neighbours, by ascending j.
+            var owner = [Int32](repeating: 0, count: index.count)
+            for j in 0..<n { for b in start[j]..<start[j + 1] { owner[b] = Int32(j) } }
+            let inverted = try SparseMatrix(rows: n, columns: n, rowIndices: owner, columnIndices: index, values: sims,
+                                            duplicates: .keep).transposed()
+            neighbourStart = inverted.rowStart
+            neighbourIndex = inverted.columnIndices
+            neighbourSimilarity = inverted.values
         } else {
             neighbourStart = start
             neighbourIndex = index
@@ -241,17 +232,6 @@ public struct BPRRecommender: Recommender, Sendable {
                     diff.withUnsafeMutableBufferPointer { diff in
                         rowStart.withUnsafeBufferPointer { rowStart in
                             columns.withUnsafeBufferPointer { columns in
-                                // Whether user u interacted with item j (binary search in the sorted row).
-                                func seen(_ u: Int, _ j: Int32) -> Bool {
-                                    var lo = rowStart[u], hi = rowStart[u + 1]
-                                    while lo < hi {
-                                        let mid = (lo + hi) >> 1
-                                        let v = columns[mid]
-                                        if v == j { return true }
-                                        if v < j { lo = mid + 1 } else { hi = mid }
-                                    }
-                                    return false
-                                }
                                 for _ in 0..<epochs {
                                     for _ in 0..<n {
                                         let r = Int(rng.next() % UInt64(n))
@@ -259,7 +239,7 @@ public struct BPRRecommender: Recommender, Sendable {
                                         if rowStart[u + 1] - rowStart[u] >= ni { continue }
                                         var j = Int(rng.next() % UInt64(ni))
                                         var tries = 0
-                                        while seen(u, Int32(j)), tries < 100 {
+                                        while ui.contains(row: u, column: Int32(j)), tries < 100 {
                                             j = Int(rng.next() % UInt64(ni))
                                             tries += 1
                                         }

@@ -33,8 +33,8 @@ struct ABTestCommand: ParsableCommand {
     @Option(help: "Seed of the bootstrap (reports are reproducible).")
     var seed: UInt64 = 0
 
-    @Flag(help: "Print one JSON object instead of a readable summary.")
-    var json = false
+    @OptionGroup var output: JSONFlag
+    var json: Bool { output.json }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String

@@ -10,7 +10,8 @@ struct Demo: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 42
     @Option(help: "Training epochs.") var epochs: Int = 200
     @Option(help: "Hidden width.") var hidden: Int = 64
-    @Flag(help: "Print a JSON summary as the last line.") var json = false
+    @OptionGroup var output: JSONFlag
+    var json: Bool { output.json }
 
     func validate() throws {
         guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
@@ -47,9 +48,9 @@ struct Demo: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         if json {
-            print(try JSONOutput.object([("seed", seed), ("epochs", epochs), ("final_mse", Double(loss)),
-                                         ("parameters", model.parameterCount), ("seconds", seconds),
-                                         ("blas_core", BLASRuntime.coreName)]))
+            print(try JSONOutput.encode(DemoOutput(seed: seed, epochs: epochs, finalMSE: Double(loss),
+                                                   parameters: model.parameterCount, seconds: seconds,
+                                                   blasCore: BLASRuntime.coreName)))
         } else {
             print("trained \(model.parameterCount) parameters in \(String(format: "%.2f", seconds)) s on BLAS core \(BLASRuntime.coreName); final mse \(loss)")
         }

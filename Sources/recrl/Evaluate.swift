@@ -39,14 +39,12 @@ struct Evaluate: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String
 
-    @Option(name: .long, help: "Data format: auto, ml-100k, ml-1m, ml-latest or csv.")
-    var format: String = "auto"
+    @OptionGroup var formatOption: FormatOption
 
     @Option(name: .long, help: "Split: temporal (each user's latest fraction), random (global fraction) or leave-last (each user's last interaction; ignores --test-fraction).")
     var split: String = "random"
 
-    @Option(name: .customLong("test-fraction"), help: "Fraction of interactions held out, in (0, 1).")
-    var testFraction: Double = 0.2
+    @OptionGroup var testFractionOption: TestFractionOption
 
     @Option(name: .customLong("protocol"), help: "Protocol: full (rank all unseen items) or drr (rank the user's test items).")
     var evaluationProtocol: String = "full"
@@ -60,11 +58,9 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("relevance-threshold"), help: "A test rating ≥ this is relevant (also 4 on half-star scales; 1 makes every test interaction relevant on 1–5 scales).")
     var relevanceThreshold: Double = 4
 
-    @Option(name: .long, help: "Seed for the split and seeded policies.")
-    var seed: UInt64 = 0
+    @OptionGroup var seedOption: SeedOption
 
-    @Flag(name: .long, help: "Print exactly one JSON object on stdout.")
-    var json = false
+    @OptionGroup var output: JSONFlag
 
     @Option(name: .long, help: ArgumentHelp("A DRR model saved by `recrl train` to evaluate instead of training one (its policy must be listed in --policies).", valueName: "DIR"))
     var model: String?
@@ -77,7 +73,11 @@ struct Evaluate: ParsableCommand {
 
     // MARK: Parsed values
 
-    var parsedFormat: DatasetFormat? { DatasetFormat(rawValue: format.lowercased()) }
+    var format: String { formatOption.format }
+    var testFraction: Double { testFractionOption.testFraction }
+    var seed: UInt64 { seedOption.seed }
+    var json: Bool { output.json }
+    var parsedFormat: DatasetFormat? { formatOption.parsed }
     var parsedProtocol: EvaluationProtocol? { EvaluationProtocol(rawValue: evaluationProtocol.lowercased()) }
     var parsedKs: [Int]? {
         let parts = ks.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }

@@ -33,8 +33,8 @@ struct ExportEvents: ParsableCommand {
     @Option(help: "Highest rating of the scale (for events that carry a reward only).")
     var maxRating: Float = 5
 
-    @Flag(help: "Print one JSON object instead of a readable summary.")
-    var json = false
+    @OptionGroup var output: JSONFlag
+    var json: Bool { output.json }
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -71,7 +71,7 @@ struct ExportEvents: ParsableCommand {
             Self.rating(forReward: $0, minimum: minimum, maximum: maximum)
         }
         if json {
-            print(try JSONOutput.object([("events", events), ("out", file.path), ("rows", count)]))
+            print(try JSONOutput.encode(ExportEventsOutput(events: events, out: file.path, rows: count)))
         } else {
             print("exported \(count) event\(count == 1 ? "" : "s") from \(events) to \(file.path)")
             if count == 0 { writeToStandardError("warning: the event log is empty; the CSV has a header only and cannot be trained on\n") }

@@ -25,22 +25,15 @@ struct RecRLCommand: AsyncParsableCommand {
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the version and the BLAS runtime (core, threads, build).")
 
-    @Flag(help: "Print one JSON object instead of a readable summary.")
-    var json = false
+    @OptionGroup var output: JSONFlag
 
     func run() throws {
-        let fields: [(String, Any)] = [
-            ("version", recrlVersion),
-            ("blas_core", BLASRuntime.coreName),
-            ("gemm_kernel", BLASRuntime.gemmKernel),
-            ("blas_threads", BLASRuntime.threadCount),
-            ("blas_config", BLASRuntime.configuration),
-            ("blas_generic_core", BLASRuntime.isGenericCore),
-            ("recommended_coretype", BLASRuntime.recommendedCoreType ?? NSNull()),
-            ("openblas_coretype_env", ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? NSNull()),
-        ]
-        if json {
-            print(try JSONOutput.object(fields))
+        if output.json {
+            print(try JSONOutput.encode(InfoOutput(
+                version: recrlVersion, blasCore: BLASRuntime.coreName, gemmKernel: BLASRuntime.gemmKernel,
+                blasThreads: BLASRuntime.threadCount, blasConfig: BLASRuntime.configuration,
+                blasGenericCore: BLASRuntime.isGenericCore, recommendedCoretype: BLASRuntime.recommendedCoreType,
+                openblasCoretypeEnv: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])))
         } else {
             print("RecRL \(recrlVersion)")
             print("BLAS core:    \(BLASRuntime.coreName)\(BLASRuntime.isGenericCore ? " (generic: slow kernels)" : "")")
@@ -54,8 +47,9 @@ struct Info: ParsableCommand {
     }
 }
 
-/// JSON helpers for command output with a stable key order.
+/// JSON helpers for command output.
 enum JSONOutput {
+    /// An object with the keys in the given order, from values `JSONSerialization` accepts.
     static func object(_ fields: [(String, Any)]) throws -> String {
         let parts = try fields.map { key, value -> String in
             let data = try JSONSerialization.data(withJSONObject: [value], options: [.fragmentsAllowed, .withoutEscapingSlashes])
@@ -65,6 +59,7 @@ enum JSONOutput {
         return "{\(parts.joined(separator: ","))}"
     }
 
+    /// One line of compact JSON for a `Codable` result (keys sorted, `/` unescaped).
     static func encode<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

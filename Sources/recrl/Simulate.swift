@@ -16,14 +16,18 @@ struct Simulate: ParsableCommand {
             """)
 
     @Option(help: ArgumentHelp("Data directory.", valueName: "DIR")) var data: String
-    @Option(help: "Data format: auto, ml-100k, ml-1m, ml-latest or csv.") var format: String = "auto"
+    @OptionGroup var formatOption: FormatOption
     @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
     @Option(help: "Evaluation episodes.") var episodes: Int = 500
     @Option(help: "Steps per episode T.") var horizon: Int = 10
     @Option(help: "DRR training episodes.") var trainEpisodes: Int = 500
-    @Option(help: "Seed.") var seed: UInt64 = 0
+    @OptionGroup var seedOption: SeedOption
     @Option(name: .customLong("set"), help: ArgumentHelp("Set a DRRConfiguration field for the DRR policies by its JSON name (repeatable), e.g. --set supervisedWeight=0.", valueName: "KEY=VALUE")) var overrides: [String] = []
-    @Flag(help: "Print one JSON object on stdout.") var json = false
+    @OptionGroup var output: JSONFlag
+
+    var format: String { formatOption.format }
+    var seed: UInt64 { seedOption.seed }
+    var json: Bool { output.json }
 
     static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "als", "popularity", "random"]
     var names: [String] { policies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
@@ -113,11 +117,11 @@ struct Simulate: ParsableCommand {
             return (m, v.squareRoot())
         }
         if json {
-            let rows = results.map { r -> String in
+            let rows = results.map { r -> SimulateOutput.Result in
                 let (m, s) = stats(r.1)
-                return "{\"policy\":\"\(r.0)\",\"mean_cumulative_reward\":\(m),\"std\":\(s),\"seconds\":\(r.2)}"
+                return .init(policy: r.0, meanCumulativeReward: m, std: s, seconds: r.2)
             }
-            print("{\"simulation\":\"pmf-world-model\",\"episodes\":\(episodes),\"horizon\":\(horizon),\"seed\":\(seed),\"results\":[\(rows.joined(separator: ","))]}")
+            print(try JSONOutput.encode(SimulateOutput(episodes: episodes, horizon: horizon, seed: seed, results: rows)))
         } else {
             print("Simulated online evaluation (PMF world model on all data; a simulation, not a held-out result)")
             print("\(episodes) episodes of \(horizon) steps, seed \(seed)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecRL
+import RecRLReporting
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,12 +20,12 @@ struct Train: ParsableCommand {
 
     @Option(help: ArgumentHelp("Data directory (MovieLens or interactions CSV).", valueName: "DIR")) var data: String?
     @Flag(help: "Train on a synthetic world's logged data generated on the fly (no download needed).") var synthetic = false
-    @Option(help: "Data format: auto, ml-100k, ml-1m, ml-latest or csv.") var format: String = "auto"
+    @OptionGroup var formatOption: FormatOption
     @Option(help: "Policy: drr-n, drr-p, drr-u or drr-ave.") var policy: String = "drr-ave"
     @Option(help: ArgumentHelp("Output model directory.", valueName: "DIR")) var out: String
     @Option(help: "Split: temporal, random or leave-last.") var split: String = "temporal"
-    @Option(name: .customLong("test-fraction"), help: "Held-out fraction, in (0, 1).") var testFraction: Double = 0.2
-    @Option(help: "Seed for the split, embeddings, networks and exploration.") var seed: UInt64 = 0
+    @OptionGroup var testFractionOption: TestFractionOption
+    @OptionGroup var seedOption: SeedOption
     @Option(help: "Training episodes (default 500).") var episodes: Int?
     @Option(help: "Embedding pretraining: explicit (PMF, the paper) or implicit (iALS, the default).") var embeddings: String?
     @Option(name: .customLong("unrated-reward"), help: "Fixed reward for items the user did not rate (default 0; --set unratedReward=null uses the PMF-predicted rating, with explicit embeddings).") var unratedReward: Float?
@@ -34,7 +35,12 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).", valueName: "KEY=VALUE")) var overrides: [String] = []
     @Flag(help: "Tune without touching the test split: hold out the same fraction of the training split (same --split) as a validation set, train on the rest and report metrics on the validation set.") var validation = false
     @Option(help: ArgumentHelp("Write learning curves (CSV and SVG) into this directory.", valueName: "DIR")) var curves: String?
-    @Flag(help: "Print one JSON summary object on stdout.") var json = false
+    @OptionGroup var output: JSONFlag
+
+    var format: String { formatOption.format }
+    var testFraction: Double { testFractionOption.testFraction }
+    var seed: UInt64 { seedOption.seed }
+    var json: Bool { output.json }
 
     var variant: DRRStateRepresentation.Variant? {
         policy.hasPrefix("drr-") ? DRRStateRepresentation.Variant(rawValue: String(policy.dropFirst(4))) : nil
@@ -139,10 +145,10 @@ struct Train: ParsableCommand {
         }
         let ndcg = metrics["ndcg@10"] ?? 0, precision = metrics["precision@10"] ?? 0
         if json {
-            print(try JSONOutput.object([("policy", policy), ("out", out), ("seed", seed), ("train_seconds", trainSeconds),
-                                         ("precision@10", precision), ("ndcg@10", ndcg), ("episodes", configuration.episodes),
-                                         ("data_fingerprint", parts.train.fingerprint),
-                                         ("evaluated_on", validation ? "validation" : "test")]))
+            print(try JSONOutput.encode(TrainOutput(
+                policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, precisionAt10: precision, ndcgAt10: ndcg,
+                episodes: configuration.episodes, dataFingerprint: parts.train.fingerprint,
+                evaluatedOn: validation ? "validation" : "test")))
         } else {
             print("saved \(policy) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))")
         }

@@ -1,6 +1,7 @@
 import RecRLTensor
 import Foundation
 import XCTest
+import RecRLEmbeddings
 import RecRLData
 @testable import RecRLRecommenders
 
@@ -102,15 +103,36 @@ final class RecommenderTests: XCTestCase {
 }
 
 final class ALSTests: XCTestCase {
-    func testCholeskySolveMatchesKnownSolution() {
-        // A = [[4, 2], [2, 3]] (lower triangle read), b = A · [1, 2] = [8, 8].
-        var b: [Float] = [8, 8]
-        var factor = Tensor(zeros: [0]), solution = Tensor(zeros: [0])
-        XCTAssertTrue(choleskySolve([4, 0, 2, 3], &b, n: 2, factor: &factor, solution: &solution))
-        XCTAssertEqual(b[0], 1, accuracy: 1e-5)
-        XCTAssertEqual(b[1], 2, accuracy: 1e-5)
-        var c: [Float] = [1, 1]
-        XCTAssertFalse(choleskySolve([1, 0, 2, 1], &c, n: 2, factor: &factor, solution: &solution), "indefinite matrix is rejected")
+    func testALSRecommendersAreAdaptersOverMatrixFactorization() throws {
+        // Repeated (user 0, item 1) rows are summed by the interaction matrix the adapters use.
+        let train = dataset([(0, 0, 5, 1), (0, 1, 3, 2), (0, 1, 4, 3), (1, 1, 2, 4), (2, 0, 1, 5), (2, 2, 4, 6)], users: 3, items: 3)
+        let ratings = try SparseRatings(byUser: train.userItemMatrix(binary: false))
+        XCTAssertEqual(Array(ratings.byUser.values(ofRow: 0)), [5, 7])
+
+        var ials = IALSRecommender(factors: 3, iterations: 4, regularization: 0.5, alpha: 2, useRatings: true, seed: 5)
+        try ials.fit(train: train)
+        var rng = SplitMix64(seed: 5)
+        let implicit = try MatrixFactorization.fitImplicit(
+            ratings, configuration: .init(factors: 3, regularization: 0.5, iterations: 4, alpha: 2, initialScale: 0.01), using: &rng)
+        XCTAssertEqual(ials.userFactors, implicit.userFactors.scalars)
+        XCTAssertEqual(ials.itemFactors, implicit.itemFactors.scalars)
+        var scores: [Float] = []
+        ials.scores(forUser: 2, into: &scores)
+        var expected = Tensor(zeros: [3])
+        implicit.scores(user: 2, into: &expected)
+        for i in 0..<3 { XCTAssertEqual(scores[i], expected.scalars[i], accuracy: 1e-5) }
+
+        var als = ALSRecommender(factors: 2, iterations: 3, regularization: 0.2, seed: 7)
+        try als.fit(train: train)
+        rng = SplitMix64(seed: 7)
+        let explicit = try MatrixFactorization.fitExplicit(
+            ratings, configuration: .init(factors: 2, regularization: 0.2, iterations: 3, initialScale: 0.1), using: &rng)
+        XCTAssertEqual(als.itemFactors, explicit.itemFactors.scalars)
+        XCTAssertEqual(als.globalMean, explicit.globalMean)
+        XCTAssertEqual(als.predictRating(user: 1, item: 0)!, min(max(explicit.predict(user: 1, item: 0), 1), 5), accuracy: 1e-6)
+
+        var invalid = IALSRecommender(factors: 0)
+        XCTAssertThrowsError(try invalid.fit(train: train), "a zero latent dimension is rejected")
     }
 
     func testIALSLearnsPlantedBlockStructure() throws {
