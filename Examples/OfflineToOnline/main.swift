@@ -23,8 +23,9 @@ import Hummingbird
 import HummingbirdTesting
 import RecRL
 import RecRLServer
+import RecRLLaunch
 
-BLASRuntime.relaunchWithOptimizedCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
+Launch.relaunchWithOptimizedBLASCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
 
 // MARK: Options
 struct Options {
