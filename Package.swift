@@ -17,7 +17,10 @@
 //   RecRLServer        HTTP server (Hummingbird 2: JSON API, KServe V2, Prometheus metrics,
 //                      hot reload, A/B routing), DRR engine adapter, SQLite event log (GRDB)
 //   RecRLReporting     SVG line charts for the apps (Foundation only)
-//   recrl              the command-line tool (train, evaluate, serve, abtest, ...), Examples/
+//   recrl              the command-line tool (train, evaluate, serve, abtest, bench, ...), Examples/
+//   RecRLBenchmarkSupport  the bench commands, training workload and FMA probe; recrl-bench runs
+//                      them with allocation counting (recrl itself links no malloc interposer)
+//   RecRLLaunch        start-up helper of the executables (OpenBLAS core re-launch)
 // The core library products (RecRL and layers 1-5) depend on no third-party
 // Swift package: only RecRLServer and the apps use Hummingbird, swift-log, swift-metrics,
 // swift-prometheus, GRDB and swift-argument-parser. A package that depends only on the core
@@ -41,6 +44,10 @@ let package = Package(
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
         .library(name: "RecRLServer", targets: ["RecRLServer"]),
         .executable(name: "recrl", targets: ["recrl"]),
+        // Benchmarks and diagnostics (app level, not in the RecRL umbrella): the `recrl bench`
+        // commands, the training workload, the FMA probe; `recrl-bench` also counts allocations.
+        .library(name: "RecRLBenchmarkSupport", targets: ["RecRLBenchmarkSupport"]),
+        .executable(name: "recrl-bench", targets: ["recrl-bench"]),
         .executable(name: "PendulumDDPG", targets: ["PendulumDDPG"]),
         .executable(name: "OfflineToOnline", targets: ["OfflineToOnline"]),
     ],
@@ -99,13 +106,30 @@ let package = Package(
         ]),
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLReporting", "CRecRLMallocCounter",
+            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLReporting", "RecRLBenchmarkSupport", "RecRLLaunch",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // MARK: Executables' start-up, benchmarks and diagnostics (app level)
+        // RecRLLaunch: the OpenBLAS core re-launch every executable calls first in main.
+        .target(name: "RecRLLaunch", dependencies: ["RecRLTensor"]),
+        // The FMA probe behind `bench cpu`.
+        .target(name: "CRecRLBenchmarkProbes"),
+        // The `bench` commands, TrainingWorkload (WORKLOAD.md) and FMAThroughput. Counts no
+        // allocations itself: `recrl-bench` links the interposer and installs its counter.
+        .target(name: "RecRLBenchmarkSupport", dependencies: [
+            "RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLDRR", "CRecRLBenchmarkProbes",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // `recrl bench` with allocation counting: the only executable that interposes malloc.
+        .executableTarget(name: "recrl-bench", dependencies: [
+            "RecRLBenchmarkSupport", "RecRLLaunch", "CRecRLMallocCounter",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
         .executableTarget(
             name: "PendulumDDPG",
-            dependencies: ["RecRLAgents", "RecRLNN", "RecRLTensor", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RecRLAgents", "RecRLNN", "RecRLTensor", "RecRLLaunch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Examples/PendulumDDPG"
         ),
 
@@ -113,7 +137,7 @@ let package = Package(
         // through RecRLServer's LoopbackHTTPClient (SwiftNIO, one keep-alive connection),
         // so it builds no TLS or HTTP-client stack (HummingbirdTesting is test-only).
         .executableTarget(name: "OfflineToOnline",
-                          dependencies: ["RecRL", "RecRLServer", "RecRLReporting"],
+                          dependencies: ["RecRL", "RecRLServer", "RecRLReporting", "RecRLLaunch"],
                           path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
@@ -126,12 +150,19 @@ let package = Package(
         // Saves models in a loop for the crash-safety test, which kills it (not a product).
         .executableTarget(name: "RecRLModelSaver", dependencies: ["RecRLDRR", "RecRLTensor"], path: "Tests/RecRLModelSaver"),
         .testTarget(name: "RecRLAgentsTests",
-                    dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN"]),
-        .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLTestSupport"], exclude: ["Golden"]),
+                    dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN",
+                                   "RecRLBenchmarkSupport"]),
+        .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLBenchmarkSupport", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
         .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLReportingTests", dependencies: ["RecRLReporting"]),
+        // The bench commands, the FMA probe, and which executables count allocations (runs the
+        // built `recrl` and `recrl-bench` from the products directory).
+        .testTarget(name: "RecRLBenchmarkSupportTests", dependencies: [
+            "RecRLBenchmarkSupport", "RecRLTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "RecRLServerTests", dependencies: [
             "RecRLServer", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -21,6 +21,7 @@ let package = Package(
             name: "RecRLBenchmarks",
             dependencies: [
                 .product(name: "RecRL", package: root),
+                .product(name: "RecRLBenchmarkSupport", package: root),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/RecRLBenchmarks",

@@ -22,8 +22,9 @@ import Foundation
 import RecRL
 import RecRLServer
 import RecRLReporting
+import RecRLLaunch
 
-BLASRuntime.relaunchWithOptimizedCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
+Launch.relaunchWithOptimizedBLASCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
 
 // MARK: Options
 struct Options {

@@ -10,10 +10,11 @@
 import ArgumentParser
 import RecRLTensor
 import RecRLAgents
+import RecRLLaunch
 import Foundation
 
 // First thing: re-exec with OpenBLAS's optimised kernels when it picked a generic core.
-BLASRuntime.relaunchWithOptimizedCoreIfNeeded()
+Launch.relaunchWithOptimizedBLASCoreIfNeeded()
 
 extension PendulumAlgorithm: ExpressibleByArgument {}
 

@@ -460,34 +460,11 @@ int recrl_sgemm(int kernel, int transA, int transB, long m, long n, long k, floa
     return 1;
 }
 
-/// The FMA-throughput probe (see the header): 12 chains of 8 lanes, each x = x * m + c.
-AVX2 static float fma_probe_avx2(long iterations, float start, float m, float c) {
-    __m256 x[12];
-    for (int j = 0; j < 12; j++) x[j] = _mm256_set1_ps(start + (float)j);
-    __m256 vm = _mm256_set1_ps(m), vc = _mm256_set1_ps(c);
-    for (long i = 0; i < iterations; i++)
-        for (int j = 0; j < 12; j++) x[j] = _mm256_fmadd_ps(x[j], vm, vc);
-    float sum = 0;
-    for (int j = 0; j < 12; j++) sum += _mm256_cvtss_f32(x[j]);
-    return sum;
-}
-
-long recrl_fma_probe(long iterations, float start, float m, float c, float *result) {
-    if (recrl_sgemm_best_kernel() == RECRL_SGEMM_NONE || iterations < 0) return -1;
-    *result = fma_probe_avx2(iterations, start, m, c);
-    return iterations * 12 * 8 * 2;
-}
-
 #else
 
 int recrl_sgemm_best_kernel(void) { return RECRL_SGEMM_NONE; }
 
 int recrl_sgemm_prepare(void) { return 0; }
-
-long recrl_fma_probe(long iterations, float start, float m, float c, float *result) {
-    (void)iterations; (void)start; (void)m; (void)c; (void)result;
-    return -1;
-}
 
 int recrl_sgemm(int kernel, int transA, int transB, long m, long n, long k, float alpha, const float *a, long lda,
                 const float *b, long ldb, float beta, float *c, long ldc) {

@@ -18,12 +18,20 @@ int recrl_cpu_supports(const char *feature) {
     return 0;
 }
 
-int recrl_cpu_amd_family(void) {
+int recrl_cpu_vendor(void) {
 #if RECRL_X86
     unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
-    // "AuthenticAMD" in EBX, EDX, ECX.
-    if (b != 0x68747541u || d != 0x69746e65u || c != 0x444d4163u) return 0;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return RECRL_CPU_VENDOR_OTHER;
+    // The vendor string is in EBX, EDX, ECX: "AuthenticAMD" or "GenuineIntel".
+    if (b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u) return RECRL_CPU_VENDOR_AMD;
+    if (b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu) return RECRL_CPU_VENDOR_INTEL;
+#endif
+    return RECRL_CPU_VENDOR_OTHER;
+}
+
+int recrl_cpu_family(void) {
+#if RECRL_X86
+    unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
     unsigned family = (a >> 8) & 0xF;
     return (int)(family == 0xF ? family + ((a >> 20) & 0xFF) : family);

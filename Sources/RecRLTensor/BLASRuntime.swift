@@ -7,15 +7,16 @@ import Glibc
 import Musl
 #endif
 
-/// The BLAS library RecRL runs its dense kernels on (OpenBLAS), and its settings.
+/// The BLAS library RecRL runs its dense kernels on (OpenBLAS), its settings, and which
+/// kernel serves each GEMM.
 ///
 /// Debian's OpenBLAS 0.3.21 does not recognise recent Intel CPUs and falls back to
-/// a generic core (`Prescott`, SSE3 kernels), which runs sgemm 3–5× slower. The
+/// a generic core (`Prescott`, SSE3 kernels), which runs sgemm several times slower. The
 /// kernel is chosen when the shared library loads, so the fix must be in the
 /// environment before the process starts: `OPENBLAS_CORETYPE=SkylakeX` (CPUs with
-/// AVX-512) or `Haswell` (AVX2 + FMA). RecRL's executables re-launch themselves
-/// with it (``relaunchWithOptimizedCoreIfNeeded()``); libraries embedding RecRL get
-/// a one-time warning through ``RecRLLog`` (``warnIfGenericCore()``).
+/// AVX-512) or `Haswell` (AVX2 + FMA). RecRL's executables re-launch themselves with it;
+/// libraries embedding RecRL get a one-time warning through ``RecRLLog``
+/// (``warnIfGenericCore()``).
 public enum BLASRuntime {
     /// The kernel family OpenBLAS selected at load time, e.g. `SkylakeX`, `Haswell`, `Prescott`.
     public static var coreName: String {
@@ -23,24 +24,31 @@ public enum BLASRuntime {
         return String(cString: p)
     }
 
+    /// The routing of every GEMM of the process (see ``GEMMRoutingPolicy``). Starts as the
+    /// policy for ``CPUProfile/host``, or what the `RECRL_GEMM` environment variable asks for
+    /// (`openblas`: OpenBLAS only; `avx2`: RecRL's AVX2 build; other values are ignored with a
+    /// warning). Setting it takes effect for every thread's next product; reads and writes are
+    /// thread-safe. A policy naming a build of RecRL's SGEMM this CPU cannot run routes those
+    /// products to OpenBLAS.
+    public static var gemmRoutingPolicy: GEMMRoutingPolicy {
+        get { GEMMRouting.policy }
+        set { GEMMRouting.install(newValue) }
+    }
+
     /// Which SGEMM serves mid-sized products on single-threaded BLAS: RecRL's own kernel,
-    /// `recrl-avx512` (CPUs with AVX-512F) or `recrl-avx2` (AVX2 + FMA, or `RECRL_GEMM=avx2`),
-    /// unless `RECRL_GEMM=openblas`; otherwise `openblas`.
+    /// `recrl-avx512` or `recrl-avx2`, when the routing policy uses one this CPU runs;
+    /// otherwise `openblas`.
     public static var gemmKernel: String {
-        switch ownGEMMKernel {
-        case Int32(RECRL_SGEMM_AVX512): "recrl-avx512"
-        case Int32(RECRL_SGEMM_AVX2): "recrl-avx2"
-        default: "openblas"
-        }
+        if let own = GEMMRouting.policy.ownKernel, GEMMRouting.runsHere(own) { return own.rawValue }
+        return GEMMRoutingPolicy.Kernel.openBLAS.rawValue
     }
 
     /// Which kernel serves one product `op(A)[m × k] · op(B)[k × n]` at OpenBLAS's current
-    /// thread count (`transposeB`: B is transposed): `rank-1` for depth 1, ``gemmKernel`` where
-    /// RecRL's own SGEMM takes the shape (single-threaded BLAS only), otherwise `openblas`
-    /// (e.g. the `n = 1` products of an `H → 1` head).
+    /// thread count (`transposeB`: B is transposed) under ``gemmRoutingPolicy``: `rank-1` for
+    /// depth 1, ``gemmKernel`` where RecRL's own SGEMM takes the shape (single-threaded BLAS
+    /// only), otherwise `openblas` (e.g. the `n = 1` products of an `H → 1` head).
     public static func gemmKernel(transposeB: Bool, m: Int, n: Int, k: Int) -> String {
-        if k == 1 { return "rank-1" }
-        return ownGEMMEnabled && ownGEMMServes(transposeB, m, n, k) && threadCount == 1 ? gemmKernel : "openblas"
+        GEMMRouting.servingKernel(transposeB: transposeB, m: m, n: n, k: k, blasThreads: threadCount).rawValue
     }
 
     /// OpenBLAS's build configuration string.
@@ -68,36 +76,10 @@ public enum BLASRuntime {
     /// The `OPENBLAS_CORETYPE` this CPU should use: `SkylakeX` with AVX-512F,
     /// `Haswell` with AVX2 and FMA, otherwise nil (keep OpenBLAS's choice).
     public static var recommendedCoreType: String? {
-        if recrl_cpu_supports("avx512f") != 0 { return "SkylakeX" }
-        if recrl_cpu_supports("avx2") != 0 && recrl_cpu_supports("fma") != 0 { return "Haswell" }
+        let features = CPUProfile.host.features
+        if features.contains(.avx512f) { return "SkylakeX" }
+        if features.isSuperset(of: [.avx2, .fma]) { return "Haswell" }
         return nil
-    }
-
-    /// The environment variable that marks a process as already re-launched.
-    public static let relaunchMarker = "RECRL_BLAS_RELAUNCHED"
-
-    /// For executables: if OpenBLAS loaded a generic core on a CPU that has a better
-    /// one, and the user has not set `OPENBLAS_CORETYPE`, replaces this process with
-    /// itself (same arguments) with `OPENBLAS_CORETYPE` set. Call it first in `main`.
-    ///
-    /// Never overrides a user's `OPENBLAS_CORETYPE`, and re-launches at most once
-    /// (guarded by ``relaunchMarker``). Returns normally when no re-launch is needed
-    /// or the re-launch fails (then the slower kernels are used, with a warning).
-    public static func relaunchWithOptimizedCoreIfNeeded() {
-        guard getenv("OPENBLAS_CORETYPE") == nil, getenv(relaunchMarker) == nil,
-              isGenericCore, let core = recommendedCoreType else {
-            warnIfGenericCore()
-            return
-        }
-        setenv("OPENBLAS_CORETYPE", core, 1)
-        setenv(relaunchMarker, "1", 1)
-        let args = CommandLine.arguments
-        var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
-        cargs.append(nil)
-        execv("/proc/self/exe", &cargs)
-        // Only reached when exec failed.
-        RecRLLog.log(.warning, "could not re-launch with OPENBLAS_CORETYPE=\(core) (errno \(errno)); continuing with the slower \(coreName) kernels")
-        unsetenv("OPENBLAS_CORETYPE")
     }
 
     private static let warned = Mutex(false)
@@ -111,7 +93,59 @@ public enum BLASRuntime {
             return !w
         }
         guard first, isGenericCore, let core = recommendedCoreType else { return }
-        RecRLLog.log(.warning, "OpenBLAS is running its generic \(coreName) kernels on this CPU (3-5x slower). Start the process with OPENBLAS_CORETYPE=\(core) in its environment (setting it after start-up has no effect).")
+        RecRLLog.log(.warning, "OpenBLAS is running its generic \(coreName) kernels on this CPU (several times slower). Start the process with OPENBLAS_CORETYPE=\(core) in its environment (setting it after start-up has no effect).")
+    }
+}
+
+/// The process's GEMM routing policy, read by every product.
+///
+/// The policy is published as a pointer to an immutable copy, so that a product reads it
+/// with one atomic load and no lock or reference counting (two lanes of a training step
+/// read it at once). Replaced copies are kept, never freed: a thread may still be reading
+/// one, and there are only as many as assignments to `BLASRuntime.gemmRoutingPolicy`.
+enum GEMMRouting {
+    /// The policy at start-up: the host's, or `RECRL_GEMM`'s (a bad value is logged once).
+    static let initial: GEMMRoutingPolicy = {
+        let value = getenv("RECRL_GEMM").map { String(cString: $0) }
+        let (policy, warning) = GEMMRoutingPolicy.fromEnvironment(value, profile: .host)
+        if let warning { RecRLLog.log(.warning, warning) }
+        return policy
+    }()
+
+    /// The address of the current policy's copy (an integer, because pointers are not `Sendable`).
+    private static let current = Atomic<Int>(Int(bitPattern: copy(of: initial)))
+    private static let replaced = Mutex<[Int]>([])
+
+    private static func copy(of policy: GEMMRoutingPolicy) -> UnsafeMutablePointer<GEMMRoutingPolicy> {
+        let p = UnsafeMutablePointer<GEMMRoutingPolicy>.allocate(capacity: 1)
+        p.initialize(to: policy)
+        return p
+    }
+
+    static var policy: GEMMRoutingPolicy {
+        UnsafePointer<GEMMRoutingPolicy>(bitPattern: current.load(ordering: .acquiring)).unsafelyUnwrapped.pointee
+    }
+
+    static func install(_ policy: GEMMRoutingPolicy) {
+        let old = current.exchange(Int(bitPattern: copy(of: policy)), ordering: .acquiringAndReleasing)
+        replaced.withLock { $0.append(old) }
+    }
+
+    /// Whether this CPU runs a build of RecRL's SGEMM (AVX-512F CPUs also run the AVX2 build).
+    static func runsHere(_ kernel: GEMMRoutingPolicy.Kernel) -> Bool {
+        let best = recrl_sgemm_best_kernel()
+        switch kernel {
+        case .recrlAVX512: return best == Int32(RECRL_SGEMM_AVX512)
+        case .recrlAVX2: return best != Int32(RECRL_SGEMM_NONE)
+        case .rank1, .openBLAS: return true
+        }
+    }
+
+    /// The kernel that computes the product: the policy's choice, with builds of RecRL's
+    /// SGEMM this CPU cannot run replaced by OpenBLAS.
+    static func servingKernel(transposeB: Bool, m: Int, n: Int, k: Int, blasThreads: Int) -> GEMMRoutingPolicy.Kernel {
+        let kernel = policy.kernel(transposeB: transposeB, m: m, n: n, k: k, blasThreads: blasThreads)
+        return runsHere(kernel) ? kernel : .openBLAS
     }
 }
 

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RecRL
+import RecRLBenchmarkSupport
+import RecRLLaunch
 
 /// The `recrl` tool. Asynchronous so that `recrl serve` can run its server; the other
 /// subcommands are synchronous.
@@ -16,7 +18,7 @@ struct RecRLCommand: AsyncParsableCommand {
 
     static func main() async {
         // Must run before any BLAS work: OpenBLAS picks its kernels at load time.
-        BLASRuntime.relaunchWithOptimizedCoreIfNeeded()
+        Launch.relaunchWithOptimizedBLASCoreIfNeeded()
         await Self.main(nil)
     }
 }

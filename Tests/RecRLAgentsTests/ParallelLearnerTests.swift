@@ -2,6 +2,7 @@ import XCTest
 import RecRLTensor
 import RecRLNN
 import RecRLAgents
+import RecRLBenchmarkSupport
 import RecRLTestSupport
 
 /// The two-lane update (``DDPGLearner/parallelism`` ≥ 2) against the sequential one.

@@ -5,7 +5,7 @@ import XCTest
 import RecRLDRR
 import RecRLData
 
-/// `recrl train`, `recrl simulate` and `recrl bench` reject bad input with one clear message.
+/// `recrl train` and `recrl simulate` reject bad input with one clear message.
 final class TrainSimulateCommandTests: XCTestCase {
     func message<C: ParsableCommand>(_ type: C.Type, _ args: [String]) -> String? {
         do {
@@ -46,29 +46,6 @@ final class TrainSimulateCommandTests: XCTestCase {
         XCTAssertEqual(loaded.dataset.userCount, 30)
         let header = try String(contentsOf: out.appendingPathComponent("interactions.csv"), encoding: .utf8).split(separator: "\n").first
         XCTAssertEqual(header, "user,item,rating,timestamp")
-    }
-
-    func testBenchRejectsBadInput() {
-        XCTAssertEqual(message(BenchTrain.self, ["--config", "huge"]), "unknown config 'huge'; expected one of paper, medium, large")
-        XCTAssertEqual(message(BenchTrain.self, ["--runs", "2"]), "--runs must be at least 5")
-        let profileNeedsTwoLanes = "--profile times the two-lane update's phases: it needs --threads 2 or more, without --sequential"
-        XCTAssertEqual(message(BenchTrain.self, ["--threads", "1", "--profile"]), profileNeedsTwoLanes)
-        XCTAssertEqual(message(BenchTrain.self, ["--threads", "2", "--sequential", "--profile"]), profileNeedsTwoLanes)
-        XCTAssertEqual(message(BenchRecommend.self, ["--items", "10,x"]), "--items expects positive integers separated by commas, got 'x'")
-        XCTAssertEqual(message(BenchRecommend.self, ["--items", "5", "--k", "10"]), "every catalogue needs at least k = 10 items")
-        XCTAssertEqual(message(BenchRecommend.self, ["--k", "0"]), "--k must be in 1...1000")
-        XCTAssertEqual(message(BenchRecommend.self, ["--requests", "10"]), "--requests must be at least 100 (a p99 needs them)")
-        XCTAssertEqual(message(BenchRecommend.self, ["--dim", "0"]), "--dim must be in 1...4096")
-    }
-
-    /// A short profiled training benchmark completes (two lanes, the phase table in JSON).
-    func testBenchTrainProfileRuns() {
-        XCTAssertNil(message(BenchTrain.self, ["--config", "paper", "--threads", "2", "--seconds", "0.5", "--profile", "--json"]))
-    }
-
-    /// A small latency run completes (it checks that every call returns k items).
-    func testBenchRecommendRunsOnASmallCatalogue() {
-        XCTAssertNil(message(BenchRecommend.self, ["--items", "300,600", "--dim", "8", "--requests", "100", "--users", "20", "--json"]))
     }
 
     /// Trains a tiny DRR on the synthetic world and saves a loadable model.

@@ -128,10 +128,10 @@ final class GEMMKernelBuildTests: XCTestCase {
     }
 }
 
-/// `recrl_cpu_amd_family` (which picks the routing rule for full-width AVX-512 CPUs) reads
-/// the same family as /proc/cpuinfo on AMD CPUs, and 0 on others.
+/// `CPUProfile.host` (from which the GEMM routing policy is derived) reads the same vendor,
+/// family and features as /proc/cpuinfo, and the process's policy is the one for that profile.
 final class CPUFamilyTests: XCTestCase {
-    func testAMDFamilyMatchesProcCPUInfo() throws {
+    func testHostProfileMatchesProcCPUInfo() throws {
         let info = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         func field(_ name: String) -> String? {
             info.split(separator: "\n").first { $0.hasPrefix(name) }?
@@ -139,23 +139,25 @@ final class CPUFamilyTests: XCTestCase {
         }
         let vendor = try XCTUnwrap(field("vendor_id"))
         let family = try XCTUnwrap(field("cpu family").flatMap { Int($0) })
-        XCTAssertEqual(Int(recrl_cpu_amd_family()), vendor == "AuthenticAMD" ? family : 0, "\(vendor) family \(family)")
+        let host = CPUProfile.host
+        XCTAssertEqual(host.vendor, vendor == "AuthenticAMD" ? .amd : vendor == "GenuineIntel" ? .intel : .other, "\(vendor)")
+        XCTAssertEqual(Int(recrl_cpu_vendor()), vendor == "AuthenticAMD" ? Int(RECRL_CPU_VENDOR_AMD)
+                           : vendor == "GenuineIntel" ? Int(RECRL_CPU_VENDOR_INTEL) : Int(RECRL_CPU_VENDOR_OTHER))
+        XCTAssertEqual(host.family, family, "\(vendor) family \(family)")
+        XCTAssertEqual(host.features.contains(.avx2), recrlCPUHas("avx2"))
+        XCTAssertEqual(host.features.contains(.fma), recrlCPUHas("fma"))
+        XCTAssertEqual(host.features.contains(.avx512f), recrlCPUHas("avx512f"))
         // Zen 5 and later take every AVX-512 shape of at least 16 columns; other CPUs leave
         // the 100-column products of `paper` and the products of `large` to OpenBLAS.
         let threads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
         defer { BLASRuntime.setThreadCount(threads) }
-        if BLASRuntime.gemmKernel == "recrl-avx512" {
+        if BLASRuntime.gemmKernel == "recrl-avx512" && ProcessInfo.processInfo.environment["RECRL_GEMM"] == nil {
             let wide = vendor == "AuthenticAMD" && family >= 0x1A
+            XCTAssertEqual(BLASRuntime.gemmRoutingPolicy, wide ? .recrlAVX512FullWidth : .recrlAVX512)
             XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 64, n: 100, k: 256), wide ? "recrl-avx512" : "openblas")
             XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: true, m: 64, n: 256, k: 100), wide ? "recrl-avx512" : "openblas")
             XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 1024, n: 4096, k: 4096), wide ? "recrl-avx512" : "openblas")
         }
     }
-}
-
-/// Whether /proc/cpuinfo lists the flag (read independently of the library).
-func recrlCPUHas(_ flag: String) -> Bool {
-    guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-    return info.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").contains(Substring(flag)) ?? false
 }

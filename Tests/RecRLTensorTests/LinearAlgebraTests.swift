@@ -92,7 +92,7 @@ final class LinearAlgebraTests: XCTestCase {
     }
 
     /// On single-threaded BLAS, most products with at least one micro-panel of output columns
-    /// go to RecRL's own SGEMM where the CPU has AVX2 or AVX-512 (`BLASRuntime.gemmKernel`, `ownGEMMServes`):
+    /// go to RecRL's own SGEMM where the CPU has AVX2 or AVX-512 (`BLASRuntime.gemmKernel`, `GEMMRoutingPolicy`):
     /// it must give the naive product for every transpose, partial 8-row and 32-column
     /// blocks, several 256-deep and 512-wide blocks, alpha and beta, and beta 0 must
     /// overwrite (not scale) what C held.

@@ -3,6 +3,7 @@ import Foundation
 import RecRLTensor
 import RecRLNN
 import RecRLAgents
+import RecRLBenchmarkSupport
 import RecRLTestSupport
 
 /// Numerical agreement with the numpy reference of the benchmark workload.

@@ -1,5 +1,6 @@
 import Benchmark
 import RecRL
+import RecRLBenchmarkSupport
 
 /// Benchmarks of RecRL's hot paths. Run: `cd Benchmarks && swift package benchmark --no-progress`.
 let benchmarks: @Sendable () -> Void = {

@@ -8,9 +8,15 @@
 /// Returns 1 when the CPU supports the named feature ("avx512f", "avx2", "fma"), else 0.
 int recrl_cpu_supports(const char *feature);
 
-/// The CPU family of an AMD x86-64 CPU (0x19 for Zen 3 and Zen 4, 0x1A for Zen 5), read with
-/// CPUID; 0 on any other CPU.
-int recrl_cpu_amd_family(void);
+/// recrl_cpu_vendor's answers.
+enum { RECRL_CPU_VENDOR_OTHER = 0, RECRL_CPU_VENDOR_AMD = 1, RECRL_CPU_VENDOR_INTEL = 2 };
+
+/// The x86 CPU's vendor read with CPUID (RECRL_CPU_VENDOR_*); RECRL_CPU_VENDOR_OTHER elsewhere.
+int recrl_cpu_vendor(void);
+
+/// The x86 CPU's family as the OS reports it ("cpu family" in /proc/cpuinfo: the base family,
+/// plus the extended family when the base is 0xF), read with CPUID; 0 on other architectures.
+int recrl_cpu_family(void);
 
 /// Reads the SSE control/status register (MXCSR) of the calling thread; 0 on non-x86.
 uint32_t recrl_get_fp_control(void);
@@ -73,14 +79,6 @@ enum { RECRL_SGEMM_NONE = 0, RECRL_SGEMM_AVX2 = 1, RECRL_SGEMM_AVX512 = 2 };
 
 /// The fastest recrl_sgemm build this CPU runs (x86-64 only), or RECRL_SGEMM_NONE.
 int recrl_sgemm_best_kernel(void);
-
-/// An FMA-throughput probe for benchmarks (x86-64 with AVX2 + FMA): 12 independent chains
-/// of 8 lanes, each starting at start + j (chain j) and stepping x = fma(x, m, c) `iterations`
-/// times, enough independent work to keep a core's FMA units busy. Writes the sum of the
-/// chains' final values (j = 0, 1, ..., 11, float additions in that order) to *result so the
-/// work cannot be optimised away, and returns the FLOPs done (192 per iteration), or -1 (and
-/// leaves *result alone) on CPUs without AVX2 + FMA or for negative `iterations`.
-long recrl_fma_probe(long iterations, float start, float m, float c, float *result);
 
 /// Allocates the calling thread's recrl_sgemm packing buffers if it has none yet.
 /// Returns 1 when they exist afterwards, 0 otherwise (no kernel runs here, or out of memory).

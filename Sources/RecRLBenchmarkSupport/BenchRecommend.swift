@@ -1,12 +1,12 @@
 import ArgumentParser
 import Foundation
-import RecRL
-import CRecRLMallocCounter
+import RecRLTensor
+import RecRLDRR
 
 /// In-process serving latency: `OnlineDRR.recommend` (state module + actor forward,
 /// GEMV over the item matrix, partial top-K) on catalogues of several sizes.
-struct BenchRecommend: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchRecommend: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "recommend",
         abstract: "Latency percentiles of OnlineDRR.recommend for catalogues of several sizes (random weights).",
         discussion: """
@@ -25,6 +25,51 @@ struct BenchRecommend: ParsableCommand {
     @Option(help: "Seed for the random weights and the user sequence.") var seed: UInt64 = 0
     @Flag(help: "Print one JSON object.") var json = false
 
+    /// The JSON output: one row per catalogue size. `allocations_per_call` is `null` (with
+    /// `allocations_note`) when nothing counts allocations.
+    struct RecommendResult: Encodable {
+        struct Row: Encodable {
+            var items: Int
+            var p50: Double, p90: Double, p99: Double, max: Double, mean: Double
+            var allocationsPerCall: Double?
+            enum CodingKeys: String, CodingKey {
+                case items, p50 = "p50_ms", p90 = "p90_ms", p99 = "p99_ms", max = "max_ms", mean = "mean_ms"
+                case allocationsPerCall = "allocations_per_call"
+            }
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(items, forKey: .items)
+                try c.encode(p50, forKey: .p50)
+                try c.encode(p90, forKey: .p90)
+                try c.encode(p99, forKey: .p99)
+                try c.encode(max, forKey: .max)
+                try c.encode(mean, forKey: .mean)
+                try c.encode(allocationsPerCall, forKey: .allocationsPerCall)  // null when not counted
+            }
+        }
+        var dim: Int, k: Int, requests: Int, users: Int, threads: Int
+        var blasCore: String
+        var results: [Row]
+        enum CodingKeys: String, CodingKey {
+            case dim, k, requests, users, threads, results, blasCore = "blas_core", allocationsNote = "allocations_note"
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(dim, forKey: .dim)
+            try c.encode(k, forKey: .k)
+            try c.encode(requests, forKey: .requests)
+            try c.encode(users, forKey: .users)
+            try c.encode(threads, forKey: .threads)
+            try c.encode(blasCore, forKey: .blasCore)
+            try c.encode(results, forKey: .results)
+            if results.contains(where: { $0.allocationsPerCall == nil }) {
+                try c.encode(AllocationCounting.unavailableNote, forKey: .allocationsNote)
+            }
+        }
+    }
+
+    public init() {}
+
     func sizes() throws -> [Int] {
         try items.split(separator: ",").map {
             guard let n = Int($0.trimmingCharacters(in: .whitespaces)), n > 0 else {
@@ -34,7 +79,7 @@ struct BenchRecommend: ParsableCommand {
         }
     }
 
-    func validate() throws {
+    public func validate() throws {
         let s = try sizes()
         guard !s.isEmpty else { throw ValidationError("--items is empty") }
         guard s.allSatisfy({ $0 >= k }) else { throw ValidationError("every catalogue needs at least k = \(k) items") }
@@ -44,9 +89,9 @@ struct BenchRecommend: ParsableCommand {
         guard users > 0 else { throw ValidationError("--users must be positive") }
     }
 
-    func run() throws {
+    public func run() throws {
         BLASRuntime.setThreadCount(1)
-        var rows: [[(String, Any)]] = []
+        var rows: [RecommendResult.Row] = []
         if !json {
             print("recommend latency (1 thread, k = \(k), dimension \(dim), \(requests) calls per size, BLAS core \(BLASRuntime.coreName)):")
         }
@@ -72,7 +117,8 @@ struct BenchRecommend: ParsableCommand {
             }
             for _ in 0..<min(200, requests) { _ = try online.recommend(user: userIDs[Int(rng.next() % UInt64(users))], k: k) }
             var latencies = [Double](repeating: 0, count: requests)
-            let before = recrl_malloc_count()
+            let counter = AllocationCounting.counter
+            let before = counter?() ?? 0
             for r in 0..<requests {
                 let user = userIDs[Int(rng.next() % UInt64(users))]
                 let start = DispatchTime.now().uptimeNanoseconds
@@ -80,24 +126,21 @@ struct BenchRecommend: ParsableCommand {
                 latencies[r] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
                 guard answer.items.count == k else { throw ValidationError("recommend returned \(answer.items.count) items, expected \(k)") }
             }
-            let allocations: Any = recrl_malloc_counter_active() != 0
-                ? Double(recrl_malloc_count() - before) / Double(requests) : NSNull()
+            let allocations = counter.map { Double($0() - before) / Double(requests) }
             latencies.sort()
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
             let mean = latencies.reduce(0, +) / Double(latencies.count)
-            let row: [(String, Any)] = [
-                ("items", n), ("p50_ms", percentile(0.5)), ("p90_ms", percentile(0.9)), ("p99_ms", percentile(0.99)),
-                ("max_ms", latencies.last!), ("mean_ms", mean), ("allocations_per_call", allocations),
-            ]
-            rows.append(row)
+            rows.append(RecommendResult.Row(items: n, p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99),
+                                            max: latencies.last!, mean: mean, allocationsPerCall: allocations))
             let line = String(format: "%8d items: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  allocations/call %@",
-                              n, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last!, "\(allocations)")
+                              n, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last!, allocations.map { "\($0)" } ?? "n/a")
             if !json { print("  " + line) } else if isatty(2) != 0 { writeToStandardError(line + "\n") }
         }
         if json {
-            let objects = try rows.map { try JSONOutput.object($0) }
-            print("{\"dim\":\(dim),\"k\":\(k),\"requests\":\(requests),\"users\":\(users),\"threads\":1,"
-                  + "\"blas_core\":\"\(BLASRuntime.coreName)\",\"results\":[\(objects.joined(separator: ","))]}")
+            print(try BenchJSON.line(RecommendResult(dim: dim, k: k, requests: requests, users: users, threads: 1,
+                                                     blasCore: BLASRuntime.coreName, results: rows)))
+        } else if AllocationCounting.counter == nil {
+            print("  (allocations: \(AllocationCounting.unavailableNote))")
         }
     }
 }

@@ -1,4 +1,4 @@
-import CRecRLKernels
+import CRecRLBenchmarkProbes
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,14 +12,27 @@ import Musl
 /// example when the host runs both vCPUs on the two hardware threads of one core). A
 /// throughput ratio between two programs measured at different moments then says more about
 /// the host than about the programs. `measure(threads:seconds:)` runs
-/// `UnsafeKernels.fmaProbe` on `threads` threads at once and reports each thread's GFLOP/s,
+/// ``probe(iterations:start:multiplier:addend:)`` on `threads` threads at once and reports each thread's GFLOP/s,
 /// so a benchmark run can record which level the machine was on (`recrl bench cpu`).
 public enum FMAThroughput {
+    /// The FMA-throughput probe: 12 independent chains of 8 float lanes, chain `j` starting at
+    /// `start + j` and stepping `x = fma(x, multiplier, addend)` `iterations` times (AVX2 + FMA),
+    /// enough independent work to keep one core's FMA units busy: `flops` over the elapsed time
+    /// is the core's FP32 rate at that moment. `checksum` is the sum of the chains' final values
+    /// (in chain order), which keeps the work from being optimised away. Nil on CPUs without
+    /// AVX2 + FMA, or for negative `iterations`.
+    public static func probe(iterations: Int, start: Float = 0, multiplier: Float = 0.5,
+                             addend: Float = 1) -> (flops: Int, checksum: Float)? {
+        var checksum: Float = 0
+        let flops = recrl_fma_probe(iterations, start, multiplier, addend, &checksum)
+        return flops >= 0 ? (flops, checksum) : nil
+    }
+
     /// GFLOP/s of each of `threads` threads running the FMA probe at the same time for about
     /// `seconds` (the calling thread is thread 0). Nil on CPUs without AVX2 + FMA. Threads is
     /// clamped to 1...256 and seconds to at least 1 ms.
     public static func measure(threads: Int, seconds: Double) -> [Double]? {
-        guard UnsafeKernels.fmaProbe(iterations: 0) != nil else { return nil }
+        guard probe(iterations: 0) != nil else { return nil }
         let n = Swift.min(256, Swift.max(1, threads))
         let deadline = monotonicSeconds() + Swift.max(0.001, seconds)
         let slots = UnsafeMutablePointer<ProbeSlot>.allocate(capacity: n)
@@ -54,7 +67,7 @@ public enum FMAThroughput {
         var now = start
         repeat {
             // The C probe writes its checksum out, so its work cannot be dropped.
-            guard let r = UnsafeKernels.fmaProbe(iterations: 100_000) else { break }
+            guard let r = probe(iterations: 100_000) else { break }
             flops += r.flops
             now = monotonicSeconds()
         } while now < slot.pointee.deadline

@@ -1,5 +1,5 @@
 import XCTest
-import RecRLTensor
+import RecRLBenchmarkSupport
 import RecRLTestSupport
 
 /// The FMA probe behind `recrl bench cpu`: it must do the work it counts (its checksum is the
@@ -20,13 +20,13 @@ final class FMAThroughputTests: XCTestCase {
 
     func testProbeComputesTheRecurrenceItCounts() throws {
         guard recrlCPUHas("avx2") && recrlCPUHas("fma") else {
-            XCTAssertNil(UnsafeKernels.fmaProbe(iterations: 10), "no AVX2 + FMA: the probe must decline")
+            XCTAssertNil(FMAThroughput.probe(iterations: 10), "no AVX2 + FMA: the probe must decline")
             return
         }
         let cases: [(Int, Float, Float, Float)] = [(0, 0, 0.5, 1), (1, 0, 0.5, 1), (7, -3.25, 0.75, 0.1),
                                                    (1000, 1, 0.999, 1e-3), (100_000, 0, 0.5, 1)]
         for (iterations, start, m, c) in cases {
-            let r = try XCTUnwrap(UnsafeKernels.fmaProbe(iterations: iterations, start: start, multiplier: m, addend: c))
+            let r = try XCTUnwrap(FMAThroughput.probe(iterations: iterations, start: start, multiplier: m, addend: c))
             XCTAssertEqual(r.flops, iterations * 192, "12 chains x 8 lanes x 2 FLOPs per iteration")
             let want = expectedChecksum(iterations: iterations, start: start, m: m, c: c)
             XCTAssertEqual(r.checksum.bitPattern, want.bitPattern, "\(iterations) iterations: \(r.checksum) vs \(want)")
@@ -34,7 +34,7 @@ final class FMAThroughputTests: XCTestCase {
         // The cases tell a fused multiply-add from a multiply and an add rounded apart.
         XCTAssert(cases.contains { expectedChecksum(iterations: $0.0, start: $0.1, m: $0.2, c: $0.3, fused: false)
                                    != expectedChecksum(iterations: $0.0, start: $0.1, m: $0.2, c: $0.3) })
-        XCTAssertNil(UnsafeKernels.fmaProbe(iterations: -1), "negative iterations are refused")
+        XCTAssertNil(FMAThroughput.probe(iterations: -1), "negative iterations are refused")
     }
 
     func testMeasureReportsEachThread() throws {

@@ -1,4 +1,6 @@
 import RecRLTensor
+import RecRLNN
+import RecRLAgents
 
 /// The canonical training workload of WORKLOAD.md: one DDPG update of the DRR-ave
 /// actor-critic with state size `S = 3k`, hidden width `H` and batch `B`.

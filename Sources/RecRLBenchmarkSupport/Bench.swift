@@ -1,22 +1,33 @@
 import ArgumentParser
 import Foundation
-import RecRL
-import CRecRLMallocCounter
+import RecRLTensor
+import RecRLNN
+import RecRLAgents
 
-/// Throughput benchmarks of the canonical training workload (WORKLOAD.md).
-struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `bench`: throughput benchmarks of the canonical training workload (WORKLOAD.md), GEMM
+/// rates, the CPU's FMA throughput and serving latency. `recrl bench` and `recrl-bench` run
+/// the same subcommands; only `recrl-bench` counts heap allocations (see ``AllocationCounting``).
+public struct Bench: ParsableCommand {
+    /// The subcommands, for executables that offer them under another root command.
+    public static let subcommandTypes: [any ParsableCommand.Type] = [
+        BenchTrain.self, BenchGEMM.self, BenchCPU.self, BenchRecommend.self, BenchExport.self,
+    ]
+
+    public static let configuration = CommandConfiguration(
         abstract: "Measure GEMM rates and DDPG training throughput.",
-        subcommands: [BenchTrain.self, BenchGEMM.self, BenchCPU.self, BenchRecommend.self, BenchExport.self])
+        subcommands: subcommandTypes)
+
+    public init() {}
 
     /// Updates per second for the tables: one decimal from 10 up, more below, so that `large`
-    /// (about 0.3 updates/s) keeps three significant digits.
+    /// (below one update per second) keeps three significant digits.
     static func rate(_ x: Double) -> String {
         String(format: x >= 10 ? "%.1f" : x >= 1 ? "%.2f" : "%.3f", x)
     }
 }
 
 extension TrainingWorkload {
+    /// The configuration named `name`, or a validation error that lists the names.
     static func parse(_ name: String) throws -> TrainingWorkload {
         guard let c = TrainingWorkload.named(name) else {
             throw ValidationError("unknown config '\(name)'; expected one of \(TrainingWorkload.standard.map(\.name).joined(separator: ", "))")
@@ -26,8 +37,8 @@ extension TrainingWorkload {
 }
 
 /// Measures the FMA throughput the machine gives right now: one thread alone, then N at once.
-struct BenchCPU: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCPU: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "cpu",
         abstract: "Measure the CPU's FP32 FMA throughput now: 1 thread, then N threads at once.",
         discussion: """
@@ -41,21 +52,39 @@ struct BenchCPU: ParsableCommand {
     @Option(help: "Seconds for each of the two measurements.") var seconds: Double = 0.5
     @Flag(help: "Print one JSON object.") var json = false
 
-    func validate() throws {
+    /// The JSON output.
+    struct CPUResult: Encodable {
+        var threads: Int
+        var singleThreadGFLOPS: Double
+        var perThreadGFLOPS: [Double]
+        var gflops: Double
+        var scaling: Double
+
+        enum CodingKeys: String, CodingKey {
+            case threads, gflops, scaling
+            case singleThreadGFLOPS = "single_thread_gflops", perThreadGFLOPS = "per_thread_gflops"
+        }
+    }
+
+    public init() {}
+
+    public func validate() throws {
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be in 1...256") }
     }
 
-    func run() throws {
+    public func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard let one = FMAThroughput.measure(threads: 1, seconds: seconds)?.first,
               let many = n == 1 ? [one] : FMAThroughput.measure(threads: n, seconds: seconds) else {
-            throw EvaluateError("bench cpu: this CPU has no AVX2 + FMA, which the probe needs")
+            throw BenchError("bench cpu: this CPU has no AVX2 + FMA, which the probe needs")
         }
         let total = many.reduce(0, +)
         let f = { (x: Double) in String(format: "%.2f", x) }
         if json {
-            print("{\"threads\":\(n),\"single_thread_gflops\":\(f(one)),\"per_thread_gflops\":[\(many.map(f).joined(separator: ","))],\"gflops\":\(f(total)),\"scaling\":\(String(format: "%.3f", total / one))}")
+            print(try BenchJSON.line(CPUResult(threads: n, singleThreadGFLOPS: BenchJSON.fixed(one, 2),
+                                               perThreadGFLOPS: many.map { BenchJSON.fixed($0, 2) },
+                                               gflops: BenchJSON.fixed(total, 2), scaling: BenchJSON.fixed(total / one, 3))))
         } else {
             print("FMA throughput (FP32, AVX2 + FMA), \(seconds) s each")
             print("  1 thread:   \(f(one)) GFLOP/s")
@@ -65,8 +94,8 @@ struct BenchCPU: ParsableCommand {
 }
 
 /// Measures sgemm GFLOP/s for the workload's shapes and square sizes.
-struct BenchGEMM: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchGEMM: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "gemm",
         abstract: "GFLOP/s of every GEMM shape in the workload, square sizes, and the sgemm-bound update limit.")
 
@@ -79,13 +108,49 @@ struct BenchGEMM: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
-    func validate() throws {
+    /// The JSON output.
+    struct GEMMResult: Encodable {
+        struct Square: Encodable {
+            var n: Int
+            var gflops: Double
+        }
+        struct Shape: Encodable {
+            var shape: String
+            var gflops: Double
+            var perUpdate: Int
+            var kernel: String
+            enum CodingKeys: String, CodingKey { case shape, gflops, kernel, perUpdate = "per_update" }
+        }
+        struct Configuration: Encodable {
+            var config: String
+            var gflopPerUpdate: Double
+            var sgemmBoundUpdatesPerSecond: Double
+            var shapes: [Shape]
+            enum CodingKeys: String, CodingKey {
+                case config, shapes
+                case gflopPerUpdate = "gflop_per_update", sgemmBoundUpdatesPerSecond = "sgemm_bound_updates_per_second"
+            }
+        }
+        var blasCore: String
+        var gemmKernel: String
+        var threads: Int
+        var square: [Square]
+        var configs: [Configuration]
+        enum CodingKeys: String, CodingKey {
+            case threads, square, configs
+            case blasCore = "blas_core", gemmKernel = "gemm_kernel"
+        }
+    }
+
+    public init() {}
+
+    public func validate() throws {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         for name in config.split(separator: ",") { _ = try TrainingWorkload.parse(String(name)) }
     }
 
-    func run() throws {
+    public func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLASRuntime.setThreadCount(n)
         // RecRL's own kernel serves only single-threaded BLAS (see `BLASRuntime.gemmKernel`);
@@ -112,13 +177,15 @@ struct BenchGEMM: ParsableCommand {
             results.append((c.name, rows, 1 / seconds, c.flopsPerUpdate))
         }
         if json {
-            var configs: [String] = []
-            for (name, rows, limit, flops) in results {
-                let shapes = rows.map { "{\"shape\":\"\($0.0)\",\"gflops\":\(fmt($0.1)),\"per_update\":\($0.2),\"kernel\":\"\($0.3)\"}" }
-                configs.append("{\"config\":\"\(name)\",\"gflop_per_update\":\(fmt(flops / 1e9)),\"sgemm_bound_updates_per_second\":\(fmt(limit)),\"shapes\":[\(shapes.joined(separator: ","))]}")
+            let configs = results.map { name, rows, limit, flops in
+                GEMMResult.Configuration(
+                    config: name, gflopPerUpdate: BenchJSON.significant(flops / 1e9, 4),
+                    sgemmBoundUpdatesPerSecond: BenchJSON.significant(limit, 4),
+                    shapes: rows.map { .init(shape: $0.0, gflops: BenchJSON.significant($0.1, 4), perUpdate: $0.2, kernel: $0.3) })
             }
-            let sq = square.map { "{\"n\":\($0.0),\"gflops\":\(fmt($0.1))}" }
-            print("{\"blas_core\":\"\(BLASRuntime.coreName)\",\"gemm_kernel\":\"\(kernel)\",\"threads\":\(n),\"square\":[\(sq.joined(separator: ","))],\"configs\":[\(configs.joined(separator: ","))]}")
+            print(try BenchJSON.line(GEMMResult(
+                blasCore: BLASRuntime.coreName, gemmKernel: kernel, threads: n,
+                square: square.map { .init(n: $0.0, gflops: BenchJSON.significant($0.1, 4)) }, configs: configs)))
         } else {
             print("BLAS core \(BLASRuntime.coreName), \(n) threads, GEMM kernel \(kernel)")
             for (size, r) in square { print(String(format: "square %5d: %8.1f GFLOP/s", size, r)) }
@@ -131,8 +198,6 @@ struct BenchGEMM: ParsableCommand {
             }
         }
     }
-
-    private func fmt(_ x: Double) -> String { String(format: "%.4g", x) }
 
     /// Median GFLOP/s of timed batches of calls after a warm-up.
     private func rate(_ g: TrainingWorkload.GEMM, _ rng: inout Xoshiro256StarStar) -> Double {
@@ -162,8 +227,8 @@ struct BenchGEMM: ParsableCommand {
 }
 
 /// Times WORKLOAD.md's DDPG update with RecRL's learner.
-struct BenchTrain: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchTrain: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Updates per second of the canonical DDPG update (WORKLOAD.md).")
 
@@ -176,7 +241,66 @@ struct BenchTrain: ParsableCommand {
     @Flag(help: "Also time every phase of the two-lane update over the timed runs (a table; with --json, a \"phases\" array).") var profile = false
     @Flag(help: "Print one JSON object.") var json = false
 
-    func validate() throws {
+    /// The JSON output. `allocations_per_update` is `null` (with `allocations_note`) when
+    /// nothing counts allocations; `phases` is present with `--profile`.
+    struct TrainResult: Encodable {
+        struct Phase: Encodable {
+            var name: String
+            var layer: Int
+            var updates: Int
+            var wallMicroseconds: Double
+            var task0Microseconds: Double
+            var task1Microseconds: Double
+            var oneLaneRuns: Int
+            enum CodingKeys: String, CodingKey {
+                case name, layer, updates
+                case wallMicroseconds = "wall_us", task0Microseconds = "task0_us", task1Microseconds = "task1_us"
+                case oneLaneRuns = "one_lane_runs"
+            }
+        }
+        var config: String
+        var updatesPerSecond: Double
+        var gflops: Double
+        var runs: [Double]
+        var blasCore: String
+        var gemmKernel: String
+        var threads: Int
+        var path: String
+        var blasThreads: Int
+        var allocationsPerUpdate: Double?
+        var gflopPerUpdate: Double
+        var warmupUpdates: Int
+        var phases: [Phase]?
+
+        enum CodingKeys: String, CodingKey {
+            case config, gflops, runs, threads, path, phases
+            case updatesPerSecond = "updates_per_second", blasCore = "blas_core", gemmKernel = "gemm_kernel"
+            case blasThreads = "blas_threads", allocationsPerUpdate = "allocations_per_update"
+            case allocationsNote = "allocations_note", gflopPerUpdate = "gflop_per_update", warmupUpdates = "warmup_updates"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(config, forKey: .config)
+            try c.encode(updatesPerSecond, forKey: .updatesPerSecond)
+            try c.encode(gflops, forKey: .gflops)
+            try c.encode(runs, forKey: .runs)
+            try c.encode(blasCore, forKey: .blasCore)
+            try c.encode(gemmKernel, forKey: .gemmKernel)
+            try c.encode(threads, forKey: .threads)
+            try c.encode(path, forKey: .path)
+            try c.encode(blasThreads, forKey: .blasThreads)
+            try c.encode(allocationsPerUpdate, forKey: .allocationsPerUpdate)  // null when not counted
+            if allocationsPerUpdate == nil { try c.encode(AllocationCounting.unavailableNote, forKey: .allocationsNote) }
+            try c.encode(gflopPerUpdate, forKey: .gflopPerUpdate)
+            try c.encode(warmupUpdates, forKey: .warmupUpdates)
+            try c.encodeIfPresent(phases, forKey: .phases)
+        }
+    }
+
+    public init() {}
+
+    public func validate() throws {
         _ = try TrainingWorkload.parse(config)
         guard seconds > 0 else { throw ValidationError("--seconds must be positive") }
         if profile && (sequential || threads == 1) {
@@ -186,7 +310,7 @@ struct BenchTrain: ParsableCommand {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
-    func run() throws {
+    public func run() throws {
         let workload = try TrainingWorkload.parse(config)
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let lanes = sequential ? 1 : n
@@ -218,10 +342,11 @@ struct BenchTrain: ParsableCommand {
         }
         learner.resetPhaseTimings()
         var rates: [Double] = []
+        let counter = AllocationCounting.counter
         var allocations = 0, counted = 0
         let perRun = seconds / Double(runs)
         for r in 0..<runs {
-            let before = recrl_malloc_count()
+            let before = counter?() ?? 0
             let start = DispatchTime.now().uptimeNanoseconds
             var updates = 0
             var loss: Float = 0
@@ -230,7 +355,7 @@ struct BenchTrain: ParsableCommand {
                 updates += 1
             } while Double(DispatchTime.now().uptimeNanoseconds - start) < perRun * 1e9
             let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            allocations += recrl_malloc_count() - before
+            allocations += (counter?() ?? 0) - before
             counted += updates
             rates.append(Double(updates) / elapsed)
             guard loss.isFinite else { throw ValidationError("the critic loss diverged") }
@@ -241,26 +366,23 @@ struct BenchTrain: ParsableCommand {
         let sorted = rates.sorted()
         let median = sorted[sorted.count / 2]
         let gflops = median * workload.flopsPerUpdate / 1e9
-        let allocPerUpdate: Any = recrl_malloc_counter_active() != 0 ? Double(allocations) / Double(max(counted, 1)) : NSNull()
+        let allocPerUpdate = counter.map { _ in Double(allocations) / Double(max(counted, 1)) }
         let phases = learner.phaseTimings
-        let perUpdate = Self.microsecondsPerUpdate
         if json {
-            var fields: [(String, Any)] = [
-                ("config", workload.name), ("updates_per_second", median), ("gflops", gflops), ("runs", rates),
-                ("blas_core", BLASRuntime.coreName), ("gemm_kernel", BLASRuntime.gemmKernel), ("threads", n), ("path", path), ("blas_threads", BLASRuntime.threadCount),
-                ("allocations_per_update", allocPerUpdate),
-                ("gflop_per_update", workload.flopsPerUpdate / 1e9), ("warmup_updates", warm),
-            ]
-            if profile {
-                fields.append(("phases", phases.map { t -> [String: Any] in
-                    ["name": t.name, "layer": t.layer, "updates": t.updates, "wall_us": perUpdate(t.wallNanoseconds, t),
-                     "task0_us": perUpdate(t.task0Nanoseconds, t), "task1_us": perUpdate(t.task1Nanoseconds, t),
-                     "one_lane_runs": t.oneLaneRuns]
-                }))
-            }
-            print(try JSONOutput.object(fields))
+            let perUpdate = Self.microsecondsPerUpdate
+            let result = TrainResult(
+                config: workload.name, updatesPerSecond: median, gflops: gflops, runs: rates,
+                blasCore: BLASRuntime.coreName, gemmKernel: BLASRuntime.gemmKernel, threads: n, path: path,
+                blasThreads: BLASRuntime.threadCount, allocationsPerUpdate: allocPerUpdate,
+                gflopPerUpdate: workload.flopsPerUpdate / 1e9, warmupUpdates: warm,
+                phases: !profile ? nil : phases.map {
+                    .init(name: $0.name, layer: $0.layer, updates: $0.updates, wallMicroseconds: perUpdate($0.wallNanoseconds, $0),
+                          task0Microseconds: perUpdate($0.task0Nanoseconds, $0), task1Microseconds: perUpdate($0.task1Nanoseconds, $0),
+                          oneLaneRuns: $0.oneLaneRuns)
+                })
+            print(try BenchJSON.line(result))
         } else {
-            print("\(workload.name): \(Bench.rate(median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate)")
+            print("\(workload.name): \(Bench.rate(median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate.map { "\($0)" } ?? "n/a (\(AllocationCounting.unavailableNote))")")
             if profile { print(Self.phaseTable(phases)) }
         }
     }
@@ -290,8 +412,8 @@ struct BenchTrain: ParsableCommand {
 }
 
 /// Writes a workload's initial weights and batch for the peer frameworks.
-struct BenchExport: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchExport: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Write the workload's initial weights and batch (safetensors) for Benchmarks/peers.")
 
@@ -299,11 +421,13 @@ struct BenchExport: ParsableCommand {
     @Option(help: "Output file.") var out: String
     @Option(help: "Weight seed.") var seed: UInt64 = 0
 
-    func validate() throws {
+    public init() {}
+
+    public func validate() throws {
         guard TrainingWorkload.named(config) != nil else { throw ValidationError("unknown config '\(config)'") }
     }
 
-    func run() throws {
+    public func run() throws {
         let w = TrainingWorkload.named(config)!
         let tensors = TrainingWorkload.exportTensors(learner: w.makeLearner(seed: seed), batch: w.makeBatch(seed: seed &+ 1))
         try SafeTensors(tensors: tensors, metadata: ["config": w.name, "k": "\(w.k)", "hidden": "\(w.hidden)", "batch": "\(w.batch)"])
