@@ -125,6 +125,14 @@ extension Adam {
         return correctedStep()
     }
 
+    /// Calls `body` with the first- and second-moment tensors, one per parameter tensor in
+    /// ``Layer/updateParameters(pairedWith:_:)`` order (empty before the first step), to
+    /// read or move in place (e.g. swapped out for the length of a step run elsewhere and
+    /// swapped back; their shapes must be kept).
+    public mutating func withMomentTensors<R>(_ body: (_ first: inout [Tensor], _ second: inout [Tensor]) throws -> R) rethrows -> R {
+        try body(&firstMoments, &secondMoments)
+    }
+
     /// Calls `body` with the index, first-moment and second-moment storage of every parameter
     /// tensor, in ``Layer/updateParameters(pairedWith:_:)`` order (empty before the first step).
     public mutating func withMomentBuffers(_ body: (_ index: Int, _ first: UnsafeMutableBufferPointer<Float>,
