@@ -176,8 +176,11 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// thread; 2 or more run it on the calling thread and one persistent worker thread
     /// (see ``usesParallelPath``), with OpenBLAS single-threaded meanwhile (the caller's
     /// thread count is restored afterwards). Results agree with the sequential path to
-    /// float rounding and are deterministic.
-    public var parallelism: Int = 1
+    /// float rounding and are deterministic. Setting it below 2 releases the worker thread
+    /// (once no copy of the learner holds it).
+    public var parallelism: Int = 1 {
+        didSet { if parallelism < 2 { engine = nil } }
+    }
 
     /// Whether two-lane updates record how long each of their phases takes
     /// (``phaseTimings``); off by default. The cost is two clock readings per phase.

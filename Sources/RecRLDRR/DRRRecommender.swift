@@ -21,6 +21,10 @@ public struct DRRRecommender: SequentialRecommender {
     public private(set) var model: DRRModel?
     /// The learning curve of the last ``fit(train:)``.
     public private(set) var curve: [DRRCurvePoint] = []
+    /// Threads of each DDPG update during ``fit(train:)`` (see
+    /// ``DRRTrainer/train(_:configuration:seed:curveEvery:parallelism:progress:)``);
+    /// default ``DRRTrainer/defaultParallelism``.
+    public var parallelism = DRRTrainer.defaultParallelism
     /// Called with each curve point during training.
     public var progress: (@Sendable (DRRCurvePoint) -> Void)?
     private var histories: UserHistories?
@@ -58,7 +62,8 @@ public struct DRRRecommender: SequentialRecommender {
             histories = UserHistories(train)
             return
         }
-        let result = try DRRTrainer.train(train, configuration: configuration, seed: seed, progress: progress)
+        let result = try DRRTrainer.train(train, configuration: configuration, seed: seed, parallelism: parallelism,
+                                          progress: progress)
         model = result.model
         curve = result.curve
         histories = UserHistories(train)
