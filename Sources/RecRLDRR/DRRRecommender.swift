@@ -25,6 +25,8 @@ public struct DRRRecommender: SequentialRecommender {
     /// ``DRRTrainer/train(_:configuration:seed:curveEvery:parallelism:progress:)``);
     /// default ``DRRTrainer/defaultParallelism``.
     public var parallelism = DRRTrainer.defaultParallelism
+    /// The last ``fit(train:)``'s training run (nil before one, and for a pretrained model).
+    public private(set) var lastTraining: DRRTrainingResult?
     /// Called with each curve point during training.
     public var progress: (@Sendable (DRRCurvePoint) -> Void)?
     private var histories: UserHistories?
@@ -62,10 +64,11 @@ public struct DRRRecommender: SequentialRecommender {
             histories = UserHistories(train)
             return
         }
-        let result = try DRRTrainer.train(train, configuration: configuration, seed: seed, parallelism: parallelism,
-                                          progress: progress)
+        let result = try DRRTrainer.run(train, configuration: configuration, seed: seed, parallelism: parallelism,
+                                        progress: progress)
         model = result.model
         curve = result.curve
+        lastTraining = result
         histories = UserHistories(train)
     }
 

@@ -17,6 +17,24 @@ public struct DRRCurvePoint: Sendable, Codable, Equatable {
     public var epsilon: Float
 }
 
+/// What ``DRRTrainer/run(_:configuration:seed:curveEvery:parallelism:progress:)`` produced.
+public struct DRRTrainingResult: Sendable {
+    /// The trained model.
+    public var model: DRRModel
+    /// The learning curve.
+    public var curve: [DRRCurvePoint]
+    /// Episodes run.
+    public var episodes: Int
+    /// Wall-clock seconds of the episode loop (acting, simulating and learning; without
+    /// the embedding pretraining before it).
+    public var loopSeconds: Double
+    /// The DDPG update's parallelism used.
+    public var parallelism: Int
+
+    /// `episodes / loopSeconds` (0 for an empty run).
+    public var episodesPerSecond: Double { loopSeconds > 0 ? Double(episodes) / loopSeconds : 0 }
+}
+
 /// Trains DRR offline (Liu et al. 2018, Algorithm 1) against the ``OfflineSimulator``.
 public enum DRRTrainer {
     /// Fits PMF embeddings on `train` (ALS, explicit ratings), then trains the
@@ -38,6 +56,16 @@ public enum DRRTrainer {
     public static func train(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
                              curveEvery: Int = 100, parallelism: Int = defaultParallelism,
                              progress: ((DRRCurvePoint) -> Void)? = nil) throws -> (model: DRRModel, curve: [DRRCurvePoint]) {
+        let result = try run(train, configuration: configuration, seed: seed, curveEvery: curveEvery,
+                             parallelism: parallelism, progress: progress)
+        return (result.model, result.curve)
+    }
+
+    /// ``train(_:configuration:seed:curveEvery:parallelism:progress:)`` with the episode
+    /// loop's wall time in the result.
+    public static func run(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
+                           curveEvery: Int = 100, parallelism: Int = defaultParallelism,
+                           progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DRRTrainingResult {
         try configuration.validate()
         guard parallelism >= 1 else { throw DRRError.invalidConfiguration("parallelism must be at least 1, got \(parallelism)") }
         guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
@@ -69,6 +97,7 @@ public enum DRRTrainer {
         defer { BLASRuntime.setThreadCount(blasThreads) }
         var curve: [DRRCurvePoint] = []
         var rewardSum: Float = 0, lossSum: Float = 0, lossCount = 0, episodesInPoint = 0
+        let clock = ContinuousClock(), loopStart = clock.now
         for episode in 0..<configuration.episodes {
             rewardSum += session.runEpisode(&env, episode: episode)
             episodesInPoint += 1
@@ -83,9 +112,12 @@ public enum DRRTrainer {
                 rewardSum = 0; lossSum = 0; lossCount = 0; episodesInPoint = 0
             }
         }
+        let elapsed = (clock.now - loopStart).components
+        let loopSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
         model = session.model
         model.learner.parallelism = 1
-        return (model, curve)
+        return DRRTrainingResult(model: model, curve: curve, episodes: configuration.episodes, loopSeconds: loopSeconds,
+                                 parallelism: parallelism)
     }
 
     /// The default ``train(_:configuration:seed:curveEvery:parallelism:progress:)``
