@@ -607,3 +607,74 @@ extension DDPGLearner {
         }
     }
 }
+
+extension DDPGLearner: Learner {
+    /// Tensors of this learner's state: `actor.`, `target_actor.`, `critic.<i>.` and
+    /// `target_critic.<i>.` parameters, Adam moments (`optimizer.actor.m.<j>`, `.v.<j>`,
+    /// `optimizer.critic.<i>.m.<j>`, …), and the counters `optimizer.actor.step`,
+    /// `optimizer.critic.<i>.step` and `update_count` as one-element tensors (exact up to
+    /// 2²⁴). The generator of TD3's target noise is not saved.
+    public func checkpointTensors() -> [String: Tensor] {
+        var out = actor.namedParameters(prefix: "actor.")
+        out.merge(targetActor.namedParameters(prefix: "target_actor."), uniquingKeysWith: { a, _ in a })
+        for i in critics.indices {
+            out.merge(critics[i].namedParameters(prefix: "critic.\(i)."), uniquingKeysWith: { a, _ in a })
+            out.merge(targetCritics[i].namedParameters(prefix: "target_critic.\(i)."), uniquingKeysWith: { a, _ in a })
+        }
+        func add(_ optimizer: Adam, _ prefix: String) {
+            let state = optimizer.state
+            out[prefix + "step"] = Tensor([Float(state.step)])
+            for j in state.firstMoments.indices {
+                out[prefix + "m.\(j)"] = state.firstMoments[j]
+                out[prefix + "v.\(j)"] = state.secondMoments[j]
+            }
+        }
+        add(actorOptimizer, "optimizer.actor.")
+        for i in criticOptimizers.indices { add(criticOptimizers[i], "optimizer.critic.\(i).") }
+        out["update_count"] = Tensor([Float(updateCount)])
+        return out
+    }
+
+    public mutating func restore(fromCheckpoint tensors: [String: Tensor]) throws(CheckpointError) {
+        var copy = self
+        copy.engine = nil
+        try copy.actor.loadParameters(from: tensors, prefix: "actor.")
+        try copy.targetActor.loadParameters(from: tensors, prefix: "target_actor.")
+        for i in critics.indices {
+            try copy.critics[i].loadParameters(from: tensors, prefix: "critic.\(i).")
+            try copy.targetCritics[i].loadParameters(from: tensors, prefix: "target_critic.\(i).")
+        }
+        func counter(_ name: String) throws(CheckpointError) -> Int {
+            guard let t = tensors[name] else { throw .missingTensor(name) }
+            guard t.count == 1, t[flat: 0] >= 0, t[flat: 0] == t[flat: 0].rounded() else {
+                throw .shapeMismatch(name: name, expected: [1], found: t.shape)
+            }
+            return Int(t[flat: 0])
+        }
+        func restore(_ optimizer: inout Adam, _ prefix: String, shapedLike parameters: [Tensor]) throws(CheckpointError) {
+            let step = try counter(prefix + "step")
+            var first: [Tensor] = [], second: [Tensor] = []
+            if step > 0 {
+                for (j, p) in parameters.enumerated() {
+                    for (name, list) in [(prefix + "m.\(j)", 0), (prefix + "v.\(j)", 1)] {
+                        guard let t = tensors[name] else { throw .missingTensor(name) }
+                        guard t.shape == p.shape else { throw .shapeMismatch(name: name, expected: p.shape, found: t.shape) }
+                        if list == 0 { first.append(t) } else { second.append(t) }
+                    }
+                }
+            }
+            try optimizer.restore(step: step, firstMoments: first, secondMoments: second)
+        }
+        func parameters<L: Layer>(_ layer: L) -> [Tensor] {
+            var out: [Tensor] = []
+            layer.forEachParameter { _, p in out.append(p) }
+            return out
+        }
+        try restore(&copy.actorOptimizer, "optimizer.actor.", shapedLike: parameters(actor))
+        for i in criticOptimizers.indices {
+            try restore(&copy.criticOptimizers[i], "optimizer.critic.\(i).", shapedLike: parameters(critics[i]))
+        }
+        copy.updateCount = try counter("update_count")
+        self = copy
+    }
+}
