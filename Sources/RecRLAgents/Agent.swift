@@ -39,7 +39,7 @@ public struct AgentConfiguration: Sendable, Equatable, Hashable {
     }
 }
 
-/// An off-policy actor-critic agent: a ``DDPGLearner``, a ``ReplayBuffer`` and an
+/// An off-policy agent: a ``Learner`` (e.g. ``DDPGLearner``), a ``ReplayBuffer`` and an
 /// ``ExplorationStrategy`` (acme's composition of acting, storing and learning).
 ///
 /// Every environment step stores one transition; once the buffer holds
@@ -47,9 +47,9 @@ public struct AgentConfiguration: Sendable, Equatable, Hashable {
 /// samples ``AgentConfiguration/updatesPerStep`` batches and updates the learner,
 /// feeding the TD errors back to the buffer (for prioritized replay). All randomness
 /// (exploration, sampling) comes from the agent's seeded generator.
-public struct Agent<A: Actor, C: Critic, Buffer: ReplayBuffer, Exploration: ExplorationStrategy>: AgentProtocol, Sendable {
-    /// The learner (its ``DDPGLearner/actor`` is the policy).
-    public var learner: DDPGLearner<A, C>
+public struct Agent<L: Learner, Buffer: ReplayBuffer, Exploration: ExplorationStrategy>: AgentProtocol, Sendable {
+    /// The learner (its ``Learner/actor`` is the policy).
+    public var learner: L
     /// The replay buffer.
     public var buffer: Buffer
     /// The exploration strategy.
@@ -61,10 +61,10 @@ public struct Agent<A: Actor, C: Critic, Buffer: ReplayBuffer, Exploration: Expl
     /// Environment steps observed so far.
     public private(set) var environmentSteps = 0
     /// The statistics of the most recent learner update.
-    public private(set) var lastUpdate: DDPGUpdateStatistics?
+    public private(set) var lastUpdate: L.Statistics?
     var rng: Xoshiro256StarStar
     var batch: TransitionBatch
-    var actingContext: A.Context
+    var actingContext: L.Policy.Context
     var actingInput = Tensor(zeros: [0])
     var lastObservation: Tensor?
 
@@ -77,7 +77,7 @@ public struct Agent<A: Actor, C: Critic, Buffer: ReplayBuffer, Exploration: Expl
     ///   - actionSpec: the environment's action spec.
     ///   - configuration: when and how much to learn (default ``AgentConfiguration/init(batchSize:minObservationsBeforeLearning:updatesPerStep:randomActionSteps:)``).
     ///   - seed: seeds the agent's generator (exploration and replay sampling).
-    public init(learner: DDPGLearner<A, C>, buffer: Buffer, exploration: Exploration, actionSpec: BoundedSpec,
+    public init(learner: L, buffer: Buffer, exploration: Exploration, actionSpec: BoundedSpec,
                 configuration: AgentConfiguration = AgentConfiguration(), seed: UInt64) {
         precondition(buffer.stateSize == learner.stateSize && buffer.actionSize == learner.actionSize
                      && actionSpec.count == learner.actionSize,
@@ -98,7 +98,7 @@ public struct Agent<A: Actor, C: Critic, Buffer: ReplayBuffer, Exploration: Expl
                      "Agent: observation of shape \(observation.shape), the actor takes \(learner.stateSize)")
         actingInput.assign(observation)
         actingInput = actingInput.reshaped([1, learner.stateSize])
-        learner.act(actingInput, context: &actingContext)
+        learner.actor.forward(actingInput, context: &actingContext)
         return actingContext.output.reshaped([learner.actionSize])
     }
 
@@ -138,7 +138,9 @@ public struct Agent<A: Actor, C: Critic, Buffer: ReplayBuffer, Exploration: Expl
         for _ in 0..<configuration.updatesPerStep {
             buffer.sample(into: &batch, using: &rng)
             lastUpdate = learner.update(batch)
-            buffer.updatePriorities(indices: batch.indices, tdErrors: learner.tdErrors)
+            if learner.tdErrors.count == batch.count {
+                buffer.updatePriorities(indices: batch.indices, tdErrors: learner.tdErrors)
+            }
         }
     }
 }

@@ -166,7 +166,8 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// Maps the target policy's actions `μ'(s')` (`[B, A]`, in place) before `Q'` scores
     /// them, e.g. onto the nearest action the environment can actually take (a
     /// recommender executes an item, not a free vector). nil (default): unchanged.
-    /// Configurations with a projection use the sequential path.
+    /// On the two-lane path the projection runs on the worker lane, between the target
+    /// actor's and the target critic's forward passes.
     public var targetActionProjection: (any ActionProjection)? = nil
     /// The two-lane engine of the parallel path (created on the first parallel update).
     var engine: TwoLaneHandle? = nil
@@ -175,8 +176,11 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     /// thread; 2 or more run it on the calling thread and one persistent worker thread
     /// (see ``usesParallelPath``), with OpenBLAS single-threaded meanwhile (the caller's
     /// thread count is restored afterwards). Results agree with the sequential path to
-    /// float rounding and are deterministic.
-    public var parallelism: Int = 1
+    /// float rounding and are deterministic. Setting it below 2 releases the worker thread
+    /// (once no copy of the learner holds it).
+    public var parallelism: Int = 1 {
+        didSet { if parallelism < 2 { engine = nil } }
+    }
 
     /// Whether two-lane updates record how long each of their phases takes
     /// (``phaseTimings``); off by default. The cost is two clock readings per phase.
@@ -258,9 +262,7 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
         var criticLoss: Float = 0
         for i in 0..<twin {
             critics[i].forward(join.joined, context: &criticContexts[i])
-            criticLoss += MeanSquaredError.gradient(predicted: criticContexts[i].output, target: targets,
-                                                    rowWeights: batch.weights, into: &qGradient)
-            if i == 0 { storeTDErrors(prediction: criticContexts[0].output) }
+            criticLoss += criticLossGradient(prediction: criticContexts[i].output, weights: batch.weights, storesTDErrors: i == 0)
             critics[i].backward(input: join.joined, outputGradient: qGradient, context: &criticContexts[i],
                                 gradient: &criticGradients[i], computeParameterGradient: true,
                                 computeInputGradient: stateGradients)
@@ -279,10 +281,10 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
         actor.forward(batch.states, context: &actorContext)
         join.join(batch.states, actorContext.output)
         critics[0].forward(join.joined, context: &criticContexts[0])
-        let actorLoss = -criticContexts[0].output.mean()
+        let actorLoss = criticContexts[0].output.withUnsafeBufferPointer { DDPGMath.actorLoss(q: $0.baseAddress!, count: b) }
         if actorQGradient.rows != b || actorQGradient.count != b {
             actorQGradient.prepare(rows: b, columns: 1)
-            actorQGradient.fill(-1 / Float(b))
+            actorQGradient.fill(DDPGMath.actorLossGradient(count: b))
         }
         critics[0].backward(input: join.joined, outputGradient: actorQGradient, context: &criticContexts[0],
                             gradient: &criticGradients[0], computeParameterGradient: false, computeInputGradient: true)
@@ -336,17 +338,19 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
         }
         targets.prepare(rows: b, columns: 1)
         let gamma = configuration.gamma
-        let twin = targetCritics.count > 1
+        let q2 = targetCritics.count > 1 ? targetCriticContexts[1].output : nil
         batch.rewards.withUnsafeBufferPointer { r in
             batch.discounts.withUnsafeBufferPointer { d in
                 targetCriticContexts[0].output.withUnsafeBufferPointer { q1 in
                     targets.withUnsafeMutableBufferPointer { y in
-                        if twin {
-                            targetCriticContexts[1].output.withUnsafeBufferPointer { q2 in
-                                for k in 0..<b { y[k] = r[k] + gamma * d[k] * Swift.min(q1[k], q2[k]) }
+                        if let q2 {
+                            q2.withUnsafeBufferPointer { q2 in
+                                DDPGMath.tdTargets(rewards: r.baseAddress!, discounts: d.baseAddress!, q1: q1.baseAddress!,
+                                                   q2: q2.baseAddress!, gamma: gamma, into: y.baseAddress!, count: b)
                             }
                         } else {
-                            for k in 0..<b { y[k] = r[k] + gamma * d[k] * q1[k] }
+                            DDPGMath.tdTargets(rewards: r.baseAddress!, discounts: d.baseAddress!, q1: q1.baseAddress!,
+                                               q2: nil, gamma: gamma, into: y.baseAddress!, count: b)
                         }
                     }
                 }
@@ -354,13 +358,26 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
         }
     }
 
-    mutating func storeTDErrors(prediction: Tensor) {
+    /// The critic loss of `prediction` against ``targets`` (``DDPGMath/criticLoss``), its
+    /// gradient in `qGradient` and, when `storesTDErrors`, the TD errors in ``tdErrors``.
+    mutating func criticLossGradient(prediction: Tensor, weights: Tensor, storesTDErrors: Bool) -> Float {
         let b = prediction.rows
-        tdErrors.prepare(count: b)
-        prediction.withUnsafeBufferPointer { q in
+        precondition(prediction.count == b && weights.count == b && targets.count == b, "DDPGLearner: critic output \(prediction.shape) for \(b) targets")
+        qGradient.prepare(rows: b, columns: 1)
+        if storesTDErrors { tdErrors.prepare(count: b) }
+        return prediction.withUnsafeBufferPointer { q in
             targets.withUnsafeBufferPointer { y in
-                tdErrors.withUnsafeMutableBufferPointer { e in
-                    for k in 0..<b { e[k] = y[k] - q[k] }
+                weights.withUnsafeBufferPointer { w in
+                    qGradient.withUnsafeMutableBufferPointer { g in
+                        if storesTDErrors {
+                            return tdErrors.withUnsafeMutableBufferPointer { td in
+                                DDPGMath.criticLoss(q: q.baseAddress!, targets: y.baseAddress!, weights: w.baseAddress!,
+                                                    outputGradient: g.baseAddress!, tdErrors: td.baseAddress!, count: b)
+                            }
+                        }
+                        return DDPGMath.criticLoss(q: q.baseAddress!, targets: y.baseAddress!, weights: w.baseAddress!,
+                                                   outputGradient: g.baseAddress!, tdErrors: nil, count: b)
+                    }
                 }
             }
         }
@@ -426,7 +443,7 @@ extension DDPGLearner {
         qGradient.prepare(rows: batchSize, columns: 1)
         tdErrors.prepare(count: batchSize)
         actorQGradient.prepare(rows: batchSize, columns: 1)
-        actorQGradient.fill(-1 / Float(batchSize))
+        actorQGradient.fill(DDPGMath.actorLossGradient(count: batchSize))
         if configuration.targetPolicyNoise > 0 { nextActions.prepare(rows: batchSize, columns: actionSize) }
         if configuration.computesStateGradients {
             criticStateGradient.prepare(rows: batchSize, columns: stateSize)
@@ -448,48 +465,47 @@ extension DDPGLearner {
 
 extension DDPGLearner {
     /// Whether ``update(_:)`` runs on two threads: ``parallelism`` is at least 2 and the
-    /// learner has WORKLOAD.md's shape — ``MLPActor`` with actions in `[−1, 1]`, one
-    /// ``MLPCritic``, no target policy noise, no gradient clipping, policy delay 1, no state
-    /// gradients. Other configurations (TD3, DRR's state gradients) use the sequential path.
+    /// learner has WORKLOAD.md's shape — an actor and one critic that are each one ``MLP``
+    /// (``Actor/withMLP(_:)``, ``Critic/withMLP(_:)``: ``MLPActor`` with actions in
+    /// `[−1, 1]`, ``MLPCritic``), no target policy noise, no gradient clipping, policy
+    /// delay 1. State gradients (``DDPGConfiguration/computesStateGradients``) and a
+    /// ``targetActionProjection`` run on two lanes too, so DRR's default training takes this
+    /// path. Other configurations (TD3, ``DDPGConfiguration/maxGradientNorm``, whose global
+    /// norm needs every gradient before the first Adam step) use the sequential path.
     public var usesParallelPath: Bool {
-        guard parallelism >= 2, A.self == MLPActor.self, C.self == MLPCritic.self, critics.count == 1,
-              targetActionProjection == nil else { return false }
+        guard parallelism >= 2, critics.count == 1 else { return false }
         let c = configuration
-        guard c.targetPolicyNoise == 0, c.maxGradientNorm == nil, c.policyDelay == 1, !c.computesStateGradients else { return false }
-        return (actor as? MLPActor)?.scale == nil
+        guard c.targetPolicyNoise == 0, c.maxGradientNorm == nil, c.policyDelay == 1 else { return false }
+        var actorCopy = actor, criticCopy = critics[0]
+        return actorCopy.withMLP({ _ in () }) != nil && criticCopy.withMLP({ _ in () }) != nil
     }
 
     /// The two-lane update's phases, in the order an update runs them, with their times summed
     /// over the updates run with ``profilesPhases`` since the last ``resetPhaseTimings()``
     /// (empty before the first such update, and for a learner that has not run the two-lane
     /// path; a copied learner builds its own engine and starts from empty timings).
-    public var phaseTimings: [TwoLanePhaseTiming] { engine?.engine.phaseTimings() ?? [] }
+    public var phaseTimings: [TwoLanePhaseTiming] { engine?.engine.executor.phaseTimings() ?? [] }
 
     /// Zeroes ``phaseTimings`` (e.g. after a warm-up).
     public mutating func resetPhaseTimings() {
-        if engine != nil && isKnownUniquelyReferenced(&engine) { engine?.engine.resetPhaseTimings() }
+        if engine != nil && isKnownUniquelyReferenced(&engine) { engine?.engine.executor.resetPhaseTimings() }
     }
 
-    /// The network of an ``MLPActor`` or ``MLPCritic`` held as a generic value, in place.
-    private static func withNetwork<T, R>(_ x: inout T, _ body: (inout MLP) -> R) -> R {
-        withUnsafeMutablePointer(to: &x) { p in
-            let raw = UnsafeMutableRawPointer(p)
-            if T.self == MLPActor.self { return body(&raw.assumingMemoryBound(to: MLPActor.self).pointee.network) }
-            precondition(T.self == MLPCritic.self, "DDPGLearner: the parallel path needs MLPActor / MLPCritic")
-            return body(&raw.assumingMemoryBound(to: MLPCritic.self).pointee.network)
+    /// Swaps the networks' parameters, the Adam moments and the batch buffers with the
+    /// engine's boxes (a second call swaps them back).
+    mutating func exchangeTensors(with engine: TwoLaneDDPGEngine) {
+        _ = actor.withMLP { engine.exchange(network: &$0, .actor) }
+        _ = targetActor.withMLP { engine.exchange(network: &$0, .targetActor) }
+        _ = critics[0].withMLP { engine.exchange(network: &$0, .critic) }
+        _ = targetCritics[0].withMLP { engine.exchange(network: &$0, .targetCritic) }
+        actorOptimizer.withMomentTensors { engine.exchange(firstMoments: &$0, secondMoments: &$1, .actor) }
+        criticOptimizers[0].withMomentTensors { engine.exchange(firstMoments: &$0, secondMoments: &$1, .critic) }
+        engine.exchange(&targets, .targets)
+        engine.exchange(&tdErrors, .tdErrors)
+        if configuration.computesStateGradients {
+            engine.exchange(&criticStateGradient, .criticStateGradient)
+            engine.exchange(&actorStateGradient, .actorStateGradient)
         }
-    }
-
-    /// Points `raw` at `net`'s parameters (made unique first); false when the shapes differ.
-    private static func bind(_ net: inout MLP, _ raw: inout [RawDense]) -> Bool {
-        guard net.layers.count == raw.count else { return false }
-        for i in raw.indices {
-            guard net.layers[i].inputSize == raw[i].inputs, net.layers[i].outputSize == raw[i].outputs,
-                  Int32(net.layers[i].activation.rawValue) == raw[i].activation else { return false }
-            raw[i].weight = net.layers[i].weight.withUnsafeMutableBufferPointer { $0.baseAddress! }
-            raw[i].bias = net.layers[i].bias.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        }
-        return true
     }
 
     /// The update on two lanes (see ``TwoLaneDDPGEngine``); nil when it does not apply.
@@ -500,21 +516,20 @@ extension DDPGLearner {
                      && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
                      "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
         guard b > 0 else { return nil }
+        let stateGradients = configuration.computesStateGradients
         if engine == nil || !isKnownUniquelyReferenced(&engine) {
-            let actorNetwork = DDPGLearner.withNetwork(&actor) { $0 }
-            let criticNetwork = DDPGLearner.withNetwork(&critics[0]) { $0 }
-            guard criticNetwork.outputSize == 1, criticNetwork.layers.last?.activation == .identity,
+            guard let actorNetwork = actor.withMLP({ $0 }), let criticNetwork = critics[0].withMLP({ $0 }),
+                  criticNetwork.outputSize == 1, criticNetwork.layers.last?.activation == .identity,
                   criticNetwork.inputSize == s + a, actorNetwork.inputSize == s, actorNetwork.outputSize == a else { return nil }
-            engine = TwoLaneHandle(TwoLaneDDPGEngine(actor: actorNetwork, critic: criticNetwork, stateSize: s, actionSize: a))
+            engine = TwoLaneHandle(TwoLaneDDPGEngine(actor: actorNetwork, critic: criticNetwork, stateSize: s, actionSize: a,
+                                                     computesStateGradients: stateGradients))
         }
         guard let engine = engine?.engine else { return nil }
-        guard DDPGLearner.withNetwork(&actor, { DDPGLearner.bind(&$0, &engine.actor) }),
-              DDPGLearner.withNetwork(&targetActor, { DDPGLearner.bind(&$0, &engine.targetActor) }),
-              DDPGLearner.withNetwork(&critics[0], { DDPGLearner.bind(&$0, &engine.critic) }),
-              DDPGLearner.withNetwork(&targetCritics[0], { DDPGLearner.bind(&$0, &engine.targetCritic) }) else { return nil }
+        guard actor.withMLP({ engine.matches($0, .actor) }) == true, targetActor.withMLP({ engine.matches($0, .targetActor) }) == true,
+              critics[0].withMLP({ engine.matches($0, .critic) }) == true,
+              targetCritics[0].withMLP({ engine.matches($0, .targetCritic) }) == true else { return nil }
         engine.prepare(batchSize: b)
-        engine.start()
-        engine.profiling = profilesPhases
+        engine.executor.profiling = profilesPhases
 
         let c = configuration
         engine.gamma = c.gamma
@@ -523,26 +538,35 @@ extension DDPGLearner {
         engine.beta2 = c.adamBeta2
         engine.criticStep = criticOptimizers[0].beginStep(shapedLike: criticGradients[0])
         engine.actorStep = actorOptimizer.beginStep(shapedLike: actorGradient)
-        criticOptimizers[0].withMomentBuffers { i, m, v in engine.criticMoments[i] = (m.baseAddress!, v.baseAddress!) }
-        actorOptimizer.withMomentBuffers { i, m, v in engine.actorMoments[i] = (m.baseAddress!, v.baseAddress!) }
-
         targets.prepare(rows: b, columns: 1)
-        qGradient.prepare(rows: b, columns: 1)
         tdErrors.prepare(count: b)
-        engine.targets = targets.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let dq = qGradient.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        let td = tdErrors.withUnsafeMutableBufferPointer { $0.baseAddress! }
-        engine.states = batch.states.withUnsafeBufferPointer { $0.baseAddress! }
-        engine.actions = batch.actions.withUnsafeBufferPointer { $0.baseAddress! }
-        engine.nextStates = batch.nextStates.withUnsafeBufferPointer { $0.baseAddress! }
-        engine.rewards = batch.rewards.withUnsafeBufferPointer { $0.baseAddress! }
-        engine.discounts = batch.discounts.withUnsafeBufferPointer { $0.baseAddress! }
-        let weights = batch.weights.withUnsafeBufferPointer { $0.baseAddress! }
+        if stateGradients {
+            criticStateGradient.prepare(rows: b, columns: s)
+            actorStateGradient.prepare(rows: b, columns: s)
+        }
 
+        exchangeTensors(with: engine)
+        swap(&engine.projection, &targetActionProjection)
         let blasThreads = BLASRuntime.threadCount
         if blasThreads != 1 { BLASRuntime.setThreadCount(1) }
-        let (criticLoss, actorLoss) = engine.update(criticOutputGradient: dq, tdErrors: td, weights: weights)
+        let (criticLoss, actorLoss) = batch.states.withUnsafeBufferPointer { states in
+            batch.actions.withUnsafeBufferPointer { actions in
+                batch.nextStates.withUnsafeBufferPointer { nextStates in
+                    batch.rewards.withUnsafeBufferPointer { rewards in
+                        batch.discounts.withUnsafeBufferPointer { discounts in
+                            batch.weights.withUnsafeBufferPointer { weights in
+                                engine.update(states: states.baseAddress!, actions: actions.baseAddress!,
+                                              nextStates: nextStates.baseAddress!, rewards: rewards.baseAddress!,
+                                              discounts: discounts.baseAddress!, weights: weights.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
         if blasThreads != 1 { BLASRuntime.setThreadCount(blasThreads) }
+        swap(&engine.projection, &targetActionProjection)
+        exchangeTensors(with: engine)
         updateCount += 1
         return DDPGUpdateStatistics(criticLoss: criticLoss, actorLoss: actorLoss)
     }
@@ -581,5 +605,76 @@ extension DDPGLearner {
             actorOptimizer.update(&actor, along: actorGradient)
             return value
         }
+    }
+}
+
+extension DDPGLearner: Learner {
+    /// Tensors of this learner's state: `actor.`, `target_actor.`, `critic.<i>.` and
+    /// `target_critic.<i>.` parameters, Adam moments (`optimizer.actor.m.<j>`, `.v.<j>`,
+    /// `optimizer.critic.<i>.m.<j>`, …), and the counters `optimizer.actor.step`,
+    /// `optimizer.critic.<i>.step` and `update_count` as one-element tensors (exact up to
+    /// 2²⁴). The generator of TD3's target noise is not saved.
+    public func checkpointTensors() -> [String: Tensor] {
+        var out = actor.namedParameters(prefix: "actor.")
+        out.merge(targetActor.namedParameters(prefix: "target_actor."), uniquingKeysWith: { a, _ in a })
+        for i in critics.indices {
+            out.merge(critics[i].namedParameters(prefix: "critic.\(i)."), uniquingKeysWith: { a, _ in a })
+            out.merge(targetCritics[i].namedParameters(prefix: "target_critic.\(i)."), uniquingKeysWith: { a, _ in a })
+        }
+        func add(_ optimizer: Adam, _ prefix: String) {
+            let state = optimizer.state
+            out[prefix + "step"] = Tensor([Float(state.step)])
+            for j in state.firstMoments.indices {
+                out[prefix + "m.\(j)"] = state.firstMoments[j]
+                out[prefix + "v.\(j)"] = state.secondMoments[j]
+            }
+        }
+        add(actorOptimizer, "optimizer.actor.")
+        for i in criticOptimizers.indices { add(criticOptimizers[i], "optimizer.critic.\(i).") }
+        out["update_count"] = Tensor([Float(updateCount)])
+        return out
+    }
+
+    public mutating func restore(fromCheckpoint tensors: [String: Tensor]) throws(CheckpointError) {
+        var copy = self
+        copy.engine = nil
+        try copy.actor.loadParameters(from: tensors, prefix: "actor.")
+        try copy.targetActor.loadParameters(from: tensors, prefix: "target_actor.")
+        for i in critics.indices {
+            try copy.critics[i].loadParameters(from: tensors, prefix: "critic.\(i).")
+            try copy.targetCritics[i].loadParameters(from: tensors, prefix: "target_critic.\(i).")
+        }
+        func counter(_ name: String) throws(CheckpointError) -> Int {
+            guard let t = tensors[name] else { throw .missingTensor(name) }
+            guard t.count == 1, t[flat: 0] >= 0, t[flat: 0] == t[flat: 0].rounded() else {
+                throw .shapeMismatch(name: name, expected: [1], found: t.shape)
+            }
+            return Int(t[flat: 0])
+        }
+        func restore(_ optimizer: inout Adam, _ prefix: String, shapedLike parameters: [Tensor]) throws(CheckpointError) {
+            let step = try counter(prefix + "step")
+            var first: [Tensor] = [], second: [Tensor] = []
+            if step > 0 {
+                for (j, p) in parameters.enumerated() {
+                    for (name, list) in [(prefix + "m.\(j)", 0), (prefix + "v.\(j)", 1)] {
+                        guard let t = tensors[name] else { throw .missingTensor(name) }
+                        guard t.shape == p.shape else { throw .shapeMismatch(name: name, expected: p.shape, found: t.shape) }
+                        if list == 0 { first.append(t) } else { second.append(t) }
+                    }
+                }
+            }
+            try optimizer.restore(step: step, firstMoments: first, secondMoments: second)
+        }
+        func parameters<L: Layer>(_ layer: L) -> [Tensor] {
+            var out: [Tensor] = []
+            layer.forEachParameter { _, p in out.append(p) }
+            return out
+        }
+        try restore(&copy.actorOptimizer, "optimizer.actor.", shapedLike: parameters(actor))
+        for i in criticOptimizers.indices {
+            try restore(&copy.criticOptimizers[i], "optimizer.critic.\(i).", shapedLike: parameters(critics[i]))
+        }
+        copy.updateCount = try counter("update_count")
+        self = copy
     }
 }

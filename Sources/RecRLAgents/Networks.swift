@@ -16,6 +16,15 @@ public protocol Actor: Layer {
     /// The range the actor's outputs lie in (e.g. `[−1, 1]` for a tanh output);
     /// TD3's target smoothing noise is scaled by and clipped to it.
     var actionSpec: BoundedSpec { get }
+    /// Calls `body` with the actor's network in place when the actor *is* one ``MLP``
+    /// from state to action (its forward pass is the MLP's, nothing before or after) and
+    /// returns its result; nil otherwise (the default). ``DDPGLearner``'s two-lane update
+    /// needs it.
+    mutating func withMLP<R>(_ body: (inout MLP) -> R) -> R?
+}
+
+extension Actor {
+    public mutating func withMLP<R>(_ body: (inout MLP) -> R) -> R? { nil }
 }
 
 /// An action-value network `Q(s, a)` for batches.
@@ -30,6 +39,14 @@ public protocol Critic: Layer {
     var stateSize: Int { get }
     /// The width of an action.
     var actionSize: Int { get }
+    /// Calls `body` with the critic's network in place when the critic *is* one ``MLP``
+    /// from `[s | a]` to `Q` and returns its result; nil otherwise (the default).
+    /// ``DDPGLearner``'s two-lane update needs it.
+    mutating func withMLP<R>(_ body: (inout MLP) -> R) -> R?
+}
+
+extension Critic {
+    public mutating func withMLP<R>(_ body: (inout MLP) -> R) -> R? { nil }
 }
 
 /// The DDPG actor of WORKLOAD.md: `S → H (ReLU) → H (ReLU) → A (tanh)`, optionally
@@ -82,6 +99,12 @@ public struct MLPActor: Actor {
 
     public var stateSize: Int { network.inputSize }
     public var actionSize: Int { network.outputSize }
+
+    /// `body(&network)` when the actions are the network's outputs (range `[−1, 1]`);
+    /// nil for a scaled action range, whose scaling pass follows the network.
+    public mutating func withMLP<R>(_ body: (inout MLP) -> R) -> R? {
+        scale == nil ? body(&network) : nil
+    }
 
     /// Buffers of the network and of the scaling pass.
     public struct Context: LayerContext {
@@ -178,6 +201,9 @@ public struct MLPCritic: Critic {
     }
 
     public var actionSize: Int { network.inputSize - stateSize }
+
+    /// `body(&network)`: the critic is its network.
+    public mutating func withMLP<R>(_ body: (inout MLP) -> R) -> R? { body(&network) }
 
     public func makeContext() -> MLP.Context { network.makeContext() }
 

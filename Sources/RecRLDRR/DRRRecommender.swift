@@ -21,6 +21,12 @@ public struct DRRRecommender: SequentialRecommender {
     public private(set) var model: DRRModel?
     /// The learning curve of the last ``fit(train:)``.
     public private(set) var curve: [DRRCurvePoint] = []
+    /// Threads of each DDPG update during ``fit(train:)`` (see
+    /// ``DRRTrainer/train(_:configuration:seed:curveEvery:parallelism:progress:)``);
+    /// default ``DRRTrainer/defaultParallelism``.
+    public var parallelism = DRRTrainer.defaultParallelism
+    /// The last ``fit(train:)``'s training run (nil before one, and for a pretrained model).
+    public private(set) var lastTraining: DRRTrainingResult?
     /// Called with each curve point during training.
     public var progress: (@Sendable (DRRCurvePoint) -> Void)?
     private var histories: UserHistories?
@@ -58,9 +64,11 @@ public struct DRRRecommender: SequentialRecommender {
             histories = UserHistories(train)
             return
         }
-        let result = try DRRTrainer.train(train, configuration: configuration, seed: seed, progress: progress)
+        let result = try DRRTrainer.run(train, configuration: configuration, seed: seed, parallelism: parallelism,
+                                        progress: progress)
         model = result.model
         curve = result.curve
+        lastTraining = result
         histories = UserHistories(train)
     }
 

@@ -17,6 +17,24 @@ public struct DRRCurvePoint: Sendable, Codable, Equatable {
     public var epsilon: Float
 }
 
+/// What ``DRRTrainer/run(_:configuration:seed:curveEvery:parallelism:progress:)`` produced.
+public struct DRRTrainingResult: Sendable {
+    /// The trained model.
+    public var model: DRRModel
+    /// The learning curve.
+    public var curve: [DRRCurvePoint]
+    /// Episodes run.
+    public var episodes: Int
+    /// Wall-clock seconds of the episode loop (acting, simulating and learning; without
+    /// the embedding pretraining before it).
+    public var loopSeconds: Double
+    /// The DDPG update's parallelism used.
+    public var parallelism: Int
+
+    /// `episodes / loopSeconds` (0 for an empty run).
+    public var episodesPerSecond: Double { loopSeconds > 0 ? Double(episodes) / loopSeconds : 0 }
+}
+
 /// Trains DRR offline (Liu et al. 2018, Algorithm 1) against the ``OfflineSimulator``.
 public enum DRRTrainer {
     /// Fits PMF embeddings on `train` (ALS, explicit ratings), then trains the
@@ -29,10 +47,27 @@ public enum DRRTrainer {
     ///   - configuration: hyper-parameters (validated).
     ///   - seed: seeds everything (embeddings, networks, exploration, replay, user order).
     ///   - curveEvery: episodes per learning-curve point.
+    ///   - parallelism: threads of each DDPG update (``DDPGLearner/parallelism``): 2 runs it
+    ///     on the two-lane path, 1 on the calling thread alone. Default
+    ///     ``defaultParallelism``. The results agree to float rounding; OpenBLAS runs
+    ///     single-threaded either way. The returned model's learner has parallelism 1 (a
+    ///     served model acts on one thread; set it again to train it further on two).
     ///   - progress: called with each curve point.
     public static func train(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
-                             curveEvery: Int = 100, progress: ((DRRCurvePoint) -> Void)? = nil) throws -> (model: DRRModel, curve: [DRRCurvePoint]) {
+                             curveEvery: Int = 100, parallelism: Int = defaultParallelism,
+                             progress: ((DRRCurvePoint) -> Void)? = nil) throws -> (model: DRRModel, curve: [DRRCurvePoint]) {
+        let result = try run(train, configuration: configuration, seed: seed, curveEvery: curveEvery,
+                             parallelism: parallelism, progress: progress)
+        return (result.model, result.curve)
+    }
+
+    /// ``train(_:configuration:seed:curveEvery:parallelism:progress:)`` with the episode
+    /// loop's wall time in the result.
+    public static func run(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
+                           curveEvery: Int = 100, parallelism: Int = defaultParallelism,
+                           progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DRRTrainingResult {
         try configuration.validate()
+        guard parallelism >= 1 else { throw DRRError.invalidConfiguration("parallelism must be at least 1, got \(parallelism)") }
         guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
         var rng = Xoshiro256StarStar(seed: seed)
         let ratings = try SparseRatings(userCount: train.userCount, itemCount: train.itemCount,
@@ -50,6 +85,7 @@ public enum DRRTrainer {
         var env = try OfflineSimulator(userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors, histories: histories,
                                        predictedRating: { u, i in pmf.predict(user: u, item: i) }, rewardScale: scale,
                                        configuration: configuration, seed: rng.next())
+        model.learner.parallelism = parallelism
         var session = TrainingSession(model: model, configuration: configuration, seed: rng.next())
         if configuration.supervisedWeight > 0 {
             session.supervised = SupervisedNextItem(histories: histories, threshold: scale.midpoint,
@@ -61,6 +97,7 @@ public enum DRRTrainer {
         defer { BLASRuntime.setThreadCount(blasThreads) }
         var curve: [DRRCurvePoint] = []
         var rewardSum: Float = 0, lossSum: Float = 0, lossCount = 0, episodesInPoint = 0
+        let clock = ContinuousClock(), loopStart = clock.now
         for episode in 0..<configuration.episodes {
             rewardSum += session.runEpisode(&env, episode: episode)
             episodesInPoint += 1
@@ -75,23 +112,28 @@ public enum DRRTrainer {
                 rewardSum = 0; lossSum = 0; lossCount = 0; episodesInPoint = 0
             }
         }
+        let elapsed = (clock.now - loopStart).components
+        let loopSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
         model = session.model
-        return (model, curve)
+        model.learner.parallelism = 1
+        return DRRTrainingResult(model: model, curve: curve, episodes: configuration.episodes, loopSeconds: loopSeconds,
+                                 parallelism: parallelism)
     }
 
-    /// The mutable state of one training run: model, replay, batches, exploration.
+    /// The default ``train(_:configuration:seed:curveEvery:parallelism:progress:)``
+    /// parallelism: 2 on a machine with at least two cores (the two-lane DDPG update),
+    /// else 1.
+    public static var defaultParallelism: Int {
+        ProcessInfo.processInfo.activeProcessorCount >= 2 ? 2 : 1
+    }
+
+    /// The mutable state of one training run: model, replay, learning step, exploration.
     struct TrainingSession {
         var model: DRRModel
         let configuration: DRRConfiguration
         var rng: Xoshiro256StarStar
         var replay: PrioritizedReplayBuffer
-        var rawBatch: TransitionBatch
-        var batch: TransitionBatch
-        var moduleContext: BasicContext
-        var nextModuleContext: BasicContext
-        var moduleGradient: DRRStateRepresentation
-        var moduleOptimizer: Adam
-        var stateGradient = Tensor(zeros: [0])
+        var step: DRRLearningStep
         var input: Tensor
         var lossSum: Float = 0
         var lossCount = 0
@@ -99,29 +141,21 @@ public enum DRRTrainer {
         let actionScale: Float
         /// The supervised next-item objective (with ``DRRConfiguration/supervisedWeight`` > 0).
         var supervised: SupervisedNextItem?
-        var supervisedContext: BasicContext
         var supervisedLossSum: Float = 0
 
         init(model: DRRModel, configuration: DRRConfiguration, seed: UInt64) {
             self.model = model
             self.configuration = configuration
             rng = Xoshiro256StarStar(seed: seed)
-            let x = model.inputSize, k = configuration.embeddingSize, s = model.stateModule.outputSize
+            let x = model.inputSize, k = configuration.embeddingSize
             let totalSamples = max(1, configuration.episodes * configuration.episodeLength)
             replay = PrioritizedReplayBuffer(capacity: configuration.replayCapacity, stateSize: x, actionSize: k,
                                              alpha: configuration.priorityAlpha,
                                              beta: .linear(from: Float(configuration.priorityBetaStart), to: 1, steps: totalSamples))
-            rawBatch = TransitionBatch(batchSize: configuration.batchSize, stateSize: x, actionSize: k)
-            batch = TransitionBatch(batchSize: configuration.batchSize, stateSize: s, actionSize: k)
-            moduleContext = model.stateModule.makeContext()
-            nextModuleContext = model.stateModule.makeContext()
-            supervisedContext = model.stateModule.makeContext()
-            moduleGradient = model.stateModule.zeroGradient()
-            moduleOptimizer = Adam(learningRate: configuration.stateLearningRate)
+            step = DRRLearningStep(model: model, options: .init(trainsStateModule: true))
             input = Tensor(zeros: [1, x])
             actionScale = model.actionScale
         }
-
         func epsilon(at episode: Int) -> Float {
             let horizon = max(1, configuration.episodes / 2)
             let t = min(1, Float(episode) / Float(horizon))
@@ -163,41 +197,16 @@ public enum DRRTrainer {
             return total
         }
 
-        /// One DDPG update through the state module, and the module's own Adam step.
+        /// One ``DRRLearningStep`` (DDPG update through the state module), then, with the
+        /// supervised objective, one supervised step on a batch of logged examples.
         mutating func learn() {
-            replay.sample(into: &rawBatch, using: &rng)
-            model.encode(rawBatch, into: &batch, context: &moduleContext, nextContext: &nextModuleContext)
-            let stats = model.learner.update(batch)
+            let stats = step.learn(model: &model, replay: &replay, using: &rng)
             lossSum += stats.criticLoss
             lossCount += 1
-            replay.updatePriorities(indices: rawBatch.indices, tdErrors: model.learner.tdErrors)
-            guard configuration.variant != .n else { return }
-            // dL/ds from the critic loss and, with actorTrainsStateModule, the DDPG actor loss.
-            stateGradient.assign(model.learner.criticStateGradient)
-            if stats.actorLoss != nil && configuration.actorTrainsStateModule { stateGradient += model.learner.actorStateGradient }
-            model.stateModule.backward(input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
-                                       gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
-            moduleOptimizer.update(&model.stateModule, along: moduleGradient)
-            if supervised != nil { learnSupervised() }
-        }
-
-        /// One step of the supervised next-item objective on a batch of logged examples.
-        mutating func learnSupervised() {
-            guard var sup = supervised else { return }
-            supervised = nil  // keeps `sup`'s buffers uniquely referenced while it works
-            sup.sampleInputs(model: model, using: &rng)
-            model.stateModule.forward(sup.inputs, context: &supervisedContext)
-            let items = model.itemEmbeddings, weight = configuration.supervisedWeight
-            supervisedLossSum += model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
-                sup.crossEntropy(actions: actions, itemEmbeddings: items, weight: weight, gradient: &gradient)
+            if supervised != nil {
+                supervised!.sampleInputs(model: model, using: &rng)
+                supervisedLossSum += step.supervisedStep(model: &model, inputs: supervised!.inputs, targets: supervised!.targets)
             }
-            if configuration.variant != .n {
-                model.stateModule.backward(input: sup.inputs, outputGradient: model.learner.actorStateGradient,
-                                           context: &supervisedContext, gradient: &moduleGradient,
-                                           computeParameterGradient: true, computeInputGradient: false)
-                moduleOptimizer.update(&model.stateModule, along: moduleGradient)
-            }
-            supervised = sup
         }
     }
 }
@@ -212,7 +221,6 @@ struct SupervisedNextItem {
     let positives: [[Int32]]
     var inputs: Tensor
     var targets: [Int32]
-    var logits = Tensor(zeros: [0])
 
     init(histories: UserHistories, threshold: Float, model: DRRModel, batchSize: Int) {
         var positives: [[Int32]] = []
@@ -243,12 +251,6 @@ struct SupervisedNextItem {
             model.writeInput(user: u, window: window, into: &inputs, row: row)
             targets[row] = p[end]
         }
-    }
-
-    /// ``NextItemSoftmax/lossAndGradient(actions:itemEmbeddings:targets:weight:logits:gradient:)`` on this batch.
-    mutating func crossEntropy(actions: Tensor, itemEmbeddings: Tensor, weight: Float, gradient: inout Tensor) -> Float {
-        NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: itemEmbeddings, targets: targets, weight: weight,
-                                        logits: &logits, gradient: &gradient)
     }
 }
 

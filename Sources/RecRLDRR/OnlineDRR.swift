@@ -30,7 +30,8 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
 ///   the item into the window) and appends the transition to the replay buffer.
 /// - Online learning: ``learn(updates:)`` (or ``startBackgroundLearning(updatesPerSecond:)``)
-///   applies DDPG updates from the replay on a private copy and then publishes the new
+///   runs the same ``DRRLearningStep`` as offline training (by default without training
+///   the state module: ``learningOptions``) on a private copy and then publishes the new
 ///   weights atomically: a reader takes the current snapshot under a lock held only
 ///   to copy a reference, so it never waits for an update and never sees a half-written
 ///   model.
@@ -59,11 +60,9 @@ public final class OnlineDRR: Sendable {
     struct LearnerState: Sendable {
         var model: DRRModel
         var replay: PrioritizedReplayBuffer
-        var rawBatch: TransitionBatch
-        var batch: TransitionBatch
+        /// The learning step offline training runs too.
+        var step: DRRLearningStep
         var rng: Xoshiro256StarStar
-        var context = BasicContext()
-        var nextContext = BasicContext()
         var updates = 0
         /// Live next-item examples for the supervised objective: the module input before a
         /// positive item (a ring of ``OnlineDRR/exampleCapacity`` rows) and the item.
@@ -73,8 +72,6 @@ public final class OnlineDRR: Sendable {
         var exampleNext = 0
         var supervisedInputs: Tensor
         var supervisedTargets: [Int32]
-        var supervisedContext = BasicContext()
-        var logits = Tensor(zeros: [0])
 
         /// Stores one example, overwriting the oldest once the ring is full.
         mutating func addExample(_ input: Tensor, item: Int) {
@@ -87,7 +84,8 @@ public final class OnlineDRR: Sendable {
             exampleCount = Swift.min(exampleCount + 1, examples.rows)
         }
 
-        /// One supervised next-item step of the actor on a random batch of stored examples.
+        /// One supervised next-item step (``DRRLearningStep/supervisedStep(model:inputs:targets:)``)
+        /// on a random batch of stored examples.
         mutating func supervisedStep() {
             let b = supervisedInputs.rows, width = examples.columns, weight = model.configuration.supervisedWeight
             guard weight > 0, exampleCount >= b else { return }
@@ -100,15 +98,7 @@ public final class OnlineDRR: Sendable {
                     }
                 }
             }
-            model.stateModule.forward(supervisedInputs, context: &supervisedContext)
-            let items = model.itemEmbeddings, targets = supervisedTargets
-            var logits = self.logits
-            self.logits = Tensor(zeros: [0])
-            model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
-                NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
-                                                logits: &logits, gradient: &gradient)
-            }
-            self.logits = logits
+            step.supervisedStep(model: &model, inputs: supervisedInputs, targets: supervisedTargets)
         }
     }
 
@@ -132,9 +122,18 @@ public final class OnlineDRR: Sendable {
     /// cold-start fallback; empty when the manifest has no popularity counts.
     private let popularityOrder: [Int]
 
+    /// How online learning's ``DRRLearningStep`` differs from offline training's.
+    public let learningOptions: DRRLearningStep.Options
+
     /// Serves `model`, whose id maps are in `manifest`.
-    public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0) {
+    ///
+    /// - Parameter learningOptions: options of the online ``DRRLearningStep``; the default
+    ///   leaves the state module as trained offline (see
+    ///   ``DRRLearningStep/Options/trainsStateModule``).
+    public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0,
+                learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false)) {
         self.manifest = manifest
+        self.learningOptions = learningOptions
         userIndex = Dictionary(uniqueKeysWithValues: manifest.userIDs.enumerated().map { ($1, $0) })
         itemIDs = manifest.itemIDs
         itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
@@ -144,18 +143,17 @@ public final class OnlineDRR: Sendable {
             popularityOrder = []
         }
         snapshot = Mutex(Snapshot(model: model, version: 1))
-        learner = Mutex(Self.learnerState(for: model, seed: seed))
+        learner = Mutex(Self.learnerState(for: model, seed: seed, options: learningOptions))
     }
 
     /// Fresh learner buffers (replay, batches, supervised examples) shaped for `model`.
-    static func learnerState(for model: DRRModel, seed: UInt64) -> LearnerState {
+    static func learnerState(for model: DRRModel, seed: UInt64, options: DRRLearningStep.Options) -> LearnerState {
         let c = model.configuration
         return LearnerState(
             model: model,
             replay: PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: model.inputSize, actionSize: c.embeddingSize,
                                             alpha: c.priorityAlpha),
-            rawBatch: TransitionBatch(batchSize: c.batchSize, stateSize: model.inputSize, actionSize: c.embeddingSize),
-            batch: TransitionBatch(batchSize: c.batchSize, stateSize: model.stateModule.outputSize, actionSize: c.embeddingSize),
+            step: DRRLearningStep(model: model, options: options),
             rng: Xoshiro256StarStar(seed: seed),
             examples: Tensor(zeros: [c.supervisedWeight > 0 ? Self.exampleCapacity : 1, model.inputSize]),
             exampleItems: [Int32](repeating: 0, count: c.supervisedWeight > 0 ? Self.exampleCapacity : 1),
@@ -164,9 +162,10 @@ public final class OnlineDRR: Sendable {
     }
 
     /// Loads a model folder written by `recrl train`.
-    public convenience init(directory: URL, seed: UInt64 = 0) throws {
+    public convenience init(directory: URL, seed: UInt64 = 0,
+                            learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false)) throws {
         let (model, manifest) = try DRRModelStore.load(from: directory)
-        self.init(model: model, manifest: manifest, seed: seed)
+        self.init(model: model, manifest: manifest, seed: seed, learningOptions: learningOptions)
     }
 
     /// The published model's version (1, then +1 per publication).
@@ -297,12 +296,9 @@ public final class OnlineDRR: Sendable {
                 state.replay.add(state: s, action: a, reward: r, discount: 1, nextState: s2)
                 if supervised && r > 0 { state.addExample(s, item: item) }
             }
-            guard state.replay.count >= state.rawBatch.count, updates > 0 else { return 0 }
+            guard state.replay.count >= state.model.configuration.batchSize, updates > 0 else { return 0 }
             for _ in 0..<updates {
-                state.replay.sample(into: &state.rawBatch, using: &state.rng)
-                state.model.encode(state.rawBatch, into: &state.batch, context: &state.context, nextContext: &state.nextContext)
-                state.model.learner.update(state.batch)
-                state.replay.updatePriorities(indices: state.rawBatch.indices, tdErrors: state.model.learner.tdErrors)
+                state.step.learn(model: &state.model, replay: &state.replay, using: &state.rng)
                 if supervised { state.supervisedStep() }
                 state.updates += 1
             }
@@ -325,7 +321,7 @@ public final class OnlineDRR: Sendable {
                 && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
                 state.model = model
             } else {
-                state = Self.learnerState(for: model, seed: state.rng.next())
+                state = Self.learnerState(for: model, seed: state.rng.next(), options: learningOptions)
             }
         }
         snapshot.withLock { $0 = Snapshot(model: model, version: $0.version + 1) }

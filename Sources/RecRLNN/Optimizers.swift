@@ -125,6 +125,33 @@ extension Adam {
         return correctedStep()
     }
 
+    /// The state a resumed run needs: the step count and the moments, one tensor each per
+    /// parameter tensor in ``Layer/updateParameters(pairedWith:_:)`` order (empty before
+    /// the first step).
+    public var state: (step: Int, firstMoments: [Tensor], secondMoments: [Tensor]) {
+        (step, firstMoments, secondMoments)
+    }
+
+    /// Restores ``state`` (e.g. from a checkpoint): the next step continues from `step`.
+    /// Both moment lists must have the same length and shapes, one per parameter tensor.
+    public mutating func restore(step: Int, firstMoments: [Tensor], secondMoments: [Tensor]) throws(CheckpointError) {
+        guard step >= 0, firstMoments.count == secondMoments.count,
+              zip(firstMoments, secondMoments).allSatisfy({ $0.shape == $1.shape }) else {
+            throw .invalidHeader("Adam state: step \(step), \(firstMoments.count) first and \(secondMoments.count) second moments of differing shapes")
+        }
+        self.step = step
+        self.firstMoments = firstMoments
+        self.secondMoments = secondMoments
+    }
+
+    /// Calls `body` with the first- and second-moment tensors, one per parameter tensor in
+    /// ``Layer/updateParameters(pairedWith:_:)`` order (empty before the first step), to
+    /// read or move in place (e.g. swapped out for the length of a step run elsewhere and
+    /// swapped back; their shapes must be kept).
+    public mutating func withMomentTensors<R>(_ body: (_ first: inout [Tensor], _ second: inout [Tensor]) throws -> R) rethrows -> R {
+        try body(&firstMoments, &secondMoments)
+    }
+
     /// Calls `body` with the index, first-moment and second-moment storage of every parameter
     /// tensor, in ``Layer/updateParameters(pairedWith:_:)`` order (empty before the first step).
     public mutating func withMomentBuffers(_ body: (_ index: Int, _ first: UnsafeMutableBufferPointer<Float>,

@@ -39,7 +39,12 @@ struct TrainOutput: Encodable {
     var policy: String
     var out: String
     var seed: UInt64
+    /// The whole fit, embeddings included.
     var trainSeconds: Double
+    /// The episode loop alone, and its rate.
+    var trainingLoopSeconds: Double
+    var episodesPerSecond: Double
+    var parallelism: Int
     var precisionAt10: Double
     var ndcgAt10: Double
     var episodes: Int
@@ -48,7 +53,8 @@ struct TrainOutput: Encodable {
     var evaluatedOn: String
 
     enum CodingKeys: String, CodingKey {
-        case policy, out, seed, trainSeconds = "train_seconds", precisionAt10 = "precision@10", ndcgAt10 = "ndcg@10"
+        case policy, out, seed, trainSeconds = "train_seconds", trainingLoopSeconds = "training_loop_seconds"
+        case episodesPerSecond = "episodes_per_second", parallelism, precisionAt10 = "precision@10", ndcgAt10 = "ndcg@10"
         case episodes, dataFingerprint = "data_fingerprint", evaluatedOn = "evaluated_on"
     }
 }

@@ -35,6 +35,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("set"), help: ArgumentHelp("Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).", valueName: "KEY=VALUE")) var overrides: [String] = []
     @Flag(help: "Tune without touching the test split: hold out the same fraction of the training split (same --split) as a validation set, train on the rest and report metrics on the validation set.") var validation = false
     @Option(help: ArgumentHelp("Write learning curves (CSV and SVG) into this directory.", valueName: "DIR")) var curves: String?
+    @Option(help: "Threads of each DDPG update: 2 runs it on two lanes, 1 on one thread (default: 2 on a machine with at least two cores).") var parallelism: Int?
     @OptionGroup var output: JSONFlag
 
     var format: String { formatOption.format }
@@ -63,6 +64,7 @@ struct Train: ParsableCommand {
         guard testFraction > 0 && testFraction < 1 else { throw ValidationError("--test-fraction must be in (0, 1), got \(testFraction)") }
         guard strategy != nil else { throw ValidationError("unknown split '\(split)' (expected temporal, random or leave-last)") }
         if let episodes, episodes < 1 { throw ValidationError("--episodes must be positive") }
+        if let parallelism, parallelism < 1 { throw ValidationError("--parallelism must be at least 1, got \(parallelism)") }
         if let embeddings, DRRConfiguration.EmbeddingMethod(rawValue: embeddings) == nil { throw ValidationError("--embeddings must be explicit or implicit") }
         guard ["default", "paper"].contains(preset) else { throw ValidationError("--preset must be default or paper, got '\(preset)'") }
     }
@@ -112,6 +114,7 @@ struct Train: ParsableCommand {
             writeToStandardError("warning: \(configuration.episodes) episodes give \(transitions) transitions, fewer than the \(configuration.warmupTransitions) collected before learning starts (warmupTransitions): the networks will not be trained. Use more --episodes or --set warmupTransitions=N.\n")
         }
         var drr = DRRRecommender(configuration: configuration, seed: seed)
+        if let parallelism { drr.parallelism = parallelism }
         let totalEpisodes = configuration.episodes
         drr.progress = { point in
             if progress {
@@ -144,12 +147,15 @@ struct Train: ParsableCommand {
             try lossSVG.write(to: dir.appendingPathComponent("\(policy)-loss.svg"), atomically: true, encoding: .utf8)
         }
         let ndcg = metrics["ndcg@10"] ?? 0, precision = metrics["precision@10"] ?? 0
+        let loopSeconds = drr.lastTraining?.loopSeconds ?? 0, episodesPerSecond = drr.lastTraining?.episodesPerSecond ?? 0
         if json {
             print(try JSONOutput.encode(TrainOutput(
-                policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, precisionAt10: precision, ndcgAt10: ndcg,
+                policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, trainingLoopSeconds: loopSeconds,
+                episodesPerSecond: episodesPerSecond, parallelism: drr.parallelism, precisionAt10: precision, ndcgAt10: ndcg,
                 episodes: configuration.episodes, dataFingerprint: parts.train.fingerprint,
                 evaluatedOn: validation ? "validation" : "test")))
         } else {
+            print("training loop: \(configuration.episodes) episodes in \(String(format: "%.2f", loopSeconds)) s, \(String(format: "%.1f", episodesPerSecond)) episodes/s (parallelism \(drr.parallelism))")
             print("saved \(policy) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))")
         }
     }

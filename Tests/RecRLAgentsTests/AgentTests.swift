@@ -59,7 +59,7 @@ final class ExplorationTests: XCTestCase {
 }
 
 final class AgentLoopTests: XCTestCase {
-    func makeLoop(seed: UInt64) -> EnvironmentLoop<Pendulum, Agent<MLPActor, MLPCritic, UniformReplayBuffer, GaussianExploration>> {
+    func makeLoop(seed: UInt64) -> EnvironmentLoop<Pendulum, Agent<DDPGLearner<MLPActor, MLPCritic>, UniformReplayBuffer, GaussianExploration>> {
         let env = Pendulum(seed: seed)
         let learner = DDPGLearner(stateSize: 3, actionSize: 1, hiddenSizes: [16, 16], batchSize: 32,
                                   actionSpec: env.actionSpec, configuration: .td3, seed: seed)

@@ -1,0 +1,109 @@
+import RecRLTensor
+import RecRLNN
+import RecRLAgents
+
+/// One DRR learning step, shared by offline training (``DRRTrainer``) and online learning
+/// (``OnlineDRR``) so both run the same update:
+///
+/// 1. ``learn(model:replay:using:)``: sample a batch of module inputs from the prioritized
+///    replay, encode states and next states through the state module, run the DDPG update
+///    (``DDPGLearner/update(_:)``), feed the TD errors back as priorities and, when
+///    ``Options/trainsStateModule``, back-propagate `dL_critic/ds` (plus `dL_actor/ds` with
+///    ``DRRConfiguration/actorTrainsStateModule``) into the module and take its Adam step.
+/// 2. ``supervisedStep(model:inputs:targets:)``: the supervised next-item objective
+///    (``DRRConfiguration/supervisedWeight``) on a batch of logged examples, through the
+///    actor (``DDPGLearner/updateActor(states:loss:)``) and, when
+///    ``Options/trainsStateModule``, through the module.
+///
+/// The module's Adam state lives in the step. Every buffer is reused across steps.
+public struct DRRLearningStep: Sendable {
+    /// Where offline and online learning may differ.
+    public struct Options: Sendable, Equatable {
+        /// Whether the state module learns (from the critic loss, optionally the actor loss,
+        /// and the supervised objective; never for DRR-n, which has no module parameters to
+        /// train). Offline training: true (the paper trains the module jointly). Online
+        /// learning: false by default — a served model's module was trained offline on the
+        /// whole log, and the item weights it would move online are shared by every
+        /// user's state, so a few live updates would shift all rankings at once; online
+        /// learning refines actor and critic only unless asked.
+        public var trainsStateModule: Bool
+
+        /// Options; see each property.
+        public init(trainsStateModule: Bool = true) {
+            self.trainsStateModule = trainsStateModule
+        }
+    }
+
+    /// The options.
+    public var options: Options
+    /// The replayed batch of module inputs (`[u | i_1 … i_n]` rows), `batchSize` rows.
+    public private(set) var rawBatch: TransitionBatch
+    /// The learner's batch: states through the module.
+    public private(set) var batch: TransitionBatch
+    var moduleContext: BasicContext
+    var nextModuleContext: BasicContext
+    var supervisedContext: BasicContext
+    var moduleGradient: DRRStateRepresentation
+    var moduleOptimizer: Adam
+    var stateGradient = Tensor(zeros: [0])
+    var logits = Tensor(zeros: [0])
+
+    /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
+    public init(model: DRRModel, options: Options = Options()) {
+        let c = model.configuration, x = model.inputSize, s = model.stateModule.outputSize
+        self.options = options
+        rawBatch = TransitionBatch(batchSize: c.batchSize, stateSize: x, actionSize: c.embeddingSize)
+        batch = TransitionBatch(batchSize: c.batchSize, stateSize: s, actionSize: c.embeddingSize)
+        moduleContext = model.stateModule.makeContext()
+        nextModuleContext = model.stateModule.makeContext()
+        supervisedContext = model.stateModule.makeContext()
+        moduleGradient = model.stateModule.zeroGradient()
+        moduleOptimizer = Adam(learningRate: c.stateLearningRate)
+    }
+
+    /// Whether this step trains `model`'s module.
+    func trainsModule(_ model: DRRModel) -> Bool {
+        options.trainsStateModule && model.configuration.variant != .n
+    }
+
+    /// Step 1 (see the type): sample, encode, DDPG update, priorities, module step.
+    /// The replay must hold at least a batch.
+    @discardableResult
+    public mutating func learn<G: RandomNumberGenerator>(model: inout DRRModel, replay: inout PrioritizedReplayBuffer,
+                                                         using rng: inout G) -> DDPGUpdateStatistics {
+        replay.sample(into: &rawBatch, using: &rng)
+        model.encode(rawBatch, into: &batch, context: &moduleContext, nextContext: &nextModuleContext)
+        let stats = model.learner.update(batch)
+        replay.updatePriorities(indices: rawBatch.indices, tdErrors: model.learner.tdErrors)
+        if trainsModule(model) {
+            stateGradient.assign(model.learner.criticStateGradient)
+            if stats.actorLoss != nil && model.configuration.actorTrainsStateModule {
+                stateGradient += model.learner.actorStateGradient
+            }
+            model.stateModule.backward(input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
+                                       gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
+            moduleOptimizer.update(&model.stateModule, along: moduleGradient)
+        }
+        return stats
+    }
+
+    /// Step 2 (see the type): one step of `weight · cross-entropy(softmax(E · μ(module(x))), target)`
+    /// (``NextItemSoftmax``, weight ``DRRConfiguration/supervisedWeight``) on the module
+    /// inputs `inputs` (`[B, (n + 1)·k]`) and their next items `targets`. Returns the loss.
+    @discardableResult
+    public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
+        model.stateModule.forward(inputs, context: &supervisedContext)
+        let items = model.itemEmbeddings, weight = model.configuration.supervisedWeight
+        let loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
+            NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
+                                            logits: &self.logits, gradient: &gradient)
+        }
+        if trainsModule(model) {
+            model.stateModule.backward(input: inputs, outputGradient: model.learner.actorStateGradient,
+                                       context: &supervisedContext, gradient: &moduleGradient,
+                                       computeParameterGradient: true, computeInputGradient: false)
+            moduleOptimizer.update(&model.stateModule, along: moduleGradient)
+        }
+        return loss
+    }
+}
