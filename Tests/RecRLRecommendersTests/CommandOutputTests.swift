@@ -51,8 +51,9 @@ final class CommandOutputTests: XCTestCase {
     }
 
     func testTrain() throws {
-        let fixture = #"{"policy":"drr-ave","out":"/tmp/data-eval/model-before","seed":0,"train_seconds":4.752238750457764,"precision@10":0.004872881355932205,"ndcg@10":0.009464270804645052,"episodes":3,"data_fingerprint":"3f5b157778ababf0","evaluated_on":"test"}"#
-        let output = TrainOutput(policy: "drr-ave", out: "/tmp/m", seed: 0, trainSeconds: 1.5, precisionAt10: 0.1, ndcgAt10: 0.2,
+        let fixture = #"{"policy":"drr-ave","out":"/tmp/data-eval/model-before","seed":0,"train_seconds":4.752238750457764,"training_loop_seconds":2.5,"episodes_per_second":1.2,"parallelism":2,"precision@10":0.004872881355932205,"ndcg@10":0.009464270804645052,"episodes":3,"data_fingerprint":"3f5b157778ababf0","evaluated_on":"test"}"#
+        let output = TrainOutput(policy: "drr-ave", out: "/tmp/m", seed: 0, trainSeconds: 1.5, trainingLoopSeconds: 1,
+                                 episodesPerSecond: 3, parallelism: 2, precisionAt10: 0.1, ndcgAt10: 0.2,
                                  episodes: 3, dataFingerprint: "3f5b157778ababf0", evaluatedOn: "test")
         try assertSameShape(output, asFixture: fixture)
         XCTAssertTrue(try JSONOutput.encode(output).contains(#""out":"/tmp/m""#), "slashes are not escaped")
