@@ -202,12 +202,44 @@ public struct OffPolicyEvaluator: Sendable {
                               + "concentrate on few rounds and the estimate is unreliable")
             }
         }
-        if estimator == .pseudoInverse {
+        if let (mean, standardError) = Self.meanWeight(estimator, rounds),
+           abs(mean - 1) > max(0.1, 3 * standardError) {
+            result.append("mean importance weight \(Self.short(mean)) "
+                          + "is far from 1: " + (mean < 1
+                              ? "the target policy puts much of its probability where the log has little or no data, "
+                                + "so the estimate is biased toward 0"
+                              : "a few rare logged actions dominate; the estimate is unreliable"))
+        }
+        if estimator == .pseudoInverse, rounds.contains(where: { $0.length > 1 }) {
             result.append("the pseudo-inverse estimator assumes rewards add over positions and a logging policy that "
                           + "factorises over positions; under ε-greedy slates it is an approximation")
         }
         if rounds.count < 30 { result.append("only \(rounds.count) rounds: the bootstrap interval is rough") }
         return result
+    }
+
+    /// The mean and standard error of the importance weight the estimator relies on (the
+    /// slate weight for slate IPS, otherwise the top position's weight). Under the logging
+    /// policy its expectation is the target's probability mass on what the logging policy
+    /// can show: 1 when the log covers the target.
+    static func meanWeight(_ estimator: OffPolicyEstimator, _ rounds: [OffPolicyRound]) -> (Double, Double)? {
+        let weights: [Double]
+        switch estimator {
+        case .directMethod: return nil
+        case .slateIPS: weights = rounds.map { $0.targetSlatePropensity / $0.loggingSlatePropensity }
+        default: weights = rounds.map { $0.targetPropensities[0] / $0.loggingPropensities[0] }
+        }
+        let n = Double(weights.count)
+        guard n > 1 else { return nil }
+        let mean = weights.reduce(0, +) / n
+        let variance = weights.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        return (mean, (variance / n).squareRoot())
+    }
+
+    /// `x` to three decimals, or in full when that would print 0.
+    static func short(_ x: Double) -> String {
+        let r = (x * 1000).rounded() / 1000
+        return r == 0 && x != 0 ? String(x) : String(r)
     }
 
     static func rounded(_ x: Double) -> String {
