@@ -52,8 +52,9 @@ public struct DRRLearningStep: Sendable {
     public init(model: DRRModel, options: Options = Options()) {
         let c = model.configuration, x = model.inputSize, s = model.stateModule.outputSize
         self.options = options
-        rawBatch = TransitionBatch(batchSize: c.batchSize, stateSize: x, actionSize: c.embeddingSize)
-        batch = TransitionBatch(batchSize: c.batchSize, stateSize: s, actionSize: c.embeddingSize)
+        let a = model.learner.actionSize
+        rawBatch = TransitionBatch(batchSize: c.batchSize, stateSize: x, actionSize: a)
+        batch = TransitionBatch(batchSize: c.batchSize, stateSize: s, actionSize: a)
         moduleContext = model.stateModule.makeContext()
         nextModuleContext = model.stateModule.makeContext()
         supervisedContext = model.stateModule.makeContext()
@@ -90,13 +91,25 @@ public struct DRRLearningStep: Sendable {
     /// Step 2 (see the type): one step of `weight · cross-entropy(softmax(E · μ(module(x))), target)`
     /// (``NextItemSoftmax``, weight ``DRRConfiguration/supervisedWeight``) on the module
     /// inputs `inputs` (`[B, (n + 1)·k]`) and their next items `targets`. Returns the loss.
+    ///
+    /// For a list model (``DRRModel/listSize`` `K` > 1, LIRD) `targets` holds `B·K` items,
+    /// row `b`'s next `K` positive items in order, and slot `j`'s weight vector `w_j` is
+    /// trained towards the `j`-th: the same softmax on each slot (weight divided by `K`).
     @discardableResult
     public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
         model.stateModule.forward(inputs, context: &supervisedContext)
         let items = model.itemEmbeddings, weight = model.configuration.supervisedWeight
+        let slots = model.listSize, k = model.configuration.embeddingSize
         let loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
-            NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
-                                            logits: &self.logits, gradient: &gradient)
+            if slots == 1 {
+                return NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
+                                                       logits: &self.logits, gradient: &gradient)
+            }
+            let b = actions.rows
+            let value = NextItemSoftmax.lossAndGradient(actions: actions.reshaped([b * slots, k]), itemEmbeddings: items,
+                                                        targets: targets, weight: weight, logits: &self.logits, gradient: &gradient)
+            gradient = gradient.reshaped([b, slots * k])
+            return value
         }
         if trainsModule(model) {
             model.stateModule.backward(input: inputs, outputGradient: model.learner.actorStateGradient,

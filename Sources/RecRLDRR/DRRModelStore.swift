@@ -37,6 +37,9 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     /// nil in folders written before checksums existed (then only shapes and finiteness
     /// are checked).
     public var weightsSHA256: String?
+    /// LIRD's list-wise hyper-parameters for a LIRD model (policy `lird`; its `base`
+    /// equals ``configuration``); nil for DRR. The model's list size comes from it.
+    public var lird: LIRDConfiguration? = nil
 
     /// The format this library writes.
     public static let currentFormatVersion = 1
@@ -45,7 +48,7 @@ public struct DRRManifest: Codable, Sendable, Equatable {
         case formatVersion = "format_version", libraryVersion = "library_version", policy, configuration, seed
         case dataFingerprint = "data_fingerprint", userIDs = "user_ids", itemIDs = "item_ids"
         case rewardScale = "reward_scale", metrics, createdAt = "created_at", itemPopularity = "item_popularity"
-        case weightsSHA256 = "weights_sha256"
+        case weightsSHA256 = "weights_sha256", lird
     }
 
     /// A manifest stamped with this library's version and the current time.
@@ -220,7 +223,7 @@ public enum DRRModelStore {
         }
         var rng = Xoshiro256StarStar(seed: manifest.seed)
         var model = try DRRModel(configuration: manifest.configuration, userEmbeddings: users, itemEmbeddings: items,
-                                 rewardScale: manifest.rewardScale, using: &rng)
+                                 rewardScale: manifest.rewardScale, listSize: manifest.lird?.listSize ?? 1, using: &rng)
         try model.stateModule.loadParameters(from: weights.tensors, prefix: "state.")
         var actor = model.learner.actor, critic = model.learner.critics[0]
         try actor.loadParameters(from: weights.tensors, prefix: "actor.")
@@ -230,6 +233,7 @@ public enum DRRModelStore {
         try targetCritic.loadParameters(from: weights.tensors, prefix: "target_critic.")
         model.learner = DDPGLearner(actor: actor, critic: critic, configuration: manifest.configuration.learnerConfiguration, seed: manifest.seed)
         model.learner.setTargets(actor: targetActor, critics: [targetCritic])
+        model.installTargetProjection()
         return (model, manifest)
     }
 

@@ -4,6 +4,9 @@ import RecRLData
 import RecRLRecommenders
 
 /// DRR as a ``Recommender``, so it is evaluated exactly like the classical baselines.
+/// With a ``lird`` configuration it is LIRD (``LIRDTrainer``), named `lird`: its ranking
+/// starts with the list the actor recommends (``DRRModel/scores(user:window:)``), so the
+/// metrics at `K` = ``LIRDConfiguration/listSize`` are those of the list.
 ///
 /// - `full` protocol: the state is the user's last `n` positive training items; every
 ///   unseen item is ranked once by `dot(e_i, a)`; no test feedback is used.
@@ -29,8 +32,19 @@ public struct DRRRecommender: SequentialRecommender {
     public private(set) var lastTraining: DRRTrainingResult?
     /// Called with each curve point during training.
     public var progress: (@Sendable (DRRCurvePoint) -> Void)?
+    /// LIRD's hyper-parameters when this recommender trains LIRD (its `base` is
+    /// ``configuration``), nil for DRR.
+    public private(set) var lird: LIRDConfiguration?
     private var histories: UserHistories?
     private var pretrained: DRRManifest?
+
+    /// An untrained LIRD recommender, named `lird`.
+    public init(lird: LIRDConfiguration, seed: UInt64 = 0) {
+        configuration = lird.base
+        self.seed = seed
+        self.lird = lird
+        name = "lird"
+    }
 
     /// An untrained recommender for the given variant's configuration.
     public init(configuration: DRRConfiguration = .init(), seed: UInt64 = 0) {
@@ -51,7 +65,11 @@ public struct DRRRecommender: SequentialRecommender {
     /// A recommender around a saved model: ``fit(train:)`` then only reads the users'
     /// histories from the training split (whose id maps must match the manifest's).
     public init(pretrained model: DRRModel, manifest: DRRManifest) {
-        self.init(configuration: model.configuration, seed: manifest.seed)
+        if let lird = manifest.lird {
+            self.init(lird: lird, seed: manifest.seed)
+        } else {
+            self.init(configuration: model.configuration, seed: manifest.seed)
+        }
         self.model = model
         pretrained = manifest
     }
@@ -64,8 +82,8 @@ public struct DRRRecommender: SequentialRecommender {
             histories = UserHistories(train)
             return
         }
-        let result = try DRRTrainer.run(train, configuration: configuration, seed: seed, parallelism: parallelism,
-                                        progress: progress)
+        let result = try lird.map { try LIRDTrainer.run(train, configuration: $0, seed: seed, parallelism: parallelism, progress: progress) }
+            ?? DRRTrainer.run(train, configuration: configuration, seed: seed, parallelism: parallelism, progress: progress)
         model = result.model
         curve = result.curve
         lastTraining = result

@@ -68,8 +68,22 @@ public enum DRRTrainer {
                            progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DRRTrainingResult {
         try configuration.validate()
         guard parallelism >= 1 else { throw DRRError.invalidConfiguration("parallelism must be at least 1, got \(parallelism)") }
-        guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
         var rng = Xoshiro256StarStar(seed: seed)
+        let setup = try prepare(train, configuration: configuration, listSize: 1, using: &rng)
+        var env = try OfflineSimulator(userEmbeddings: setup.pmf.userFactors, itemEmbeddings: setup.pmf.itemFactors,
+                                       histories: setup.histories, predictedRating: { u, i in setup.pmf.predict(user: u, item: i) },
+                                       rewardScale: setup.model.rewardScale, configuration: configuration, seed: rng.next())
+        var session = TrainingSession(model: setup.model, configuration: configuration, parallelism: parallelism,
+                                      histories: setup.histories, seed: rng.next())
+        return runLoop(&session, episodes: configuration.episodes, curveEvery: curveEvery, parallelism: parallelism,
+                       progress: progress) { session, episode in session.runEpisode(&env, episode: episode) }
+    }
+
+    /// What training needs before its episode loop: the embeddings pretrained on `train`,
+    /// a fresh model of `listSize` items per step around them, and the users' histories.
+    static func prepare<G: RandomNumberGenerator>(_ train: InteractionDataset, configuration: DRRConfiguration, listSize: Int,
+                                                  using rng: inout G) throws -> (pmf: MatrixFactorization, model: DRRModel, histories: UserHistories) {
+        guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
         let ratings = try SparseRatings(userCount: train.userCount, itemCount: train.itemCount,
                                         users: train.users, items: train.items, values: train.ratings)
         let factorization = MatrixFactorization.Configuration(
@@ -79,18 +93,16 @@ public enum DRRTrainer {
             ? try MatrixFactorization.fitExplicit(ratings, configuration: factorization, using: &rng)
             : try MatrixFactorization.fitImplicit(ratings, configuration: factorization, using: &rng)
         let scale = RewardScale(minimum: train.ratingScale.lowerBound, maximum: train.ratingScale.upperBound)
-        var model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
-                                 rewardScale: scale, using: &rng)
-        let histories = UserHistories(train)
-        var env = try OfflineSimulator(userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors, histories: histories,
-                                       predictedRating: { u, i in pmf.predict(user: u, item: i) }, rewardScale: scale,
-                                       configuration: configuration, seed: rng.next())
-        model.learner.parallelism = parallelism
-        var session = TrainingSession(model: model, configuration: configuration, seed: rng.next())
-        if configuration.supervisedWeight > 0 {
-            session.supervised = SupervisedNextItem(histories: histories, threshold: scale.midpoint,
-                                                    model: model, batchSize: configuration.batchSize)
-        }
+        let model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
+                                 rewardScale: scale, listSize: listSize, using: &rng)
+        return (pmf, model, UserHistories(train))
+    }
+
+    /// The episode loop shared by DRR and LIRD: runs `episodes` episodes with OpenBLAS on one
+    /// thread, records the learning curve, and returns the trained model (parallelism 1).
+    static func runLoop(_ session: inout TrainingSession, episodes: Int, curveEvery: Int, parallelism: Int,
+                        progress: ((DRRCurvePoint) -> Void)?,
+                        episode runEpisode: (inout TrainingSession, Int) -> Float) -> DRRTrainingResult {
         // Batch-64 GEMMs run best on one core; OpenBLAS's threads only add spinning here.
         let blasThreads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
@@ -98,12 +110,12 @@ public enum DRRTrainer {
         var curve: [DRRCurvePoint] = []
         var rewardSum: Float = 0, lossSum: Float = 0, lossCount = 0, episodesInPoint = 0
         let clock = ContinuousClock(), loopStart = clock.now
-        for episode in 0..<configuration.episodes {
-            rewardSum += session.runEpisode(&env, episode: episode)
+        for episode in 0..<episodes {
+            rewardSum += runEpisode(&session, episode)
             episodesInPoint += 1
             lossSum += session.lossSum; lossCount += session.lossCount
             session.lossSum = 0; session.lossCount = 0
-            if (episode + 1) % max(1, curveEvery) == 0 || episode + 1 == configuration.episodes {
+            if (episode + 1) % max(1, curveEvery) == 0 || episode + 1 == episodes {
                 let point = DRRCurvePoint(episode: episode + 1, meanEpisodeReward: rewardSum / Float(episodesInPoint),
                                           meanCriticLoss: lossCount > 0 ? lossSum / Float(lossCount) : 0,
                                           epsilon: session.epsilon(at: episode))
@@ -114,9 +126,9 @@ public enum DRRTrainer {
         }
         let elapsed = (clock.now - loopStart).components
         let loopSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
-        model = session.model
+        var model = session.model
         model.learner.parallelism = 1
-        return DRRTrainingResult(model: model, curve: curve, episodes: configuration.episodes, loopSeconds: loopSeconds,
+        return DRRTrainingResult(model: model, curve: curve, episodes: episodes, loopSeconds: loopSeconds,
                                  parallelism: parallelism)
     }
 
@@ -143,11 +155,19 @@ public enum DRRTrainer {
         var supervised: SupervisedNextItem?
         var supervisedLossSum: Float = 0
 
-        init(model: DRRModel, configuration: DRRConfiguration, seed: UInt64) {
+        /// A session for `model`; the supervised objective's examples come from `histories`
+        /// (with ``DRRConfiguration/supervisedWeight`` > 0).
+        init(model: DRRModel, configuration: DRRConfiguration, parallelism: Int, histories: UserHistories, seed: UInt64) {
+            var model = model
+            model.learner.parallelism = parallelism
             self.model = model
             self.configuration = configuration
             rng = Xoshiro256StarStar(seed: seed)
-            let x = model.inputSize, k = configuration.embeddingSize
+            let x = model.inputSize, k = model.learner.actionSize
+            if configuration.supervisedWeight > 0 {
+                supervised = SupervisedNextItem(histories: histories, threshold: model.rewardScale.midpoint,
+                                                model: model, batchSize: configuration.batchSize)
+            }
             let totalSamples = max(1, configuration.episodes * configuration.episodeLength)
             replay = PrioritizedReplayBuffer(capacity: configuration.replayCapacity, stateSize: x, actionSize: k,
                                              alpha: configuration.priorityAlpha,
@@ -197,6 +217,49 @@ public enum DRRTrainer {
             return total
         }
 
+        /// Runs one LIRD episode: per step the actor's `K` weight vectors (plus Gaussian
+        /// noise) select a list of distinct candidates (``ListSelection``); with probability ε
+        /// a position's item is a random candidate instead; the environment's per-position
+        /// rewards give the list reward ``LIRDConfiguration/listReward(_:)``; the stored
+        /// action is the list's scaled embeddings (or the noisy actor output, per
+        /// ``DRRConfiguration/replayAction``). Learns after every step once the replay holds
+        /// `warmupTransitions`. Returns the episode's summed list rewards.
+        mutating func runListEpisode<E: ListEnvironment>(_ env: inout E, episode: Int, lird: LIRDConfiguration) -> Float {
+            env.reset()
+            var total: Float = 0
+            let eps = epsilon(at: episode), width = model.learner.actionSize, slots = model.listSize
+            var state = Tensor(zeros: [1, model.inputSize])
+            model.writeInput(user: env.user, window: env.window, into: &state)
+            while !env.isFinished {
+                var action = model.action(forInput: state).reshaped([width])
+                if configuration.actionNoise > 0 {
+                    for j in 0..<width {
+                        action[flat: j] = min(1, max(-1, action[flat: j] + configuration.actionNoise * rng.nextNormalFloat()))
+                    }
+                }
+                let environment = env
+                var list = model.list(forAction: action, excluding: { !environment.isCandidate($0) })
+                for j in 0..<slots where list[j] < 0 || rng.nextUnitFloat() < eps {
+                    var pick = rng.nextInt(below: model.itemCount)
+                    while !env.isCandidate(pick) || list[..<j].contains(pick) || list[(j + 1)...].contains(pick) {
+                        pick = rng.nextInt(below: model.itemCount)
+                    }
+                    list[j] = pick
+                }
+                let reward = lird.listReward(env.recommend(list))
+                total += reward
+                var next = Tensor(zeros: [1, model.inputSize])
+                model.writeInput(user: env.user, window: env.window, into: &next)
+                let stored = configuration.replayAction == .itemEmbedding ? model.listAction(list, scale: actionScale) : action
+                replay.add(state: state.reshaped([model.inputSize]), action: stored, reward: reward, discount: 1,
+                           nextState: next.reshaped([model.inputSize]))
+                transitions += 1
+                state = next
+                if replay.count >= max(configuration.warmupTransitions, configuration.batchSize) { learn() }
+            }
+            return total
+        }
+
         /// One ``DRRLearningStep`` (DDPG update through the state module), then, with the
         /// supervised objective, one supervised step on a batch of logged examples.
         mutating func learn() {
@@ -212,7 +275,8 @@ public enum DRRTrainer {
 }
 
 /// Logged next-item examples and the softmax cross-entropy over the catalogue that
-/// ``DRRConfiguration/supervisedWeight`` turns on.
+/// ``DRRConfiguration/supervisedWeight`` turns on. For a list model (``DRRModel/listSize``
+/// `K`) an example's targets are the `K` positives that followed the window.
 struct SupervisedNextItem {
     /// Per example: the user, and the end (exclusive) of the window in that user's positives.
     var users: [Int32] = []
@@ -225,22 +289,23 @@ struct SupervisedNextItem {
     init(histories: UserHistories, threshold: Float, model: DRRModel, batchSize: Int) {
         var positives: [[Int32]] = []
         positives.reserveCapacity(histories.userCount)
+        let slots = model.listSize
         for u in 0..<histories.userCount {
             let p = histories.positives(user: u, threshold: threshold).map { Int32($0) }
             positives.append(p)
-            for t in p.indices {
+            for t in p.indices where t + slots <= p.count {
                 users.append(Int32(u))
                 ends.append(Int32(t))
             }
         }
         self.positives = positives
         inputs = Tensor(zeros: [batchSize, model.inputSize])
-        targets = [Int32](repeating: 0, count: batchSize)
+        targets = [Int32](repeating: 0, count: batchSize * model.listSize)
     }
 
     /// Fills ``inputs`` (module input rows `[u | window]`) and ``targets`` with a random batch.
     mutating func sampleInputs<G: RandomNumberGenerator>(model: DRRModel, using rng: inout G) {
-        let b = inputs.rows, n = model.configuration.windowSize
+        let b = inputs.rows, n = model.configuration.windowSize, slots = model.listSize
         guard !users.isEmpty else { return }
         var window = StateWindow(size: n, initial: [])
         for row in 0..<b {
@@ -249,7 +314,7 @@ struct SupervisedNextItem {
             let p = positives[u]
             window.reset(to: p[max(0, end - n)..<end])
             model.writeInput(user: u, window: window, into: &inputs, row: row)
-            targets[row] = p[end]
+            for j in 0..<slots { targets[row * slots + j] = p[end + j] }
         }
     }
 }

@@ -80,6 +80,7 @@ public final class DRREngine: RecommendationEngine {
     public init(model: DRRModel, manifest: DRRManifest, name: String? = nil, directory: URL? = nil,
                 updatesPerSecond: Double? = nil, seed: UInt64 = 0) throws(DRRError) {
         try Self.checkUniqueIDs(manifest, directory: directory)
+        try Self.checkItemWise(manifest)
         if let updatesPerSecond {
             precondition(updatesPerSecond > 0 && updatesPerSecond.isFinite,
                          "DRREngine: updatesPerSecond must be positive, got \(updatesPerSecond)")
@@ -224,6 +225,7 @@ public final class DRREngine: RecommendationEngine {
             do {
                 (model, manifest) = try DRRModelStore.load(from: directory)
                 try Self.checkUniqueIDs(manifest, directory: directory)
+                try Self.checkItemWise(manifest)
             } catch {
                 throw RequestError.unprocessable("cannot load a DRR model from \(directory.path): \(error); kept version \(modelVersion)")
             }

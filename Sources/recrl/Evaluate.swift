@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
     )
 
     /// Known policy names.
-    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "drr-n", "drr-p", "drr-u", "drr-ave"]
+    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "drr-n", "drr-p", "drr-u", "drr-ave", "lird"]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String
@@ -70,6 +70,9 @@ struct Evaluate: ParsableCommand {
 
     @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 500).")
     var episodes: Int?
+
+    @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4); its ranking starts with the list, so metrics at K are the list's (add K to --k).")
+    var listSize: Int?
 
     // MARK: Parsed values
 
@@ -122,6 +125,7 @@ struct Evaluate: ParsableCommand {
         }
         let names = parsedPolicies
         if let episodes, episodes < 0 { throw EvaluateError("--episodes must be non-negative") }
+        if let listSize, listSize < 1 { throw EvaluateError("--list-size must be positive, got \(listSize)") }
         if let model, !FileManager.default.fileExists(atPath: model) { throw EvaluateError("--model \(model) does not exist") }
         guard !names.isEmpty, !names.contains("") else {
             throw EvaluateError("--policies must be a comma-separated list without empty entries (got '\(policies)')")
@@ -132,7 +136,8 @@ struct Evaluate: ParsableCommand {
     }
 
     func makeRecommender(_ name: String) throws -> (any Recommender)? {
-        if name.hasPrefix("drr-"), let variant = DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4))) {
+        let isLIRD = name == "lird"
+        if isLIRD || name.hasPrefix("drr-"), let variant = isLIRD ? LIRDConfiguration().base.variant : DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4))) {
             if let model {
                 let loaded = try DRRModelStore.load(from: URL(fileURLWithPath: model))
                 guard loaded.manifest.policy == name else {
@@ -143,7 +148,9 @@ struct Evaluate: ParsableCommand {
             var configuration = DRRConfiguration()
             configuration.variant = variant
             if let episodes { configuration.episodes = episodes }
-            var drr = DRRRecommender(configuration: configuration, seed: seed)
+            var lird = LIRDConfiguration(base: configuration)
+            if let listSize { lird.listSize = listSize }
+            var drr = isLIRD ? DRRRecommender(lird: lird, seed: seed) : DRRRecommender(configuration: configuration, seed: seed)
             if isatty(2) != 0 {
                 drr.progress = { point in
                     FileHandle.standardError.write(Data("  \(name) episode \(point.episode): reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n".utf8))

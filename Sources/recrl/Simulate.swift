@@ -17,7 +17,8 @@ struct Simulate: ParsableCommand {
 
     @Option(help: ArgumentHelp("Data directory.", valueName: "DIR")) var data: String
     @OptionGroup var formatOption: FormatOption
-    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
+    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
+    @Option(name: .customLong("list-size"), help: "LIRD: items per list K (default 4); an episode shows --horizon items as lists of K (the last list shorter if K does not divide it).") var listSize: Int = 4
     @Option(help: "Evaluation episodes.") var episodes: Int = 500
     @Option(help: "Steps per episode T.") var horizon: Int = 10
     @Option(help: "DRR training episodes.") var trainEpisodes: Int = 500
@@ -29,7 +30,7 @@ struct Simulate: ParsableCommand {
     var seed: UInt64 { seedOption.seed }
     var json: Bool { output.json }
 
-    static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "als", "popularity", "random"]
+    static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "lird", "als", "popularity", "random"]
     var names: [String] { policies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
@@ -37,6 +38,7 @@ struct Simulate: ParsableCommand {
         guard DatasetFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)'") }
         guard !names.isEmpty else { throw ValidationError("--policies is empty") }
         for n in names where !Self.known.contains(n) { throw ValidationError("unknown policy '\(n)' (expected one of \(Self.known.joined(separator: ", ")))") }
+        guard listSize > 0 else { throw ValidationError("--list-size must be positive") }
         guard episodes > 0, horizon > 0, trainEpisodes > 0 else { throw ValidationError("--episodes, --horizon and --train-episodes must be positive") }
     }
 
@@ -62,7 +64,34 @@ struct Simulate: ParsableCommand {
         for name in names {
             let start = Date()
             var returns: [Double] = []
-            if name.hasPrefix("drr-") {
+            if name == "lird" {
+                var config = DRRConfiguration()
+                config.embeddingMethod = .explicit
+                config.unratedReward = nil
+                config.embeddingRegularization = 0.1
+                do { config = try config.applying(overrides: overrides) } catch { throw ValidationError("--set: \(error)") }
+                config.episodes = trainEpisodes
+                config.episodeLength = max(1, horizon / listSize)
+                var lird = LIRDConfiguration(base: config, listSize: listSize)
+                lird.base.variant = LIRDConfiguration().base.variant
+                log("training lird (K = \(listSize)) against the simulator (\(trainEpisodes) episodes)")
+                let model = try LIRDTrainer.run(dataset, configuration: lird, seed: seed).model
+                for u in episodeUsers {
+                    var window = StateWindow(size: config.windowSize, initial: Array(histories.positives(user: u, threshold: mid).prefix(config.windowSize)))
+                    var used = Set<Int>(), total: Float = 0, shown = 0
+                    while shown < horizon {
+                        let list = model.list(user: u, window: window, excluding: { used.contains($0) || window.contains($0) })
+                        for item in list.prefix(horizon - shown) {
+                            used.insert(item)
+                            let r = worldReward(u, item)
+                            total += r
+                            if r > 0 { window.push(item) }
+                            shown += 1
+                        }
+                    }
+                    returns.append(Double(total))
+                }
+            } else if name.hasPrefix("drr-") {
                 var config = DRRConfiguration()
                 // Trained against the world itself: PMF embeddings like the world's, and the
                 // world model's predicted rating for every unrated item.

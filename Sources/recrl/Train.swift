@@ -9,7 +9,7 @@ import Glibc
 /// `recrl train`: trains a DRR model on a data set's training split and saves it.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a DRR recommender and save a versioned model (safetensors + JSON manifest).",
+        abstract: "Train a DRR or LIRD recommender and save a versioned model (safetensors + JSON manifest).",
         discussion: """
             Loads DIR, splits it (the model never sees the test split), pretrains embeddings (implicit ALS; PMF with --preset paper) \
             on the training split, trains the DRR actor-critic against the offline simulator, \
@@ -21,7 +21,8 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Data directory (MovieLens or interactions CSV).", valueName: "DIR")) var data: String?
     @Flag(help: "Train on a synthetic world's logged data generated on the fly (no download needed).") var synthetic = false
     @OptionGroup var formatOption: FormatOption
-    @Option(help: "Policy: drr-n, drr-p, drr-u or drr-ave.") var policy: String = "drr-ave"
+    @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave or lird (list-wise, --list-size items per step).") var policy: String = "drr-ave"
+    @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4, the paper's).") var listSize: Int?
     @Option(help: ArgumentHelp("Output model directory.", valueName: "DIR")) var out: String
     @Option(help: "Split: temporal, random or leave-last.") var split: String = "temporal"
     @OptionGroup var testFractionOption: TestFractionOption
@@ -44,8 +45,11 @@ struct Train: ParsableCommand {
     var json: Bool { output.json }
 
     var variant: DRRStateRepresentation.Variant? {
-        policy.hasPrefix("drr-") ? DRRStateRepresentation.Variant(rawValue: String(policy.dropFirst(4))) : nil
+        if isLIRD { return preset == "paper" ? LIRDConfiguration.paper.base.variant : LIRDConfiguration().base.variant }
+        return policy.hasPrefix("drr-") ? DRRStateRepresentation.Variant(rawValue: String(policy.dropFirst(4))) : nil
     }
+
+    var isLIRD: Bool { policy == "lird" }
 
     var strategy: SplitStrategy? {
         switch split {
@@ -57,7 +61,11 @@ struct Train: ParsableCommand {
     }
 
     func validate() throws {
-        guard variant != nil else { throw ValidationError("unknown policy '\(policy)' (expected drr-n, drr-p, drr-u or drr-ave)") }
+        guard variant != nil else { throw ValidationError("unknown policy '\(policy)' (expected drr-n, drr-p, drr-u, drr-ave or lird)") }
+        if let listSize {
+            guard isLIRD else { throw ValidationError("--list-size applies to --policy lird only") }
+            guard listSize >= 1 else { throw ValidationError("--list-size must be positive, got \(listSize)") }
+        }
         guard synthetic != (data != nil) else { throw ValidationError("give exactly one of --data DIR or --synthetic") }
         if let data, !FileManager.default.fileExists(atPath: data) { throw ValidationError("--data \(data) does not exist") }
         guard DatasetFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)'") }
@@ -96,7 +104,9 @@ struct Train: ParsableCommand {
             log("validation mode: the test split is not read; metrics are on a validation split carved from training")
         }
         log("training \(policy) on \(dataName): \(parts.train.interactionCount) training interactions, \(parts.test.interactionCount) held out")
-        var configuration = preset == "paper" ? DRRConfiguration.paper : DRRConfiguration()
+        var lird = preset == "paper" ? LIRDConfiguration.paper : LIRDConfiguration()
+        if let listSize { lird.listSize = listSize }
+        var configuration = isLIRD ? lird.base : preset == "paper" ? DRRConfiguration.paper : DRRConfiguration()
         configuration.variant = variant!
         if let episodes { configuration.episodes = episodes }
         if let embeddings { configuration.embeddingMethod = DRRConfiguration.EmbeddingMethod(rawValue: embeddings)! }
@@ -113,7 +123,9 @@ struct Train: ParsableCommand {
         if transitions < max(configuration.warmupTransitions, configuration.batchSize) {
             writeToStandardError("warning: \(configuration.episodes) episodes give \(transitions) transitions, fewer than the \(configuration.warmupTransitions) collected before learning starts (warmupTransitions): the networks will not be trained. Use more --episodes or --set warmupTransitions=N.\n")
         }
-        var drr = DRRRecommender(configuration: configuration, seed: seed)
+        lird.base = configuration
+        try lird.validate()
+        var drr = isLIRD ? DRRRecommender(lird: lird, seed: seed) : DRRRecommender(configuration: configuration, seed: seed)
         if let parallelism { drr.parallelism = parallelism }
         let totalEpisodes = configuration.episodes
         drr.progress = { point in
@@ -124,13 +136,14 @@ struct Train: ParsableCommand {
         let start = Date()
         try drr.fit(train: parts.train)
         let trainSeconds = Date().timeIntervalSince(start)
-        var metrics = Evaluator.evaluate(drr, split: parts, config: EvaluationConfig(ks: [10]))
+        var metrics = Evaluator.evaluate(drr, split: parts, config: EvaluationConfig(ks: isLIRD ? [lird.listSize, 10] : [10]))
         metrics["train_seconds"] = trainSeconds
         guard let model = drr.model else { throw ValidationError("training produced no model") }
         var manifest = DRRManifest(policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
                                    userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
                                    metrics: metrics, itemPopularity: parts.train.itemCounts())
         manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
+        if isLIRD { manifest.lird = lird }
         let outURL = URL(fileURLWithPath: out)
         try DRRModelStore.save(model, manifest: manifest, to: outURL)
         if let curves {

@@ -21,7 +21,10 @@ final class TrainSimulateCommandTests: XCTestCase {
         XCTAssertEqual(message(Train.self, ["--out", "/tmp/x"]), "give exactly one of --data DIR or --synthetic")
         XCTAssertEqual(message(Train.self, ["--data", "/nonexistent-recrl", "--out", "/tmp/x"]), "--data /nonexistent-recrl does not exist")
         XCTAssertEqual(message(Train.self, ["--synthetic", "--policy", "drr-x", "--out", "/tmp/x"]),
-                       "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u or drr-ave)")
+                       "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u, drr-ave or lird)")
+        XCTAssertEqual(message(Train.self, ["--synthetic", "--list-size", "3", "--out", "/tmp/x"]), "--list-size applies to --policy lird only")
+        XCTAssertEqual(message(Train.self, ["--synthetic", "--policy", "lird", "--list-size", "0", "--out", "/tmp/x"]),
+                       "--list-size must be positive, got 0")
         XCTAssertEqual(message(Train.self, ["--synthetic", "--test-fraction", "1.5", "--out", "/tmp/x"]),
                        "--test-fraction must be in (0, 1), got 1.5")
         XCTAssertEqual(message(Train.self, ["--synthetic", "--embeddings", "cubic", "--out", "/tmp/x"]),
@@ -31,7 +34,8 @@ final class TrainSimulateCommandTests: XCTestCase {
     func testSimulateRejectsBadInput() {
         XCTAssertEqual(message(Simulate.self, ["--data", "/nonexistent-recrl"]), "--data /nonexistent-recrl does not exist")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--policies", "oracle"]),
-                       "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, als, popularity, random)")
+                       "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random)")
+        XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--list-size", "0"]), "--list-size must be positive")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--horizon", "0"]), "--episodes, --horizon and --train-episodes must be positive")
     }
 
@@ -67,5 +71,20 @@ final class TrainSimulateCommandTests: XCTestCase {
         let popularity = try XCTUnwrap(loaded.itemPopularity)
         XCTAssertEqual(popularity.count, items)
         XCTAssertGreaterThan(popularity.reduce(0, +), 0)
+    }
+
+    /// Trains a tiny LIRD on the synthetic world: the manifest names the policy and carries
+    /// the list size, and the saved model recommends lists of that size.
+    func testTrainLIRDWritesALoadableListModel() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-lird-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        XCTAssertNil(message(Train.self, ["--synthetic", "--policy", "lird", "--list-size", "3", "--episodes", "2", "--out", out.path, "--json"]))
+        let (model, manifest) = try DRRModelStore.load(from: out)
+        XCTAssertEqual(manifest.policy, "lird")
+        XCTAssertEqual(manifest.lird?.listSize, 3)
+        XCTAssertEqual(model.listSize, 3)
+        XCTAssertNotNil(manifest.metrics["precision@3"])
+        let list = model.list(user: 0, window: StateWindow(size: model.configuration.windowSize, initial: []))
+        XCTAssertEqual(Set(list).count, 3)
     }
 }
