@@ -37,6 +37,9 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     /// nil in folders written before checksums existed (then only shapes and finiteness
     /// are checked).
     public var weightsSHA256: String?
+    /// Where the model came from (data, split, code revision, registry parent); `nil` in
+    /// manifests written without it. ``ModelRegistry`` fills in the registry fields.
+    public var lineage: ModelLineage?
 
     /// The format this library writes.
     public static let currentFormatVersion = 1
@@ -45,7 +48,7 @@ public struct DRRManifest: Codable, Sendable, Equatable {
         case formatVersion = "format_version", libraryVersion = "library_version", policy, configuration, seed
         case dataFingerprint = "data_fingerprint", userIDs = "user_ids", itemIDs = "item_ids"
         case rewardScale = "reward_scale", metrics, createdAt = "created_at", itemPopularity = "item_popularity"
-        case weightsSHA256 = "weights_sha256"
+        case weightsSHA256 = "weights_sha256", lineage
     }
 
     /// A manifest stamped with this library's version and the current time.
