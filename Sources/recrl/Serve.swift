@@ -48,7 +48,16 @@ struct Serve: AsyncParsableCommand {
             """)
 
     @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
-    var model: String
+    var model: String?
+
+    @Option(help: ArgumentHelp("Serve a model registry's stage instead of --model, and reload whenever the stage pointer moves (promote, rollback).", valueName: "DIR"))
+    var registry: String?
+
+    @Option(help: "The registry stage to serve and follow: production or staging (with --registry).")
+    var stage: String = "production"
+
+    @Option(name: .customLong("poll-interval"), help: "Seconds between reads of the registry's stage pointer (with --registry).")
+    var pollInterval: Double = 5
 
     @Option(help: "TCP port to listen on.")
     var port: Int = 8080
@@ -108,6 +117,11 @@ struct Serve: AsyncParsableCommand {
     var blasThreads: Int = 1
 
     func validate() throws {
+        guard (model == nil) != (registry == nil) else { throw ValidationError("give exactly one of --model DIR or --registry DIR") }
+        if registry != nil {
+            _ = try parseStage(stage)
+            guard pollInterval.isFinite && pollInterval > 0 else { throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)") }
+        }
         guard blasThreads >= 1 && blasThreads <= 256 else { throw ValidationError("--blas-threads must be in 1...256, got \(blasThreads)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
@@ -148,7 +162,14 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
         BLASRuntime.setThreadCount(blasThreads)
-        let modelURL = URL(fileURLWithPath: model)
+        let followed = try registry.map { path -> (ModelRegistry, ModelRegistry.Stage, String) in
+            let registry = ModelRegistry(directory: URL(fileURLWithPath: path)), stage = try parseStage(stage)
+            guard let version = registry.version(at: stage) else {
+                throw ValidationError("no version has been promoted to \(stage.rawValue) in \(path) (see `recrl models promote`)")
+            }
+            return (registry, stage, version)
+        }
+        let modelURL = followed.map { $0.0.directory(of: $0.2) } ?? URL(fileURLWithPath: model!)
         let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond),
                                   directory: modelURL)
         let mode: ServingMode
@@ -170,6 +191,14 @@ struct Serve: AsyncParsableCommand {
             configuration: serverConfiguration)
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
         defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
-        try await server.run()
+        guard let (registry, stage, version) = followed else { return try await server.run() }
+        let interval = pollInterval
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            group.addTask { await server.follow(registry, stage: stage, servedVersion: version, interval: interval) }
+            // The server returning (shutdown) ends the follower too.
+            try await group.next()
+            group.cancelAll()
+        }
     }
 }
