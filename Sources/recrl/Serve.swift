@@ -108,6 +108,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text (one line with key=value metadata) or json (one JSON object per line).")
+    var logFormat: String = "text"
+
     @Option(help: ArgumentHelp("Learn online from feedback: DDPG updates per second in the background (default: off).",
                                valueName: "N"))
     var updatesPerSecond: Double?
@@ -139,6 +142,9 @@ struct Serve: AsyncParsableCommand {
         if let updatesPerSecond, !(updatesPerSecond > 0 && updatesPerSecond <= 100_000) {
             throw ValidationError("--updates-per-second must be in (0, 100000], got \(updatesPerSecond)")
         }
+        guard ServerLogging.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
+        }
         guard ServerLogging.level(named: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
         }
@@ -160,7 +166,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
+        ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info,
+                                format: ServerLogging.Format(rawValue: logFormat) ?? .text)
         BLASRuntime.setThreadCount(blasThreads)
         let followed = try registry.map { path -> (ModelRegistry, ModelRegistry.Stage, String) in
             let registry = ModelRegistry(directory: URL(fileURLWithPath: path)), stage = try parseStage(stage)
