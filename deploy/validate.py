@@ -63,7 +63,7 @@ OUT_OF_BAND = {("Secret", "recrl-api-key"): "created by the operator (production
                ("PersistentVolumeClaim", "recrl-registry"): "created by the base/production overlay"}
 # Metric names the alerts/dashboard query before the server exports them (the server's
 # monitoring work of issue 23): per-arm reward histogram and served-item drift.
-PENDING_METRICS = {"recrl_feedback_reward", "recrl_served_items_psi"}
+PENDING_METRICS = {"recrl_served_items_psi"}
 
 failures = []
 passes = []
