@@ -6,7 +6,7 @@ public struct ModelLineage: Codable, Sendable, Equatable {
     /// The training data: a data folder, a split folder or a description such as
     /// `synthetic(seed 0)`. The data's content is identified by ``DRRManifest/dataFingerprint``.
     public var data: String?
-    /// The split the model was trained on (``RecRLData/SplitStrategy/name``).
+    /// The split the model was trained on (`SplitStrategy.name`).
     public var split: String?
     /// The git revision of the code that trained it, when known.
     public var gitRevision: String?
