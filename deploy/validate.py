@@ -18,8 +18,11 @@ Checks, each printed with its outcome:
    alerts and the dashboard query is one the server exports (or is listed in PENDING_METRICS);
    the Katib experiment's parameters mirror deploy/kubeflow/tune-space.json.
 5. kfp: deploy/kubeflow/pipeline.py recompiles to the committed pipeline.yaml.
-6. runtime libraries: deploy/check-runtime-libs.sh on a built recrl binary, when one exists
-   (RECRL_BINARY, else .build/{release,debug}/recrl); skipped (and said so) otherwise.
+6. command lines: every recrl subcommand and flag that the manifests, the Katib trial and the
+   pipeline's steps call appears in a built recrl binary's --help.
+7. runtime libraries: deploy/check-runtime-libs.sh on a built recrl binary.
+6 and 7 run when a binary exists (RECRL_BINARY, else .build/{release,debug}/recrl); they are
+skipped (and say so) otherwise.
 
 Exit status 0 when everything passed, 1 otherwise.
 """
@@ -60,7 +63,7 @@ OUT_OF_BAND = {("Secret", "recrl-api-key"): "created by the operator (production
                ("PersistentVolumeClaim", "recrl-registry"): "created by the base/production overlay"}
 # Metric names the alerts/dashboard query before the server exports them (the server's
 # monitoring work of issue 23): per-arm reward histogram and served-item drift.
-PENDING_METRICS = {"recrl_feedback_reward", "recrl_served_items_psi"}
+PENDING_METRICS = {"recrl_served_items_psi"}
 
 failures = []
 passes = []
@@ -298,6 +301,68 @@ def check_katib(experiment):
           "Katib objective ndcg@10 and its StdOut filter parses 'ndcg@10=0.1234'")
 
 
+def recrl_command_lines(containers):
+    """(subcommand words, flag names) of every recrl invocation in containers (dicts with image,
+    command, args): the image's entrypoint (args only), `recrl ...` as the command, or `recrl ...`
+    inside a `bash -c` script."""
+    found = []
+
+    def parse(tokens):
+        words, flags = [], []
+        for t in tokens:
+            t = str(t)
+            if t.startswith("--"):
+                flags.append(t.split("=", 1)[0])
+            elif not flags and re.fullmatch(r"[a-z][a-z-]*", t):
+                words.append(t)
+            elif not flags and words:
+                # A positional argument (e.g. the version of `models promote`) ends the words.
+                words.append(None)
+        return [w for w in words if w], flags
+
+    for c in containers:
+        if "recrl" not in str(c.get("image", "")):
+            continue
+        command, args = [str(x) for x in c.get("command") or []], [str(x) for x in c.get("args") or []]
+        if not command:
+            found.append(parse(args))
+        elif command[0] == "recrl":
+            found.append(parse(command[1:] + args))
+        elif command[:2] == ["bash", "-c"] and args:
+            for segment in re.split(r"[;|&]+", args[0]):
+                tokens = segment.replace('"', " ").split()
+                if "recrl" in tokens:
+                    found.append(parse(tokens[tokens.index("recrl") + 1:]))
+    return found
+
+
+def check_command_lines(binary, rendered, standalone, pipeline_spec):
+    """Every recrl subcommand and flag the manifests, the Katib trial and the pipeline call exists
+    in the built binary's --help."""
+    containers = []
+    for objs in list(rendered.values()) + [list(standalone.values())]:
+        for o in objs:
+            stack = [o]
+            while stack:
+                node = stack.pop()
+                if isinstance(node, dict):
+                    if "image" in node and ("args" in node or "command" in node):
+                        containers.append(node)
+                    stack.extend(node.values())
+                elif isinstance(node, list):
+                    stack.extend(node)
+    containers += [e["container"] for e in pipeline_spec["deploymentSpec"]["executors"].values()]
+    seen = {}
+    for words, flags in recrl_command_lines(containers):
+        seen.setdefault(tuple(words), set()).update(flags)
+    for words, flags in sorted(seen.items()):
+        r = subprocess.run([binary, *words, "--help"], capture_output=True, text=True)
+        missing = sorted(f for f in flags if not re.search(re.escape(f) + r"\b", r.stdout))
+        check(r.returncode == 0 and words and not missing,
+              f"recrl {' '.join(words)} exists with {', '.join(sorted(flags)) or 'no flags'}"
+              + (f" (missing: {', '.join(missing)})" if missing else ""))
+
+
 def main():
     venv_bin = pathlib.Path(sys.executable).parent
 
@@ -369,9 +434,16 @@ def main():
             execs = spec["deploymentSpec"]["executors"]
             check(all(e["container"]["image"] for e in execs.values()), f"{len(execs)} container steps, all with an image")
 
-    section("runtime libraries (deploy/check-runtime-libs.sh)")
     candidates = [os.environ.get("RECRL_BINARY", "")] + [str(ROOT / ".build" / c / "recrl") for c in ("release", "debug")]
     binary = next((c for c in candidates if c and os.access(c, os.X_OK)), None)
+    section("recrl command lines (manifests, Katib trial, pipeline steps against the built binary's --help)")
+    if binary:
+        check_command_lines(binary, rendered, standalone,
+                            next(yaml.safe_load_all((DEPLOY / "kubeflow" / "pipeline.yaml").read_text())))
+    else:
+        print("  skip  no recrl binary (set RECRL_BINARY or build .build/release/recrl)")
+
+    section("runtime libraries (deploy/check-runtime-libs.sh)")
     script = str(DEPLOY / "check-runtime-libs.sh")
     if binary and shutil.which("dpkg") and shutil.which("apt-cache"):
         r = subprocess.run([script, binary], capture_output=True, text=True)

@@ -40,6 +40,9 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     /// LIRD's list-wise hyper-parameters for a LIRD model (policy `lird`; its `base`
     /// equals ``configuration``); nil for DRR. The model's list size comes from it.
     public var lird: LIRDConfiguration? = nil
+    /// Where the model came from (data, split, code revision, registry parent); `nil` in
+    /// manifests written without it. ``ModelRegistry`` fills in the registry fields.
+    public var lineage: ModelLineage?
 
     /// The format this library writes.
     public static let currentFormatVersion = 1
@@ -48,7 +51,7 @@ public struct DRRManifest: Codable, Sendable, Equatable {
         case formatVersion = "format_version", libraryVersion = "library_version", policy, configuration, seed
         case dataFingerprint = "data_fingerprint", userIDs = "user_ids", itemIDs = "item_ids"
         case rewardScale = "reward_scale", metrics, createdAt = "created_at", itemPopularity = "item_popularity"
-        case weightsSHA256 = "weights_sha256", lird
+        case weightsSHA256 = "weights_sha256", lird, lineage
     }
 
     /// A manifest stamped with this library's version and the current time.

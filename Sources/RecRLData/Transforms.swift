@@ -25,13 +25,45 @@ public enum SplitStrategy: Sendable, Equatable, CustomStringConvertible {
     case random(testFraction: Double)
     /// Per user, the last `n` interactions by timestamp go to test, if the user has more than `n`.
     case leaveLastOut(n: Int)
+    /// One cut-off time for all users: the interactions after the cut-off go to test, so nothing
+    /// in training happened after anything in test (no leakage from the future across users).
+    /// The cut-off is the timestamp of the `(N − round(N × fraction))`-th interaction in time
+    /// order; rows at the cut-off time stay in training, so ties never straddle the cut-off and
+    /// the test share can fall below `fraction` when many rows share a timestamp. Users whose
+    /// interactions all come after the cut-off have none in training. Deterministic.
+    case globalTime(testFraction: Double)
 
-    /// Short name as used by the CLI (`temporal`, `random`, `leave-last`).
+    /// Short name as used by the CLI (`temporal`, `global-time`, `random`, `leave-last`).
     public var name: String {
         switch self {
         case .temporal: return "temporal"
         case .random: return "random"
         case .leaveLastOut: return "leave-last"
+        case .globalTime: return "global-time"
+        }
+    }
+
+    /// The CLI names ``init(name:testFraction:)`` accepts, in help order.
+    public static let names = ["temporal", "global-time", "random", "leave-last"]
+
+    /// The strategy named `name` (case-insensitive; `leave-last-out` is accepted for
+    /// `leave-last`, which holds out one interaction per user and ignores `testFraction`),
+    /// or `nil` for an unknown name.
+    public init?(name: String, testFraction: Double) {
+        switch name.lowercased() {
+        case "temporal": self = .temporal(testFraction: testFraction)
+        case "global-time": self = .globalTime(testFraction: testFraction)
+        case "random": self = .random(testFraction: testFraction)
+        case "leave-last", "leave-last-out": self = .leaveLastOut(n: 1)
+        default: return nil
+        }
+    }
+
+    /// The held-out fraction, or `nil` for leave-last-out.
+    public var testFraction: Double? {
+        switch self {
+        case let .temporal(f), let .random(f), let .globalTime(f): return f
+        case .leaveLastOut: return nil
         }
     }
 
@@ -40,6 +72,7 @@ public enum SplitStrategy: Sendable, Equatable, CustomStringConvertible {
         case let .temporal(f): return "temporal(test \(f))"
         case let .random(f): return "random(test \(f))"
         case let .leaveLastOut(n): return "leave-last-\(n)-out"
+        case let .globalTime(f): return "global-time(test \(f))"
         }
     }
 }
@@ -128,6 +161,13 @@ public enum DatasetTransforms {
         case let .leaveLastOut(n):
             for rows in chronologicalRowsByUser(dataset) where rows.count > n && n > 0 {
                 for r in rows.suffix(n) { isTest[r] = true }
+            }
+        case let .globalTime(fraction):
+            let n = dataset.interactionCount
+            let trainCount = n - max(0, min(n, Int((Double(n) * fraction).rounded())))
+            if trainCount > 0 && trainCount < n {
+                let cutoff = dataset.timestamps.sorted()[trainCount - 1]
+                for r in 0..<n where dataset.timestamps[r] > cutoff { isTest[r] = true }
             }
         }
         var trainRows: [Int] = [], testRows: [Int] = []

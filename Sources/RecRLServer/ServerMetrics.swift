@@ -13,6 +13,7 @@ import Synchronization
 /// - `recrl_http_request_duration_seconds{route, method}`: latency histogram.
 /// - `recrl_feedback_events_total{arm}`: feedback events observed and logged.
 /// - `recrl_online_updates_total{arm}`: successful `observe` calls on an engine.
+/// - `recrl_feedback_reward{arm}`: histogram of the rewards of logged feedback.
 /// - `recrl_model_info{arm, model, version} 1`: the loaded model's version (one series
 ///   per arm; replaced on reload).
 /// - `recrl_model_ready{arm, model}`, `recrl_model_items{arm, model}`.
@@ -46,6 +47,7 @@ public final class ServerMetrics: Sendable {
         var counters: [String: CoreMetrics.Counter] = [:]
         var gauges: [GaugeKey: CoreMetrics.Gauge] = [:]
         var plainGauges: [String: CoreMetrics.Gauge] = [:]
+        var recorders: [String: CoreMetrics.Recorder] = [:]
         /// Per arm and model: the engine's eviction count at the last scrape.
         var evictions: [String: Int] = [:]
         /// Per arm: the info gauge and the version it stands for.
@@ -62,7 +64,24 @@ public final class ServerMetrics: Sendable {
             .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
             .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
         ]
+        factory.valueHistogramBuckets["recrl_feedback_reward"] = Self.rewardBuckets
         self.factory = factory
+    }
+
+    /// Upper bounds of the `recrl_feedback_reward` buckets (rewards lie in [-1, 1]).
+    static let rewardBuckets: [Double] = [-1, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1]
+
+    /// Records the reward of one feedback event of `arm` in the histogram
+    /// `recrl_feedback_reward{arm}` (its `_sum / _count` is the arm's mean reward).
+    func recordReward(arm: String, _ reward: Float) {
+        let key = "recrl_feedback_reward|arm=\(arm)"
+        let recorder = state.withLock { state -> CoreMetrics.Recorder in
+            let recorder = state.recorders[key] ?? CoreMetrics.Recorder(label: "recrl_feedback_reward", dimensions: [("arm", arm)],
+                                                                        aggregate: true, factory: factory)
+            state.recorders[key] = recorder
+            return recorder
+        }
+        recorder.record(Double(reward))
     }
 
     /// Counts one request and records its latency.

@@ -37,7 +37,13 @@ struct Evaluate: ParsableCommand {
     static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "drr-n", "drr-p", "drr-u", "drr-ave", "lird"]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
-    var data: String
+    var data: String?
+
+    @Option(name: .customLong("in"), help: ArgumentHelp("A split folder written by `recrl split` (instead of --data and --split).", valueName: "DIR"))
+    var input: String?
+
+    @Option(name: .long, help: ArgumentHelp("A release gate, e.g. 'ndcg@10 >= 1.0 * itemknn' or 'ndcg@10 > 0.05': the candidate (the --model's policy, else the first of --policies) against a baseline evaluated in the same run or a constant. Exit status 3 when it fails.", valueName: "EXPR"))
+    var gate: String?
 
     @OptionGroup var formatOption: FormatOption
 
@@ -91,25 +97,21 @@ struct Evaluate: ParsableCommand {
     var parsedPolicies: [String] {
         policies.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
     }
-    var strategy: SplitStrategy? {
-        switch split.lowercased() {
-        case "temporal": return .temporal(testFraction: testFraction)
-        case "random": return .random(testFraction: testFraction)
-        case "leave-last", "leave-last-out": return .leaveLastOut(n: 1)
-        default: return nil
-        }
-    }
+    var strategy: SplitStrategy? { SplitStrategy(name: split, testFraction: testFraction) }
 
     func validate() throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: data, isDirectory: &isDir) else {
-            throw EvaluateError("data directory not found: \(data)")
+        guard (data == nil) != (input == nil) else { throw EvaluateError("give exactly one of --data DIR or --in DIR") }
+        if let data {
+            guard FileManager.default.fileExists(atPath: data) else { throw EvaluateError("data directory not found: \(data)") }
+        }
+        if let input, !SplitFiles.isSplitDirectory(URL(fileURLWithPath: input)) {
+            throw EvaluateError("--in \(input) is not a split folder (no \(SplitFiles.descriptionFile); write one with `recrl split`)")
         }
         guard parsedFormat != nil else {
             throw EvaluateError("unknown format '\(format)' (expected one of: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         guard strategy != nil else {
-            throw EvaluateError("unknown split '\(split)' (expected temporal, random or leave-last)")
+            throw EvaluateError("unknown split '\(split)' (expected \(SplitStrategy.names.joined(separator: ", ")))")
         }
         guard testFraction > 0, testFraction < 1 else {
             throw EvaluateError("--test-fraction must be strictly between 0 and 1 (got \(testFraction))")
@@ -132,6 +134,13 @@ struct Evaluate: ParsableCommand {
         }
         for name in names where !Self.knownPolicies.contains(name) {
             throw EvaluateError("unknown policy '\(name)' (expected one of: \(Self.knownPolicies.joined(separator: ", ")))")
+        }
+        if let gate {
+            let parsed: ReleaseGate
+            do { parsed = try ReleaseGate(parsing: gate) } catch { throw EvaluateError("\(error)") }
+            if case let .policy(baseline) = parsed.reference, !names.contains(baseline) {
+                throw EvaluateError("the gate compares with '\(baseline)', which is not in --policies (\(policies))")
+            }
         }
     }
 
@@ -177,14 +186,27 @@ struct Evaluate: ParsableCommand {
         func log(_ message: String) {
             if progress { FileHandle.standardError.write(Data((message + "\n").utf8)) }
         }
-        log("loading \(data)…")
-        let loaded = try DatasetLoader.load(directory: data, format: format)
-        let dataset = loaded.dataset
-        log("loaded \(loaded.format.rawValue): \(dataset.userCount) users, \(dataset.itemCount) items, \(dataset.interactionCount) interactions")
+        var split: RecRLData.Split
         var rng = SplitMix64(seed: seed)
-        var split = DatasetTransforms.split(dataset, strategy: strategy, using: &rng)
+        let validationReport: ValidationReport
+        let formatName: String
+        if let input {
+            log("reading the split in \(input)…")
+            split = try SplitFiles.read(from: URL(fileURLWithPath: input))
+            validationReport = ValidationReport(file: SplitFiles.interactionsFile)
+            formatName = "split"
+        } else {
+            log("loading \(data!)…")
+            let loaded = try DatasetLoader.load(directory: data!, format: format)
+            log("loaded \(loaded.format.rawValue): \(loaded.dataset.userCount) users, \(loaded.dataset.itemCount) items, \(loaded.dataset.interactionCount) interactions")
+            split = DatasetTransforms.split(loaded.dataset, strategy: strategy, using: &rng)
+            validationReport = loaded.report
+            formatName = loaded.format.rawValue
+        }
+        let interactionCount = split.train.interactionCount + split.test.interactionCount
+        let splitName = input == nil ? strategy.name : split.strategy.name
         if validation {
-            split = DatasetTransforms.split(split.train, strategy: strategy, using: &rng)
+            split = DatasetTransforms.split(split.train, strategy: input == nil ? strategy : split.strategy, using: &rng)
             log("validation mode: evaluating on a validation split carved from the training split (the test split is not read)")
         }
         let config = EvaluationConfig(ks: ks, relevanceThreshold: Float(relevanceThreshold), evaluationProtocol: evalProtocol)
@@ -197,21 +219,29 @@ struct Evaluate: ParsableCommand {
             results.append(try Evaluator.run(&recommender, split: split, config: config))
         }
         let report = EvaluationReport(
-            dataset: .init(dataset: dataset, split: split), split: validation ? "\(strategy.name)-validation" : strategy.name,
+            dataset: .init(users: split.train.userCount, items: split.train.itemCount, interactions: interactionCount,
+                           train: split.train.interactionCount, test: split.test.interactionCount), split: validation ? "\(splitName)-validation" : splitName,
             evaluationProtocol: evalProtocol.rawValue, seed: seed, relevanceThreshold: relevanceThreshold,
-            validation: loaded.report, results: results)
+            validation: validationReport, results: results)
         if json {
             print(try report.jsonString())
         } else {
-            print(Self.table(report, ks: ks, format: loaded.format))
+            print(Self.table(report, ks: ks, formatName: formatName))
+        }
+        if let gate {
+            let candidate = try model.map { try DRRModelStore.load(from: URL(fileURLWithPath: $0)).manifest.policy } ?? parsedPolicies[0]
+            let outcome = try ReleaseGate(parsing: gate).check(candidate: candidate, results: results)
+            // stdout holds exactly the JSON object with --json: the verdict goes to stderr there.
+            if json { writeToStandardError(outcome.summary + "\n") } else { print(outcome.summary) }
+            if !outcome.passed { throw ExitCode(ReleaseGate.failedExitCode) }
         }
     }
 
     /// Renders the human-readable report.
-    static func table(_ report: EvaluationReport, ks: [Int], format: DatasetFormat) -> String {
+    static func table(_ report: EvaluationReport, ks: [Int], formatName: String) -> String {
         let d = report.dataset
         var lines: [String] = []
-        lines.append("Dataset \(format.rawValue): \(d.users) users, \(d.items) items, \(d.interactions) interactions (train \(d.train), test \(d.test))")
+        lines.append("Dataset \(formatName): \(d.users) users, \(d.items) items, \(d.interactions) interactions (train \(d.train), test \(d.test))")
         let v = report.validation
         lines.append("Validation: \(v.rowsRead) rows read, \(v.rowsKept) kept, \(v.droppedTotal) dropped, \(v.duplicatesResolved) duplicates resolved")
         for example in v.examples { lines.append("  e.g. \(example)") }

@@ -14,7 +14,7 @@ struct RecRLCommand: AsyncParsableCommand {
         version: recrlVersion,
         subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
                       Serve.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
-                      OffPolicyValidation.self]
+                      OffPolicyValidation.self, Ingest.self, SplitCommand.self, Tune.self, Models.self, PipelineCommand.self]
     )
 
     static func main() async {

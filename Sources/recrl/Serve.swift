@@ -57,7 +57,16 @@ struct Serve: AsyncParsableCommand {
             """)
 
     @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
-    var model: String
+    var model: String?
+
+    @Option(help: ArgumentHelp("Serve a model registry's stage instead of --model, and reload whenever the stage pointer moves (promote, rollback).", valueName: "DIR"))
+    var registry: String?
+
+    @Option(help: "The registry stage to serve and follow: production or staging (with --registry).")
+    var stage: String = "production"
+
+    @Option(name: .customLong("poll-interval"), help: "Seconds between reads of the registry's stage pointer (with --registry).")
+    var pollInterval: Double = 5
 
     @Option(help: "TCP port to listen on.")
     var port: Int = 8080
@@ -112,6 +121,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Log format: text (one line with key=value metadata) or json (one JSON object per line).")
+    var logFormat: String = "text"
+
     @Option(help: ArgumentHelp("Learn online from feedback: DDPG updates per second in the background (default: off).",
                                valueName: "N"))
     var updatesPerSecond: Double?
@@ -121,6 +133,11 @@ struct Serve: AsyncParsableCommand {
     var blasThreads: Int = 1
 
     func validate() throws {
+        guard (model == nil) != (registry == nil) else { throw ValidationError("give exactly one of --model DIR or --registry DIR") }
+        if registry != nil {
+            _ = try parseStage(stage)
+            guard pollInterval.isFinite && pollInterval > 0 else { throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)") }
+        }
         guard blasThreads >= 1 && blasThreads <= 256 else { throw ValidationError("--blas-threads must be in 1...256, got \(blasThreads)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
@@ -140,6 +157,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let servingPolicy {
             do { _ = try ServingPolicy(parsing: servingPolicy) } catch { throw ValidationError("--serving-policy: \(error)") }
+        }
+        guard ServerLogging.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
         }
         guard ServerLogging.level(named: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
@@ -163,12 +183,20 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
+        ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info,
+                                format: ServerLogging.Format(rawValue: logFormat) ?? .text)
         BLASRuntime.setThreadCount(blasThreads)
         if serverConfiguration.servingPolicy == .deterministic {
             writeToStandardError("warning: --serving-policy deterministic logs propensity 1: off-policy evaluation of any other policy cannot work on this log\n")
         }
-        let modelURL = URL(fileURLWithPath: model)
+        let followed = try registry.map { path -> (ModelRegistry, ModelRegistry.Stage, String) in
+            let registry = ModelRegistry(directory: URL(fileURLWithPath: path)), stage = try parseStage(stage)
+            guard let version = registry.version(at: stage) else {
+                throw ValidationError("no version has been promoted to \(stage.rawValue) in \(path) (see `recrl models promote`)")
+            }
+            return (registry, stage, version)
+        }
+        let modelURL = followed.map { $0.0.directory(of: $0.2) } ?? URL(fileURLWithPath: model!)
         let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond),
                                   directory: modelURL)
         let mode: ServingMode
@@ -190,6 +218,14 @@ struct Serve: AsyncParsableCommand {
             configuration: serverConfiguration)
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
         defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
-        try await server.run()
+        guard let (registry, stage, version) = followed else { return try await server.run() }
+        let interval = pollInterval
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            group.addTask { await server.follow(registry, stage: stage, servedVersion: version, interval: interval) }
+            // The server returning (shutdown) ends the follower too.
+            try await group.next()
+            group.cancelAll()
+        }
     }
 }

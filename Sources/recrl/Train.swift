@@ -19,12 +19,14 @@ struct Train: ParsableCommand {
             """)
 
     @Option(help: ArgumentHelp("Data directory (MovieLens or interactions CSV).", valueName: "DIR")) var data: String?
+    @Option(name: .customLong("in"), help: ArgumentHelp("A split folder written by `recrl split` (instead of --data and --split).", valueName: "DIR")) var input: String?
+    @Option(help: ArgumentHelp("Also add the model to this model registry as a new version (see `recrl models`).", valueName: "DIR")) var register: String?
     @Flag(help: "Train on a synthetic world's logged data generated on the fly (no download needed).") var synthetic = false
     @OptionGroup var formatOption: FormatOption
     @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave or lird (list-wise, --list-size items per step).") var policy: String = "drr-ave"
     @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4, the paper's).") var listSize: Int?
     @Option(help: ArgumentHelp("Output model directory.", valueName: "DIR")) var out: String
-    @Option(help: "Split: temporal, random or leave-last.") var split: String = "temporal"
+    @Option(help: "Split: temporal, global-time, random or leave-last.") var split: String = "temporal"
     @OptionGroup var testFractionOption: TestFractionOption
     @OptionGroup var seedOption: SeedOption
     @Option(help: "Training episodes (default 500).") var episodes: Int?
@@ -51,14 +53,7 @@ struct Train: ParsableCommand {
 
     var isLIRD: Bool { policy == "lird" }
 
-    var strategy: SplitStrategy? {
-        switch split {
-        case "temporal": return .temporal(testFraction: testFraction)
-        case "random": return .random(testFraction: testFraction)
-        case "leave-last": return .leaveLastOut(n: 1)
-        default: return nil
-        }
-    }
+    var strategy: SplitStrategy? { SplitStrategy(name: split, testFraction: testFraction) }
 
     func validate() throws {
         guard variant != nil else { throw ValidationError("unknown policy '\(policy)' (expected drr-n, drr-p, drr-u, drr-ave or lird)") }
@@ -66,11 +61,17 @@ struct Train: ParsableCommand {
             guard isLIRD else { throw ValidationError("--list-size applies to --policy lird only") }
             guard listSize >= 1 else { throw ValidationError("--list-size must be positive, got \(listSize)") }
         }
-        guard synthetic != (data != nil) else { throw ValidationError("give exactly one of --data DIR or --synthetic") }
+        let sources = (synthetic ? 1 : 0) + (data != nil ? 1 : 0) + (input != nil ? 1 : 0)
+        if input == nil {
+            guard sources == 1 else { throw ValidationError("give exactly one of --data DIR or --synthetic") }
+        } else {
+            guard sources == 1 else { throw ValidationError("give exactly one of --data DIR, --synthetic or --in DIR") }
+            guard SplitFiles.isSplitDirectory(URL(fileURLWithPath: input!)) else { throw ValidationError("--in \(input!) is not a split folder (no \(SplitFiles.descriptionFile); write one with `recrl split`)") }
+        }
         if let data, !FileManager.default.fileExists(atPath: data) { throw ValidationError("--data \(data) does not exist") }
         guard DatasetFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)'") }
         guard testFraction > 0 && testFraction < 1 else { throw ValidationError("--test-fraction must be in (0, 1), got \(testFraction)") }
-        guard strategy != nil else { throw ValidationError("unknown split '\(split)' (expected temporal, random or leave-last)") }
+        guard strategy != nil else { throw ValidationError("unknown split '\(split)' (expected \(SplitStrategy.names.joined(separator: ", ")))") }
         if let episodes, episodes < 1 { throw ValidationError("--episodes must be positive") }
         if let parallelism, parallelism < 1 { throw ValidationError("--parallelism must be at least 1, got \(parallelism)") }
         if let embeddings, DRRConfiguration.EmbeddingMethod(rawValue: embeddings) == nil { throw ValidationError("--embeddings must be explicit or implicit") }
@@ -80,27 +81,20 @@ struct Train: ParsableCommand {
     func run() throws {
         let progress = isatty(2) != 0 || !json
         func log(_ s: String) { if progress { writeToStandardError(s + "\n") } }
-        let dataset: InteractionDataset
         let dataName: String
-        if synthetic {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-synthetic-\(seed)-\(getpid())")
-            defer { try? FileManager.default.removeItem(at: dir) }
-            var world = SyntheticWorld(seed: seed)
-            var rng = Xoshiro256StarStar(seed: seed &+ 1)
-            let log = world.generateLog(using: &rng)
-            try log.write(toDirectory: dir)
-            dataset = try DatasetLoader.load(directory: dir.path, format: .csv).dataset
-            dataName = "synthetic(seed \(seed))"
-        } else {
-            let loaded = try DatasetLoader.load(directory: data!, format: DatasetFormat(rawValue: format)!)
-            log(loaded.report.description)
-            dataset = loaded.dataset
-            dataName = data!
-        }
         var splitRNG = SplitMix64(seed: seed)
-        var parts = DatasetTransforms.split(dataset, strategy: strategy!, using: &splitRNG)
+        var parts: RecRLData.Split
+        if let input {
+            parts = try SplitFiles.read(from: URL(fileURLWithPath: input))
+            dataName = input
+        } else {
+            let loaded = synthetic ? try syntheticDataset(seed: seed) : try DatasetLoader.load(directory: data!, format: DatasetFormat(rawValue: format)!)
+            if !synthetic { log(loaded.report.description) }
+            dataName = synthetic ? "synthetic(seed \(seed))" : data!
+            parts = DatasetTransforms.split(loaded.dataset, strategy: strategy!, using: &splitRNG)
+        }
         if validation {
-            parts = DatasetTransforms.split(parts.train, strategy: strategy!, using: &splitRNG)
+            parts = DatasetTransforms.split(parts.train, strategy: input == nil ? strategy! : parts.strategy, using: &splitRNG)
             log("validation mode: the test split is not read; metrics are on a validation split carved from training")
         }
         log("training \(policy) on \(dataName): \(parts.train.interactionCount) training interactions, \(parts.test.interactionCount) held out")
@@ -140,12 +134,17 @@ struct Train: ParsableCommand {
         metrics["train_seconds"] = trainSeconds
         guard let model = drr.model else { throw ValidationError("training produced no model") }
         var manifest = DRRManifest(policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
-                                   userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
+                                   userIDs: parts.train.userMap.rawIDs, itemIDs: parts.train.itemMap.rawIDs, rewardScale: model.rewardScale,
                                    metrics: metrics, itemPopularity: parts.train.itemCounts())
         manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
         if isLIRD { manifest.lird = lird }
+        manifest.lineage = ModelLineage(data: input ?? dataName, split: parts.strategy.name, gitRevision: StageManifest.gitRevision)
         let outURL = URL(fileURLWithPath: out)
         try DRRModelStore.save(model, manifest: manifest, to: outURL)
+        if let register {
+            let entry = try ModelRegistry(directory: URL(fileURLWithPath: register)).register(model, manifest: manifest)
+            log("registered \(policy) as version \(entry.version) in \(register)")
+        }
         if let curves {
             let dir = URL(fileURLWithPath: curves)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -47,7 +47,7 @@ final class EvaluateCommandTests: XCTestCase {
             (["--data", dir, "--relevance-threshold", "nan"], "--relevance-threshold must be a finite number"),
             (["--data", dir, "--format", "ml-1m"], "required file not found"),
             (["--data", dir, "--bogus"], "Unknown option '--bogus'"),
-            ([], "Missing expected argument '--data <DIR>'"),
+            ([], "give exactly one of --data DIR or --in DIR"),
         ]
         for (args, expected) in cases {
             let message = failure(args)

@@ -107,6 +107,7 @@ struct RecommendationRoutes: RouteGroup {
             return try JSONResponse.make(StatusResponse(status: "ok", duplicate: true, eventID: submission.eventID))
         }
         server.metrics.increment("recrl_feedback_events_total", [("arm", arm)])
+        server.metrics.recordReward(arm: arm, reward)
         do {
             try engine.observe(user: submission.user, item: submission.item, reward: reward)
             server.metrics.increment("recrl_online_updates_total", [("arm", arm)])
