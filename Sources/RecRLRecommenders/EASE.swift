@@ -43,8 +43,8 @@ public enum RecommenderError: Error, Equatable, Sendable, CustomStringConvertibl
 public struct EASERecommender: Recommender, Sendable {
     /// `ease`.
     public var name: String { "ease" }
-    /// L2 regularisation λ added to the Gram matrix's diagonal (default 200; `recrl evaluate
-    /// --tune` searches it on a validation split).
+    /// L2 regularisation λ added to the Gram matrix's diagonal (default 200, the value validation
+    /// NDCG@10 chose on ML-100K's temporal split; `recrl evaluate --tune` searches it per data set).
     public var regularization: Float
     /// Largest item-item matrix fitting may allocate, in bytes (default 4 GiB: about 32,000 items).
     public var maxItemItemBytes: Int
