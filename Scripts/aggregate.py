@@ -7,6 +7,7 @@ import sys
 from collections import defaultdict
 
 groups = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+chosen = defaultdict(lambda: defaultdict(list))  # (split, protocol) -> policy -> chosen values per seed
 for path in sys.argv[1:]:
     with open(path) as f:
         report = json.load(f)
@@ -17,6 +18,10 @@ for path in sys.argv[1:]:
         for metric, value in result["metrics"].items():
             groups[key][result["policy"]][metric].append(value)
         groups[key][result["policy"]]["train_seconds"].append(result["train_seconds"])
+        if "tuning" in result:  # `recrl evaluate --tune`
+            values = ", ".join(f"{k} {v:g}" for k, v in sorted(result["tuning"]["chosen"].items()))
+            chosen[key][result["policy"]].append(values)
+            groups[key][result["policy"]]["validation ndcg@10"].append(result["tuning"]["validation_ndcg@10"])
     # `recrl train` records its own training time in the model; evaluate --model only loads it.
 
 
@@ -29,7 +34,7 @@ def cell(values):
 
 
 for (split, protocol), policies in sorted(groups.items()):
-    metrics = ["precision@10", "ndcg@10"] + (["recall@10", "hit@10", "coverage"] if protocol == "full" else [])
+    metrics = ["precision@10", "ndcg@10"] + (["recall@10", "hit@10", "coverage", "diversity", "novelty"] if protocol == "full" else [])
     seeds = max(len(m["precision@10"]) for m in policies.values())
     print(f"\n**{split} split, `{protocol}` protocol** ({seeds} seeds)\n")
     print("| policy | " + " | ".join(metrics) + " | train s |")
@@ -37,3 +42,9 @@ for (split, protocol), policies in sorted(groups.items()):
     for policy, m in policies.items():
         train = statistics.fmean(m["train_seconds"])
         print(f"| {policy} | " + " | ".join(cell(m.get(x, [])) for x in metrics) + f" | {train:.1f} |")
+    if chosen[(split, protocol)]:
+        print("\nTuned values (validation split carved from training; one entry per seed):\n")
+        print("| policy | chosen | validation NDCG@10 |")
+        print("|---|---|---|")
+        for policy, values in chosen[(split, protocol)].items():
+            print(f"| {policy} | {'; '.join(values)} | {cell(policies[policy]['validation ndcg@10'])} |")

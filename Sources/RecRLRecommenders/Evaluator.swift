@@ -56,19 +56,25 @@ public struct PolicyResult: Codable, Sendable {
     public var trainSeconds: Double
     /// Wall-clock seconds spent evaluating.
     public var evalSeconds: Double
+    /// The validation search behind the hyper-parameters, when they were tuned (`recrl evaluate
+    /// --tune`); `nil` (omitted from JSON) for defaults.
+    public var tuning: TuningOutcome?
 
     /// Creates a result.
-    public init(policy: String, metrics: [String: Double], trainSeconds: Double, evalSeconds: Double) {
+    public init(policy: String, metrics: [String: Double], trainSeconds: Double, evalSeconds: Double,
+                tuning: TuningOutcome? = nil) {
         self.policy = policy
         self.metrics = metrics
         self.trainSeconds = trainSeconds
         self.evalSeconds = evalSeconds
+        self.tuning = tuning
     }
 
     enum CodingKeys: String, CodingKey {
         case policy, metrics
         case trainSeconds = "train_seconds"
         case evalSeconds = "eval_seconds"
+        case tuning
     }
 }
 

@@ -137,6 +137,36 @@ public enum LinearAlgebra {
         return l
     }
 
+    /// Replaces a symmetric positive-definite `A` (`[n, n]`, only its lower triangle is read)
+    /// by its inverse, in place, through Cholesky: LAPACK `spotrf` then `spotri`; the upper
+    /// triangle is filled from the lower so the result is the full symmetric inverse.
+    ///
+    /// Works in the tensor's own storage (no second `n × n` buffer), for large Gram matrices
+    /// such as EASE's item-item matrix.
+    /// - Throws: ``TensorError/notPositiveDefinite(minor:)`` when `A` is not SPD (then `a`
+    ///   holds a partial factorisation); ``TensorError/shapeMismatch(operation:lhs:rhs:)``
+    ///   when `a` is not square.
+    public static func invertSymmetricPositiveDefinite(_ a: inout Tensor) throws(TensorError) {
+        guard a.rank == 2, a.shape[0] == a.shape[1] else {
+            throw .shapeMismatch(operation: "invertSymmetricPositiveDefinite (needs a square matrix)", lhs: a.shape, rhs: a.shape)
+        }
+        let n = a.shape[0]
+        if n == 0 { return }
+        let lower = Int8(UInt8(ascii: "L"))
+        let (factorInfo, inverseInfo) = a.withUnsafeMutableBufferPointer { p -> (Int32, Int32) in
+            let f = LAPACKE_spotrf(LAPACK_ROW_MAJOR, lower, Int32(n), p.baseAddress, Int32(n))
+            guard f == 0 else { return (f, 0) }
+            let i = LAPACKE_spotri(LAPACK_ROW_MAJOR, lower, Int32(n), p.baseAddress, Int32(n))
+            if i == 0 { for r in 0..<n { for c in (r + 1)..<n { p[r * n + c] = p[c * n + r] } } }
+            return (f, i)
+        }
+        if factorInfo > 0 { throw .notPositiveDefinite(minor: Int(factorInfo)) }
+        if factorInfo < 0 { throw .lapackArgument(routine: "spotrf", info: Int(factorInfo)) }
+        // spotri fails only on a zero diagonal of the factor, which spotrf has ruled out.
+        if inverseInfo > 0 { throw .notPositiveDefinite(minor: Int(inverseInfo)) }
+        if inverseInfo < 0 { throw .lapackArgument(routine: "spotri", info: Int(inverseInfo)) }
+    }
+
     private static func checkSquare(_ op: String, _ a: Tensor, _ b: Tensor) throws(TensorError) -> (Int, Int) {
         guard a.rank == 2, a.shape[0] == a.shape[1], b.rank == 1 || b.rank == 2, b.shape[0] == a.shape[0] else {
             throw .shapeMismatch(operation: op, lhs: a.shape, rhs: b.shape)

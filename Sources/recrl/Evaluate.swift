@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
     )
 
     /// Known policy names.
-    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "drr-n", "drr-p", "drr-u", "drr-ave", "lird"]
+    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "drr-n", "drr-p", "drr-u", "drr-ave", "lird"]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String?
@@ -55,7 +55,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("protocol"), help: "Protocol: full (rank all unseen items) or drr (rank the user's test items).")
     var evaluationProtocol: String = "full"
 
-    @Option(name: .long, help: "Comma-separated policies: random, popularity, itemknn, als, ials, bpr.")
+    @Option(name: .long, help: "Comma-separated policies: random, popularity, itemknn, als, ials, bpr, ease, drr-n, drr-p, drr-u, drr-ave.")
     var policies: String = "random,popularity,itemknn,bpr,als,ials"
 
     @Option(name: .customLong("k"), help: "Comma-separated cut-offs K.")
@@ -73,6 +73,9 @@ struct Evaluate: ParsableCommand {
 
     @Flag(name: .long, help: "Tune without touching the test split: evaluate on a validation split carved from the training split (same --split and --test-fraction), fitting on the rest.")
     var validation = false
+
+    @Flag(name: .long, help: "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR policies keep their configuration.")
+    var tune = false
 
     @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 500).")
     var episodes: Int?
@@ -174,6 +177,7 @@ struct Evaluate: ParsableCommand {
         case "bpr": return BPRRecommender(seed: seed)
         case "als": return ALSRecommender(seed: seed)
         case "ials": return IALSRecommender(seed: seed)
+        case "ease": return EASERecommender()
         default: return nil
         }
     }
@@ -210,8 +214,22 @@ struct Evaluate: ParsableCommand {
             log("validation mode: evaluating on a validation split carved from the training split (the test split is not read)")
         }
         let config = EvaluationConfig(ks: ks, relevanceThreshold: Float(relevanceThreshold), evaluationProtocol: evalProtocol)
+        // Every tuned policy sees the same validation split, carved from split.train only.
+        let tuningRNG = rng
         var results: [PolicyResult] = []
         for name in parsedPolicies {
+            if tune, let grid = BaselineTuning.grid(for: name, seed: seed) {
+                log("tuning \(name) on a validation split of the training split (\(grid.count) grid points)…")
+                var validationRNG = tuningRNG
+                let (best, outcome) = try BaselineTuning.tune(grid, train: split.train, strategy: strategy, config: config,
+                                                              using: &validationRNG)
+                var recommender = grid[best].make()
+                log("refitting \(name) with \(Self.describe(outcome.chosen)) on the training split and evaluating…")
+                var result = try Evaluator.run(&recommender, split: split, config: config)
+                result.tuning = outcome
+                results.append(result)
+                continue
+            }
             guard var recommender = try makeRecommender(name) else {
                 throw EvaluateError("policy '\(name)' is not available")
             }
@@ -235,6 +253,13 @@ struct Evaluate: ParsableCommand {
             if json { writeToStandardError(outcome.summary + "\n") } else { print(outcome.summary) }
             if !outcome.passed { throw ExitCode(ReleaseGate.failedExitCode) }
         }
+    }
+
+    /// `name value, name value` in name order, integers without a fraction.
+    static func describe(_ parameters: [String: Double]) -> String {
+        parameters.sorted { $0.key < $1.key }.map { key, value in
+            "\(key) \(value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value))"
+        }.joined(separator: ", ")
     }
 
     /// Renders the human-readable report.
@@ -276,6 +301,15 @@ struct Evaluate: ParsableCommand {
             for m in extras { row += pad(result.metrics[m].map { String(format: "%.4f", $0) } ?? "-", 11) }
             row += pad(String(format: "%.2f", result.trainSeconds), 10) + pad(String(format: "%.2f", result.evalSeconds), 10)
             lines.append(row)
+        }
+        let tuned = report.results.filter { $0.tuning != nil }
+        if let first = tuned.first?.tuning {
+            lines.append("")
+            lines.append("Tuned by NDCG@10 on a validation split carved from training (\(first.validationTrain) train, \(first.validationTest) validation interactions):")
+            for result in tuned {
+                guard let t = result.tuning else { continue }
+                lines.append("  \(result.policy): \(describe(t.chosen)) (validation NDCG@10 \(String(format: "%.4f", t.validationNDCG)), \(t.trials.count) points, \(String(format: "%.1f", t.seconds)) s)")
+            }
         }
         if report.results.contains(where: { $0.metrics["rmse"] != nil }) {
             lines.append("")

@@ -79,26 +79,6 @@ final class CommandOutputTests: XCTestCase {
                             asFixture: fixture)
     }
 
-    /// What `body` writes to standard output (file descriptor 1).
-    func capturingStandardOutput(_ body: () throws -> Void) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-stdout-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: url) }
-        FileManager.default.createFile(atPath: url.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: url)
-        fflush(nil)
-        let saved = dup(1)
-        dup2(handle.fileDescriptor, 1)
-        defer {
-            fflush(nil)
-            dup2(saved, 1)
-            close(saved)
-            try? handle.close()
-        }
-        try body()
-        fflush(nil)
-        return try String(contentsOf: url, encoding: .utf8)
-    }
-
     /// The last line a command prints with `args`.
     func lastLine<C: ParsableCommand>(of type: C.Type, _ args: [String]) throws -> String {
         let text = try capturingStandardOutput {

@@ -1,6 +1,11 @@
 import Foundation
 import RecRLData
 import RecRLRecommenders
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Builds a data set from (user, item, rating, timestamp) tuples with raw ids "u<n>" / "i<n>".
 func dataset(_ rows: [(Int, Int, Float, Int64)], users: Int, items: Int, genres: [[Int]]? = nil) -> InteractionDataset {
@@ -39,4 +44,24 @@ func meanAUC(_ model: some Recommender, train: InteractionDataset, test: Interac
         users += 1
     }
     return total / Double(users)
+}
+
+/// What `body` writes to standard output (file descriptor 1).
+func capturingStandardOutput(_ body: () throws -> Void) throws -> String {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-stdout-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: url) }
+    FileManager.default.createFile(atPath: url.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: url)
+    fflush(nil)
+    let saved = dup(1)
+    dup2(handle.fileDescriptor, 1)
+    defer {
+        fflush(nil)
+        dup2(saved, 1)
+        close(saved)
+        try? handle.close()
+    }
+    try body()
+    fflush(nil)
+    return try String(contentsOf: url, encoding: .utf8)
 }

@@ -244,6 +244,31 @@ final class LinearAlgebraTests: XCTestCase {
         assertClose(x, xTrue, absolute: 2e-3, relative: 2e-3)
     }
 
+    func testInvertSPDKnownAnswerAndRandom() throws {
+        // [[4, 2], [2, 3]]⁻¹ = [[3, −2], [−2, 4]] / 8; the upper triangle is read from nowhere:
+        // put garbage there to show only the lower one is used.
+        var a = try Tensor(shape: [2, 2], scalars: [4, 99, 2, 3])
+        try LinearAlgebra.invertSymmetricPositiveDefinite(&a)
+        assertClose(a.scalars, [0.375, -0.25, -0.25, 0.5], absolute: 1e-6)
+
+        var rng = testRNG(17)
+        let m = Tensor(randomNormal: [12, 12], using: &rng)
+        var g = m.matmul(m, transposeSelf: true)
+        for i in 0..<12 { g[i, i] += 2 }
+        var inverse = g
+        try LinearAlgebra.invertSymmetricPositiveDefinite(&inverse)
+        var identity = Tensor(zeros: [12, 12])
+        for i in 0..<12 { identity[i, i] = 1 }
+        assertClose(g.matmul(inverse), identity, absolute: 1e-3)
+
+        var indefinite = try Tensor(shape: [2, 2], scalars: [1, 2, 2, 1])
+        XCTAssertThrowsError(try LinearAlgebra.invertSymmetricPositiveDefinite(&indefinite)) { error in
+            XCTAssertEqual(error as? TensorError, .notPositiveDefinite(minor: 2))
+        }
+        var rectangular = Tensor(zeros: [2, 3])
+        XCTAssertThrowsError(try LinearAlgebra.invertSymmetricPositiveDefinite(&rectangular))
+    }
+
     func testSingularAndNonSPDErrors() throws {
         let singular = try Tensor(shape: [2, 2], scalars: [1, 2, 2, 4])
         XCTAssertThrowsError(try LinearAlgebra.solve(singular, Tensor([1, 1]))) { error in
