@@ -129,6 +129,7 @@ public struct GRU: Layer {
         let m: UnsafePointer<Float>? = mask == nil ? nil : UnsafePointer(context.mask.unsafeMutableBase())
         let wi = inputWeight.unsafeBase, wh = recurrentWeight.unsafeBase
         let bi = inputBias.unsafeBase, bh = recurrentBias.unsafeBase
+        let tanhCode = Int32(Activation.tanh.rawValue)
 
         UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batch * steps, n: g, k: inSize,
                            a: x, lda: inSize, b: wi, ldb: g, c: gi, ldc: g)
@@ -143,25 +144,37 @@ public struct GRU: Layer {
             UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batch, n: g, k: h,
                                a: previous, lda: h, b: wh, ldb: g, c: gh, ldc: g)
             UnsafeKernels.biasActivation(gh, ld: g, bias: bh, rows: batch, columns: g, activation: 0)
+            let gate = gates + t * batch * g, rn = recurrentNew + t * batch * h
+            // Reset and update gates: σ(x W_i + b_i + h W_h + b_h) = ½ (1 + tanh(½ ·)), through the
+            // vectorised tanh kernel.
+            for b in 0..<batch {
+                let xr = gi + (b * steps + t) * g, hr = gh + b * g, row = gate + b * g
+                for j in 0..<(2 * h) { row[j] = 0.5 * (xr[j] + hr[j]) }
+            }
+            UnsafeKernels.biasActivation(gate, ld: g, bias: nil, rows: batch, columns: 2 * h, activation: tanhCode)
+            for b in 0..<batch {
+                let xr = gi + (b * steps + t) * g, hr = gh + b * g, row = gate + b * g, rnb = rn + b * h
+                for j in 0..<(2 * h) { row[j] = 0.5 + 0.5 * row[j] }
+                // New gate: tanh(x W_in + b_in + r ⊙ (h W_hn + b_hn)).
+                for j in 0..<h {
+                    rnb[j] = hr[2 * h + j]
+                    row[2 * h + j] = xr[2 * h + j] + row[j] * hr[2 * h + j]
+                }
+            }
+            UnsafeKernels.biasActivation(gate + 2 * h, ld: g, bias: nil, rows: batch, columns: h, activation: tanhCode)
             for b in 0..<batch {
                 let hp = previous + b * h, hn = next + b * h, out = y + b * steps * h + t * h
                 if let m, m[b * steps + t] == 0 {
                     hn.update(from: hp, count: h)
                     out.update(repeating: 0, count: h)
-                    (gates + (t * batch + b) * g).update(repeating: 0, count: g)
-                    (recurrentNew + (t * batch + b) * h).update(repeating: 0, count: h)
+                    (gate + b * g).update(repeating: 0, count: g)
+                    (rn + b * h).update(repeating: 0, count: h)
                     continue
                 }
-                let xr = gi + (b * steps + t) * g, hr = gh + b * g
-                let gate = gates + (t * batch + b) * g, rn = recurrentNew + (t * batch + b) * h
+                let row = gate + b * g
                 for j in 0..<h {
-                    let r = 1 / (1 + expf(-(xr[j] + hr[j])))
-                    let z = 1 / (1 + expf(-(xr[h + j] + hr[h + j])))
-                    let recurrent = hr[2 * h + j]
-                    let n = tanhf(xr[2 * h + j] + r * recurrent)
+                    let z = row[h + j], n = row[2 * h + j]
                     let state = (1 - z) * n + z * hp[j]
-                    gate[j] = r; gate[h + j] = z; gate[2 * h + j] = n
-                    rn[j] = recurrent
                     hn[j] = state
                     out[j] = state
                 }
