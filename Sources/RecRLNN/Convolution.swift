@@ -144,9 +144,8 @@ public struct Conv2D: Layer {
                                            paddingHeight: padding, paddingWidth: padding)
         try geometry.validate("Conv2D")
         guard inChannels > 0, outChannels > 0 else { throw .invalidShape([inChannels, outChannels]) }
-        let area = kernelHeight * kernelWidth
-        let limit = (6 / Float(area * (inChannels + outChannels))).squareRoot()
-        self.weight = Tensor(randomUniform: [kernelHeight, kernelWidth, inChannels, outChannels], in: -limit...limit, using: &rng)
+        self.weight = glorotKernel([kernelHeight, kernelWidth, inChannels, outChannels], area: kernelHeight * kernelWidth,
+                                   inChannels: inChannels, outChannels: outChannels, using: &rng)
         self.bias = Tensor(zeros: [outChannels])
         self.activation = activation
         self.geometry = geometry
@@ -319,9 +318,8 @@ public struct ConvTranspose2D: Layer {
                                      paddingHeight: padding, paddingWidth: padding,
                                      outputPaddingHeight: outputPadding, outputPaddingWidth: outputPadding)
         guard inChannels > 0, outChannels > 0 else { throw .invalidShape([inChannels, outChannels]) }
-        let area = kernelHeight * kernelWidth
-        let limit = (6 / Float(area * (inChannels + outChannels))).squareRoot()
-        weight = Tensor(randomUniform: [inChannels, kernelHeight, kernelWidth, outChannels], in: -limit...limit, using: &rng)
+        weight = glorotKernel([inChannels, kernelHeight, kernelWidth, outChannels], area: kernelHeight * kernelWidth,
+                              inChannels: inChannels, outChannels: outChannels, using: &rng)
         bias = Tensor(zeros: [outChannels])
         self.activation = activation
     }
@@ -435,4 +433,12 @@ func activationDelta(_ outputGradient: Tensor, output: Tensor, activation: Activ
     UnsafeKernels.activationBackward(d, ldDelta: output.count, output: output.unsafeBase, ldY: output.count,
                                      rows: 1, columns: output.count, activation: Int32(activation.rawValue))
     return UnsafePointer(d)
+}
+
+/// A convolution kernel of `shape` drawn Glorot-uniform with fan-in `area · inChannels` and
+/// fan-out `area · outChannels` (what Keras and PyTorch's `xavier_uniform_` use for kernels).
+func glorotKernel<G: RandomNumberGenerator>(_ shape: [Int], area: Int, inChannels: Int, outChannels: Int,
+                                            using rng: inout G) -> Tensor {
+    let limit = (6 / Float(area * (inChannels + outChannels))).squareRoot()
+    return Tensor(randomUniform: shape, in: -limit...limit, using: &rng)
 }
