@@ -49,9 +49,10 @@ public struct LayerNorm: Layer {
 
     public func forward(_ input: Tensor, context: inout Context) {
         let d = size
-        precondition(input.count % d == 0 && input.count > 0, "LayerNorm(\(d)) got input of shape \(input.shape)")
+        precondition(input.rank == 2 && input.columns % d == 0 && input.count > 0,
+                     "LayerNorm(\(d)) needs input [batch, m · \(d)], got \(input.shape)")
         let groups = input.count / d
-        context.output.prepare(rows: input.rows, columns: input.count / input.rows)
+        context.output.prepare(rows: input.rows, columns: input.columns)
         context.normalized.prepare(rows: groups, columns: d)
         context.inverseDeviation.prepare(count: groups)
         let eps = epsilon
