@@ -68,11 +68,16 @@ public struct Embedding: Layer {
         let d = dimension, n = count
         let rows = input.rank >= 2 ? input.shape[0] : 1
         context.output.prepare(rows: rows, columns: input.count * d / max(rows, 1))
-        let w = weight.unsafeBase, idx = input.unsafeBase, y = context.output.unsafeMutableBase()
-        for k in 0..<input.count {
-            let x = idx[k]
-            precondition(Self.isIndex(x, below: n), "Embedding index \(x) is not an integer in 0..<\(n)")
-            (y + k * d).update(from: w + Int(x) * d, count: d)
+        weight.withBase { w in
+            input.withUnsafeBufferPointer { idx in
+                context.output.withMutableBase { y in
+                    for k in 0..<idx.count {
+                        let x = idx[k]
+                        precondition(Self.isIndex(x, below: n), "Embedding index \(x) is not an integer in 0..<\(n)")
+                        (y + k * d).update(from: w + Int(x) * d, count: d)
+                    }
+                }
+            }
         }
     }
 
@@ -95,20 +100,25 @@ public struct Embedding: Layer {
             rowMarks = [UInt8](repeating: 0, count: count)
             rowList = [Int](repeating: 0, count: count)
         }
-        let g = weight.unsafeMutableBase(), idx = indices.unsafeBase, dy = outputGradient.unsafeBase
         var n = touchedCount
-        rowList.withUnsafeMutableBufferPointer { list in
-            rowMarks.withUnsafeMutableBufferPointer { marks in
-                for t in 0..<n {
-                    (g + list[t] * d).update(repeating: 0, count: d)
-                    marks[list[t]] = 0
-                }
-                n = 0
-                for k in 0..<indices.count {
-                    let i = Int(idx[k])
-                    if marks[i] == 0 { marks[i] = 1; list[n] = i; n += 1 }
-                    let dst = g + i * d, src = dy + k * d
-                    for j in 0..<d { dst[j] += src[j] }
+        weight.withMutableBase { g in
+            indices.withUnsafeBufferPointer { idx in
+                outputGradient.withBase { dy in
+                    rowList.withUnsafeMutableBufferPointer { list in
+                        rowMarks.withUnsafeMutableBufferPointer { marks in
+                            for t in 0..<n {
+                                (g + list[t] * d).update(repeating: 0, count: d)
+                                marks[list[t]] = 0
+                            }
+                            n = 0
+                            for k in 0..<idx.count {
+                                let i = Int(idx[k])
+                                if marks[i] == 0 { marks[i] = 1; list[n] = i; n += 1 }
+                                let dst = g + i * d, src = dy + k * d
+                                for j in 0..<d { dst[j] += src[j] }
+                            }
+                        }
+                    }
                 }
             }
         }
