@@ -99,6 +99,26 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
         }
     }
 
+    /// Writes the product `a · op(b)` (`positions × k`, a row of window values per kernel
+    /// position, `inner` the shared dimension) into `image` through
+    /// ``columnsToImage(_:batch:channels:into:)``, with `columns` as the scratch for the rows;
+    /// straight into `image` when the geometry is pointwise (the rows are then the image).
+    func productToImage(positions: Int, k: Int, inner: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                        transposeB: Bool, ldb: Int, batch: Int, channels: Int, columns: inout Tensor,
+                        into image: UnsafeMutablePointer<Float>) {
+        if isPointwise {
+            UnsafeKernels.gemm(transposeA: false, transposeB: transposeB, m: positions, n: k, k: inner,
+                               a: a, lda: lda, b: b, ldb: ldb, c: image, ldc: k)
+            return
+        }
+        columns.prepare(rows: positions, columns: k)
+        columns.withMutableBase { c in
+            UnsafeKernels.gemm(transposeA: false, transposeB: transposeB, m: positions, n: k, k: inner,
+                               a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: k)
+            columnsToImage(c, batch: batch, channels: channels, into: image)
+        }
+    }
+
     /// True when every window is exactly one pixel (1×1 kernel, stride 1, no padding): the
     /// columns are then the image itself.
     var isPointwise: Bool {
@@ -185,21 +205,29 @@ public struct Conv2D: Layer {
         precondition(input.rank == 2 && input.columns == pixels,
                      "Conv2D(\(g.imageHeight)x\(g.imageWidth)x\(cin)) needs input [batch, \(pixels)], got \(input.shape)")
         let batch = input.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cin
-        let a: UnsafePointer<Float>
+        let a: Tensor
         if g.isPointwise {
-            a = input.unsafeBase
+            a = input
         } else {
             context.columns.prepare(rows: positions, columns: k)
-            let columns = context.columns.unsafeMutableBase()
-            g.imageToColumns(input.unsafeBase, batch: batch, channels: cin, into: columns)
-            a = UnsafePointer(columns)
+            input.withBase { x in
+                context.columns.withMutableBase { columns in g.imageToColumns(x, batch: batch, channels: cin, into: columns) }
+            }
+            a = context.columns
         }
         context.output.prepare(rows: batch, columns: g.gridHeight * g.gridWidth * cout)
-        let y = context.output.unsafeMutableBase()
-        UnsafeKernels.gemm(transposeA: false, transposeB: false, m: positions, n: cout, k: k,
-                           a: a, lda: k, b: weight.unsafeBase, ldb: cout, c: y, ldc: cout)
-        UnsafeKernels.biasActivation(y, ld: cout, bias: bias.unsafeBase, rows: positions, columns: cout,
-                                     activation: Int32(activation.rawValue))
+        let act = Int32(activation.rawValue)
+        a.withBase { a in
+            weight.withBase { w in
+                bias.withBase { b in
+                    context.output.withMutableBase { y in
+                        UnsafeKernels.gemm(transposeA: false, transposeB: false, m: positions, n: cout, k: k,
+                                           a: a, lda: k, b: w, ldb: cout, c: y, ldc: cout)
+                        UnsafeKernels.biasActivation(y, ld: cout, bias: b, rows: positions, columns: cout, activation: act)
+                    }
+                }
+            }
+        }
     }
 
     public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Conv2D,
@@ -212,23 +240,26 @@ public struct Conv2D: Layer {
         if computeParameterGradient {
             gradient.weight.prepare(shape: weight.shape)
             gradient.bias.prepare(count: cout)
-            let a = g.isPointwise ? input.unsafeBase : context.columns.unsafeBase
-            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: k, n: cout, k: positions,
-                               a: a, lda: k, b: delta, ldb: cout, c: gradient.weight.unsafeMutableBase(), ldc: cout)
-            UnsafeKernels.columnSums(delta, rows: positions, columns: cout, into: gradient.bias.unsafeMutableBase())
+            let a = g.isPointwise ? input : context.columns
+            a.withBase { a in
+                delta.withBase { delta in
+                    gradient.weight.withMutableBase { dw in
+                        UnsafeKernels.gemm(transposeA: true, transposeB: false, m: k, n: cout, k: positions,
+                                           a: a, lda: k, b: delta, ldb: cout, c: dw, ldc: cout)
+                    }
+                    gradient.bias.withMutableBase { db in UnsafeKernels.columnSums(delta, rows: positions, columns: cout, into: db) }
+                }
+            }
         }
         if computeInputGradient {
             context.inputGradient.prepare(rows: batch, columns: g.imageHeight * g.imageWidth * cin)
-            let dx = context.inputGradient.unsafeMutableBase()
-            if g.isPointwise {
-                UnsafeKernels.gemm(transposeA: false, transposeB: true, m: positions, n: k, k: cout,
-                                   a: delta, lda: cout, b: weight.unsafeBase, ldb: cout, c: dx, ldc: k)
-            } else {
-                context.columnGradient.prepare(rows: positions, columns: k)
-                let dcol = context.columnGradient.unsafeMutableBase()
-                UnsafeKernels.gemm(transposeA: false, transposeB: true, m: positions, n: k, k: cout,
-                                   a: delta, lda: cout, b: weight.unsafeBase, ldb: cout, c: dcol, ldc: k)
-                g.columnsToImage(dcol, batch: batch, channels: cin, into: dx)
+            delta.withBase { delta in
+                weight.withBase { w in
+                    context.inputGradient.withMutableBase { dx in
+                        g.productToImage(positions: positions, k: k, inner: cout, a: delta, lda: cout, b: w, transposeB: true,
+                                         ldb: cout, batch: batch, channels: cin, columns: &context.columnGradient, into: dx)
+                    }
+                }
             }
         }
     }
@@ -358,19 +389,19 @@ public struct ConvTranspose2D: Layer {
                      "ConvTranspose2D(\(g.gridHeight)x\(g.gridWidth)x\(cin)) needs input [batch, \(pixels)], got \(input.shape)")
         let batch = input.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cout
         context.output.prepare(rows: batch, columns: g.imageHeight * g.imageWidth * cout)
-        let y = context.output.unsafeMutableBase()
-        if g.isPointwise {
-            UnsafeKernels.gemm(transposeA: false, transposeB: false, m: positions, n: k, k: cin,
-                               a: input.unsafeBase, lda: cin, b: weight.unsafeBase, ldb: k, c: y, ldc: k)
-        } else {
-            context.columns.prepare(rows: positions, columns: k)
-            let columns = context.columns.unsafeMutableBase()
-            UnsafeKernels.gemm(transposeA: false, transposeB: false, m: positions, n: k, k: cin,
-                               a: input.unsafeBase, lda: cin, b: weight.unsafeBase, ldb: k, c: columns, ldc: k)
-            g.columnsToImage(columns, batch: batch, channels: cout, into: y)
+        let act = Int32(activation.rawValue)
+        input.withBase { x in
+            weight.withBase { w in
+                bias.withBase { b in
+                    context.output.withMutableBase { y in
+                        g.productToImage(positions: positions, k: k, inner: cin, a: x, lda: cin, b: w, transposeB: false,
+                                         ldb: k, batch: batch, channels: cout, columns: &context.columns, into: y)
+                        UnsafeKernels.biasActivation(y, ld: cout, bias: b, rows: batch * g.imageHeight * g.imageWidth,
+                                                     columns: cout, activation: act)
+                    }
+                }
+            }
         }
-        UnsafeKernels.biasActivation(y, ld: cout, bias: bias.unsafeBase, rows: batch * g.imageHeight * g.imageWidth,
-                                     columns: cout, activation: Int32(activation.rawValue))
     }
 
     public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout ConvTranspose2D,
@@ -380,27 +411,43 @@ public struct ConvTranspose2D: Layer {
         let g = geometry, cin = inChannels, cout = outChannels
         let batch = context.output.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cout
         let delta = activationDelta(outputGradient, output: context.output, activation: activation, into: &context.delta)
-        let dcol: UnsafePointer<Float>
+        let dcol: Tensor
         if g.isPointwise {
             dcol = delta
         } else {
             context.columns.prepare(rows: positions, columns: k)
-            let columns = context.columns.unsafeMutableBase()
-            g.imageToColumns(delta, batch: batch, channels: cout, into: columns)
-            dcol = UnsafePointer(columns)
+            delta.withBase { delta in
+                context.columns.withMutableBase { columns in g.imageToColumns(delta, batch: batch, channels: cout, into: columns) }
+            }
+            dcol = context.columns
         }
         if computeParameterGradient {
             gradient.weight.prepare(shape: weight.shape)
             gradient.bias.prepare(count: cout)
-            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: cin, n: k, k: positions,
-                               a: input.unsafeBase, lda: cin, b: dcol, ldb: k, c: gradient.weight.unsafeMutableBase(), ldc: k)
-            UnsafeKernels.columnSums(delta, rows: batch * g.imageHeight * g.imageWidth, columns: cout,
-                                     into: gradient.bias.unsafeMutableBase())
+            input.withBase { x in
+                dcol.withBase { dcol in
+                    gradient.weight.withMutableBase { dw in
+                        UnsafeKernels.gemm(transposeA: true, transposeB: false, m: cin, n: k, k: positions,
+                                           a: x, lda: cin, b: dcol, ldb: k, c: dw, ldc: k)
+                    }
+                }
+            }
+            delta.withBase { delta in
+                gradient.bias.withMutableBase { db in
+                    UnsafeKernels.columnSums(delta, rows: batch * g.imageHeight * g.imageWidth, columns: cout, into: db)
+                }
+            }
         }
         if computeInputGradient {
             context.inputGradient.prepare(rows: batch, columns: g.gridHeight * g.gridWidth * cin)
-            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: positions, n: cin, k: k,
-                               a: dcol, lda: k, b: weight.unsafeBase, ldb: k, c: context.inputGradient.unsafeMutableBase(), ldc: cin)
+            dcol.withBase { dcol in
+                weight.withBase { w in
+                    context.inputGradient.withMutableBase { dx in
+                        UnsafeKernels.gemm(transposeA: false, transposeB: true, m: positions, n: cin, k: k,
+                                           a: dcol, lda: k, b: w, ldb: k, c: dx, ldc: cin)
+                    }
+                }
+            }
         }
     }
 
@@ -424,15 +471,21 @@ public struct ConvTranspose2D: Layer {
 }
 
 /// dL/d(pre-activation) for a fused activation: `outputGradient` itself for the identity,
-/// else `outputGradient ⊙ f'` (written through the output) in `buffer`. Returns its address.
-func activationDelta(_ outputGradient: Tensor, output: Tensor, activation: Activation, into buffer: inout Tensor) -> UnsafePointer<Float> {
-    if activation == .identity { return outputGradient.unsafeBase }
+/// else `outputGradient ⊙ f'` (written through the output) in `buffer`. Returns that tensor,
+/// sharing its storage.
+func activationDelta(_ outputGradient: Tensor, output: Tensor, activation: Activation, into buffer: inout Tensor) -> Tensor {
+    if activation == .identity { return outputGradient }
     buffer.prepare(rows: output.rows, columns: output.columns)
-    let d = buffer.unsafeMutableBase()
-    d.update(from: outputGradient.unsafeBase, count: output.count)
-    UnsafeKernels.activationBackward(d, ldDelta: output.count, output: output.unsafeBase, ldY: output.count,
-                                     rows: 1, columns: output.count, activation: Int32(activation.rawValue))
-    return UnsafePointer(d)
+    let n = output.count, act = Int32(activation.rawValue)
+    outputGradient.withBase { dy in
+        output.withBase { y in
+            buffer.withMutableBase { d in
+                d.update(from: dy, count: n)
+                UnsafeKernels.activationBackward(d, ldDelta: n, output: y, ldY: n, rows: 1, columns: n, activation: act)
+            }
+        }
+    }
+    return buffer
 }
 
 /// A convolution kernel of `shape` drawn Glorot-uniform with fan-in `area · inChannels` and
