@@ -64,4 +64,19 @@ final class AllocationCountingTests: XCTestCase {
         XCTAssertNil(counted["allocations_note"])
         XCTAssertEqual(Set(counted.keys).subtracting(plain.keys), [], "the same fields")
     }
+
+    /// `recrl-bench layers` times the three DeepPage layers with counting: a warm forward +
+    /// backward allocates nothing.
+    func testBenchLayersReportsNoAllocations() throws {
+        let (status, output) = try run(executable("recrl-bench"), ["layers", "--threads", "1", "--seconds", "0.05", "--runs", "1", "--json"])
+        XCTAssertEqual(status, 0, output)
+        let line = try XCTUnwrap(output.split(separator: "\n").last)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+        let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+        XCTAssertEqual(results.compactMap { $0["layer"] as? String }, ["conv2d", "conv-transpose2d", "gru"])
+        for r in results {
+            XCTAssertEqual(r["allocations_per_call"] as? Double, 0, "\(r)")
+            XCTAssertGreaterThan(try XCTUnwrap(r["calls_per_second"] as? Double), 0)
+        }
+    }
 }
