@@ -90,14 +90,21 @@ final class PrivatePostgresCluster: Sendable {
         environment["RECRL_PG_STATE"] = state
         environment.removeValue(forKey: "RECRL_PG_DIR")
         process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
+        // A file, not a pipe: the server the script starts may inherit the pipe's write
+        // end, and a read to the end of the pipe would then never return.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        process.standardOutput = try FileHandle(forWritingTo: output)
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PostgresStoreError.unexpected("pg-cluster.sh \(command) exited with \(process.terminationStatus)")
+        // waitpid, not waitUntilExit: the latter can wait forever on a thread of the
+        // concurrency pool (no run loop delivers the child's termination).
+        var status: Int32 = 0
+        while waitpid(process.processIdentifier, &status, 0) == -1 && errno == EINTR {}
+        let data = (try? Data(contentsOf: output)) ?? Data()
+        guard status == 0 else {
+            throw PostgresStoreError.unexpected("pg-cluster.sh \(command) exited with status \(status)")
         }
         return String(decoding: data, as: UTF8.self)
     }

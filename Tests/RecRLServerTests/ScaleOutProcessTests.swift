@@ -31,10 +31,14 @@ import Testing
 
         var log: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 
+        private var reaped = false
+
         func kill() {
-            if process.isRunning {
+            if !reaped {
+                reaped = true
                 Foundation.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                var status: Int32 = 0
+                while waitpid(process.processIdentifier, &status, 0) == -1 && errno == EINTR {}
             }
         }
 
