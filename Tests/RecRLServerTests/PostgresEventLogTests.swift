@@ -116,7 +116,7 @@ import Testing
         let cluster = try PrivatePostgresCluster()
         defer { cluster.stop() }
         var settings = try PostgresSettings(url: cluster.url)
-        settings.operationTimeout = 1
+        settings.operationTimeout = 3
         settings.connectTimeout = 0.5
         let log = try await PostgresEventLog(database: PostgresPool(settings: settings))
         defer { log.database.close() }
