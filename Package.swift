@@ -12,6 +12,7 @@
 //     RecRLRecommenders  baselines, metrics, evaluation protocols
 //     RecRLSimulation  synthetic world, A/B statistics
 //     RecRLDRR         DRR state modules, offline simulator, training, online serving
+//     RecRLEvaluation  off-policy evaluation: serving-policy propensities, IPS/DR/slate estimators
 //   RecRL              umbrella module re-exporting all of the above
 // App level (may use third-party packages):
 //   RecRLServer        HTTP server (Hummingbird 2: JSON API, KServe V2, Prometheus metrics,
@@ -42,6 +43,7 @@ let package = Package(
         .library(name: "RecRLData", targets: ["RecRLData"]),
         .library(name: "RecRLRecommenders", targets: ["RecRLRecommenders"]),
         .library(name: "RecRLDRR", targets: ["RecRLDRR"]),
+        .library(name: "RecRLEvaluation", targets: ["RecRLEvaluation"]),
         .library(name: "RecRLServer", targets: ["RecRLServer"]),
         .executable(name: "recrl", targets: ["recrl"]),
         // Benchmarks and diagnostics (app level, not in the RecRL umbrella): the `recrl bench`
@@ -89,13 +91,15 @@ let package = Package(
         .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData", "RecRLEmbeddings"]),
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor", "RecRLAgents"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR"]),
+        .target(name: "RecRLEvaluation", dependencies: ["RecRLTensor"]),
+        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR",
+                                              "RecRLEvaluation"]),
 
         // MARK: App level
         // Reporting helpers for the apps (SVG charts); Foundation only, not in the RecRL umbrella.
         .target(name: "RecRLReporting"),
         .target(name: "RecRLServer", dependencies: [
-            "RecRLTensor", "RecRLNN", "RecRLDRR", "RecRLSimulation",
+            "RecRLTensor", "RecRLNN", "RecRLDRR", "RecRLSimulation", "RecRLEvaluation",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -168,6 +172,7 @@ let package = Package(
         .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLReportingTests", dependencies: ["RecRLReporting"]),
+        .testTarget(name: "RecRLEvaluationTests", dependencies: ["RecRLEvaluation", "RecRLTensor"]),
         // The bench commands, the FMA probe, and which executables count allocations (runs the
         // built `recrl` and `recrl-bench` from the products directory).
         .testTarget(name: "RecRLBenchmarkSupportTests", dependencies: [

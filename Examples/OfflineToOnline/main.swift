@@ -142,7 +142,11 @@ do {
     let server = RecommendationServer(
         mode: .abTest(control: ServedModel(engine: control), treatment: ServedModel(engine: treatment, directory: modelDir),
                       split: 0.5, salt: salt),
-        eventLog: eventLog, configuration: ServerConfiguration(host: "127.0.0.1", port: 0))
+        eventLog: eventLog,
+        // Both arms serve ε-greedy over the top 20 (10% exploration) and log every slate with
+        // its propensity, so `recrl ope` can evaluate a next model on this log.
+        configuration: ServerConfiguration(host: "127.0.0.1", port: 0, servingPolicy: .epsilonGreedy(epsilon: 0.1, pool: 20),
+                                           servingSeed: options.seed))
     // Serving: one OpenBLAS thread per call; requests run in parallel on the event loops
     // (multi-threaded OpenBLAS would spend the cores spinning on these small products).
     BLASRuntime.setThreadCount(1)
@@ -169,7 +173,7 @@ do {
                 guard let item = answer.items.first?.item, let arm = ABTest.Arm(rawValue: answer.arm) else { break }  // seen everything
                 seen[user].insert(item)
                 let feedback = world.respond(user: user, item: Int(item.dropFirst())!)
-                try await http.feedback(user: id, item: item, rating: feedback.rating)
+                try await http.feedback(user: id, item: item, rating: feedback.rating, requestID: answer.requestID)
                 let reward = Double(model.rewardScale.reward(forRating: Float(feedback.rating)))
                 sums[arm]!.0 += reward; sums[arm]!.1 += 1
                 recommendations += 1
@@ -191,6 +195,7 @@ do {
 
     // MARK: 5. Report: the A/B test is computed from the server's event log
     let loggedEvents = try eventLog.count()
+    let loggedImpressions = try eventLog.impressionCount()
     let report = try eventLog.abTestReport(metric: .reward, unit: .user, seed: options.seed)
     var roundsCSV = "round,control_mean_reward,treatment_mean_reward\n"
     for r in 0..<options.rounds { roundsCSV += "\(r + 1),\(perRound[.control]![r]),\(perRound[.treatment]![r])\n" }
@@ -214,7 +219,8 @@ do {
                report.significant ? "significant" : "not significant"))
     say("   DRR − popularity, mean per-round reward difference by quarter of the rounds: "
         + quarters.map { String(format: "%+.3f", $0) }.joined(separator: ", "))
-    say("   (`recrl abtest --events \(eventsPath)` gives the same analysis)")
+    say("   (`recrl abtest --events \(eventsPath)` gives the same analysis; "
+        + "`recrl ope --events \(eventsPath) --model \(modelDir.path) --estimator all` estimates a model off-policy on its \(loggedImpressions) impressions)")
     say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,events.sqlite,model/} in \(String(format: "%.1f", seconds)) s")
     if options.json {
         let offlineJSON = offline.map { "{\"policy\":\"\($0.policy)\",\"precision@10\":\($0.metrics["precision@10"] ?? 0),\"ndcg@10\":\($0.metrics["ndcg@10"] ?? 0)}" }
@@ -225,7 +231,7 @@ do {
               + "\"control_users\":\(report.arms[0].n),\"treatment_users\":\(report.arms[1].n),\"recommendations\":\(recommendations)},"
               + "\"http\":{\"requests\":\(served.total),\"recommend\":\(served.recommend),\"feedback\":\(served.feedback),"
               + "\"client_requests\":\(http.requests),\"mean_ms\":\(http.meanMilliseconds)},"
-              + "\"event_log\":{\"events\":\(loggedEvents)},\"seconds\":\(seconds)}")
+              + "\"event_log\":{\"events\":\(loggedEvents),\"impressions\":\(loggedImpressions)},\"seconds\":\(seconds)}")
     }
 } catch {
     writeToStandardError("OfflineToOnline: error: \(error)\n")
@@ -236,11 +242,14 @@ do {
 /// connection (RecRLServer's `LoopbackHTTPClient`), timing every round trip.
 @MainActor final class HTTPUsers {
     struct RecommendBody: Encodable { var user: String; var k: Int; var exclude: [String] }
-    struct FeedbackBody: Encodable { var user: String; var item: String; var rating: Int }
+    struct FeedbackBody: Encodable {
+        var user: String; var item: String; var rating: Int; var requestID: String?
+        enum CodingKeys: String, CodingKey { case user, item, rating, requestID = "request_id" }
+    }
     struct Item: Decodable { var item: String; var score: Float }
     struct Answer: Decodable {
-        var items: [Item]; var arm: String; var modelVersion: String
-        enum CodingKeys: String, CodingKey { case items, arm, modelVersion = "model_version" }
+        var items: [Item]; var arm: String; var modelVersion: String; var requestID: String?
+        enum CodingKeys: String, CodingKey { case items, arm, modelVersion = "model_version", requestID = "request_id" }
     }
     struct Status: Decodable { var status: String }
 
@@ -264,9 +273,10 @@ do {
         try await post("/v1/recommend", RecommendBody(user: user, k: k, exclude: exclude.sorted()), as: Answer.self)
     }
 
-    /// `POST /v1/feedback` with an explicit rating (the server maps it to a reward).
-    func feedback(user: String, item: String, rating: Int) async throws {
-        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating), as: Status.self)
+    /// `POST /v1/feedback` with an explicit rating (the server maps it to a reward), naming
+    /// the recommendation it answers.
+    func feedback(user: String, item: String, rating: Int, requestID: String?) async throws {
+        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating, requestID: requestID), as: Status.self)
     }
 
     /// The server's own count of answered requests, from `GET /metrics`

@@ -7,3 +7,4 @@
 @_exported import RecRLRecommenders
 @_exported import RecRLSimulation
 @_exported import RecRLDRR
+@_exported import RecRLEvaluation

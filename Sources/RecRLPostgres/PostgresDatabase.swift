@@ -149,22 +149,22 @@ public final class PostgresPool: Sendable {
 
     /// Runs `body` with a pooled connection, failing with
     /// ``PostgresStoreError/timedOut(operation:seconds:)`` when the lease and the work take
-    /// longer than ``PostgresSettings/operationTimeout`` (the work is cancelled then; a
+    /// longer than `timeout` seconds (default ``PostgresSettings/operationTimeout``) (the work is cancelled then; a
     /// statement the server already committed stays committed).
-    public func withConnection<T: Sendable>(_ operation: String,
+    public func withConnection<T: Sendable>(_ operation: String, timeout: Double? = nil,
                                             _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let client = self.client
-        return try await withTimeout(operation) {
+        return try await withTimeout(operation, seconds: timeout ?? settings.operationTimeout) {
             try await client.withConnection { connection in try await body(connection) }
         }
     }
 
-    /// ``withConnection(_:_:)`` inside a transaction (committed when `body` returns,
+    /// ``withConnection(_:timeout:_:)`` inside a transaction (committed when `body` returns,
     /// rolled back when it throws).
-    public func withTransaction<T: Sendable>(_ operation: String,
+    public func withTransaction<T: Sendable>(_ operation: String, timeout: Double? = nil,
                                              _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         let logger = self.logger
-        return try await withConnection(operation) { connection in
+        return try await withConnection(operation, timeout: timeout) { connection in
             try await connection.query("BEGIN", logger: logger)
             do {
                 let result = try await body(connection)
@@ -177,10 +177,9 @@ public final class PostgresPool: Sendable {
         }
     }
 
-    /// Runs `work`, or fails after ``PostgresSettings/operationTimeout`` seconds without
-    /// waiting for it (it is cancelled).
-    func withTimeout<T: Sendable>(_ operation: String, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-        let seconds = settings.operationTimeout
+    /// Runs `work`, or fails after `seconds` without waiting for it (it is cancelled).
+    func withTimeout<T: Sendable>(_ operation: String, seconds: Double,
+                                  _ work: @escaping @Sendable () async throws -> T) async throws -> T {
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let pending = PendingContinuation(continuation)
             let timer = Task {
@@ -226,7 +225,8 @@ public final class PostgresPool: Sendable {
     @discardableResult
     public func migrate(_ migrations: [Migration]) async throws -> [String] {
         let logger = self.logger
-        return try await withTransaction("migrate") { connection in
+        // A one-off at start-up, possibly waiting for another replica's migration.
+        return try await withTransaction("migrate", timeout: max(settings.operationTimeout, 30)) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
             try await connection.query("""
                 CREATE TABLE IF NOT EXISTS recrl_migrations (

@@ -15,7 +15,10 @@ struct RecommendResponse: Encodable {
     var items: [ScoredItem]
     var modelVersion: String
     var arm: String
-    enum CodingKeys: String, CodingKey { case user, items, arm, modelVersion = "model_version" }
+    /// Present when the server logs impressions (``ServerConfiguration/servingPolicy``):
+    /// the id feedback about this slate should carry.
+    var requestID: String?
+    enum CodingKeys: String, CodingKey { case user, items, arm, modelVersion = "model_version", requestID = "request_id" }
 }
 
 /// `POST /v1/feedback` request: exactly one of `rating` and `reward`, and an optional
@@ -27,7 +30,8 @@ struct FeedbackRequest: Decodable {
     var rating: Double?
     var reward: Double?
     var eventID: String?
-    enum CodingKeys: String, CodingKey { case user, item, rating, reward, eventID = "event_id" }
+    var requestID: String?
+    enum CodingKeys: String, CodingKey { case user, item, rating, reward, eventID = "event_id", requestID = "request_id" }
 }
 
 /// `POST /admin/reload` request (all fields optional).

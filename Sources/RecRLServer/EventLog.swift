@@ -24,12 +24,17 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
     /// The client's idempotency key (`event_id` of the feedback request), unique in the
     /// log; `nil` when the client sent none.
     public var eventID: String?
+    /// The `request_id` of the recommendation (``ImpressionRecord``) the feedback is
+    /// about, when the client sent one; joins feedback to impressions for off-policy
+    /// evaluation.
+    public var requestID: String?
 
     /// An event; `id` is assigned by ``EventLog/append(_:)``.
     public init(id: Int64? = nil, user: String, item: String, reward: Float, rating: Float?,
-                timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil) {
+                timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil, requestID: String? = nil) {
         self.id = id; self.user = user; self.item = item; self.reward = reward; self.rating = rating
         self.timestamp = timestamp; self.modelVersion = modelVersion; self.arm = arm; self.eventID = eventID
+        self.requestID = requestID
     }
 }
 
@@ -40,8 +45,12 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
 /// only after the event is on disk: an acknowledged event survives a crash or a power
 /// loss. Table `events`: `id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT, item TEXT,
 /// reward REAL, rating REAL NULL, timestamp REAL (Unix seconds), model_version TEXT,
-/// arm TEXT, event_id TEXT NULL` with a unique index on `event_id` (migration
-/// `v2-event-id` adds the column and index to a log written before it existed).
+/// arm TEXT, event_id TEXT NULL, request_id TEXT NULL` with a unique index on `event_id`
+/// (migration `v2-event-id` adds the column and index to a log written before it existed)
+/// and an index on `request_id`. Migration `v3-impressions` adds `request_id` and the
+/// table `impressions` of served slates (see ``ImpressionRecord`` and
+/// ``EventLog/impressionsSchema``); an impression is committed under the same durability
+/// rules before the recommendation is answered.
 ///
 /// Write health: when an append fails (disk full, read-only file, ...) the log is
 /// marked failing (``isWritable`` false) until a write succeeds again: the next
@@ -58,9 +67,9 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
 public final class EventLog: FeedbackEventLog {
     /// The SQLite file.
     public let path: String
-    private let pool: DatabasePool
+    let pool: DatabasePool
     /// Whether the last write failed, and when the last probe ran.
-    private let health = Mutex((failing: false, lastProbe: ContinuousClock.Instant?.none))
+    let health = Mutex((failing: false, lastProbe: ContinuousClock.Instant?.none))
 
     /// Opens (creating if needed) the event log at `path`.
     /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or is not a
@@ -97,6 +106,9 @@ public final class EventLog: FeedbackEventLog {
                 ALTER TABLE events ADD COLUMN event_id TEXT;
                 CREATE UNIQUE INDEX events_event_id ON events(event_id);
                 """)
+        }
+        migrator.registerMigration("v3-impressions") { db in
+            try db.execute(sql: Self.impressionsSchema)
         }
         try migrator.migrate(pool)
     }
@@ -147,12 +159,13 @@ public final class EventLog: FeedbackEventLog {
             let (id, inserted) = try await pool.write { db -> (Int64, Bool) in
                 try db.execute(
                     sql: """
-                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id, request_id)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT(event_id) DO NOTHING
                         """,
                     arguments: [event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
-                                event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm, event.eventID])
+                                event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm, event.eventID,
+                                event.requestID])
                 if db.changesCount > 0 { return (db.lastInsertedRowID, true) }
                 let existing = try Int64.fetchOne(db, sql: "SELECT id FROM events WHERE event_id = ?",
                                                   arguments: [event.eventID]) ?? -1
@@ -215,7 +228,8 @@ public final class EventLog: FeedbackEventLog {
         return FeedbackEvent(id: row["id"], user: row["user"], item: row["item"],
                              reward: Float(reward), rating: rating.map { Float($0) },
                              timestamp: Date(timeIntervalSince1970: seconds),
-                             modelVersion: row["model_version"], arm: row["arm"], eventID: row["event_id"])
+                             modelVersion: row["model_version"], arm: row["arm"], eventID: row["event_id"],
+                             requestID: row["request_id"])
     }
 
     /// Runs `sql` on the writer connection (tests use it to set `PRAGMA max_page_count`).

@@ -36,9 +36,26 @@ public protocol FeedbackEventLog: Sendable {
     /// At most `limit` events with a row id greater than `id`, in id order (see the
     /// protocol's contract on readers that resume from an id).
     func events(after id: Int64, limit: Int) async throws -> [FeedbackEvent]
+    /// Stores the impression of an exploring recommendation (see ``ImpressionRecord``),
+    /// committed before this returns. Default: throws ``ImpressionsUnsupported`` (a log
+    /// without an impressions table; the server then answers such requests with 503).
+    @discardableResult
+    func recordImpression(_ impression: ImpressionRecord) async throws -> ImpressionRecord
+}
+
+/// Thrown by ``FeedbackEventLog/recordImpression(_:)`` of a log that stores no impressions.
+public struct ImpressionsUnsupported: Error, CustomStringConvertible {
+    /// The log's ``FeedbackEventLog/location``.
+    public var location: String
+    public var description: String { "the event log \(location) stores no impressions (use a SQLite log for exploration)" }
 }
 
 extension FeedbackEventLog {
+    @discardableResult
+    public func recordImpression(_ impression: ImpressionRecord) async throws -> ImpressionRecord {
+        throw ImpressionsUnsupported(location: location)
+    }
+
     /// Appends `event` durably and returns it with its row id (``record(_:)`` without the
     /// duplicate flag: a duplicate returns the stored event).
     @discardableResult

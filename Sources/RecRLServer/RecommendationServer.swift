@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import RecRLEvaluation
 import RecRLSimulation
 import ServiceLifecycle
 import Synchronization
@@ -44,19 +45,28 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Double?
     /// What happens to a reward or rating outside the engine's scale (default: reject, 422).
     public var outOfScalePolicy: OutOfScalePolicy
+    /// How `/v1/recommend` draws the slate from the ranking, with every slate logged as an
+    /// impression (``ImpressionRecord``) and answered with a `request_id` (default `nil`:
+    /// the top `k`, no impressions logged). See ``ServingPolicy``; `.deterministic` logs
+    /// propensity 1, which supports no off-policy evaluation of other policies.
+    public var servingPolicy: ServingPolicy?
+    /// Seed of the ``servingPolicy``'s draws (default `nil`: the system's generator).
+    public var servingSeed: UInt64?
 
     /// A configuration; every argument has the default documented on its property.
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
                 defaultK: Int = 10, maxK: Int = 1000, apiKey: String? = nil, adminEnabled: Bool = false,
                 maxInferBatch: Int = 64, maxInferElements: Int = 1 << 16, maxConcurrentRanking: Int = 64,
                 rankingThreads: Int = ProcessInfo.processInfo.activeProcessorCount, idleTimeout: Double? = 30,
-                outOfScalePolicy: OutOfScalePolicy = .reject) {
+                outOfScalePolicy: OutOfScalePolicy = .reject, servingPolicy: ServingPolicy? = nil,
+                servingSeed: UInt64? = nil) {
         self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes
         self.defaultK = defaultK; self.maxK = maxK
         self.apiKey = apiKey; self.adminEnabled = adminEnabled
         self.maxInferBatch = maxInferBatch; self.maxInferElements = maxInferElements
         self.maxConcurrentRanking = maxConcurrentRanking; self.rankingThreads = max(1, rankingThreads)
         self.idleTimeout = idleTimeout; self.outOfScalePolicy = outOfScalePolicy
+        self.servingPolicy = servingPolicy; self.servingSeed = servingSeed
     }
 }
 
@@ -129,6 +139,8 @@ public final class RecommendationServer: Sendable {
     private let reloadQueue = DispatchQueue(label: "recrl.server.reload")
     /// The ranking threads and the cap on concurrent ranking requests.
     let rankingPool: RankingPool
+    /// Draws slates when ``ServerConfiguration/servingPolicy`` is set.
+    let sampler: ServingSampler?
 
     /// A server for `mode` that logs feedback to `eventLog` and, with `sessions`, keeps
     /// user sessions in a store shared with other replicas.
@@ -145,6 +157,7 @@ public final class RecommendationServer: Sendable {
         self.metrics = ServerMetrics()
         self.logger = logger
         self.rankingPool = RankingPool(threads: configuration.rankingThreads, limit: configuration.maxConcurrentRanking)
+        self.sampler = configuration.servingPolicy.map { ServingSampler(policy: $0, seed: configuration.servingSeed) }
         var directories: [String: URL] = [:]
         for (arm, model) in Self.models(of: mode) { directories[arm] = model.directory }
         self.directories = Mutex(directories)

@@ -49,6 +49,8 @@ public struct FeedbackSubmission: Sendable, Equatable {
     public var reward: Float?
     /// The client's idempotency key, if any (1…128 characters).
     public var eventID: String?
+    /// The `request_id` of the recommendation the feedback is about, if any.
+    public var requestID: String? = nil
 }
 
 /// A validated KServe V2 `infer` body: one input, either state vectors or user ids.
@@ -131,8 +133,9 @@ public enum RequestValidation {
         try checkID(request.user, "user")
         try checkID(request.item, "item")
         if let eventID = request.eventID { try checkID(eventID, "event_id") }
+        if let requestID = request.requestID { try checkID(requestID, "request_id") }
         var submission = FeedbackSubmission(user: request.user, item: request.item, rating: nil, reward: nil,
-                                            eventID: request.eventID)
+                                            eventID: request.eventID, requestID: request.requestID)
         switch (request.rating, request.reward) {
         case (nil, nil), (.some, .some):
             throw .badRequest("give exactly one of 'rating' and 'reward'")

@@ -103,4 +103,19 @@ struct ExportEventsOutput: Encodable {
     /// The CSV file written.
     var out: String
     var rows: Int
+    /// The impressions file written (`impressions.jsonl` beside the CSV), when the log
+    /// holds impressions.
+    var impressionsOut: String?
+    /// Number of impressions written.
+    var impressions: Int
+    enum CodingKeys: String, CodingKey { case events, out, rows, impressions, impressionsOut = "impressions_out" }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(events, forKey: .events)
+        try c.encode(out, forKey: .out)
+        try c.encode(rows, forKey: .rows)
+        try c.encode(impressions, forKey: .impressions)
+        try c.encode(impressionsOut, forKey: .impressionsOut)
+    }
 }

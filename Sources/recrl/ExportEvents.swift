@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecRLEvaluation
 import RecRLServer
 import RecRLTensor
 
@@ -16,7 +17,10 @@ struct ExportEvents: ParsableCommand {
             --min-rating...--max-rating scale (reward = (rating - midpoint) / half-range, the \
             DRR reward of a model trained on that scale), clamped to the scale. Repeated \
             (user, item) pairs are kept; the loader keeps the latest. The file is replaced \
-            atomically. Example: recrl export-events --events events.sqlite --out retrain/ \
+            atomically. Impressions (slates logged by `recrl serve --serving-policy`) are \
+            written beside the CSV as impressions.jsonl, one slate per line with its \
+            propensities and the rewards of the feedback that referenced its request_id \
+            (the input of `recrl ope`). Example: recrl export-events --events events.sqlite --out retrain/ \
             && recrl train --data retrain --out models/next
             """)
 
@@ -70,10 +74,19 @@ struct ExportEvents: ParsableCommand {
         let count = try log.exportInteractionsCSV(to: file) {
             Self.rating(forReward: $0, minimum: minimum, maximum: maximum)
         }
+        let impressions = try log.loggedImpressions()
+        var impressionsFile: URL?
+        if !impressions.isEmpty {
+            let url = file.deletingLastPathComponent().appendingPathComponent(LoggedImpression.fileName)
+            try LoggedImpression.writeJSONLines(impressions, to: url)
+            impressionsFile = url
+        }
         if json {
-            print(try JSONOutput.encode(ExportEventsOutput(events: events, out: file.path, rows: count)))
+            print(try JSONOutput.encode(ExportEventsOutput(events: events, out: file.path, rows: count,
+                                                           impressionsOut: impressionsFile?.path, impressions: impressions.count)))
         } else {
             print("exported \(count) event\(count == 1 ? "" : "s") from \(events) to \(file.path)")
+            if let impressionsFile { print("exported \(impressions.count) impressions to \(impressionsFile.path)") }
             if count == 0 { writeToStandardError("warning: the event log is empty; the CSV has a header only and cannot be trained on\n") }
         }
     }

@@ -13,7 +13,8 @@ struct RecRLCommand: AsyncParsableCommand {
         abstract: "Deep reinforcement learning recommenders: train, evaluate, serve.",
         version: recrlVersion,
         subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
-                      Serve.self, Learn.self, ABTestCommand.self, ExportEvents.self]
+                      Serve.self, Learn.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
+                      OffPolicyValidation.self]
     )
 
     static func main() async {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RecRLDRR
+import RecRLEvaluation
 import RecRLPostgres
 import RecRLServer
 import RecRLTensor
@@ -46,6 +47,14 @@ struct Serve: AsyncParsableCommand {
             updates the user's session state; with --updates-per-second the model also
             keeps learning from it (DDPG updates in the background, each publication
             changes model_version). A reload must keep the item catalogue.
+
+            Impressions for off-policy evaluation (`recrl ope`): with --serving-policy \
+            every recommendation is drawn by that policy from the top of the ranking, \
+            logged with its propensities before it is answered, and answered with a \
+            "request_id" that feedback should echo. epsilon-greedy:EPSILON:POOL shows \
+            the top k with probability 1-EPSILON, otherwise k items drawn uniformly \
+            from the top POOL; deterministic logs propensity 1 (no other policy can be \
+            evaluated on such a log).
             """)
 
     @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
@@ -98,6 +107,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Clamp rewards and ratings outside the model's scale instead of refusing them with 422.")
     var clipFeedback = false
 
+    @Option(help: ArgumentHelp("Draw slates with this policy and log them as impressions: epsilon-greedy:EPSILON:POOL or deterministic (default: top k, no impressions).",
+                               valueName: "POLICY"))
+    var servingPolicy: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -138,6 +151,9 @@ struct Serve: AsyncParsableCommand {
         if let updatesPerSecond, !(updatesPerSecond > 0 && updatesPerSecond <= 100_000) {
             throw ValidationError("--updates-per-second must be in (0, 100000], got \(updatesPerSecond)")
         }
+        if let servingPolicy {
+            do { _ = try ServingPolicy(parsing: servingPolicy) } catch { throw ValidationError("--serving-policy: \(error)") }
+        }
         guard ServerLogging.level(named: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
         }
@@ -155,12 +171,16 @@ struct Serve: AsyncParsableCommand {
                             maxConcurrentRanking: maxConcurrentRanking,
                             rankingThreads: rankingThreads ?? ProcessInfo.processInfo.activeProcessorCount,
                             idleTimeout: idleTimeout > 0 ? idleTimeout : nil,
-                            outOfScalePolicy: clipFeedback ? .clip : .reject)
+                            outOfScalePolicy: clipFeedback ? .clip : .reject,
+                            servingPolicy: servingPolicy.flatMap { try? ServingPolicy(parsing: $0) })
     }
 
     func run() async throws {
         ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
         BLASRuntime.setThreadCount(blasThreads)
+        if serverConfiguration.servingPolicy == .deterministic {
+            writeToStandardError("warning: --serving-policy deterministic logs propensity 1: off-policy evaluation of any other policy cannot work on this log\n")
+        }
         let modelURL = URL(fileURLWithPath: model)
         let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond),
                                   directory: modelURL)

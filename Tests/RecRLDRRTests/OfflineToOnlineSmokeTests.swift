@@ -43,6 +43,7 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertEqual(http["client_requests"] as? Int, http["requests"] as? Int, "the server answered every request the users sent")
         let eventLog = try XCTUnwrap(object["event_log"] as? [String: Any])
         XCTAssertEqual(eventLog["events"] as? Int, recommendations)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(eventLog["impressions"] as? Int), recommendations, "every answered slate is logged")
         let armUsers = (online["control_users"] as? Int ?? 0) + (online["treatment_users"] as? Int ?? 0)
         XCTAssertTrue((1...40).contains(armUsers), "users in the A/B report: \(armUsers)")
         for file in ["online-reward.csv", "online-reward.svg", "events.csv", "events.sqlite", "model/manifest.json", "model/model.safetensors", "data/interactions.csv"] {

@@ -74,8 +74,9 @@ final class CommandOutputTests: XCTestCase {
     }
 
     func testExportEvents() throws {
-        let fixture = #"{"events":"/tmp/events.sqlite","out":"/tmp/out/interactions.csv","rows":12}"#
-        try assertSameShape(ExportEventsOutput(events: "/tmp/e.sqlite", out: "/tmp/o.csv", rows: 0), asFixture: fixture)
+        let fixture = #"{"events":"/tmp/events.sqlite","out":"/tmp/out/interactions.csv","rows":12,"impressions":3,"impressions_out":"/tmp/out/impressions.jsonl"}"#
+        try assertSameShape(ExportEventsOutput(events: "/tmp/e.sqlite", out: "/tmp/o.csv", rows: 0, impressionsOut: "/tmp/i.jsonl", impressions: 0),
+                            asFixture: fixture)
     }
 
     /// What `body` writes to standard output (file descriptor 1).

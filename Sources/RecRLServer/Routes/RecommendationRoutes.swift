@@ -1,12 +1,16 @@
 import Foundation
 import Hummingbird
+import RecRLEvaluation
 
 /// The v1 JSON API:
 /// - `POST /v1/recommend` `{"user", "k"?, "exclude"?}` →
 ///   `{"user", "items": [{"item", "score"}], "model_version", "arm"}`; ranked on the
 ///   ranking threads (503 with `Retry-After` when
-///   ``ServerConfiguration/maxConcurrentRanking`` requests are in progress).
-/// - `POST /v1/feedback` `{"user", "item", "rating" | "reward", "event_id"?}` →
+///   ``ServerConfiguration/maxConcurrentRanking`` requests are in progress). With a
+///   ``ServerConfiguration/servingPolicy`` the slate is drawn from the top of the ranking
+///   by that policy, committed to the event log as an impression (503 when that write
+///   fails: an answered slate is always logged), and the answer adds `"request_id"`.
+/// - `POST /v1/feedback` `{"user", "item", "rating" | "reward", "event_id"?, "request_id"?}` →
 ///   `{"status": "ok"}` (plus `"duplicate": true|false` and the `event_id` when one is given);
 ///   requires the API key when one is configured.
 ///
@@ -30,11 +34,11 @@ struct RecommendationRoutes: RouteGroup {
     let server: RecommendationServer
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/recommend") { request, _ in try await recommend(request) }
+        router.post("/v1/recommend") { request, context in try await recommend(request, context) }
         router.post("/v1/feedback") { request, context in try await feedback(request, context) }
     }
 
-    private func recommend(_ request: Request) async throws -> Response {
+    private func recommend(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let query = try RequestValidation.recommend(try await server.body(of: request), configuration: server.configuration)
         let (arm, engine) = server.route(user: query.user)
         try engine.requireReady()
@@ -47,11 +51,35 @@ struct RecommendationRoutes: RouteGroup {
                 throw APIError(.serviceUnavailable, "the session store cannot be read, retry later", headers: [.retryAfter: "1"])
             }
         }
-        let recommendation = try await server.rank(route: "/v1/recommend") {
-            try engine.recommend(user: query.user, k: query.k, exclude: Set(query.exclude))
+        guard let sampler = server.sampler else {
+            let recommendation = try await server.rank(route: "/v1/recommend") {
+                try engine.recommend(user: query.user, k: query.k, exclude: Set(query.exclude))
+            }
+            return try JSONResponse.make(RecommendResponse(user: query.user, items: recommendation.items,
+                                                           modelVersion: recommendation.modelVersion, arm: arm))
         }
-        return try JSONResponse.make(RecommendResponse(user: query.user, items: recommendation.items,
-                                                       modelVersion: recommendation.modelVersion, arm: arm))
+        // Rank the exploration pool, draw the slate, and commit the impression before answering.
+        let policy = sampler.policy
+        let depth = max(1, min(policy.rankingDepth(k: query.k), engine.itemCount, server.configuration.maxK))
+        let ranking = try await server.rank(route: "/v1/recommend") {
+            try engine.recommend(user: query.user, k: depth, exclude: Set(query.exclude))
+        }
+        let slate = sampler.sample(rankingCount: ranking.items.count, k: query.k)
+        let items = slate.positions.map { ranking.items[$0] }
+        let impression = ImpressionRecord(requestID: UUID().uuidString, user: query.user, items: items.map(\.item),
+                                          propensities: slate.propensities, slatePropensity: slate.slatePropensity,
+                                          servingPolicy: policy.description, modelVersion: ranking.modelVersion, arm: arm,
+                                          timestamp: Date())
+        do {
+            try await server.eventLog.recordImpression(impression)
+        } catch {
+            server.metrics.increment("recrl_event_log_write_failures_total", [])
+            context.logger.error("impression log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.location)"])
+            throw APIError(.serviceUnavailable, "the event log cannot be written; the recommendation was not logged, retry later",
+                           headers: [.retryAfter: "1"])
+        }
+        return try JSONResponse.make(RecommendResponse(user: query.user, items: items, modelVersion: ranking.modelVersion,
+                                                       arm: arm, requestID: impression.requestID))
     }
 
     private func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -76,7 +104,7 @@ struct RecommendationRoutes: RouteGroup {
         let version = engine.modelVersion
         let event = FeedbackEvent(user: submission.user, item: submission.item, reward: reward,
                                   rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
-                                  eventID: submission.eventID)
+                                  eventID: submission.eventID, requestID: submission.requestID)
         let recorded: RecordedEvent
         do {
             recorded = try await server.eventLog.record(event)

@@ -1,0 +1,67 @@
+/// A reward model for the direct method and doubly robust estimators: the expected reward
+/// of showing an item at a position.
+public protocol SlateRewardModel: Sendable {
+    /// Predicted reward of `item` at `position` (0-based) for `user`.
+    func predict(user: String, item: String, position: Int) -> Double
+}
+
+/// A reward model fitted on the log: a position baseline plus a shrunk item effect,
+/// `q̂(a, j) = r̄_j + Σ_{(a, j') logged} (r − r̄_j') / (n_a + shrinkage)`, where `r̄_j` is the
+/// mean reward at position `j` and `n_a` the number of times item `a` was shown. An item
+/// never shown gets the position baseline. It ignores the user: the doubly robust
+/// estimators correct what it gets wrong with the importance-weighted residuals.
+public struct PositionItemRewardModel: SlateRewardModel, Sendable, Equatable {
+    /// Mean reward at each position (0 beyond the longest logged slate).
+    public private(set) var positionMeans: [Double]
+    /// The shrunk item effects.
+    public private(set) var itemEffects: [String: Double]
+
+    /// Fits the model on `impressions`; `shrinkage ≥ 0` pulls rarely shown items towards 0.
+    public init(impressions: [LoggedImpression], shrinkage: Double = 5) {
+        let length = impressions.map(\.items.count).max() ?? 0
+        var sums = [Double](repeating: 0, count: length), counts = [Double](repeating: 0, count: length)
+        for x in impressions {
+            for j in x.items.indices { sums[j] += x.rewards[j]; counts[j] += 1 }
+        }
+        positionMeans = zip(sums, counts).map { $1 > 0 ? $0 / $1 : 0 }
+        var residuals: [String: (sum: Double, count: Double)] = [:]
+        for x in impressions {
+            for (j, item) in x.items.enumerated() {
+                residuals[item, default: (0, 0)].sum += x.rewards[j] - positionMeans[j]
+                residuals[item, default: (0, 0)].count += 1
+            }
+        }
+        itemEffects = residuals.mapValues { $0.sum / ($0.count + max(0, shrinkage)) }
+    }
+
+    public func predict(user: String, item: String, position: Int) -> Double {
+        (position < positionMeans.count ? positionMeans[position] : 0) + (itemEffects[item] ?? 0)
+    }
+}
+
+extension OffPolicyRound {
+    /// The round of `impression` for a candidate policy that serves `ranking` (the
+    /// candidate's ranking for the impression's user, best first) with `policy`: the
+    /// candidate's probability of each logged item at its position, of the logged slate,
+    /// and the reward model's predictions at the logged items and in expectation under
+    /// the candidate.
+    public init(impression x: LoggedImpression, ranking: [String], policy: ServingPolicy, rewardModel: some SlateRewardModel) {
+        var rankOf: [String: Int] = [:]
+        rankOf.reserveCapacity(ranking.count)
+        for (r, item) in ranking.enumerated() where rankOf[item] == nil { rankOf[item] = r }
+        let indices = x.items.map { rankOf[$0] }
+        let target = indices.enumerated().map { j, r in
+            policy.positionProbability(rankIndex: r, position: j, rankingCount: ranking.count)
+        }
+        let predicted = x.items.enumerated().map { j, item in rewardModel.predict(user: x.user, item: item, position: j) }
+        let expected = x.items.indices.map { j in
+            policy.expectedValue(position: j, rankingCount: ranking.count) { r in
+                rewardModel.predict(user: x.user, item: ranking[r], position: j)
+            }
+        }
+        self.init(loggingPropensities: x.propensities, targetPropensities: target,
+                  loggingSlatePropensity: x.slatePropensity,
+                  targetSlatePropensity: policy.slateProbability(rankIndices: indices, rankingCount: ranking.count),
+                  rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected)
+    }
+}

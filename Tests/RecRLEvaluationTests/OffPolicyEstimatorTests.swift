@@ -1,0 +1,203 @@
+import RecRLTensor
+import Testing
+@testable import RecRLEvaluation
+
+/// Two one-position rounds whose estimates are worked out by hand in each test:
+/// round A: μ = 0.5, π = 1, r = 1, q̂ = 0.6, q̂π = 0.8 (w = 2);
+/// round B: μ = 0.25, π = 0.5, r = 0, q̂ = 0.2, q̂π = 0.4 (w = 2).
+private let twoRounds = [
+    OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [1], rewards: [1],
+                   predictedRewards: [0.6], targetPredictedRewards: [0.8]),
+    OffPolicyRound(loggingPropensities: [0.25], targetPropensities: [0.5], rewards: [0],
+                   predictedRewards: [0.2], targetPredictedRewards: [0.4]),
+]
+
+/// One two-position round: μ = (0.5, 0.5), π = (1, 0.25), slate μ = 0.2, slate π = 0.1, r = (1, 1).
+private let slateRound = [
+    OffPolicyRound(loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.25], loggingSlatePropensity: 0.2,
+                   targetSlatePropensity: 0.1, rewards: [1, 1]),
+]
+
+@Suite struct OffPolicyEstimatorTests {
+    let evaluator = OffPolicyEvaluator(bootstrapSamples: 0)
+
+    func value(_ estimator: OffPolicyEstimator, _ rounds: [OffPolicyRound]) throws -> Double {
+        try evaluator.estimate(estimator, rounds: rounds).value
+    }
+
+    @Test func handComputedSingleActionEstimates() throws {
+        #expect(abs(try value(.directMethod, twoRounds) - 0.6) < 1e-12)       // (0.8 + 0.4) / 2
+        #expect(abs(try value(.ips, twoRounds) - 1.0) < 1e-12)                // (2·1 + 2·0) / 2
+        #expect(abs(try value(.selfNormalizedIPS, twoRounds) - 0.5) < 1e-12)  // 2 / (2 + 2)
+        // [0.8 + 2(1 − 0.6)] and [0.4 + 2(0 − 0.2)], averaged
+        #expect(abs(try value(.doublyRobust, twoRounds) - 0.8) < 1e-12)
+        // weights clipped to 1.5: [0.8 + 0.6] and [0.4 − 0.3]
+        #expect(abs(try value(.clippedDoublyRobust(maxWeight: 1.5), twoRounds) - 0.75) < 1e-12)
+        // both weights exceed 1.5: the direct method
+        #expect(abs(try value(.switchDoublyRobust(threshold: 1.5), twoRounds) - 0.6) < 1e-12)
+        #expect(abs(try value(.switchDoublyRobust(threshold: 2), twoRounds) - 0.8) < 1e-12)
+    }
+
+    @Test func handComputedSlateEstimates() throws {
+        #expect(abs(try value(.ips, slateRound) - 2.5) < 1e-12)         // 2·1 + 0.5·1
+        #expect(abs(try value(.slateIPS, slateRound) - 1.0) < 1e-12)    // (0.1 / 0.2)·2
+        #expect(abs(try value(.pseudoInverse, slateRound) - 3.0) < 1e-12) // (2 + 0.5 − 2 + 1)·2
+    }
+
+    @Test func effectiveSampleSizeAndWarnings() throws {
+        let estimate = try evaluator.estimate(.ips, rounds: twoRounds)
+        #expect(abs(estimate.effectiveSampleSize - 2) < 1e-12)  // equal weights
+        #expect(estimate.warnings.contains { $0.contains("only 2 rounds") })
+        let skewed = [OffPolicyRound(loggingPropensities: [0.01], targetPropensities: [1], rewards: [1])]
+            + Array(repeating: OffPolicyRound(loggingPropensities: [1], targetPropensities: [0.01], rewards: [0]), count: 99)
+        let unreliable = try evaluator.estimate(.ips, rounds: skewed)
+        #expect(unreliable.effectiveSampleSize < 2)
+        #expect(unreliable.warnings.contains { $0.contains("effective sample size") })
+        // The target's mass lies where the log has no data: the mean weight is far below 1.
+        let uncovered = Array(repeating: OffPolicyRound(loggingPropensities: [0.9], targetPropensities: [0.01], rewards: [1]), count: 100)
+        #expect(try evaluator.estimate(.ips, rounds: uncovered).warnings.contains { $0.contains("mean importance weight 0.011") })
+        let covered = [OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.25], rewards: [1]),
+                       OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.75], rewards: [0])]  // weights 0.5 and 1.5
+        #expect(try evaluator.estimate(.ips, rounds: covered).warnings.allSatisfy { !$0.contains("mean importance weight") })
+        let deterministic = Array(repeating: OffPolicyRound(loggingPropensities: [1], targetPropensities: [0], rewards: [1]), count: 40)
+        let warned = try evaluator.estimate(.doublyRobust, rounds: deterministic)
+        #expect(warned.warnings.contains { $0.contains("deterministic") })
+        #expect(warned.warnings.contains { $0.contains("probability 0 to every logged item") })
+    }
+
+    @Test func rejectsBadInput() {
+        #expect(throws: OffPolicyError.self) { try evaluator.estimate(.ips, rounds: []) }
+        #expect(throws: OffPolicyError.self) {
+            try evaluator.estimate(.ips, rounds: [OffPolicyRound(loggingPropensities: [0], targetPropensities: [1], rewards: [1])])
+        }
+        #expect(throws: OffPolicyError.self) {
+            try evaluator.estimate(.ips, rounds: [OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [1.5], rewards: [1])])
+        }
+        #expect(throws: OffPolicyError.self) {
+            try evaluator.estimate(.ips, rounds: [OffPolicyRound(loggingPropensities: [0.5, 1], targetPropensities: [1], rewards: [1])])
+        }
+        #expect(throws: OffPolicyError.self) { try evaluator.estimate(.clippedDoublyRobust(maxWeight: 0), rounds: twoRounds) }
+        #expect(throws: OffPolicyError.self) { try OffPolicyEstimator(name: "magic") }
+        #expect((try? OffPolicyEstimator(name: "switch-dr", parameter: 3)) == .switchDoublyRobust(threshold: 3))
+    }
+
+    /// A three-action bandit logged uniformly: the true value of the target policy
+    /// (0.7, 0.2, 0.1) with Bernoulli rewards of means (0.2, 0.5, 0.9) is 0.33. Every
+    /// unbiased estimator lands near it, inside its seeded bootstrap interval.
+    @Test func unbiasedEstimatorsRecoverTheTruthOnASimulatedBandit() throws {
+        var rng = Xoshiro256StarStar(seed: 7)
+        let target = [0.7, 0.2, 0.1], means = [0.2, 0.5, 0.9]
+        let rounds = (0..<8000).map { _ -> OffPolicyRound in
+            let a = rng.nextInt(below: 3)
+            let r: Double = rng.nextUnitDouble() < means[a] ? 1 : 0
+            return OffPolicyRound(loggingPropensities: [1.0 / 3], targetPropensities: [target[a]], rewards: [r],
+                                  predictedRewards: [0.5], targetPredictedRewards: [0.5])
+        }
+        let seeded = OffPolicyEvaluator(bootstrapSamples: 100, seed: 3)
+        for estimator in [OffPolicyEstimator.ips, .selfNormalizedIPS, .doublyRobust, .slateIPS, .pseudoInverse] {
+            let estimate = try seeded.estimate(estimator, rounds: rounds)
+            #expect(abs(estimate.value - 0.33) < 0.02, "\(estimator.name): \(estimate.value)")
+            #expect(estimate.lower <= 0.33 && 0.33 <= estimate.upper, "\(estimator.name): [\(estimate.lower), \(estimate.upper)]")
+            #expect(estimate.lower < estimate.value && estimate.value < estimate.upper)
+            #expect(try seeded.estimate(estimator, rounds: rounds) == estimate)  // the bootstrap is seeded
+        }
+        // The direct method with a constant reward model is as wrong as the model (0.5).
+        #expect(abs(try seeded.estimate(.directMethod, rounds: rounds).value - 0.5) < 1e-12)
+    }
+
+    @Test func quantileInterpolatesLikeNumpy() {
+        #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.5) == 2.5)
+        #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.025) == 1.075)
+    }
+}
+
+@Suite struct ServingPolicyTests {
+    @Test func epsilonGreedyPropensities() throws {
+        let policy = ServingPolicy.epsilonGreedy(epsilon: 0.2, pool: 4)
+        #expect(abs(policy.positionProbability(rankIndex: 0, position: 0, rankingCount: 10) - 0.85) < 1e-12)
+        #expect(abs(policy.positionProbability(rankIndex: 3, position: 1, rankingCount: 10) - 0.05) < 1e-12)
+        #expect(policy.positionProbability(rankIndex: 4, position: 1, rankingCount: 10) == 0)  // outside the pool
+        #expect(policy.positionProbability(rankIndex: nil, position: 0, rankingCount: 10) == 0)
+        #expect(abs(policy.slateProbability(rankIndices: [0, 1], rankingCount: 10) - (0.8 + 0.2 / 12)) < 1e-12)
+        #expect(abs(policy.slateProbability(rankIndices: [2, 0], rankingCount: 10) - 0.2 / 12) < 1e-12)
+        #expect(policy.slateProbability(rankIndices: [2, 2], rankingCount: 10) == 0)
+        // Marginals at a position sum to 1 over the pool.
+        let total = (0..<4).reduce(0.0) { $0 + policy.positionProbability(rankIndex: $1, position: 1, rankingCount: 10) }
+        #expect(abs(total - 1) < 1e-12)
+        // E[value] at position 0: 0.8·v(0) + 0.2·mean(v(0...3)) with v(r) = r.
+        #expect(abs(policy.expectedValue(position: 0, rankingCount: 10) { Double($0) } - 0.2 * 1.5) < 1e-12)
+    }
+
+    @Test func sampledSlatesMatchTheirPropensities() {
+        let policy = ServingPolicy.epsilonGreedy(epsilon: 0.3, pool: 5)
+        var rng = Xoshiro256StarStar(seed: 11)
+        var counts = [[Double]](repeating: [Double](repeating: 0, count: 5), count: 3)
+        let draws = 40_000
+        for _ in 0..<draws {
+            let slate = policy.sample(rankingCount: 8, k: 3, using: &rng)
+            #expect(Set(slate.positions).count == 3)
+            for (j, r) in slate.positions.enumerated() {
+                counts[j][r] += 1
+                #expect(slate.propensities[j] == policy.positionProbability(rankIndex: r, position: j, rankingCount: 8))
+            }
+        }
+        for j in 0..<3 {
+            for r in 0..<5 {
+                let expected = policy.positionProbability(rankIndex: r, position: j, rankingCount: 8)
+                #expect(abs(counts[j][r] / Double(draws) - expected) < 0.01)
+            }
+        }
+        var det = Xoshiro256StarStar(seed: 1)
+        let top = ServingPolicy.deterministic.sample(rankingCount: 8, k: 3, using: &det)
+        #expect(top.positions == [0, 1, 2] && top.propensities == [1, 1, 1] && top.slatePropensity == 1)
+    }
+
+    @Test func parsesItsDescription() throws {
+        let policy = ServingPolicy.epsilonGreedy(epsilon: 0.1, pool: 50)
+        #expect(try ServingPolicy(parsing: policy.description) == policy)
+        #expect(try ServingPolicy(parsing: "epsilon-greedy:0.1:50") == policy)
+        #expect(try ServingPolicy(parsing: "deterministic") == .deterministic)
+        #expect(throws: ServingPolicyError.self) { try ServingPolicy(parsing: "epsilon-greedy:1.5:50") }
+        #expect(throws: ServingPolicyError.self) { try ServingPolicy(parsing: "softmax") }
+    }
+}
+
+@Suite struct CandidateRoundTests {
+    let log = [
+        LoggedImpression(requestID: "r1", user: "u1", items: ["a", "b"], propensities: [0.5, 0.5], slatePropensity: 0.25,
+                         rewards: [1, 0], loggingPolicy: "test", modelVersion: "v1"),
+        LoggedImpression(requestID: "r2", user: "u2", items: ["a", "c"], propensities: [0.5, 0.5], slatePropensity: 0.25,
+                         rewards: [0, 1], loggingPolicy: "test", modelVersion: "v1"),
+    ]
+
+    @Test func rewardModelIsPositionMeanPlusShrunkItemEffect() {
+        let model = PositionItemRewardModel(impressions: log, shrinkage: 1)
+        #expect(model.positionMeans == [0.5, 0.5])
+        #expect(abs(model.predict(user: "u", item: "a", position: 0) - 0.5) < 1e-12)   // residuals +0.5 and −0.5
+        #expect(abs(model.predict(user: "u", item: "b", position: 1) - 0.25) < 1e-12)  // 0.5 − 0.5/2
+        #expect(abs(model.predict(user: "u", item: "c", position: 0) - 0.75) < 1e-12)  // 0.5 + 0.5/2
+        #expect(model.predict(user: "u", item: "z", position: 5) == 0)
+    }
+
+    @Test func candidateRoundUsesTheCandidatesRanking() {
+        let model = PositionItemRewardModel(impressions: log, shrinkage: 1)
+        let round = OffPolicyRound(impression: log[1], ranking: ["c", "a", "b"], policy: .deterministic, rewardModel: model)
+        #expect(round.targetPropensities == [0, 0])  // the candidate shows c, a
+        #expect(round.targetSlatePropensity == 0)
+        #expect(round.loggingPropensities == [0.5, 0.5] && round.loggingSlatePropensity == 0.25)
+        #expect(abs(round.targetPredictedRewards[0] - 0.75) < 1e-12 && abs(round.targetPredictedRewards[1] - 0.5) < 1e-12)
+        #expect(abs(round.predictedRewards[1] - 0.75) < 1e-12)
+        let agreeing = OffPolicyRound(impression: log[0], ranking: ["a", "b", "c"], policy: .deterministic, rewardModel: model)
+        #expect(agreeing.targetPropensities == [1, 1] && agreeing.targetSlatePropensity == 1)
+    }
+
+    @Test func impressionValidation() {
+        var bad = log[0]
+        bad.propensities = [0.5]
+        #expect(throws: OffPolicyError.self) { try bad.validate() }
+        bad = log[0]
+        bad.slatePropensity = 0
+        #expect(throws: OffPolicyError.self) { try bad.validate() }
+        #expect(throws: Never.self) { try log[0].validate() }
+    }
+}
