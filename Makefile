@@ -19,11 +19,13 @@ run: deps
 ## The tests, in debug and in release (some numeric bugs only show optimised).
 test: deps test-debug test-release
 
+# Scripts/pg-cluster.sh runs each with a throw-away PostgreSQL cluster (RECRL_TEST_POSTGRES_URL)
+# for the tests of the scaled-out shape; it installs Debian's postgresql when missing.
 test-debug: deps
-	$(SWIFT) test
+	Scripts/pg-cluster.sh run -- $(SWIFT) test
 
 test-release: deps
-	$(SWIFT) test -c release
+	Scripts/pg-cluster.sh run -- $(SWIFT) test -c release
 
 build: deps
 	$(SWIFT) build

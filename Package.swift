@@ -64,6 +64,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // RecRLServer's LoopbackHTTPClient (the NIO Hummingbird already builds):
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        // RecRLPostgres only (the scaled-out shape: event log, sessions, learner offsets):
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Documentation only (`swift package generate-documentation --target RecRL`):
         // a command plugin, built only when it runs.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
@@ -97,7 +99,7 @@ let package = Package(
         // Reporting helpers for the apps (SVG charts); Foundation only, not in the RecRL umbrella.
         .target(name: "RecRLReporting"),
         .target(name: "RecRLServer", dependencies: [
-            "RecRLTensor", "RecRLDRR", "RecRLSimulation", "RecRLEvaluation",
+            "RecRLTensor", "RecRLNN", "RecRLDRR", "RecRLSimulation", "RecRLEvaluation",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -108,9 +110,18 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // PostgreSQL-backed event log, shared sessions and learner state for serving replicas
+        // and `recrl learn` (postgres-nio); SQLite stays the embedded default in RecRLServer.
+        .target(name: "RecRLPostgres", dependencies: [
+            "RecRLServer", "RecRLDRR", "RecRLTensor",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLReporting", "RecRLBenchmarkSupport", "RecRLLaunch",
+            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLPostgres", "RecRLReporting", "RecRLBenchmarkSupport", "RecRLLaunch",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
@@ -169,10 +180,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RecRLServerTests", dependencies: [
-            "RecRLServer", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
+            "RecRLServer", "RecRLPostgres", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
             .product(name: "HummingbirdTesting", package: "hummingbird"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
     ],
     swiftLanguageModes: [.v6]

@@ -46,7 +46,7 @@ sys.path.insert(0, str(DEPLOY / "schemas"))
 from extract import map_schema  # noqa: E402 (the schema walker the vendored schemas were made with)
 K8S = DEPLOY / "kubernetes"
 KUBERNETES_VERSION = "1.33.0"
-KUSTOMIZATIONS = ["base", "overlays/dev", "overlays/production", "kserve", "kserve/cluster", "monitoring"]
+KUSTOMIZATIONS = ["base", "overlays/dev", "overlays/production", "overlays/scale-out", "kserve", "kserve/cluster", "monitoring"]
 STANDALONE = ["kubeflow/katib-experiment.yaml", "kubeflow/rbac.yaml"]
 CRD_SCHEMAS = {
     ("serving.kserve.io/v1alpha1", "ServingRuntime"): "kserve/servingruntime-v1alpha1.json",
@@ -60,6 +60,7 @@ CLUSTER_SCOPED = {"Namespace", "ClusterServingRuntime", "ClusterRole", "ClusterR
                   "PersistentVolume", "StorageClass", "CustomResourceDefinition", "PriorityClass"}
 # Objects the manifests reference but deliberately do not contain: (kind, name).
 OUT_OF_BAND = {("Secret", "recrl-api-key"): "created by the operator (production overlay comment)",
+               ("Secret", "recrl-postgres"): "created by the operator (scale-out overlay comment)",
                ("PersistentVolumeClaim", "recrl-registry"): "created by the base/production overlay"}
 # Metric names the alerts/dashboard query before the server exports them (the server's
 # monitoring work of issue 23): per-arm reward histogram and served-item drift.
@@ -221,10 +222,17 @@ def consistency(where, objects):
         labels = dep["spec"]["template"]["metadata"]["labels"]
         selects = lambda sel: all(labels.get(k) == v for k, v in sel.items())  # noqa: E731
         check(selects(dep["spec"]["selector"]["matchLabels"]), f"{where}: Deployment {dep['metadata']['name']} selector matches its pods")
+        # Services and PDBs select the serving pods (component "server") and no other
+        # Deployment's pods (the learner of the scale-out overlay takes no traffic).
+        serving = labels.get("app.kubernetes.io/component") == "server"
         for svc in by.get("Service", {}).values():
-            check(selects(svc["spec"]["selector"]), f"{where}: Service {svc['metadata']['name']} selects the Deployment's pods")
+            if "selector" not in svc["spec"]:
+                continue  # ExternalName: no pods
+            check(selects(svc["spec"]["selector"]) == serving,
+                  f"{where}: Service {svc['metadata']['name']} {'selects' if serving else 'does not select'} the pods of {dep['metadata']['name']}")
         for pdb in by.get("PodDisruptionBudget", {}).values():
-            check(selects(pdb["spec"]["selector"]["matchLabels"]), f"{where}: PDB {pdb['metadata']['name']} selects the Deployment's pods")
+            check(selects(pdb["spec"]["selector"]["matchLabels"]) == serving,
+                  f"{where}: PDB {pdb['metadata']['name']} {'selects' if serving else 'does not select'} the pods of {dep['metadata']['name']}")
         spec = pod_spec(dep)
         check(spec.get("securityContext", {}).get("runAsNonRoot") is True, f"{where}: pods run as non-root")
         for c in spec["containers"]:

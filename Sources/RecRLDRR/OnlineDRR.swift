@@ -261,14 +261,39 @@ public final class OnlineDRR: Sendable {
 
     /// Records feedback: updates the user's window and queues the transition for learning.
     public func observe(user: String, item: String, reward: Float) throws {
+        _ = try record(user: user, item: item, reward: reward, logged: false)
+    }
+
+    /// Records a logged feedback event whose ranking this instance did not serve (a
+    /// learner process replaying the event log that serving replicas wrote): like
+    /// ``observe(user:item:reward:)``, but every event yields a transition, whose state is
+    /// the module input of the user's window before the event and whose action is the
+    /// item's action ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged).
+    /// - Returns: that state, `[1, inputSize]` (a learner's metric gate ranks with it).
+    @discardableResult
+    public func observeLogged(user: String, item: String, reward: Float) throws -> Tensor {
+        try record(user: user, item: item, reward: reward, logged: true)!
+    }
+
+    /// The session update and transition of ``observe(user:item:reward:)`` and
+    /// ``observeLogged(user:item:reward:)``; returns the transition's state, if any.
+    private func record(user: String, item: String, reward: Float, logged: Bool) throws -> Tensor? {
         guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
         let model = snapshot.withLock { $0.model }
         let u = userIndex[user] ?? -1
         let transition: (Tensor, Tensor, Float, Tensor, Int)? = sessions.withLock { all in
             var session = all[user] ?? Session(window: StateWindow(size: model.configuration.windowSize, initial: []))
-            let before = session.lastInput
-            let action = session.lastAction
+            var before = session.lastInput
+            var action = session.lastAction
+            if logged {
+                if before == nil {
+                    var input = Tensor(zeros: [1, model.inputSize])
+                    model.writeInput(user: u, window: session.window, into: &input)
+                    before = input
+                }
+                action = model.itemAction(i, scale: model.actionScale)
+            }
             if reward > 0 { session.window.push(i) }
             var after = Tensor(zeros: [1, model.inputSize])
             model.writeInput(user: u, window: session.window, into: &after)
@@ -280,6 +305,26 @@ public final class OnlineDRR: Sendable {
         }
         if let transition { pending.withLock { $0.append(transition) } }
         counters.withLock { $0.observed += 1 }
+        return transition?.0
+    }
+
+    /// The user's window of recent positive items, oldest first (empty for a user
+    /// without a session).
+    public func sessionItems(user: String) -> [String] {
+        (sessions.withLock { $0[user]?.window.items } ?? []).compactMap { $0 >= 0 ? itemIDs[$0] : nil }
+    }
+
+    /// Replaces the user's window with the last ``DRRConfiguration/windowSize`` of
+    /// `items` (oldest first; ids outside the catalogue are skipped), e.g. the window a
+    /// shared session store holds when several replicas serve the same users. A window
+    /// equal to the current one leaves the session as it is.
+    public func restoreSession(user: String, items: [String]) {
+        let size = snapshot.withLock { $0.model.configuration.windowSize }
+        let window = StateWindow(size: size, initial: items.compactMap { itemIndex[$0] })
+        sessions.withLock { all in
+            guard all[user]?.window != window else { return }
+            all[user] = Session(window: window)
+        }
     }
 
     /// Moves queued feedback into the replay buffer, applies up to `updates` DDPG

@@ -172,6 +172,15 @@ public final class DRREngine: RecommendationEngine {
         }
     }
 
+    /// The user's window in the served ``OnlineDRR``.
+    public func sessionItems(user: String) -> [String] { current.online.sessionItems(user: user) }
+
+    /// ``OnlineDRR/restoreSession(user:items:)`` on the served model.
+    public func restoreSession(user: String, items: [String]) { current.online.restoreSession(user: user, items: items) }
+
+    /// The model's ``DRRConfiguration/windowSize``.
+    public var sessionWindowSize: Int { current.model.configuration.windowSize }
+
     static func requestError(_ error: OnlineError) -> RequestError {
         switch error {
         case .unknownItem: return .notFound(error.description)

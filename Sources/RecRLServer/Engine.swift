@@ -72,6 +72,14 @@ public protocol RecommendationEngine: Sendable {
     /// User sessions evicted so far (LRU or TTL), over the engine's lifetime; exported as
     /// `recrl_session_evictions_total`. Default 0 (an engine that never evicts).
     var sessionEvictions: Int { get }
+    /// The user's session window, item ids oldest first (empty when the engine keeps
+    /// none). Default: empty.
+    func sessionItems(user: String) -> [String]
+    /// Replaces the user's session window with `items` (oldest first), e.g. the window a
+    /// ``SharedSessionStore`` holds for replicas that serve the same users. Default: nothing.
+    func restoreSession(user: String, items: [String])
+    /// Items a session window holds (0: the engine keeps no windows). Default 0.
+    var sessionWindowSize: Int { get }
 }
 
 extension RecommendationEngine {
@@ -79,6 +87,9 @@ extension RecommendationEngine {
     public var ratingRange: ClosedRange<Float>? { nil }
     public func knowsItem(_ item: String) -> Bool { true }
     public var sessionEvictions: Int { 0 }
+    public func sessionItems(user: String) -> [String] { [] }
+    public func restoreSession(user: String, items: [String]) {}
+    public var sessionWindowSize: Int { 0 }
 
     /// ``rewardRange`` and ``ratingRange`` together.
     public var feedbackScale: FeedbackScale { FeedbackScale(rewardRange: rewardRange, ratingRange: ratingRange) }

@@ -38,7 +38,8 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
     }
 }
 
-/// A durable, append-only log of feedback events in SQLite (through GRDB).
+/// A durable, append-only log of feedback events in SQLite (through GRDB): the embedded
+/// ``FeedbackEventLog`` of a single `recrl serve` process.
 ///
 /// The database runs in WAL mode with `synchronous = FULL`, so ``append(_:)`` returns
 /// only after the event is on disk: an acknowledged event survives a crash or a power
@@ -63,7 +64,7 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
 ///                                    timestamp: Date(), modelVersion: "v3", arm: "single"))
 /// try log.exportInteractionsCSV(to: URL(fileURLWithPath: "interactions.csv"))
 /// ```
-public final class EventLog: Sendable {
+public final class EventLog: FeedbackEventLog {
     /// The SQLite file.
     public let path: String
     let pool: DatabasePool
@@ -113,13 +114,10 @@ public final class EventLog: Sendable {
     }
 
     /// The result of ``record(_:)``.
-    public struct Recorded: Sendable {
-        /// The stored event (for a duplicate: the one stored first, with its row id).
-        public var event: FeedbackEvent
-        /// Whether an event with the same ``FeedbackEvent/eventID`` was already stored
-        /// (nothing was written).
-        public var duplicate: Bool
-    }
+    public typealias Recorded = RecordedEvent
+
+    /// The SQLite file (``path``).
+    public var location: String { path }
 
     /// Whether the last write succeeded (see the type's documentation on write health).
     public var isWritable: Bool { !health.withLock { $0.failing } }
@@ -196,17 +194,18 @@ public final class EventLog: Sendable {
         }
     }
 
-    /// Appends `event` durably and returns it with its row id. The write is committed
-    /// (WAL, `synchronous = FULL`) before this returns.
-    /// (``record(_:)`` without the duplicate flag: a duplicate returns the stored event.)
-    @discardableResult
-    public func append(_ event: FeedbackEvent) async throws -> FeedbackEvent {
-        try await record(event).event
-    }
-
     /// Number of stored events.
     public func count() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 }
+    }
+
+    /// At most `limit` events with a row id greater than `id`, in id order. SQLite has
+    /// one writer at a time, so ids are committed in increasing order.
+    public func events(after id: Int64, limit: Int) throws -> [FeedbackEvent] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, max(0, limit)])
+                .map(Self.event(from:))
+        }
     }
 
     /// All events in insertion order, or only those of `arm` when it is given.

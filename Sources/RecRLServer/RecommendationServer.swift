@@ -123,15 +123,18 @@ public enum ServingMode: Sendable {
 public final class RecommendationServer: Sendable {
     /// The engines and how users are split between them.
     public let mode: ServingMode
-    /// Where feedback events are written.
-    public let eventLog: EventLog
+    /// Where feedback events are written (SQLite ``EventLog``, or another
+    /// ``FeedbackEventLog`` such as RecRLPostgres's).
+    public let eventLog: any FeedbackEventLog
+    /// User sessions shared with other replicas, or `nil` (the engines' own sessions).
+    public let sessions: (any SharedSessionStore)?
     /// Network and request limits.
     public let configuration: ServerConfiguration
     /// The Prometheus metrics served on `/metrics`.
     public let metrics: ServerMetrics
     let logger: Logger
     /// Model directory per arm; updated when a reload names a new path.
-    private let directories: Mutex<[String: URL]>
+    let directories: Mutex<[String: URL]>
     /// Reloads run one at a time, off the cooperative thread pool.
     private let reloadQueue = DispatchQueue(label: "recrl.server.reload")
     /// The ranking threads and the cap on concurrent ranking requests.
@@ -139,14 +142,17 @@ public final class RecommendationServer: Sendable {
     /// Draws slates when ``ServerConfiguration/servingPolicy`` is set.
     let sampler: ServingSampler?
 
-    /// A server for `mode` that logs feedback to `eventLog`.
-    public init(mode: ServingMode, eventLog: EventLog, configuration: ServerConfiguration = ServerConfiguration(),
+    /// A server for `mode` that logs feedback to `eventLog` and, with `sessions`, keeps
+    /// user sessions in a store shared with other replicas.
+    public init(mode: ServingMode, eventLog: any FeedbackEventLog, sessions: (any SharedSessionStore)? = nil,
+                configuration: ServerConfiguration = ServerConfiguration(),
                 logger: Logger = Logger(label: "recrl.server")) {
         if case let .abTest(_, _, split, _) = mode {
             precondition((0...1).contains(split), "RecommendationServer: split must be in [0, 1], got \(split)")
         }
         self.mode = mode
         self.eventLog = eventLog
+        self.sessions = sessions
         self.configuration = configuration
         self.metrics = ServerMetrics()
         self.logger = logger
@@ -345,7 +351,7 @@ public final class RecommendationServer: Sendable {
         logger.info("serving", metadata: [
             "address": "\(configuration.host):\(configuration.port)",
             "models": "\(engines.map { "\($0.arm)=\($0.engine.modelName)@\($0.engine.modelVersion)" }.joined(separator: ","))",
-            "events": "\(eventLog.path)",
+            "events": "\(eventLog.location)",
         ])
         try await makeApplication().runService()
     }

@@ -13,7 +13,7 @@ struct RecRLCommand: AsyncParsableCommand {
         abstract: "Deep reinforcement learning recommenders: train, evaluate, serve.",
         version: recrlVersion,
         subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
-                      Serve.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
+                      Serve.self, Learn.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
                       OffPolicyValidation.self, Ingest.self, SplitCommand.self, Tune.self, Models.self, PipelineCommand.self]
     )
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RecRLDRR
 import RecRLEvaluation
+import RecRLPostgres
 import RecRLServer
 import RecRLTensor
 
@@ -74,8 +75,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind.")
     var host: String = "127.0.0.1"
 
-    @Option(help: "SQLite event log of feedback (created if missing; WAL, synchronous=FULL).")
-    var events: String = "events.sqlite"
+    @Option(help: ArgumentHelp("Event log of feedback: a SQLite file (created if missing; WAL, synchronous=FULL), or a PostgreSQL URL postgres://user[:password]@host[:port]/db shared by serving replicas (migrated on start; RECRL_EVENTS overrides the default and keeps a password out of the process list).",
+                               valueName: "PATH|URL"))
+    var events: String = ProcessInfo.processInfo.environment["RECRL_EVENTS"].flatMap { $0.isEmpty ? nil : $0 } ?? "events.sqlite"
 
     @Option(help: "A second model directory: run an A/B test with --model as control and this as treatment.")
     var treatmentModel: String?
@@ -132,12 +134,24 @@ struct Serve: AsyncParsableCommand {
                                valueName: "N"))
     var blasThreads: Int = 1
 
+    @Option(help: ArgumentHelp("Reload a model when its folder's current version changes, checking every N seconds (how replicas follow what `recrl learn` promotes; default: off).",
+                               valueName: "N"))
+    var follow: Double?
+
+    @Flag(help: "Keep user sessions in the PostgreSQL database of --events, shared with the other replicas (no session state in this process).")
+    var sharedSessions = false
+
     func validate() throws {
         guard (model == nil) != (registry == nil) else { throw ValidationError("give exactly one of --model DIR or --registry DIR") }
         if registry != nil {
             _ = try parseStage(stage)
             guard pollInterval.isFinite && pollInterval > 0 else { throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)") }
+            guard follow == nil else { throw ValidationError("--follow follows a model folder; with --registry the stage pointer is followed already") }
         }
+        if sharedSessions && !PostgresSettings.isPostgresURL(events) {
+            throw ValidationError("--shared-sessions needs a PostgreSQL event log (--events postgres://...)")
+        }
+        if let follow, !(follow > 0 && follow.isFinite) { throw ValidationError("--follow must be a positive number of seconds, got \(follow)") }
         guard blasThreads >= 1 && blasThreads <= 256 else { throw ValidationError("--blas-threads must be in 1...256, got \(blasThreads)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
@@ -212,12 +226,29 @@ struct Serve: AsyncParsableCommand {
         } else {
             mode = .single(control)
         }
+        let eventLog = try await openEventLog(events)
+        var sessions: PostgresSessionStore?
+        if sharedSessions, let log = eventLog as? PostgresEventLog {
+            sessions = try await PostgresSessionStore(database: log.database)
+        }
         let server = RecommendationServer(
             mode: mode,
-            eventLog: try EventLog(path: events),
+            eventLog: eventLog,
+            sessions: sessions,
             configuration: serverConfiguration)
+        let evicting = sessions.map { store in
+            Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(30))
+                    _ = try? await store.evict()
+                }
+            }
+        }
+        defer { evicting?.cancel() }
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
         defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
+        let following = follow.map { interval in Task { await server.followModelDirectories(every: interval) } }
+        defer { following?.cancel() }
         guard let (registry, stage, version) = followed else { return try await server.run() }
         let interval = pollInterval
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -228,4 +259,13 @@ struct Serve: AsyncParsableCommand {
             group.cancelAll()
         }
     }
+}
+
+/// The event log `location` names: a PostgreSQL URL (``PostgresEventLog``, migrated now)
+/// or a SQLite file (``EventLog``).
+func openEventLog(_ location: String) async throws -> any FeedbackEventLog {
+    if PostgresSettings.isPostgresURL(location) {
+        return try await PostgresEventLog(url: location)
+    }
+    return try EventLog(path: location)
 }

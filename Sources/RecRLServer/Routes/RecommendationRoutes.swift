@@ -24,6 +24,10 @@ import RecRLEvaluation
 ///    again; otherwise the engine observes the event. Should observing fail after the
 ///    event was logged, the event stays logged (the log is the record; the model's
 ///    learning is best effort), the failure is logged and counted, and the answer is 200.
+/// 4. With a ``SharedSessionStore``, recommend first reads the user's shared window (503
+///    when the store cannot be read), and logged positive feedback is appended to it
+///    before the engine observes it (a failed append is counted, logged and answered 200:
+///    the event itself is logged).
 ///
 /// Both route the user to an arm with ``RecommendationServer/route(user:)``.
 struct RecommendationRoutes: RouteGroup {
@@ -38,6 +42,15 @@ struct RecommendationRoutes: RouteGroup {
         let query = try RequestValidation.recommend(try await server.body(of: request), configuration: server.configuration)
         let (arm, engine) = server.route(user: query.user)
         try engine.requireReady()
+        if let sessions = server.sessions {
+            do {
+                engine.restoreSession(user: query.user, items: try await sessions.window(user: query.user))
+            } catch {
+                server.metrics.increment("recrl_session_store_failures_total", [("operation", "read")])
+                server.logger.error("session store read failed", metadata: ["error": "\(error)", "sessions": "\(sessions.location)"])
+                throw APIError(.serviceUnavailable, "the session store cannot be read, retry later", headers: [.retryAfter: "1"])
+            }
+        }
         guard let sampler = server.sampler else {
             let recommendation = try await server.rank(route: "/v1/recommend") {
                 try engine.recommend(user: query.user, k: query.k, exclude: Set(query.exclude))
@@ -61,7 +74,7 @@ struct RecommendationRoutes: RouteGroup {
             try await server.eventLog.recordImpression(impression)
         } catch {
             server.metrics.increment("recrl_event_log_write_failures_total", [])
-            context.logger.error("impression log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.path)"])
+            context.logger.error("impression log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.location)"])
             throw APIError(.serviceUnavailable, "the event log cannot be written; the recommendation was not logged, retry later",
                            headers: [.retryAfter: "1"])
         }
@@ -92,13 +105,13 @@ struct RecommendationRoutes: RouteGroup {
         let event = FeedbackEvent(user: submission.user, item: submission.item, reward: reward,
                                   rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
                                   eventID: submission.eventID, requestID: submission.requestID)
-        let recorded: EventLog.Recorded
+        let recorded: RecordedEvent
         do {
             recorded = try await server.eventLog.record(event)
         } catch {
             server.metrics.increment("recrl_event_log_write_failures_total", [])
             server.metrics.increment("recrl_feedback_rejected_total", [("reason", "event_log_unavailable")])
-            context.logger.error("event log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.path)"])
+            context.logger.error("event log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.location)"])
             throw APIError(.serviceUnavailable, "the event log cannot be written; the feedback was not recorded, retry later",
                            headers: [.retryAfter: "1"])
         }
@@ -108,6 +121,17 @@ struct RecommendationRoutes: RouteGroup {
         }
         server.metrics.increment("recrl_feedback_events_total", [("arm", arm)])
         server.metrics.recordReward(arm: arm, reward)
+        if let sessions = server.sessions, reward > 0, engine.sessionWindowSize > 0 {
+            // The event is logged: a failure here loses nothing the learner needs; the
+            // user's shared window misses this item (counted and logged).
+            do {
+                let before = try await sessions.push(user: submission.user, item: submission.item, size: engine.sessionWindowSize)
+                engine.restoreSession(user: submission.user, items: before)
+            } catch {
+                server.metrics.increment("recrl_session_store_failures_total", [("operation", "push")])
+                context.logger.error("session store update failed", metadata: ["error": "\(error)", "row_id": "\(recorded.event.id ?? -1)"])
+            }
+        }
         do {
             try engine.observe(user: submission.user, item: submission.item, reward: reward)
             server.metrics.increment("recrl_online_updates_total", [("arm", arm)])

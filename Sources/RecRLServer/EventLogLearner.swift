@@ -1,0 +1,260 @@
+import Foundation
+import RecRLDRR
+import RecRLNN
+import RecRLTensor
+
+/// Where ``EventLogLearner`` stores what it learned, and where it resumes from.
+///
+/// A publication is one new model version, written with the id of the last event it
+/// learned from; with `promote` it also becomes the version the serving replicas follow.
+/// ``checkpoint()`` returns the last version published (promoted or not) and its event
+/// id: a learner that restarts continues from that model and that event, so no event
+/// is learned twice by the model it publishes next, and none is skipped.
+public protocol LearnerPublisher: Sendable {
+    /// Stores `model` as a new version that learned every event up to `lastEventID`, and
+    /// makes it the production version when `promote` is true.
+    /// - Returns: the new version's identifier.
+    func publish(model: DRRModel, manifest: DRRManifest, lastEventID: Int64, promote: Bool) throws -> String
+    /// The last published version with its event id, or `nil` before the first publication.
+    func checkpoint() throws -> (model: DRRModel, manifest: DRRManifest, lastEventID: Int64)?
+    /// The current production model, or `nil` when there is none yet.
+    func production() throws -> (model: DRRModel, manifest: DRRManifest)?
+}
+
+/// The learner of the scaled-out shape (`recrl learn`): it tails a ``FeedbackEventLog``
+/// that serving replicas write, learns from every event with the same code as the
+/// single-process server (``OnlineDRR/observeLogged(user:item:reward:)`` and
+/// ``OnlineDRR/learn(updates:)``: DDPG and the supervised next-item step), and publishes
+/// a new version every ``Settings/publishEveryUpdates`` updates or
+/// ``Settings/publishEverySeconds`` seconds.
+///
+/// Metric gate: before it learns a positive event (reward > 0), the learner asks both the
+/// model it is training and the production model whether the event's item is in their
+/// top ``Settings/gateK`` for the user's state (test-then-train: the event is new to
+/// both). A version is promoted only when, over the events since the last publication,
+/// at least ``Settings/gateMinimumEvents`` were gated and its hit rate is at least the
+/// production model's minus ``Settings/gateTolerance``; otherwise it is published as a
+/// candidate only (and the next checkpoint still continues from it).
+///
+/// Transitions: the learner replays each user's window from the log itself (the state
+/// before an event is the window of that user's earlier positive events; a learner that
+/// resumes starts with empty windows), and the action is the item's action, since the
+/// replicas' actions are not logged.
+public final class EventLogLearner {
+    /// Batching, publication and gate settings.
+    public struct Settings: Sendable {
+        /// Events read per poll of the log (default 256).
+        public var batchEvents = 256
+        /// DDPG updates per event read (default 1); applied after each batch.
+        public var updatesPerEvent: Double = 1
+        /// Publish after this many updates (default 500)...
+        public var publishEveryUpdates = 500
+        /// ... or after this many seconds with at least one update (default 60).
+        public var publishEverySeconds: Double = 60
+        /// The gate's rank cut-off (default 10).
+        public var gateK = 10
+        /// Gated events needed before a version can be promoted (default 20).
+        public var gateMinimumEvents = 20
+        /// How much lower than production's the candidate's hit rate may be (default 0).
+        public var gateTolerance: Double = 0
+
+        /// The defaults documented on each property.
+        public init() {}
+    }
+
+    /// The outcome of one publication.
+    public struct Publication: Sendable, Equatable {
+        /// The version identifier the publisher returned.
+        public var version: String
+        /// Whether it became the production version.
+        public var promoted: Bool
+        /// The last event it learned from.
+        public var lastEventID: Int64
+        /// Hit rates at ``Settings/gateK`` of the candidate and of production over the
+        /// gated events, and how many there were.
+        public var candidateHitRate: Double
+        public var productionHitRate: Double
+        public var gatedEvents: Int
+    }
+
+    /// The event log the learner tails.
+    public let log: any FeedbackEventLog
+    /// Where versions go.
+    public let publisher: any LearnerPublisher
+    /// The settings.
+    public let settings: Settings
+    /// The id of the last event learned (the checkpoint's at start).
+    public private(set) var lastEventID: Int64
+    /// Events read but not learned (their item is not in the catalogue), so far.
+    public private(set) var skippedEvents = 0
+    /// Events learned, and DDPG updates applied, since this learner started.
+    public private(set) var learnedEvents = 0
+    public private(set) var updates = 0
+    /// Publications so far.
+    public private(set) var publications: [Publication] = []
+
+    private let online: OnlineDRR
+    private let itemIndex: [String: Int]
+    private let manifest: DRRManifest
+    private var productionModel: DRRModel
+    private var updatesSincePublication = 0
+    private var lastPublication = ContinuousClock.now
+    private var gate = (events: 0, candidateHits: 0, productionHits: 0)
+
+    /// A learner that resumes from the publisher's checkpoint, or starts from
+    /// `initial` (the offline-trained model) before the first publication. The gate's
+    /// reference is the publisher's production model, else `initial`.
+    public init(log: any FeedbackEventLog, publisher: any LearnerPublisher,
+                initial: (model: DRRModel, manifest: DRRManifest), settings: Settings = Settings(), seed: UInt64 = 0) throws {
+        self.log = log
+        self.publisher = publisher
+        self.settings = settings
+        let start = try publisher.checkpoint()
+        let model = start?.model ?? initial.model
+        manifest = start?.manifest ?? initial.manifest
+        lastEventID = start?.lastEventID ?? 0
+        online = OnlineDRR(model: model, manifest: manifest, seed: seed)
+        itemIndex = Dictionary(manifest.itemIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        productionModel = try publisher.production()?.model ?? initial.model
+    }
+
+    /// The model being trained (published at the next publication).
+    public var currentModel: DRRModel { online.currentModel }
+
+    /// Reads the next batch of events after ``lastEventID``, learns from them and
+    /// publishes when due. Returns the number of events read (0: the learner is caught
+    /// up) and the publication, if one happened.
+    public func step() async throws -> (events: Int, publication: Publication?) {
+        let events = try await log.events(after: lastEventID, limit: settings.batchEvents)
+        var learned = 0
+        for event in events {
+            if let id = event.id { lastEventID = max(lastEventID, id) }
+            guard let item = itemIndex[event.item], event.reward.isFinite else {
+                skippedEvents += 1
+                continue
+            }
+            if event.reward > 0 {
+                let state = try online.observeLogged(user: event.user, item: event.item, reward: event.reward)
+                gate.events += 1
+                if Self.ranks(item, in: currentModel, state: state, within: settings.gateK) { gate.candidateHits += 1 }
+                if Self.ranks(item, in: productionModel, state: state, within: settings.gateK) { gate.productionHits += 1 }
+            } else {
+                try online.observeLogged(user: event.user, item: event.item, reward: event.reward)
+            }
+            learned += 1
+        }
+        learnedEvents += learned
+        if learned > 0 {
+            let applied = online.learn(updates: max(1, Int((Double(learned) * settings.updatesPerEvent).rounded(.up))))
+            updates += applied
+            updatesSincePublication += applied
+        }
+        return (events.count, try publishIfDue())
+    }
+
+    /// Publishes now when ``Settings/publishEveryUpdates`` updates were applied since the
+    /// last publication, or ``Settings/publishEverySeconds`` passed with at least one.
+    public func publishIfDue(now: ContinuousClock.Instant = .now) throws -> Publication? {
+        let elapsed = now - lastPublication
+        guard updatesSincePublication >= settings.publishEveryUpdates
+            || (updatesSincePublication > 0 && elapsed >= .milliseconds(Int64(settings.publishEverySeconds * 1000)))
+        else { return nil }
+        return try publish()
+    }
+
+    /// Publishes the current model now (see the type's documentation on the gate).
+    @discardableResult
+    public func publish() throws -> Publication {
+        let candidate = online.currentModel
+        let n = gate.events
+        let candidateRate = n > 0 ? Double(gate.candidateHits) / Double(n) : 0
+        let productionRate = n > 0 ? Double(gate.productionHits) / Double(n) : 0
+        let promote = n >= settings.gateMinimumEvents && candidateRate >= productionRate - settings.gateTolerance
+        let version = try publisher.publish(model: candidate, manifest: manifest, lastEventID: lastEventID, promote: promote)
+        if promote { productionModel = candidate }
+        let publication = Publication(version: version, promoted: promote, lastEventID: lastEventID,
+                                      candidateHitRate: candidateRate, productionHitRate: productionRate, gatedEvents: n)
+        publications.append(publication)
+        gate = (0, 0, 0)
+        updatesSincePublication = 0
+        lastPublication = .now
+        return publication
+    }
+
+    /// Whether `item` is among the `k` best-scored items of `model` for the module input
+    /// `state` (`[1, inputSize]`): fewer than `k` items score strictly higher. The gate's test.
+    public static func ranks(_ item: Int, in model: DRRModel, state: Tensor, within k: Int) -> Bool {
+        let action = model.action(forInput: state).reshaped([model.configuration.embeddingSize])
+        let scores = model.itemEmbeddings.matvec(action)
+        return scores.withUnsafeBufferPointer { s in
+            let target = s[item]
+            var better = 0
+            for value in s where value > target {
+                better += 1
+                if better >= k { return false }
+            }
+            return true
+        }
+    }
+}
+
+/// A ``LearnerPublisher`` over two model folders (``DRRModelStore``'s versioned layout)
+/// under `root`:
+/// - `root/candidates`: every publication, newest current (the learner's checkpoint;
+///   the last `keep` are kept), with `root/learner.json` = `{"last_event_id", "version"}`
+///   written (atomically, after the version is durable) to name the checkpoint;
+/// - `root/production`: each promoted version. Serving replicas serve this folder
+///   (`recrl serve --model root/production --follow SECONDS` reloads when its current
+///   version changes).
+///
+/// A crash between the save of a version and the write of `learner.json` leaves the
+/// previous checkpoint named: the learner then relearns the same events from the
+/// previous version, so nothing is counted twice.
+public struct ModelDirectoryPublisher: LearnerPublisher {
+    /// The folder holding `candidates`, `production` and `learner.json`.
+    public let root: URL
+    /// Versions kept in each folder.
+    public let keep: Int
+
+    /// A publisher writing under `root` (created when needed).
+    public init(root: URL, keep: Int = DRRModelStore.defaultVersionsKept) {
+        self.root = root
+        self.keep = max(1, keep)
+    }
+
+    var candidates: URL { root.appendingPathComponent("candidates", isDirectory: true) }
+    /// The folder serving replicas follow.
+    public var productionDirectory: URL { root.appendingPathComponent("production", isDirectory: true) }
+    var checkpointFile: URL { root.appendingPathComponent("learner.json") }
+
+    struct Checkpoint: Codable {
+        var lastEventID: Int64
+        var version: String
+        enum CodingKeys: String, CodingKey { case lastEventID = "last_event_id", version }
+    }
+
+    public func publish(model: DRRModel, manifest: DRRManifest, lastEventID: Int64, promote: Bool) throws -> String {
+        let version = try DRRModelStore.save(model, manifest: manifest, to: candidates, keep: keep).lastPathComponent
+        let bytes = [UInt8](try JSONEncoder().encode(Checkpoint(lastEventID: lastEventID, version: version)))
+        let temporary = root.appendingPathComponent(".learner-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json")
+        try DurableFiles.writeNewFile(bytes, to: temporary)
+        try DurableFiles.rename(temporary, to: checkpointFile)
+        try DurableFiles.syncDirectory(root)
+        if promote { try DRRModelStore.save(model, manifest: manifest, to: productionDirectory, keep: keep) }
+        return version
+    }
+
+    public func checkpoint() throws -> (model: DRRModel, manifest: DRRManifest, lastEventID: Int64)? {
+        guard let data = FileManager.default.contents(atPath: checkpointFile.path) else { return nil }
+        let checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data)
+        let (model, manifest) = try DRRModelStore.load(
+            from: candidates.appendingPathComponent(DRRModelStore.versionsFolder).appendingPathComponent(checkpoint.version))
+        return (model, manifest, checkpoint.lastEventID)
+    }
+
+    public func production() throws -> (model: DRRModel, manifest: DRRManifest)? {
+        guard FileManager.default.fileExists(atPath: productionDirectory.appendingPathComponent(DRRModelStore.currentLink).path)
+        else { return nil }
+        return try DRRModelStore.load(from: productionDirectory)
+    }
+}
