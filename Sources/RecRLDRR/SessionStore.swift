@@ -76,9 +76,9 @@ public protocol SessionStore: Sendable {
 /// A new user beyond the capacity evicts the least recently used session; every call
 /// first drops the sessions unused for longer than the time to live (they sit at the old
 /// end of the recency list, so this costs O(1) per dropped session). Both count in
-/// ``evictions``. Memory is bounded by `capacity` sessions: about `250 + 2·24·windowSize`
-/// bytes each plus the user id's length, in slots reused after the first `capacity`
-/// users (a warm store allocates only for new user ids' dictionary entries and windows).
+/// ``evictions``. Memory is bounded by `capacity` sessions: about `250 + 16·windowSize`
+/// bytes each plus the user id's length (see the article *Bounded serving memory*), in
+/// slots reused once `capacity` users have been seen.
 public final class InMemorySessionStore: SessionStore {
     /// The default ``capacity``: 100 000 sessions.
     public static let defaultCapacity = 100_000
