@@ -30,7 +30,7 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
 ///   the item into the window) and, when the recommender learns, writes the transition
 ///   straight into the bounded replay buffer (when it does not, the transition is dropped
-///   and counted in ``statistics``).
+///   and counted in ``droppedTransitions``).
 /// - Online learning: ``learn(updates:)`` (or ``startBackgroundLearning(updatesPerSecond:)``)
 ///   runs the same ``DRRLearningStep`` as offline training (by default without training
 ///   the state module: ``learningOptions``) on a private copy and then publishes the new
@@ -39,7 +39,7 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   model. The replay buffer is locked only to store a transition or to sample a batch,
 ///   so feedback never waits for a learning step. Weights that are not finite after a
 ///   batch of updates are never published: the learner goes back to the published model,
-///   the batch counts in ``skippedPublications`` and ``diagnostic`` is told.
+///   the batch counts in ``skippedPublications`` and the diagnostic handler is told.
 ///
 /// Sessions live in a ``SessionStore`` (by default an ``InMemorySessionStore``: an LRU of
 /// at most 100 000 sessions with a one-hour time to live). Memory in the steady state is
@@ -335,18 +335,17 @@ public final class OnlineDRR: Sendable {
         let keepsAction = model.configuration.replayAction != .itemEmbedding
         let actor = scratch.actor
         try sessions.update(user: user) { stored in
-            var session = stored ?? DRRSession(window: window)
-            session.stateWindow = window
+            if stored == nil { stored = DRRSession(window: window) }
+            stored!.stateWindow = window
             if keepsAction {
                 actor.output.withUnsafeBufferPointer { a in
-                    if session.lastAction?.count == a.count {
-                        for j in 0..<a.count { session.lastAction![j] = a[j] }
+                    if stored!.lastAction?.count == a.count {
+                        for j in 0..<a.count { stored!.lastAction![j] = a[j] }
                     } else {
-                        session.lastAction = Array(a)
+                        stored!.lastAction = Array(a)
                     }
                 }
             }
-            stored = session
         }
         scratchPool.withLock { $0.append(scratch) }
         return (items, snap.version)
@@ -364,12 +363,14 @@ public final class OnlineDRR: Sendable {
         let model = snapshot.withLock { $0.model }
         let u = userIndex[user] ?? -1
         let transition = try sessions.update(user: user) { stored -> (before: StateWindow, action: [Float]?, after: StateWindow)? in
-            var session = stored ?? DRRSession(window: StateWindow(size: model.configuration.windowSize, initial: []))
-            if reward > 0 { session.window.push(i) }
-            defer { stored = session }
-            guard let before = session.stateWindow else { return nil }
-            session.stateWindow = session.window
-            return (before, session.lastAction, session.window)
+            if stored == nil { stored = DRRSession(window: StateWindow(size: model.configuration.windowSize, initial: [])) }
+            guard let before = stored!.stateWindow else {
+                if reward > 0 { stored!.window.push(i) }
+                return nil
+            }
+            if reward > 0 { stored!.window.push(i) }
+            stored!.stateWindow = stored!.window
+            return (before, stored!.lastAction, stored!.window)
         }
         counters.withLock { $0.observed += 1 }
         guard let transition else { return }

@@ -192,7 +192,9 @@ public final class InMemorySessionStore: SessionStore {
         return state.withLock { lru in
             lru.expire(before: now - timeToLive)
             if let slot = lru.index[user] {
+                // Moved out of the slot, so that `body` mutates a uniquely referenced session.
                 var session = lru.sessions[slot]
+                lru.sessions[slot] = nil
                 let result = body(&session)
                 if let session {
                     lru.sessions[slot] = session
