@@ -9,9 +9,12 @@ import Foundation
 import FuzzDriver
 import RecRLData
 
-/// One directory per process, rewritten on every input.
+/// One directory per process, rewritten on every input; in memory (/dev/shm) when there is
+/// one, since a disk-backed temporary directory makes the file writes the bottleneck.
 nonisolated(unsafe) let fuzzDirectory: String = {
-    let path = NSTemporaryDirectory() + "recrl-fuzz-datasets-\(getpid())"
+    var base = NSTemporaryDirectory()
+    if FileManager.default.isWritableFile(atPath: "/dev/shm") { base = "/dev/shm/" }
+    let path = base + "recrl-fuzz-datasets-\(getpid())"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }()
