@@ -59,7 +59,7 @@ fuzz: deps
 fuzz-smoke: deps
 	FUZZ_RUNS=20000 Scripts/fuzz.sh 60
 
-TSAN_FILTER ?= RecRLServerTests|OnlineDRRTests|InProcessServerTests|DRREngineTests
+TSAN_FILTER ?= RecRLServerTests|OnlineDRRTests|BoundedMemoryTests|InProcessServerTests|DRREngineTests
 
 ## The server and online-learning tests under ThreadSanitizer (TSAN_FILTER= for all tests).
 test-tsan: deps

@@ -16,6 +16,8 @@ let package = Package(
         .target(name: "FuzzDriver", path: "Sources/FuzzDriver"),
         .executableTarget(name: "FuzzSafeTensors",
                           dependencies: ["FuzzDriver", .product(name: "RecRLNN", package: "RecRL")]),
+        .executableTarget(name: "FuzzDatasets",
+                          dependencies: ["FuzzDriver", .product(name: "RecRLData", package: "RecRL")]),
         .executableTarget(name: "FuzzManifest",
                           dependencies: ["FuzzDriver", .product(name: "RecRLDRR", package: "RecRL")]),
         // Builds RecRLServer, and so Hummingbird, NIO and GRDB, with the fuzzer sanitizer.

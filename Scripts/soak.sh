@@ -7,6 +7,13 @@
 # (VmRSS) at start, middle and end.
 #
 #   Scripts/soak.sh [SECONDS] [CONNECTIONS] [--kill]      defaults: 300 s, 16 connections
+#   Scripts/soak.sh [SECONDS] [CONNECTIONS] --events N    N feedback events from N distinct users
+#
+# --events N replaces the 80/20 mix: every request pair is a recommend for a brand-new user
+# followed by that user's feedback (so most feedback is a replay transition), until N
+# feedback requests were sent or SECONDS passed, whichever comes first. Resident memory is
+# sampled every 10 s (OUT/rss.txt); start, middle, end and the spread after the first
+# quarter (warm-up) are printed.
 #
 # --kill sends SIGKILL to the server in the middle of the run, restarts it on the same
 # event log and checks afterwards that no acknowledged event was lost (requests that hit
@@ -16,13 +23,17 @@
 # Only 127.0.0.1 is ever targeted; every wait is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=300; CONNECTIONS=16; KILL=0; positional=0
+DURATION=300; CONNECTIONS=16; KILL=0; EVENTS=0; positional=0; expect_events=0
 for arg in "$@"; do
+  if [ $expect_events -eq 1 ]; then EVENTS=$arg; expect_events=0; continue; fi
   case "$arg" in
     --kill) KILL=1 ;;
+    --events) expect_events=1 ;;
     *) if [ $positional -eq 0 ]; then DURATION=$arg; else CONNECTIONS=$arg; fi; positional=$((positional + 1)) ;;
   esac
 done
+[[ "$EVENTS" =~ ^[0-9]+$ && "$EVENTS" -le 100000000 ]] || { echo "--events N must be in 0...100000000"; exit 2; }
+[ "$EVENTS" -eq 0 ] || [ $KILL -eq 0 ] || { echo "--kill and --events do not combine"; exit 2; }
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -ge 10 && "$DURATION" -le 86400 ]] || { echo "SECONDS must be in 10...86400"; exit 2; }
 [[ "$CONNECTIONS" =~ ^[0-9]+$ && "$CONNECTIONS" -ge 1 && "$CONNECTIONS" -le 1024 ]] || { echo "CONNECTIONS must be in 1...1024"; exit 2; }
 PORT=${PORT:-8097}
@@ -44,7 +55,7 @@ if [ ! -s "$OUT/model/manifest.json" ]; then
   echo "[soak] training a synthetic model (50 episodes)"
   timeout 900 "$R" train --synthetic --seed 1 --episodes 50 --out "$OUT/model" > "$OUT/train.log" 2>&1
 fi
-rm -f "$OUT"/events.sqlite* "$OUT"/acks-*.txt
+rm -f "$OUT"/events.sqlite* "$OUT"/acks-*.txt "$OUT"/rss.txt
 
 SERVER=
 start_server() {
@@ -59,7 +70,11 @@ start_server() {
   echo "[soak] the server did not become ready in 30 s"; exit 1
 }
 rss() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$1/status" 2>/dev/null || echo "?"; }
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; [ -n "${WRK:-}" ] && kill "$WRK" 2>/dev/null || true; }
+cleanup() {
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+  [ -n "${WRK:-}" ] && kill "$WRK" 2>/dev/null || true
+  [ -n "${SAMPLER:-}" ] && kill "$SAMPLER" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 : > "$OUT/serve.log"
@@ -79,8 +94,10 @@ function setup(thread)
   thread:set("tid", counter)
   table.insert(threads, thread)
 end
+local quota = math.floor($EVENTS / $THREADS) + (($EVENTS % $THREADS) >= 1 and 1 or 0)
 function init(args)
   math.randomseed(tid * 7919 + os.time())
+  pending_user = nil
   n = 0
   acks = 0
   feedback = 0
@@ -89,6 +106,24 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
 end
 function request()
+  if $EVENTS > 0 then
+    -- A recommend for a new user, then that user's feedback; stop after the thread's quota.
+    if pending_user == nil then
+      if feedback >= quota then
+        wrk.thread:stop()
+        return wrk.format("GET", "/v2/health/live")
+      end
+      n = n + 1
+      pending_user = string.format("e%d-t%d-%d", os.time(), tid, n)
+      return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', pending_user))
+    end
+    local id = pending_user
+    pending_user = nil
+    feedback = feedback + 1
+    return wrk.format(nil, "/v1/feedback", nil,
+      string.format('{"user": "%s", "item": "%s", "reward": %.2f, "event_id": "%s"}',
+                    id, items[math.random(#items)], math.random() * 2 - 1, id))
+  end
   if math.random() < 0.8 then
     return wrk.format(nil, "/v1/recommend", nil,
       string.format('{"user": "%s", "k": 10}', users[math.random(#users)]))
@@ -117,12 +152,20 @@ function done(summary, latency, requests)
 end
 LUA
 
-echo "[soak] wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s against http://$HOST:$PORT (kill mid-run: $KILL)"
+( start=$(date +%s); while kill -0 "$SERVER" 2>/dev/null; do
+    echo "$(( $(date +%s) - start )) $(awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status" 2>/dev/null)" >> "$OUT/rss.txt"; sleep 10
+  done ) &
+SAMPLER=$!
+echo "[soak] wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s against http://$HOST:$PORT (kill mid-run: $KILL, feedback events: ${EVENTS:-0} (0: 80/20 mix))"
 timeout $((DURATION + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
   -s "$OUT/soak.lua" "http://$HOST:$PORT" > "$OUT/wrk.txt" 2>&1 &
 WRK=$!
-sleep $((DURATION / 2))
-RSS_MIDDLE=$(rss "$SERVER")
+if [ "$EVENTS" -eq 0 ]; then
+  sleep $((DURATION / 2))
+  RSS_MIDDLE=$(rss "$SERVER")
+else
+  RSS_MIDDLE="(see the samples)"
+fi
 if [ $KILL -eq 1 ]; then
   echo "[soak] SIGKILL to the server (pid $SERVER) at $((DURATION / 2)) s, restarting it"
   kill -9 "$SERVER"; wait "$SERVER" 2>/dev/null || true
@@ -131,6 +174,8 @@ fi
 wait "$WRK" || true
 WRK=
 RSS_END=$(rss "$SERVER")
+kill "$SAMPLER" 2>/dev/null || true; SAMPLER=
+echo "$(awk 'END {print $1 + 1}' "$OUT/rss.txt") $(awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status")" >> "$OUT/rss.txt"
 cat "$OUT/wrk.txt"
 
 python3 - "$OUT" "$DURATION" "$KILL" "$RSS_START" "$RSS_MIDDLE" "$RSS_END" <<'PY'
@@ -154,6 +199,16 @@ print(f"[soak] errors: {non2xx} non-2xx, {socket_errors} socket errors" + (" (se
 print(f"[soak] p99 latency: {p99.group(1) if p99 else '?'}")
 print(f"[soak] feedback acknowledged: {len(acked)}, events in the log: {total}, acknowledged but missing: {len(missing)}")
 print(f"[soak] resident memory: start {sys.argv[4]}, middle {sys.argv[5]}, end {sys.argv[6]}")
+samples = [tuple(map(int, line.split())) for line in open(f"{out}/rss.txt") if len(line.split()) == 2]
+if samples:
+    mib = [kib / 1024 for _, kib in samples]
+    middle = samples[len(samples) // 2]
+    warm = mib[len(mib) // 4:] or mib
+    print(f"[soak] sampled every 10 s ({len(samples)} samples): start {mib[0]:.1f} MiB, middle {middle[1] / 1024:.1f} MiB at {middle[0]} s, "
+          f"end {mib[-1]:.1f} MiB; after the first quarter: min {min(warm):.1f}, max {max(warm):.1f} MiB "
+          f"(spread {100 * (max(warm) - min(warm)) / min(warm):.1f}%)")
+distinct_users = db.execute("SELECT COUNT(DISTINCT user) FROM events").fetchone()[0]
+print(f"[soak] distinct users in the log: {distinct_users}")
 ok = not missing and (kill or (non2xx == 0 and socket_errors == 0))
 print("[soak] " + ("PASS" if ok else "FAIL"))
 sys.exit(0 if ok else 1)

@@ -10,10 +10,15 @@ import Darwin
 /// A binary tree over `capacity` leaves whose inner nodes hold the sum and the
 /// minimum of their subtrees: `O(log n)` priority updates, prefix-sum search and
 /// global minimum.
+///
+/// The nodes are allocated on demand: the tree starts with room for a few hundred
+/// leaves and doubles (rebuilding its inner nodes) when a leaf past its end is set, so a
+/// large `capacity` costs memory only once that many leaves are in use.
 public struct SumTree: Sendable {
     /// The number of leaves in use.
     public let capacity: Int
-    let leafCount: Int
+    /// Leaves allocated now: a power of two.
+    var leafCount: Int
     var sums: [Double]
     var minima: [Double]
 
@@ -22,10 +27,29 @@ public struct SumTree: Sendable {
         precondition(capacity > 0, "SumTree needs a positive capacity, got \(capacity)")
         self.capacity = capacity
         var n = 1
-        while n < capacity { n *= 2 }
+        while n < Swift.min(capacity, 256) { n *= 2 }
         leafCount = n
         sums = [Double](repeating: 0, count: 2 * n)
         minima = [Double](repeating: .infinity, count: 2 * n)
+    }
+
+    /// Doubles the allocated leaves until `index` fits, keeping every leaf's value.
+    mutating func grow(toFit index: Int) {
+        var n = leafCount
+        while n <= index { n *= 2 }
+        var newSums = [Double](repeating: 0, count: 2 * n)
+        var newMinima = [Double](repeating: .infinity, count: 2 * n)
+        for leaf in 0..<leafCount {
+            newSums[n + leaf] = sums[leafCount + leaf]
+            newMinima[n + leaf] = minima[leafCount + leaf]
+        }
+        for i in stride(from: n - 1, through: 1, by: -1) {
+            newSums[i] = newSums[2 * i] + newSums[2 * i + 1]
+            newMinima[i] = Swift.min(newMinima[2 * i], newMinima[2 * i + 1])
+        }
+        leafCount = n
+        sums = newSums
+        minima = newMinima
     }
 
     /// The sum of all leaves.
@@ -36,13 +60,14 @@ public struct SumTree: Sendable {
     /// The value of leaf `index`.
     public subscript(index: Int) -> Double {
         precondition(index >= 0 && index < capacity, "SumTree index \(index) out of range 0..<\(capacity)")
-        return sums[leafCount + index]
+        return index < leafCount ? sums[leafCount + index] : 0
     }
 
     /// Sets leaf `index` to `value` (≥ 0) and updates its ancestors.
     public mutating func set(_ index: Int, to value: Double) {
         precondition(index >= 0 && index < capacity, "SumTree index \(index) out of range 0..<\(capacity)")
         precondition(value >= 0 && value.isFinite, "SumTree values must be finite and non-negative, got \(value)")
+        if index >= leafCount { grow(toFit: index) }
         var i = leafCount + index
         sums[i] = value
         minima[i] = value
@@ -102,7 +127,7 @@ public struct PrioritizedReplayBuffer: ReplayBuffer {
     /// The number of ``sample(into:using:)`` calls so far (the step of the β schedule).
     public var samplesDrawn = 0
 
-    /// An empty buffer of `capacity` transitions, allocated up front.
+    /// An empty buffer of at most `capacity` transitions; storage grows as they arrive.
     ///
     /// - Parameters:
     ///   - alpha: priority exponent α (default 0.6).
@@ -127,6 +152,8 @@ public struct PrioritizedReplayBuffer: ReplayBuffer {
     public var position: Int { ring.position }
     /// Whether the buffer has wrapped around.
     public var isFull: Bool { ring.isFull }
+    /// Transitions the storage holds room for now (grows by doubling up to ``capacity``).
+    public var allocatedCapacity: Int { ring.allocatedRows }
 
     /// The sampling probability `P(i)` of the transition in `slot`.
     public func probability(ofSlot slot: Int) -> Double { tree[slot] / tree.total }

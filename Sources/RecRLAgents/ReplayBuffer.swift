@@ -67,8 +67,10 @@ public struct TransitionBatch: Sendable, Equatable {
 
 /// Stores transitions and samples batches of them.
 ///
-/// Implementations preallocate their storage and sample into a caller-owned
-/// ``TransitionBatch``, so a warm training loop allocates nothing.
+/// Implementations grow their storage on demand up to ``capacity`` (doubling, so a buffer
+/// that never fills never holds the memory of a full one) and sample into a caller-owned
+/// ``TransitionBatch``, so a warm training loop allocates nothing once the storage has
+/// reached its size.
 public protocol ReplayBuffer: Sendable {
     /// The maximum number of transitions kept; the oldest is overwritten when full.
     var capacity: Int { get }
@@ -98,8 +100,15 @@ extension ReplayBuffer {
     public mutating func updatePriorities(indices: [Int], tdErrors: Tensor) {}
 }
 
-/// The preallocated ring of transitions shared by the replay buffers.
+/// The ring of transitions shared by the replay buffers.
+///
+/// Storage grows on demand: it starts at ``initialRows`` rows (or `capacity`, if smaller)
+/// and doubles, copying the stored rows, whenever a write reaches its end, until it holds
+/// `capacity` rows; from then on `add` writes in place and allocates nothing. Memory is
+/// `4 · (2 · stateSize + actionSize + 2)` bytes per allocated row.
 struct TransitionRing: Sendable {
+    /// Rows allocated by a new ring.
+    static let initialRows = 256
     let capacity: Int
     let stateSize: Int
     let actionSize: Int
@@ -119,11 +128,32 @@ struct TransitionRing: Sendable {
         self.capacity = capacity
         self.stateSize = stateSize
         self.actionSize = actionSize
-        states = Tensor(zeros: [capacity, stateSize])
-        actions = Tensor(zeros: [capacity, actionSize])
-        rewards = Tensor(zeros: [capacity])
-        discounts = Tensor(zeros: [capacity])
-        nextStates = Tensor(zeros: [capacity, stateSize])
+        let rows = Swift.min(capacity, TransitionRing.initialRows)
+        states = Tensor(zeros: [rows, stateSize])
+        actions = Tensor(zeros: [rows, actionSize])
+        rewards = Tensor(zeros: [rows])
+        discounts = Tensor(zeros: [rows])
+        nextStates = Tensor(zeros: [rows, stateSize])
+    }
+
+    /// Rows of storage allocated now (at most ``capacity``).
+    var allocatedRows: Int { states.rows }
+
+    /// Doubles the storage (up to ``capacity``), keeping the stored rows.
+    mutating func grow() {
+        let rows = Swift.min(capacity, 2 * allocatedRows)
+        func enlarged(_ t: Tensor, columns: Int?) -> Tensor {
+            var bigger = Tensor(zeros: columns.map { [rows, $0] } ?? [rows])
+            t.withUnsafeBufferPointer { src in
+                bigger.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: src.baseAddress!, count: src.count) }
+            }
+            return bigger
+        }
+        states = enlarged(states, columns: stateSize)
+        actions = enlarged(actions, columns: actionSize)
+        nextStates = enlarged(nextStates, columns: stateSize)
+        rewards = enlarged(rewards, columns: nil)
+        discounts = enlarged(discounts, columns: nil)
     }
 
     var count: Int { isFull ? capacity : position }
@@ -134,6 +164,7 @@ struct TransitionRing: Sendable {
                      "replay buffer: state \(state.shape), action \(action.shape), next state \(nextState.shape) for sizes \(stateSize), \(actionSize)")
         precondition(discount >= 0 && discount <= 1, "replay buffer: discount \(discount) outside [0, 1]")
         let slot = position
+        if slot == allocatedRows { grow() }
         TransitionRing.copy(state, into: &states, row: slot)
         TransitionRing.copy(action, into: &actions, row: slot)
         TransitionRing.copy(nextState, into: &nextStates, row: slot)
@@ -183,11 +214,11 @@ struct TransitionRing: Sendable {
 }
 
 /// A replay buffer sampling uniformly with replacement (Lin 1992; Mnih et al. 2015),
-/// as a preallocated ring over contiguous float storage (stable-baselines3 style).
+/// as a ring over contiguous float storage (stable-baselines3 style) that grows on demand.
 public struct UniformReplayBuffer: ReplayBuffer {
     var ring: TransitionRing
 
-    /// An empty buffer of `capacity` transitions, allocated up front.
+    /// An empty buffer of at most `capacity` transitions; storage grows as they arrive.
     public init(capacity: Int, stateSize: Int, actionSize: Int) {
         ring = TransitionRing(capacity: capacity, stateSize: stateSize, actionSize: actionSize)
     }
@@ -200,6 +231,8 @@ public struct UniformReplayBuffer: ReplayBuffer {
     public var position: Int { ring.position }
     /// Whether the buffer has wrapped around (every slot is used).
     public var isFull: Bool { ring.isFull }
+    /// Transitions the storage holds room for now (grows by doubling up to ``capacity``).
+    public var allocatedCapacity: Int { ring.allocatedRows }
 
     public mutating func add(state: Tensor, action: Tensor, reward: Float, discount: Float, nextState: Tensor) {
         _ = ring.add(state: state, action: action, reward: reward, discount: discount, nextState: nextState)

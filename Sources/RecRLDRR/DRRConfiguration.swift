@@ -268,12 +268,15 @@ public enum DRRError: Error, Equatable, Sendable, CustomStringConvertible {
     case insufficientData(String)
     /// A saved model is missing, unreadable or inconsistent.
     case invalidModel(String)
+    /// Training produced a non-finite loss (NaN or infinity): the run stopped.
+    case trainingDiverged(String)
 
     public var description: String {
         switch self {
         case let .invalidConfiguration(m): return "invalid DRR configuration: \(m)"
         case let .insufficientData(m): return "insufficient data for DRR: \(m)"
         case let .invalidModel(m): return "invalid DRR model: \(m)"
+        case let .trainingDiverged(m): return "DRR training diverged: \(m)"
         }
     }
 }

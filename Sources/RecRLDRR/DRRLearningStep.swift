@@ -68,14 +68,39 @@ public struct DRRLearningStep: Sendable {
     }
 
     /// Step 1 (see the type): sample, encode, DDPG update, priorities, module step.
-    /// The replay must hold at least a batch.
+    /// The replay must hold at least a batch. When the update's TD errors are not finite
+    /// (a diverged critic), the priorities are left as they were and the returned
+    /// ``DDPGUpdateStatistics/criticLoss`` is not finite: callers check it
+    /// (``DRRTrainer`` stops with ``DRRError/trainingDiverged(_:)``).
     @discardableResult
     public mutating func learn<G: RandomNumberGenerator>(model: inout DRRModel, replay: inout PrioritizedReplayBuffer,
                                                          using rng: inout G) -> DDPGUpdateStatistics {
+        sample(from: &replay, using: &rng)
+        let stats = update(model: &model)
+        updatePriorities(of: &replay, model: model)
+        return stats
+    }
+
+    /// Draws the next batch of ``learn(model:replay:using:)`` from `replay` into ``rawBatch``
+    /// (for callers that hold the replay only while sampling, like ``OnlineDRR``).
+    public mutating func sample<G: RandomNumberGenerator>(from replay: inout PrioritizedReplayBuffer, using rng: inout G) {
         replay.sample(into: &rawBatch, using: &rng)
+    }
+
+    /// Feeds the last update's TD errors back as the priorities of ``rawBatch``'s slots,
+    /// unless one is not finite.
+    public func updatePriorities(of replay: inout PrioritizedReplayBuffer, model: DRRModel) {
+        let errors = model.learner.tdErrors
+        guard errors.isFinite else { return }
+        replay.updatePriorities(indices: rawBatch.indices, tdErrors: errors)
+    }
+
+    /// The update of ``learn(model:replay:using:)`` on the batch in ``rawBatch``: encode,
+    /// DDPG update and, when the step trains the module, its gradient step.
+    @discardableResult
+    public mutating func update(model: inout DRRModel) -> DDPGUpdateStatistics {
         model.encode(rawBatch, into: &batch, context: &moduleContext, nextContext: &nextModuleContext)
         let stats = model.learner.update(batch)
-        replay.updatePriorities(indices: rawBatch.indices, tdErrors: model.learner.tdErrors)
         if trainsModule(model) {
             stateGradient.assign(model.learner.criticStateGradient)
             if stats.actorLoss != nil && model.configuration.actorTrainsStateModule {

@@ -282,3 +282,11 @@ public enum DRRModelStore {
         }
     }
 }
+
+extension DRRModel {
+    /// The name of the first weight tensor (as saved by ``DRRModelStore``) holding a NaN or
+    /// an infinity, or `nil` when every weight is finite.
+    public var firstNonFiniteTensor: String? {
+        DRRModelStore.weights(of: self).sorted { $0.key < $1.key }.first { !$0.value.isFinite }.map { "tensor '\($0.key)'" }
+    }
+}

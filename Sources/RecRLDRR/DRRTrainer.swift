@@ -113,6 +113,12 @@ public enum DRRTrainer {
         for episode in 0..<episodes {
             rewardSum += runEpisode(&session, episode)
             episodesInPoint += 1
+            if let bad = session.nonFiniteLoss {
+                throw DRRError.trainingDiverged(
+                    "the \(bad.kind) loss became \(bad.value) in episode \(episode + 1) of \(configuration.episodes) "
+                    + "(after \(session.transitions) transitions); lower the learning rates (actor \(configuration.actorLearningRate), "
+                    + "critic \(configuration.criticLearningRate)) or set maxGradientNorm")
+            }
             lossSum += session.lossSum; lossCount += session.lossCount
             session.lossSum = 0; session.lossCount = 0
             if (episode + 1) % max(1, curveEvery) == 0 || episode + 1 == episodes {
@@ -154,6 +160,8 @@ public enum DRRTrainer {
         /// The supervised next-item objective (with ``DRRConfiguration/supervisedWeight`` > 0).
         var supervised: SupervisedNextItem?
         var supervisedLossSum: Float = 0
+        /// The first non-finite loss seen (which loss, and its value); training stops after the episode.
+        var nonFiniteLoss: (kind: String, value: Float)?
 
         /// A session for `model`; the supervised objective's examples come from `histories`
         /// (with ``DRRConfiguration/supervisedWeight`` > 0).
@@ -212,7 +220,7 @@ public enum DRRTrainer {
                 let stored = configuration.replayAction == .itemEmbedding ? model.itemAction(item, scale: actionScale) : action
                 replay.add(state: observation, action: stored, reward: step.reward, discount: step.discount, nextState: step.observation)
                 transitions += 1
-                if replay.count >= max(configuration.warmupTransitions, configuration.batchSize) { learn() }
+                if replay.count >= max(configuration.warmupTransitions, configuration.batchSize) && nonFiniteLoss == nil { learn() }
             }
             return total
         }
@@ -264,11 +272,15 @@ public enum DRRTrainer {
         /// supervised objective, one supervised step on a batch of logged examples.
         mutating func learn() {
             let stats = step.learn(model: &model, replay: &replay, using: &rng)
+            guard stats.criticLoss.isFinite else { nonFiniteLoss = ("critic", stats.criticLoss); return }
+            if let actorLoss = stats.actorLoss, !actorLoss.isFinite { nonFiniteLoss = ("actor", actorLoss); return }
             lossSum += stats.criticLoss
             lossCount += 1
             if supervised != nil {
                 supervised!.sampleInputs(model: model, using: &rng)
-                supervisedLossSum += step.supervisedStep(model: &model, inputs: supervised!.inputs, targets: supervised!.targets)
+                let loss = step.supervisedStep(model: &model, inputs: supervised!.inputs, targets: supervised!.targets)
+                guard loss.isFinite else { nonFiniteLoss = ("supervised next-item", loss); return }
+                supervisedLossSum += loss
             }
         }
     }

@@ -28,13 +28,27 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   `a = μ(module([u | i_1 … i_n]))` → scores `E·a` by one GEMV over the contiguous item
 ///   matrix → partial top-K (no full sort).
 /// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
-///   the item into the window) and appends the transition to the replay buffer.
+///   the item into the window) and, when the recommender learns, writes the transition
+///   straight into the bounded replay buffer (when it does not, the transition is dropped
+///   and counted in ``droppedTransitions``).
 /// - Online learning: ``learn(updates:)`` (or ``startBackgroundLearning(updatesPerSecond:)``)
 ///   runs the same ``DRRLearningStep`` as offline training (by default without training
 ///   the state module: ``learningOptions``) on a private copy and then publishes the new
 ///   weights atomically: a reader takes the current snapshot under a lock held only
 ///   to copy a reference, so it never waits for an update and never sees a half-written
-///   model.
+///   model. The replay buffer is locked only to store a transition or to sample a batch,
+///   so feedback never waits for a learning step. Weights that are not finite after a
+///   batch of updates are never published: the learner goes back to the published model,
+///   the batch counts in ``skippedPublications`` and the diagnostic handler is told.
+///
+/// Sessions live in a ``SessionStore`` (by default an ``InMemorySessionStore``: an LRU of
+/// at most 100 000 sessions with a one-hour time to live). Memory in the steady state is
+/// the model (twice while learning: the published copy and the learner's), the sessions
+/// (bounded by the store) and, when learning, the replay buffer
+/// (`4 · (2 · inputSize + embeddingSize + 2) + 32` bytes per transition, up to
+/// ``DRRConfiguration/replayCapacity``, allocated as it fills) and the supervised examples
+/// (`4 · inputSize + 4` bytes each, up to ``exampleCapacity``, only with a positive
+/// ``DRRConfiguration/supervisedWeight``).
 ///
 /// Cold start: a user the model was not trained on who has given no positive feedback
 /// yet gets the most popular items of the training data (``DRRManifest/itemPopularity``,
@@ -50,67 +64,114 @@ public final class OnlineDRR: Sendable {
         let version: Int
     }
 
-    /// Per-user session state.
-    struct Session: Sendable {
-        var window: StateWindow
-        var lastInput: Tensor?
-        var lastAction: Tensor?
-    }
-
+    /// The learner's model and step; touched only by ``learn(updates:)`` and ``reload(model:)``.
     struct LearnerState: Sendable {
         var model: DRRModel
-        var replay: PrioritizedReplayBuffer
         /// The learning step offline training runs too.
         var step: DRRLearningStep
         var rng: Xoshiro256StarStar
         var updates = 0
-        /// Live next-item examples for the supervised objective: the module input before a
-        /// positive item (a ring of ``OnlineDRR/exampleCapacity`` rows) and the item.
-        var examples: Tensor
-        var exampleItems: [Int32]
-        var exampleCount = 0
-        var exampleNext = 0
         var supervisedInputs: Tensor
         var supervisedTargets: [Int32]
+    }
+
+    /// What feedback writes and learning samples: the replay buffer and the live
+    /// next-item examples, behind their own lock.
+    struct Experience: Sendable {
+        var replay: PrioritizedReplayBuffer
+        /// Live next-item examples for the supervised objective: the module input before a
+        /// positive item (a ring of up to ``OnlineDRR/exampleCapacity`` rows, grown on demand)
+        /// and the item.
+        var examples: Tensor
+        var exampleItems: [Int32]
+        let exampleCapacity: Int
+        var exampleCount = 0
+        var exampleNext = 0
+        /// Scratch rows a transition is built in.
+        var state: Tensor
+        var nextState: Tensor
+        var action: Tensor
+
+        init(model: DRRModel) {
+            let c = model.configuration, x = model.inputSize
+            replay = PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: x, actionSize: c.embeddingSize, alpha: c.priorityAlpha)
+            exampleCapacity = c.supervisedWeight > 0 ? OnlineDRR.exampleCapacity : 0
+            examples = Tensor(zeros: [0, x])
+            exampleItems = []
+            state = Tensor(zeros: [1, x])
+            nextState = Tensor(zeros: [1, x])
+            action = Tensor(zeros: [c.embeddingSize])
+        }
 
         /// Stores one example, overwriting the oldest once the ring is full.
         mutating func addExample(_ input: Tensor, item: Int) {
-            let width = examples.columns, row = exampleNext
+            guard exampleCapacity > 0 else { return }
+            let width = input.count, row = exampleNext
+            if row == examples.rows {
+                // Grow by doubling (to at most the capacity), keeping the stored rows.
+                let rows = Swift.min(exampleCapacity, Swift.max(256, 2 * examples.rows))
+                var bigger = Tensor(zeros: [rows, width])
+                examples.withUnsafeBufferPointer { src in
+                    bigger.withUnsafeMutableBufferPointer { if src.count > 0 { $0.baseAddress!.update(from: src.baseAddress!, count: src.count) } }
+                }
+                examples = bigger
+                exampleItems.append(contentsOf: repeatElement(0, count: rows - exampleItems.count))
+            }
             examples.withUnsafeMutableBufferPointer { dst in
                 input.withUnsafeBufferPointer { src in (dst.baseAddress! + row * width).update(from: src.baseAddress!, count: width) }
             }
             exampleItems[row] = Int32(item)
-            exampleNext = (exampleNext + 1) % examples.rows
-            exampleCount = Swift.min(exampleCount + 1, examples.rows)
+            exampleNext = (exampleNext + 1) % exampleCapacity
+            exampleCount = Swift.min(exampleCount + 1, exampleCapacity)
         }
 
-        /// One supervised next-item step (``DRRLearningStep/supervisedStep(model:inputs:targets:)``)
-        /// on a random batch of stored examples.
-        mutating func supervisedStep() {
-            let b = supervisedInputs.rows, width = examples.columns, weight = model.configuration.supervisedWeight
-            guard weight > 0, exampleCount >= b else { return }
-            supervisedInputs.withUnsafeMutableBufferPointer { dst in
+        /// Copies a random batch of stored examples into `inputs` and `targets`; false when
+        /// fewer than a batch are stored.
+        func sampleExamples<G: RandomNumberGenerator>(into inputs: inout Tensor, targets: inout [Int32], using rng: inout G) -> Bool {
+            let b = inputs.rows, width = inputs.columns
+            guard exampleCount >= b else { return false }
+            inputs.withUnsafeMutableBufferPointer { dst in
                 examples.withUnsafeBufferPointer { src in
                     for r in 0..<b {
                         let e = Int(rng.next() % UInt64(exampleCount))
                         (dst.baseAddress! + r * width).update(from: src.baseAddress! + e * width, count: width)
-                        supervisedTargets[r] = exampleItems[e]
+                        targets[r] = exampleItems[e]
                     }
                 }
             }
-            step.supervisedStep(model: &model, inputs: supervisedInputs, targets: supervisedTargets)
+            return true
         }
+    }
+
+    /// Counters exported by ``statistics`` and friends.
+    struct Counters: Sendable {
+        var observed = 0
+        var updates = 0
+        var dropped = 0
+        var skippedPublications = 0
     }
 
     /// Rows kept for the online supervised objective (the most recent positives).
     public static let exampleCapacity = 10_000
 
     private let snapshot: Mutex<Snapshot>
-    private let sessions = Mutex<[String: Session]>([:])
-    private let pending = Mutex<[(Tensor, Tensor, Float, Tensor, Int)]>([])
-    private let learner: Mutex<LearnerState>
+    /// The users' sessions.
+    public let sessions: any SessionStore
+    /// The learner and its experience, each behind its own lock (lock order: learner, then experience).
+    final class Learning: Sendable {
+        let learner: Mutex<LearnerState>
+        let experience: Mutex<Experience>
+        init(learner: LearnerState, experience: Experience) {
+            self.learner = Mutex(learner)
+            self.experience = Mutex(experience)
+        }
+    }
+    /// `nil` when the recommender does not learn (``isLearning``).
+    private let learning: Learning?
     private let stopFlag = Mutex(false)
-    private let counters = Mutex((observed: 0, updates: 0))
+    private let counters = Mutex(Counters())
+    /// Told (with a one-line explanation) when learning skips a publication.
+    private let diagnostic: @Sendable (String) -> Void
     /// Raw user id → user index of the model.
     public let userIndex: [String: Int]
     /// Raw item ids in index order.
@@ -127,13 +188,26 @@ public final class OnlineDRR: Sendable {
 
     /// Serves `model`, whose id maps are in `manifest`.
     ///
-    /// - Parameter learningOptions: options of the online ``DRRLearningStep``; the default
-    ///   leaves the state module as trained offline (see
-    ///   ``DRRLearningStep/Options/trainsStateModule``).
-    public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0,
-                learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false)) {
+    /// - Parameters:
+    ///   - learns: whether feedback is kept for learning (``learn(updates:)``). With
+    ///     `false` there is no replay buffer and no learner copy of the model at all:
+    ///     feedback only updates the sessions, its transitions are dropped (counted in
+    ///     ``droppedTransitions``) and ``learn(updates:)`` does nothing.
+    ///   - sessions: where the users' sessions are kept (default: an
+    ///     ``InMemorySessionStore`` with its default limits).
+    ///   - learningOptions: options of the online ``DRRLearningStep``; the default
+    ///     leaves the state module as trained offline (see
+    ///     ``DRRLearningStep/Options/trainsStateModule``).
+    ///   - diagnostic: receives a line when a learning batch is not published because a
+    ///     weight became NaN or infinite (default: standard error).
+    public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0, learns: Bool = true,
+                sessions: any SessionStore = InMemorySessionStore(),
+                learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false),
+                diagnostic: @escaping @Sendable (String) -> Void = OnlineDRR.standardErrorDiagnostic) {
         self.manifest = manifest
         self.learningOptions = learningOptions
+        self.sessions = sessions
+        self.diagnostic = diagnostic
         userIndex = Dictionary(uniqueKeysWithValues: manifest.userIDs.enumerated().map { ($1, $0) })
         itemIDs = manifest.itemIDs
         itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
@@ -143,30 +217,36 @@ public final class OnlineDRR: Sendable {
             popularityOrder = []
         }
         snapshot = Mutex(Snapshot(model: model, version: 1))
-        learner = Mutex(Self.learnerState(for: model, seed: seed, options: learningOptions))
+        learning = learns ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
+                                     experience: Experience(model: model)) : nil
     }
 
-    /// Fresh learner buffers (replay, batches, supervised examples) shaped for `model`.
+    /// Writes `message` to standard error, prefixed with `recrl: `.
+    public static let standardErrorDiagnostic: @Sendable (String) -> Void = { message in
+        FileHandle.standardError.write(Data(("recrl: " + message + "\n").utf8))
+    }
+
+    /// A fresh learner (step, batches) shaped for `model`.
     static func learnerState(for model: DRRModel, seed: UInt64, options: DRRLearningStep.Options) -> LearnerState {
         let c = model.configuration
         return LearnerState(
             model: model,
-            replay: PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: model.inputSize, actionSize: c.embeddingSize,
-                                            alpha: c.priorityAlpha),
             step: DRRLearningStep(model: model, options: options),
             rng: Xoshiro256StarStar(seed: seed),
-            examples: Tensor(zeros: [c.supervisedWeight > 0 ? Self.exampleCapacity : 1, model.inputSize]),
-            exampleItems: [Int32](repeating: 0, count: c.supervisedWeight > 0 ? Self.exampleCapacity : 1),
             supervisedInputs: Tensor(zeros: [c.batchSize, model.inputSize]),
             supervisedTargets: [Int32](repeating: 0, count: c.batchSize))
     }
 
     /// Loads a model folder written by `recrl train`.
-    public convenience init(directory: URL, seed: UInt64 = 0,
+    public convenience init(directory: URL, seed: UInt64 = 0, learns: Bool = true,
+                            sessions: any SessionStore = InMemorySessionStore(),
                             learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false)) throws {
         let (model, manifest) = try DRRModelStore.load(from: directory)
-        self.init(model: model, manifest: manifest, seed: seed, learningOptions: learningOptions)
+        self.init(model: model, manifest: manifest, seed: seed, learns: learns, sessions: sessions, learningOptions: learningOptions)
     }
+
+    /// Whether feedback is kept for learning (see ``init(model:manifest:seed:learns:sessions:learningOptions:diagnostic:)``).
+    public var isLearning: Bool { learning != nil }
 
     /// The published model's version (1, then +1 per publication).
     public var modelVersion: Int { snapshot.withLock { $0.version } }
@@ -178,12 +258,17 @@ public final class OnlineDRR: Sendable {
     /// including what was learned online).
     public var currentModel: DRRModel { snapshot.withLock { $0.model } }
 
-    /// Transitions in the replay buffer (feedback queued since the last
-    /// ``learn(updates:)`` is not counted yet).
-    public var replayCount: Int { learner.withLock { $0.replay.count } }
+    /// Transitions in the replay buffer (0 when not learning).
+    public var replayCount: Int { learning?.experience.withLock { $0.replay.count } ?? 0 }
 
-    /// Transitions observed, and updates applied, so far.
-    public var statistics: (observed: Int, updates: Int) { counters.withLock { $0 } }
+    /// Feedback events observed, and updates applied, so far.
+    public var statistics: (observed: Int, updates: Int) { counters.withLock { ($0.observed, $0.updates) } }
+
+    /// Transitions dropped because the recommender does not learn (``isLearning``).
+    public var droppedTransitions: Int { counters.withLock { $0.dropped } }
+
+    /// Learning batches whose weights were not finite and were therefore not published.
+    public var skippedPublications: Int { counters.withLock { $0.skippedPublications } }
 
     /// The buffers of one ranking, reused across calls: the pool holds one per concurrent
     /// caller, so a warm `recommend` allocates only its result.
@@ -212,7 +297,7 @@ public final class OnlineDRR: Sendable {
         let snap = snapshot.withLock { $0 }
         let model = snap.model
         let u = userIndex[user] ?? -1
-        let window = sessions.withLock { $0[user]?.window } ?? StateWindow(size: model.configuration.windowSize, initial: [])
+        let window = try sessions.session(for: user)?.window ?? StateWindow(size: model.configuration.windowSize, initial: [])
         if u < 0 && !popularityOrder.isEmpty && !window.items.contains(where: { $0 >= 0 }),
            let counts = manifest.itemPopularity {
             // Cold start: a new user with no positive feedback yet gets the popular items.
@@ -246,20 +331,32 @@ public final class OnlineDRR: Sendable {
         let selector = scratch.selector
         let items = (0..<selector.count).map { (id: itemIDs[selector.indices[$0]], score: selector.scores[$0]) }
 
-        // The state and action this ranking came from, for the feedback that follows
-        // (written in place into the session's tensors once it has them).
-        sessions.withLock { all in
-            if all[user] == nil { all[user] = Session(window: window) }
-            if all[user]!.lastInput == nil { all[user]!.lastInput = Tensor(zeros: [0]) }
-            if all[user]!.lastAction == nil { all[user]!.lastAction = Tensor(zeros: [0]) }
-            all[user]!.lastInput!.assign(scratch.input)
-            all[user]!.lastAction!.assign(scratch.actor.output)
+        // The state (its window) and action this ranking came from, for the feedback that follows.
+        let keepsAction = model.configuration.replayAction != .itemEmbedding
+        let actor = scratch.actor
+        try sessions.update(user: user) { stored in
+            if stored == nil { stored = DRRSession(window: window) }
+            stored!.stateWindow = window
+            if keepsAction {
+                actor.output.withUnsafeBufferPointer { a in
+                    if stored!.lastAction?.count == a.count {
+                        for j in 0..<a.count { stored!.lastAction![j] = a[j] }
+                    } else {
+                        stored!.lastAction = Array(a)
+                    }
+                }
+            }
         }
         scratchPool.withLock { $0.append(scratch) }
         return (items, snap.version)
     }
 
-    /// Records feedback: updates the user's window and queues the transition for learning.
+    /// Records feedback: updates the user's window and, when the recommender learns,
+    /// stores the transition from the user's previous state (their last ranking, or their
+    /// last feedback after it) in the replay buffer. Feedback before any ranking of the
+    /// user only updates the window.
+    /// - Throws: ``OnlineError`` for an unknown item or a non-finite reward; the session
+    ///   store's error if it fails.
     public func observe(user: String, item: String, reward: Float) throws {
         _ = try record(user: user, item: item, reward: reward, logged: false)
     }
@@ -267,85 +364,132 @@ public final class OnlineDRR: Sendable {
     /// Records a logged feedback event whose ranking this instance did not serve (a
     /// learner process replaying the event log that serving replicas wrote): like
     /// ``observe(user:item:reward:)``, but every event yields a transition, whose state is
-    /// the module input of the user's window before the event and whose action is the
-    /// item's action ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged).
+    /// the module input of the user's window before the event (or of the state after the
+    /// user's previous event) and whose action is the item's action
+    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged).
     /// - Returns: that state, `[1, inputSize]` (a learner's metric gate ranks with it).
     @discardableResult
     public func observeLogged(user: String, item: String, reward: Float) throws -> Tensor {
-        try record(user: user, item: item, reward: reward, logged: true)!
+        let before = try record(user: user, item: item, reward: reward, logged: true)
+        let model = snapshot.withLock { $0.model }
+        var input = Tensor(zeros: [1, model.inputSize])
+        model.writeInput(user: userIndex[user] ?? -1, window: before ?? StateWindow(size: model.configuration.windowSize, initial: []), into: &input)
+        return input
     }
 
     /// The session update and transition of ``observe(user:item:reward:)`` and
-    /// ``observeLogged(user:item:reward:)``; returns the transition's state, if any.
-    private func record(user: String, item: String, reward: Float, logged: Bool) throws -> Tensor? {
+    /// ``observeLogged(user:item:reward:)``; returns the transition's state window, if any.
+    private func record(user: String, item: String, reward: Float, logged: Bool) throws -> StateWindow? {
         guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
         let model = snapshot.withLock { $0.model }
         let u = userIndex[user] ?? -1
-        let transition: (Tensor, Tensor, Float, Tensor, Int)? = sessions.withLock { all in
-            var session = all[user] ?? Session(window: StateWindow(size: model.configuration.windowSize, initial: []))
-            var before = session.lastInput
-            var action = session.lastAction
-            if logged {
-                if before == nil {
-                    var input = Tensor(zeros: [1, model.inputSize])
-                    model.writeInput(user: u, window: session.window, into: &input)
-                    before = input
-                }
-                action = model.itemAction(i, scale: model.actionScale)
+        let transition = try sessions.update(user: user) { stored -> (before: StateWindow, action: [Float]?, after: StateWindow)? in
+            if stored == nil { stored = DRRSession(window: StateWindow(size: model.configuration.windowSize, initial: [])) }
+            let before: StateWindow
+            if let state = stored!.stateWindow {
+                before = state
+            } else if logged {
+                before = stored!.window
+            } else {
+                if reward > 0 { stored!.window.push(i) }
+                return nil
             }
-            if reward > 0 { session.window.push(i) }
-            var after = Tensor(zeros: [1, model.inputSize])
-            model.writeInput(user: u, window: session.window, into: &after)
-            session.lastInput = after
-            all[user] = session
-            guard let before, let action else { return nil }
-            let stored = model.configuration.replayAction == .itemEmbedding ? model.itemAction(i, scale: model.actionScale) : action
-            return (before, stored, reward, after, i)
+            if reward > 0 { stored!.window.push(i) }
+            stored!.stateWindow = stored!.window
+            return (before, logged ? nil : stored!.lastAction, stored!.window)
         }
-        if let transition { pending.withLock { $0.append(transition) } }
         counters.withLock { $0.observed += 1 }
-        return transition?.0
+        guard let transition else { return nil }
+        guard let learning else {
+            counters.withLock { $0.dropped += 1 }
+            return transition.before
+        }
+        let replaysItem = logged || model.configuration.replayAction == .itemEmbedding
+        let supervised = model.configuration.supervisedWeight > 0
+        learning.experience.withLock { e in
+            // After a reload to a model of another shape, a transition built from the old one is dropped.
+            guard e.replay.stateSize == model.inputSize && e.replay.actionSize == model.configuration.embeddingSize else { return }
+            model.writeInput(user: u, window: transition.before, into: &e.state)
+            model.writeInput(user: u, window: transition.after, into: &e.nextState)
+            let k = model.configuration.embeddingSize, scale = model.actionScale
+            e.action.withUnsafeMutableBufferPointer { a in
+                if replaysItem {
+                    model.itemEmbeddings.withUnsafeBufferPointer { embeddings in
+                        for j in 0..<k { a[j] = scale * embeddings[i * k + j] }
+                    }
+                } else if let stored = transition.action, stored.count == k {
+                    for j in 0..<k { a[j] = stored[j] }
+                } else {
+                    for j in 0..<k { a[j] = 0 }
+                }
+            }
+            e.replay.add(state: e.state, action: e.action, reward: reward, discount: 1, nextState: e.nextState)
+            if supervised && reward > 0 { e.addExample(e.state, item: i) }
+        }
+        return transition.before
     }
 
     /// The user's window of recent positive items, oldest first (empty for a user
-    /// without a session).
+    /// without a session, or when the session store cannot be read).
     public func sessionItems(user: String) -> [String] {
-        (sessions.withLock { $0[user]?.window.items } ?? []).compactMap { $0 >= 0 ? itemIDs[$0] : nil }
+        let window = (try? sessions.session(for: user))??.window
+        return (window?.items ?? []).compactMap { $0 >= 0 ? itemIDs[$0] : nil }
     }
 
     /// Replaces the user's window with the last ``DRRConfiguration/windowSize`` of
     /// `items` (oldest first; ids outside the catalogue are skipped), e.g. the window a
     /// shared session store holds when several replicas serve the same users. A window
-    /// equal to the current one leaves the session as it is.
+    /// equal to the current one leaves the session as it is; a failing session store
+    /// leaves it too (the next request reads the shared window again).
     public func restoreSession(user: String, items: [String]) {
         let size = snapshot.withLock { $0.model.configuration.windowSize }
         let window = StateWindow(size: size, initial: items.compactMap { itemIndex[$0] })
-        sessions.withLock { all in
-            guard all[user]?.window != window else { return }
-            all[user] = Session(window: window)
+        _ = try? sessions.update(user: user) { stored in
+            guard stored?.window != window else { return }
+            stored = DRRSession(window: window)
         }
     }
 
-    /// Moves queued feedback into the replay buffer, applies up to `updates` DDPG
-    /// updates (once the replay holds a batch), each followed by a step of the supervised
-    /// next-item objective on recent positives when the model's
+    /// Applies up to `updates` DDPG updates (once the replay holds a batch), each followed
+    /// by a step of the supervised next-item objective on recent positives when the model's
     /// ``DRRConfiguration/supervisedWeight`` is positive, and publishes the new weights.
-    /// Returns the number of updates applied.
+    /// Returns the number of updates applied: 0 when the recommender does not learn, when
+    /// the replay holds less than a batch, and when the batch left a non-finite weight
+    /// (then nothing is published: the learner continues from the published model, the
+    /// batch counts in ``skippedPublications`` and the diagnostic handler is told).
     @discardableResult
     public func learn(updates: Int) -> Int {
-        let queued = pending.withLock { q -> [(Tensor, Tensor, Float, Tensor, Int)] in defer { q.removeAll() }; return q }
-        let applied = learner.withLock { state -> Int in
-            let supervised = state.model.configuration.supervisedWeight > 0
-            for (s, a, r, s2, item) in queued {
-                state.replay.add(state: s, action: a, reward: r, discount: 1, nextState: s2)
-                if supervised && r > 0 { state.addExample(s, item: item) }
-            }
-            guard state.replay.count >= state.model.configuration.batchSize, updates > 0 else { return 0 }
+        guard let learning else { return 0 }
+        let applied = learning.learner.withLock { state -> Int in
+            let c = state.model.configuration
+            let supervised = c.supervisedWeight > 0
+            guard updates > 0, learning.experience.withLock({ $0.replay.count >= c.batchSize }) else { return 0 }
+            var finite = true
             for _ in 0..<updates {
-                state.step.learn(model: &state.model, replay: &state.replay, using: &state.rng)
-                if supervised { state.supervisedStep() }
+                learning.experience.withLock { e in state.step.sample(from: &e.replay, using: &state.rng) }
+                let stats = state.step.update(model: &state.model)
+                guard stats.criticLoss.isFinite && (stats.actorLoss?.isFinite ?? true) else { finite = false; break }
+                learning.experience.withLock { e in state.step.updatePriorities(of: &e.replay, model: state.model) }
+                if supervised {
+                    let sampled = learning.experience.withLock { e in
+                        e.sampleExamples(into: &state.supervisedInputs, targets: &state.supervisedTargets, using: &state.rng)
+                    }
+                    if sampled {
+                        state.step.supervisedStep(model: &state.model, inputs: state.supervisedInputs, targets: state.supervisedTargets)
+                    }
+                }
                 state.updates += 1
+            }
+            let bad = finite ? state.model.firstNonFiniteTensor : "the losses"
+            if let bad {
+                let published = snapshot.withLock { $0 }
+                state.model = published.model
+                state.step = DRRLearningStep(model: published.model, options: learningOptions)
+                counters.withLock { $0.skippedPublications += 1 }
+                diagnostic("online learning: a batch of \(updates) updates made \(bad) non-finite (NaN or infinite); "
+                           + "not published, kept model version \(published.version) and continue from it")
+                return 0
             }
             let published = state.model
             snapshot.withLock { $0 = Snapshot(model: published, version: $0.version + 1) }
@@ -359,22 +503,27 @@ public final class OnlineDRR: Sendable {
     /// so is the replay unless the new model's state or action width differs (then the
     /// learner starts from empty buffers shaped for it).
     public func reload(model: DRRModel) {
-        learner.withLock { state in
-            let old = state.model
-            if old.inputSize == model.inputSize && old.configuration.embeddingSize == model.configuration.embeddingSize
-                && old.configuration.batchSize == model.configuration.batchSize
-                && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
-                state.model = model
-            } else {
-                state = Self.learnerState(for: model, seed: state.rng.next(), options: learningOptions)
+        if let learning {
+            learning.learner.withLock { state in
+                let old = state.model
+                if old.inputSize == model.inputSize && old.configuration.embeddingSize == model.configuration.embeddingSize
+                    && old.configuration.batchSize == model.configuration.batchSize
+                    && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
+                    state.model = model
+                } else {
+                    state = Self.learnerState(for: model, seed: state.rng.next(), options: learningOptions)
+                    learning.experience.withLock { $0 = Experience(model: model) }
+                }
             }
         }
         snapshot.withLock { $0 = Snapshot(model: model, version: $0.version + 1) }
     }
 
     /// Runs ``learn(updates:)`` on a background thread, `updatesPerSecond` in batches of
-    /// ten, until ``stopBackgroundLearning()``.
+    /// ten, until ``stopBackgroundLearning()``. Does nothing when the recommender does not
+    /// learn.
     public func startBackgroundLearning(updatesPerSecond: Double) {
+        guard isLearning else { return }
         stopFlag.withLock { $0 = false }
         let interval = 10 / max(updatesPerSecond, 1e-3)
         Thread.detachNewThread { [self] in

@@ -249,6 +249,11 @@ func readTextFile(_ path: String) throws -> (bytes: [UInt8], start: Int) {
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
         throw DataError.missingFile(path: path)
     }
+    // An empty file is refused before it is read: Foundation's mapped read of a zero-length
+    // file leaks its fallback buffer (found by the FuzzDatasets target).
+    if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber, size.intValue == 0 {
+        throw DataError.emptyFile(file: name)
+    }
     let data: Data
     do {
         data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RecRLDRR
 import RecRLSimulation
 import RecRLTensor
@@ -15,7 +16,11 @@ import Synchronization
 ///   an item outside the model's catalogue is a 404 ``RequestError``.
 /// - With `updatesPerSecond`, OnlineDRR's background learner applies DDPG updates from
 ///   the feedback's replay buffer and publishes new weights; each publication changes
-///   ``modelVersion``.
+///   ``modelVersion``. With `learnsOnline: false` there is no replay buffer at all
+///   (feedback only moves the sessions; its transitions are dropped and counted).
+/// - Sessions live in the ``SessionStore`` that `sessionStore` makes (by default an
+///   ``InMemorySessionStore``: bounded LRU with a time to live); its evictions are
+///   ``sessionEvictions``.
 /// - ``reload(from:)`` loads the new folder completely, then swaps a new ``OnlineDRR``
 ///   in under a lock: a request that started on the old model finishes on it, later
 ///   requests see the new one. The new model starts with empty sessions and an empty
@@ -51,6 +56,9 @@ public final class DRREngine: RecommendationEngine {
         /// Feedback and updates of the models served before this one.
         let previousObserved: Int
         let previousUpdates: Int
+        let previousEvictions: Int
+        let previousDropped: Int
+        let previousSkipped: Int
         let reloads: Int
 
         func version(_ onlineVersion: Int) -> String { "\(modelID).\(versionOffset + onlineVersion)" }
@@ -65,6 +73,10 @@ public final class DRREngine: RecommendationEngine {
     private let learning: Mutex<Bool>
     /// Seed of OnlineDRR's replay sampling.
     private let seed: UInt64
+    /// Whether feedback is kept for learning (OnlineDRR's `learns`).
+    public let learnsOnline: Bool
+    /// Makes the session store of each model served (the first and every reload).
+    private let sessionStore: @Sendable () -> any SessionStore
     private let loaded: Mutex<Loaded>
     /// Reloads run one at a time.
     private let reloadLock = Mutex(())
@@ -75,10 +87,16 @@ public final class DRREngine: RecommendationEngine {
     ///   - directory: where the model was loaded from, if anywhere (informational).
     ///   - updatesPerSecond: start OnlineDRR's background learning at this rate
     ///     (`nil`, the default: learn nothing; feedback still updates the sessions).
+    ///   - learnsOnline: keep feedback for learning (a replay buffer; ``learn(updates:)``);
+    ///     default: true. `recrl serve` passes true only with `--updates-per-second`.
+    ///   - sessionStore: makes the users' session store, once per model served (default: an
+    ///     ``InMemorySessionStore`` with its default limits).
     ///   - seed: seed of the replay sampling.
     /// - Throws: ``DRRError/invalidModel(_:)`` when the manifest lists a user or item id twice.
     public init(model: DRRModel, manifest: DRRManifest, name: String? = nil, directory: URL? = nil,
-                updatesPerSecond: Double? = nil, seed: UInt64 = 0) throws(DRRError) {
+                updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+                sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
+                seed: UInt64 = 0) throws(DRRError) {
         try Self.checkUniqueIDs(manifest, directory: directory)
         try Self.checkItemWise(manifest)
         if let updatesPerSecond {
@@ -87,21 +105,34 @@ public final class DRREngine: RecommendationEngine {
         }
         modelName = name ?? manifest.policy
         self.updatesPerSecond = updatesPerSecond
-        learning = Mutex(updatesPerSecond != nil)
+        learning = Mutex(updatesPerSecond != nil && learnsOnline)
         self.seed = seed
-        let online = OnlineDRR(model: model, manifest: manifest, seed: seed)
+        self.learnsOnline = learnsOnline
+        self.sessionStore = sessionStore
+        let online = Self.makeOnline(model: model, manifest: manifest, seed: seed, learns: learnsOnline, sessions: sessionStore())
         loaded = Mutex(Loaded(online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
                               modelID: Self.modelID(of: manifest), versionOffset: 0,
-                              previousObserved: 0, previousUpdates: 0, reloads: 0))
-        if let updatesPerSecond { online.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
+                              previousObserved: 0, previousUpdates: 0, previousEvictions: 0, previousDropped: 0,
+                              previousSkipped: 0, reloads: 0))
+        if let updatesPerSecond, learnsOnline { online.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
     }
 
     /// Loads the model folder `directory` (see ``DRRModelStore/load(from:)``) and serves it.
     /// - Throws: the ``DRRError`` of the load, naming what is missing or inconsistent.
-    public convenience init(directory: URL, name: String? = nil, updatesPerSecond: Double? = nil, seed: UInt64 = 0) throws {
+    public convenience init(directory: URL, name: String? = nil, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+                            sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
+                            seed: UInt64 = 0) throws {
         let (model, manifest) = try DRRModelStore.load(from: directory)
         try self.init(model: model, manifest: manifest, name: name, directory: directory,
-                  updatesPerSecond: updatesPerSecond, seed: seed)
+                      updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline, sessionStore: sessionStore, seed: seed)
+    }
+
+    /// The OnlineDRR serving one model; a skipped (non-finite) publication is logged as an error.
+    static func makeOnline(model: DRRModel, manifest: DRRManifest, seed: UInt64, learns: Bool,
+                           sessions: any SessionStore) -> OnlineDRR {
+        let logger = Logger(label: "recrl.online")
+        return OnlineDRR(model: model, manifest: manifest, seed: seed, learns: learns, sessions: sessions,
+                         diagnostic: { logger.error("\($0)") })
     }
 
     deinit {
@@ -243,7 +274,9 @@ public final class DRREngine: RecommendationEngine {
                                                         directory: directory, version: modelVersion) {
                 throw refusal
             }
-            let online = OnlineDRR(model: model, manifest: manifest, seed: seed)
+            // The old model's replay and sessions are released with it; the new one starts
+            // empty and grows on demand, so a reload holds two models' weights, not two replays.
+            let online = Self.makeOnline(model: model, manifest: manifest, seed: seed, learns: learnsOnline, sessions: sessionStore())
             loaded.withLock { state in
                 // Stop the old learner first: it publishes at most once more, so the
                 // new numbering starts above anything the old model can still report.
@@ -254,6 +287,9 @@ public final class DRREngine: RecommendationEngine {
                                versionOffset: state.versionOffset + state.online.modelVersion + 1,
                                previousObserved: state.previousObserved + statistics.observed,
                                previousUpdates: state.previousUpdates + statistics.updates,
+                               previousEvictions: state.previousEvictions + state.online.sessions.evictions,
+                               previousDropped: state.previousDropped + state.online.droppedTransitions,
+                               previousSkipped: state.previousSkipped + state.online.skippedPublications,
                                reloads: state.reloads + 1)
             }
             if let updatesPerSecond, learning.withLock({ $0 }) {
@@ -316,7 +352,12 @@ public final class DRREngine: RecommendationEngine {
     /// - `model_version`: the `n` of ``modelVersion``,
     /// - `reloads`: successful reloads,
     /// - `background_updates_per_second`: the background learning rate (0: off or stopped),
-    /// - `replay_size`: transitions in the current model's replay buffer.
+    /// - `replay_size`: transitions in the current model's replay buffer,
+    /// - `sessions`: user sessions held now,
+    /// - `dropped_transitions`: feedback transitions dropped because the engine does not
+    ///   learn online (over every model served so far),
+    /// - `skipped_publications`: online learning batches not published because a weight
+    ///   became non-finite (idem).
     public var statistics: [String: Double] {
         let state = current
         let stats = state.online.statistics
@@ -326,8 +367,18 @@ public final class DRREngine: RecommendationEngine {
             "model_version": Double(state.versionOffset + state.online.modelVersion),
             "reloads": Double(state.reloads),
             "replay_size": Double(state.online.replayCount),
+            "sessions": Double(state.online.sessions.count),
+            "dropped_transitions": Double(state.previousDropped + state.online.droppedTransitions),
+            "skipped_publications": Double(state.previousSkipped + state.online.skippedPublications),
             "background_updates_per_second": learning.withLock { $0 } ? updatesPerSecond ?? 0 : 0,
         ]
+    }
+
+    /// User sessions evicted by the session stores' limits (size or age), over every model
+    /// served so far.
+    public var sessionEvictions: Int {
+        let state = current
+        return state.previousEvictions + state.online.sessions.evictions
     }
 
     /// Applies up to `updates` DDPG updates now from the feedback received so far and
@@ -342,8 +393,11 @@ public final class DRREngine: RecommendationEngine {
 
 /// The engine for the model saved in `modelDirectory`: every model `recrl train` writes
 /// today is a DRR model, so this is a ``DRREngine`` named after its policy (without
-/// background learning unless `updatesPerSecond` is given). `recrl serve` uses it.
+/// background learning unless `updatesPerSecond` is given; `learnsOnline` and
+/// `sessionStore` as in ``DRREngine/init(model:manifest:name:directory:updatesPerSecond:learnsOnline:sessionStore:seed:)``).
+/// `recrl serve` uses it.
 /// - Throws: the ``DRRError`` of the load when the folder holds no loadable model.
-public func makeEngine(modelDirectory: URL, updatesPerSecond: Double? = nil) throws -> any RecommendationEngine {
-    try DRREngine(directory: modelDirectory, updatesPerSecond: updatesPerSecond)
+public func makeEngine(modelDirectory: URL, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+                       sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() }) throws -> any RecommendationEngine {
+    try DRREngine(directory: modelDirectory, updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline, sessionStore: sessionStore)
 }

@@ -45,8 +45,16 @@ struct Serve: AsyncParsableCommand {
 
             The model is a folder written by `recrl train` (a DRR model). Feedback always
             updates the user's session state; with --updates-per-second the model also
-            keeps learning from it (DDPG updates in the background, each publication
-            changes model_version). A reload must keep the item catalogue.
+            keeps learning from it (DDPG updates in the background from a replay buffer
+            of the model's replay_capacity transitions, allocated as it fills; each
+            publication changes model_version; a batch that leaves a NaN or infinite
+            weight is not published). Without it there is no replay buffer: transitions
+            are dropped and counted (recrl_engine_dropped_transitions). A reload must
+            keep the item catalogue.
+
+            Memory is bounded: at most --max-sessions user sessions are kept (least
+            recently used first out), each for --session-ttl seconds after its last use;
+            evictions are counted in recrl_session_evictions_total.
 
             Impressions for off-policy evaluation (`recrl ope`): with --serving-policy \
             every recommendation is drawn by that policy from the top of the ranking, \
@@ -130,6 +138,12 @@ struct Serve: AsyncParsableCommand {
                                valueName: "N"))
     var updatesPerSecond: Double?
 
+    @Option(help: "Most user sessions kept in memory (least recently used evicted first).")
+    var maxSessions: Int = InMemorySessionStore.defaultCapacity
+
+    @Option(help: ArgumentHelp("Seconds a user session is kept after its last request.", valueName: "SECONDS"))
+    var sessionTtl: Double = InMemorySessionStore.defaultTimeToLive
+
     @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests rank in parallel on the ranking threads, and multi-threaded OpenBLAS spends the cores spinning on small products).",
                                valueName: "N"))
     var blasThreads: Int = 1
@@ -175,6 +189,8 @@ struct Serve: AsyncParsableCommand {
         guard ServerLogging.Format(rawValue: logFormat) != nil else {
             throw ValidationError("--log-format must be text or json, got '\(logFormat)'")
         }
+        guard (1...100_000_000).contains(maxSessions) else { throw ValidationError("--max-sessions must be in 1...100000000, got \(maxSessions)") }
+        guard sessionTtl.isFinite && sessionTtl > 0 else { throw ValidationError("--session-ttl must be a positive number of seconds, got \(sessionTtl)") }
         guard ServerLogging.level(named: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got '\(logLevel)'")
         }
@@ -211,7 +227,11 @@ struct Serve: AsyncParsableCommand {
             return (registry, stage, version)
         }
         let modelURL = followed.map { $0.0.directory(of: $0.2) } ?? URL(fileURLWithPath: model!)
-        let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond),
+        let (capacity, ttl) = (maxSessions, sessionTtl)
+        let sessionStore: @Sendable () -> any SessionStore = { InMemorySessionStore(capacity: capacity, timeToLive: ttl) }
+        let learns = updatesPerSecond != nil
+        let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond,
+                                                         learnsOnline: learns, sessionStore: sessionStore),
                                   directory: modelURL)
         let mode: ServingMode
         if let treatmentModel {
@@ -220,7 +240,7 @@ struct Serve: AsyncParsableCommand {
             // The KServe routes find a model by name: keep the two arms' names apart.
             let name = manifest.policy == control.engine.modelName ? "\(manifest.policy)-treatment" : manifest.policy
             let engine = try DRREngine(model: model, manifest: manifest, name: name, directory: treatmentURL,
-                                       updatesPerSecond: updatesPerSecond)
+                                       updatesPerSecond: updatesPerSecond, learnsOnline: learns, sessionStore: sessionStore)
             let treatment = ServedModel(engine: engine, directory: treatmentURL)
             mode = .abTest(control: control, treatment: treatment, split: split, salt: salt)
         } else {
@@ -229,7 +249,7 @@ struct Serve: AsyncParsableCommand {
         let eventLog = try await openEventLog(events)
         var sessions: PostgresSessionStore?
         if sharedSessions, let log = eventLog as? PostgresEventLog {
-            sessions = try await PostgresSessionStore(database: log.database)
+            sessions = try await PostgresSessionStore(database: log.database, ttl: sessionTtl, capacity: maxSessions)
         }
         let server = RecommendationServer(
             mode: mode,
