@@ -88,9 +88,9 @@ import Testing
             let server = RecommendationServer(
                 mode: .single(ServedModel(engine: try DRREngine(directory: modelDirectory), directory: modelDirectory)),
                 eventLog: log, configuration: ServerConfiguration(servingPolicy: policy, servingSeed: 3))
-            var requestIDs: [String] = []
-            var slates: [[String]] = []
-            try await server.makeApplication().test(.router) { client in
+            let (requestIDs, slates) = try await server.makeApplication().test(.router) { client in
+                var requestIDs: [String] = []
+                var slates: [[String]] = []
                 for _ in 0..<5 {
                     let response = try await client.post("/v1/recommend", json: #"{"user": "u1", "k": 3}"#)
                     #expect(response.status == .ok)
@@ -100,6 +100,7 @@ import Testing
                 let body = #"{"user": "u1", "item": "\#(slates[0][1])", "reward": 0.5, "request_id": "\#(requestIDs[0])"}"#
                 #expect(try await client.post("/v1/feedback", json: body).status == .ok)
                 #expect(try await client.post("/v1/feedback", json: #"{"user": "u1", "item": "i3", "reward": 1}"#).status == .ok)
+                return (requestIDs, slates)
             }
             let stored = try await log.impressions()
             #expect(stored.map(\.requestID) == requestIDs)
@@ -128,7 +129,7 @@ import Testing
             try await database.withConnection("old append") { connection in
                 try await connection.query("""
                     SELECT row_id FROM recrl_append_event('u1', 'i1', 1.0, NULL, 0.0, 'v0', 'single', 'old-1')
-                    """, logger: database.logger)
+                    """, logger: .init(label: "test"))
             }
             let log = try await PostgresEventLog(database: database)
             #expect(try await database.migrate(PostgresEventLog.migrations).isEmpty)
@@ -137,7 +138,7 @@ import Testing
             try await database.withConnection("old append") { connection in
                 try await connection.query("""
                     SELECT row_id FROM recrl_append_event('u3', 'i3', 1.0, NULL, 0.0, 'v0', 'single', 'old-2')
-                    """, logger: database.logger)
+                    """, logger: .init(label: "test"))
             }
             let events = try await log.events(arm: nil)
             #expect(events.map(\.eventID) == ["old-1", "new-1", "old-2"])
