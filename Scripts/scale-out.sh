@@ -110,7 +110,9 @@ PL=$(free_port)
 rm -rf "$OUT/registry"
 RECRL_EVENTS="$URL" $R learn --model "$OUT/model" --registry "$OUT/registry" --port "$PL" --log-level warning > "$OUT/learn.log" 2>&1 &
 PIDS+=($!)
-wait_ready "$PL"
+# Its readiness waits for its first batch of learning (pg-1's events), so wait for the pointer.
+for _ in $(seq 600); do [ -L "$OUT/registry/production" ] && break; sleep 0.1; done
+[ -L "$OUT/registry/production" ] || { echo "the learner promoted no initial version" >&2; exit 1; }
 serve "$P1" "$OUT/pg-2a.log" --registry "$OUT/registry" --stage production --poll-interval 2 --events "$URL" --shared-sessions
 serve "$P2" "$OUT/pg-2b.log" --registry "$OUT/registry" --stage production --poll-interval 2 --events "$URL" --shared-sessions
 run_wrk pg-2-mixed-a mixed $((CONNECTIONS / 2)) "$P1" &
