@@ -47,9 +47,9 @@ wait_ready() {
   for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/v2/health/ready" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "server on port $1 did not become ready" >&2; return 1
 }
-serve() {  # serve PORT LOG ARGS...: starts a replica in the background
+serve() {  # serve PORT LOG ARGS...: starts a replica in the background (ARGS name the model)
   local port=$1 log=$2; shift 2
-  $R serve --model "$OUT/model" --host 127.0.0.1 --port "$port" --blas-threads 1 --log-level warning "$@" > "$log" 2>&1 &
+  $R serve --host 127.0.0.1 --port "$port" --blas-threads 1 --log-level warning "$@" > "$log" 2>&1 &
   PIDS+=($!)
   wait_ready "$port"
 }
@@ -91,23 +91,30 @@ printf '%-22s %12s %10s %10s\n' scenario requests/s p99 mean > "$SUMMARY"
 row() { printf '%-22s %12s %10s %10s\n' "$1" "$2" "$3" "$4" >> "$SUMMARY"; }
 
 P1=$(free_port)
-serve "$P1" "$OUT/sqlite-1.log" --events "$OUT/events.sqlite"
+serve "$P1" "$OUT/sqlite-1.log" --model "$OUT/model" --events "$OUT/events.sqlite"
 run_wrk sqlite-1-recommend recommend "$CONNECTIONS" "$P1"
 run_wrk sqlite-1-mixed mixed "$CONNECTIONS" "$P1"
 stop_servers
 for s in sqlite-1-recommend sqlite-1-mixed; do row "$s" "$(rps "$OUT/$s.txt")" "$(p99 "$OUT/$s.txt")" "$(mean "$OUT/$s.txt")"; done
 
-serve "$P1" "$OUT/pg-1.log" --events "$URL" --shared-sessions
+serve "$P1" "$OUT/pg-1.log" --model "$OUT/model" --events "$URL" --shared-sessions
 run_wrk pg-1-recommend recommend "$CONNECTIONS" "$P1"
 run_wrk pg-1-mixed mixed "$CONNECTIONS" "$P1"
 stop_servers
 for s in pg-1-recommend pg-1-mixed; do row "$s" "$(rps "$OUT/$s.txt")" "$(p99 "$OUT/$s.txt")" "$(mean "$OUT/$s.txt")"; done
 
 P2=$(free_port)
-serve "$P1" "$OUT/pg-2a.log" --events "$URL" --shared-sessions --follow 2
-serve "$P2" "$OUT/pg-2b.log" --events "$URL" --shared-sessions --follow 2
-RECRL_EVENTS="$URL" $R learn --model "$OUT/model" --out "$OUT/learner" --log-level warning > "$OUT/learn.log" 2>&1 &
+PL=$(free_port)
+# The learner starts first: it registers the initial model and promotes it to production,
+# which the replicas then serve and follow.
+rm -rf "$OUT/registry"
+RECRL_EVENTS="$URL" $R learn --model "$OUT/model" --registry "$OUT/registry" --port "$PL" --log-level warning > "$OUT/learn.log" 2>&1 &
 PIDS+=($!)
+# Its readiness waits for its first batch of learning (pg-1's events), so wait for the pointer.
+for _ in $(seq 600); do [ -L "$OUT/registry/production" ] && break; sleep 0.1; done
+[ -L "$OUT/registry/production" ] || { echo "the learner promoted no initial version" >&2; exit 1; }
+serve "$P1" "$OUT/pg-2a.log" --registry "$OUT/registry" --stage production --poll-interval 2 --events "$URL" --shared-sessions
+serve "$P2" "$OUT/pg-2b.log" --registry "$OUT/registry" --stage production --poll-interval 2 --events "$URL" --shared-sessions
 run_wrk pg-2-mixed-a mixed $((CONNECTIONS / 2)) "$P1" &
 A=$!
 run_wrk pg-2-mixed-b mixed $((CONNECTIONS / 2)) "$P2"

@@ -11,7 +11,10 @@ import Synchronization
 /// Schema (migrations `events/v1`…, see ``migrations``): table `events` with
 /// `id BIGSERIAL PRIMARY KEY, "user" TEXT, item TEXT, reward DOUBLE PRECISION,
 /// rating DOUBLE PRECISION NULL, "timestamp" DOUBLE PRECISION (Unix seconds),
-/// model_version TEXT, arm TEXT, event_id TEXT NULL UNIQUE`: the SQLite log's columns.
+/// model_version TEXT, arm TEXT, event_id TEXT NULL UNIQUE, request_id TEXT NULL`, and
+/// table `impressions` (the served slates of `recrl serve --serving-policy`, see
+/// ``ImpressionRecord``): the SQLite log's columns (``EventLog/impressionsSchema``), with
+/// `items` and `propensities` as the same JSON arrays.
 ///
 /// Durability: ``record(_:)`` returns once the insert is committed with
 /// `synchronous_commit = on` (the WAL is flushed on the database server), so an
@@ -81,6 +84,49 @@ public final class PostgresEventLog: FeedbackEventLog {
             $$
             """,
         ]),
+        // The SQLite log's v3-impressions. The 8-argument recrl_append_event stays (its
+        // rows get a NULL request_id), so replicas of the previous release keep appending
+        // during a rolling upgrade.
+        .init(version: "events/v2-impressions", statements: [
+            "ALTER TABLE events ADD COLUMN request_id TEXT",
+            "CREATE INDEX events_request_id ON events(request_id)",
+            """
+            CREATE TABLE impressions (
+                id BIGSERIAL PRIMARY KEY,
+                request_id TEXT NOT NULL UNIQUE,
+                "user" TEXT NOT NULL,
+                items TEXT NOT NULL,
+                propensities TEXT NOT NULL,
+                slate_propensity DOUBLE PRECISION NOT NULL,
+                serving_policy TEXT NOT NULL,
+                model_version TEXT NOT NULL,
+                arm TEXT NOT NULL,
+                "timestamp" DOUBLE PRECISION NOT NULL)
+            """,
+            """
+            CREATE FUNCTION recrl_append_event(
+                p_user TEXT, p_item TEXT, p_reward DOUBLE PRECISION, p_rating DOUBLE PRECISION,
+                p_timestamp DOUBLE PRECISION, p_model_version TEXT, p_arm TEXT, p_event_id TEXT,
+                p_request_id TEXT, OUT row_id BIGINT, OUT inserted BOOLEAN)
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                -- Held until commit: rows commit in the order of their ids.
+                PERFORM pg_advisory_xact_lock(\(appendLockKey));
+                IF p_event_id IS NOT NULL THEN
+                    SELECT e.id INTO row_id FROM events e WHERE e.event_id = p_event_id;
+                    IF FOUND THEN
+                        inserted := false;
+                        RETURN;
+                    END IF;
+                END IF;
+                INSERT INTO events ("user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id)
+                VALUES (p_user, p_item, p_reward, p_rating, p_timestamp, p_model_version, p_arm, p_event_id, p_request_id)
+                RETURNING id INTO row_id;
+                inserted := true;
+            END
+            $$
+            """,
+        ]),
     ]
 
     /// The advisory lock key of appends ("recrl-ev" in ASCII).
@@ -133,7 +179,8 @@ public final class PostgresEventLog: FeedbackEventLog {
                 let rows = try await connection.query("""
                     SELECT row_id, inserted FROM recrl_append_event(
                         \(event.user), \(event.item), \(Double(event.reward)), \(event.rating.map { Double($0) }),
-                        \(event.timestamp.timeIntervalSince1970), \(event.modelVersion), \(event.arm), \(event.eventID))
+                        \(event.timestamp.timeIntervalSince1970), \(event.modelVersion), \(event.arm), \(event.eventID),
+                        \(event.requestID))
                     """, logger: logger)
                 for try await (id, inserted) in rows.decode((Int64, Bool).self) { return (id, inserted) }
                 throw PostgresStoreError.unexpected("recrl_append_event returned no row")
@@ -180,7 +227,7 @@ public final class PostgresEventLog: FeedbackEventLog {
     /// Rows matching `condition` (with `$n` placeholders for `binds`) in id order.
     private func fetch(where condition: String, binds: PostgresBindings, limit: Int?) async throws -> [FeedbackEvent] {
         let sql = """
-            SELECT id, "user", item, reward, rating, "timestamp", model_version, arm, event_id
+            SELECT id, "user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id
             FROM events WHERE \(condition) ORDER BY id\(limit.map { " LIMIT \($0)" } ?? "")
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -188,13 +235,64 @@ public final class PostgresEventLog: FeedbackEventLog {
         return try await database.withConnection("read events") { connection in
             var events: [FeedbackEvent] = []
             let rows = try await connection.query(query, logger: logger)
-            for try await (id, user, item, reward, rating, seconds, version, arm, eventID)
-                in rows.decode((Int64, String, String, Double, Double?, Double, String, String, String?).self) {
+            for try await (id, user, item, reward, rating, seconds, version, arm, eventID, requestID)
+                in rows.decode((Int64, String, String, Double, Double?, Double, String, String, String?, String?).self) {
                 events.append(FeedbackEvent(id: id, user: user, item: item, reward: Float(reward), rating: rating.map { Float($0) },
                                             timestamp: Date(timeIntervalSince1970: seconds), modelVersion: version,
-                                            arm: arm, eventID: eventID))
+                                            arm: arm, eventID: eventID, requestID: requestID))
             }
             return events
+        }
+    }
+
+    /// Appends `impression` (a served slate, see ``ImpressionRecord``), committed with
+    /// `synchronous_commit = on` before this returns, so the recommendation is answered only
+    /// once its impression is durable. A failure marks the log failing and rethrows (the
+    /// server answers 503).
+    @discardableResult
+    public func recordImpression(_ impression: ImpressionRecord) async throws -> ImpressionRecord {
+        let (items, propensities) = try impression.encodedSlate()
+        let logger = database.logger
+        do {
+            let id = try await database.withConnection("append impression") { connection -> Int64 in
+                let rows = try await connection.query("""
+                    INSERT INTO impressions (request_id, "user", items, propensities, slate_propensity, serving_policy,
+                                             model_version, arm, "timestamp")
+                    VALUES (\(impression.requestID), \(impression.user), \(items), \(propensities),
+                            \(impression.slatePropensity), \(impression.servingPolicy), \(impression.modelVersion),
+                            \(impression.arm), \(impression.timestamp.timeIntervalSince1970))
+                    RETURNING id
+                    """, logger: logger)
+                for try await id in rows.decode(Int64.self) { return id }
+                throw PostgresStoreError.unexpected("the impression insert returned no id")
+            }
+            health.withLock { $0.failing = false }
+            var stored = impression
+            stored.id = id
+            return stored
+        } catch {
+            health.withLock { $0.failing = true }
+            throw error
+        }
+    }
+
+    /// All impressions in insertion order.
+    public func impressions() async throws -> [ImpressionRecord] {
+        let logger = database.logger
+        return try await database.withConnection("read impressions") { connection in
+            var stored: [ImpressionRecord] = []
+            let rows = try await connection.query("""
+                SELECT id, request_id, "user", items, propensities, slate_propensity, serving_policy, model_version, arm, "timestamp"
+                FROM impressions ORDER BY id
+                """, logger: logger)
+            for try await (id, request, user, items, propensities, slate, policy, version, arm, seconds)
+                in rows.decode((Int64, String, String, String, String, Double, String, String, String, Double).self) {
+                stored.append(try ImpressionRecord(
+                    id: id, requestID: request, user: user, encodedItems: items, encodedPropensities: propensities,
+                    slatePropensity: slate, servingPolicy: policy, modelVersion: version, arm: arm,
+                    timestamp: Date(timeIntervalSince1970: seconds)))
+            }
+            return stored
         }
     }
 }

@@ -36,6 +36,26 @@ public struct ImpressionRecord: Sendable, Codable, Equatable {
     }
 }
 
+extension ImpressionRecord {
+    /// The `items` and `propensities` columns of a stored impression: JSON arrays, top of
+    /// the slate first (the encoding every event log store uses).
+    public func encodedSlate() throws -> (items: String, propensities: String) {
+        (String(decoding: try JSONEncoder().encode(items), as: UTF8.self),
+         String(decoding: try JSONEncoder().encode(propensities), as: UTF8.self))
+    }
+
+    /// An impression read back from a store, decoding the columns of ``encodedSlate()``.
+    /// - Throws: `DecodingError` when a column is not a JSON array of the right type.
+    public init(id: Int64?, requestID: String, user: String, encodedItems: String, encodedPropensities: String,
+                slatePropensity: Double, servingPolicy: String, modelVersion: String, arm: String, timestamp: Date) throws {
+        self.init(id: id, requestID: requestID, user: user,
+                  items: try JSONDecoder().decode([String].self, from: Data(encodedItems.utf8)),
+                  propensities: try JSONDecoder().decode([Double].self, from: Data(encodedPropensities.utf8)),
+                  slatePropensity: slatePropensity, servingPolicy: servingPolicy, modelVersion: modelVersion,
+                  arm: arm, timestamp: timestamp)
+    }
+}
+
 extension EventLog {
     /// Migration `v3-impressions` (SQLite): the `request_id` column of `events` and the
     /// `impressions` table. `items` and `propensities` are JSON arrays (top of the slate
@@ -63,8 +83,7 @@ extension EventLog {
     /// rethrows GRDB's error (log it, do not show it to clients).
     @discardableResult
     public func recordImpression(_ impression: ImpressionRecord) async throws -> ImpressionRecord {
-        let items = String(decoding: try JSONEncoder().encode(impression.items), as: UTF8.self)
-        let propensities = String(decoding: try JSONEncoder().encode(impression.propensities), as: UTF8.self)
+        let (items, propensities) = try impression.encodedSlate()
         do {
             let id = try await pool.write { db -> Int64 in
                 try db.execute(sql: """
@@ -95,11 +114,10 @@ extension EventLog {
     public func impressions() throws -> [ImpressionRecord] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM impressions ORDER BY id").map { row in
-                let items: String = row["items"], propensities: String = row["propensities"], seconds: Double = row["timestamp"]
-                return ImpressionRecord(
+                let seconds: Double = row["timestamp"]
+                return try ImpressionRecord(
                     id: row["id"], requestID: row["request_id"], user: row["user"],
-                    items: try JSONDecoder().decode([String].self, from: Data(items.utf8)),
-                    propensities: try JSONDecoder().decode([Double].self, from: Data(propensities.utf8)),
+                    encodedItems: row["items"], encodedPropensities: row["propensities"],
                     slatePropensity: row["slate_propensity"], servingPolicy: row["serving_policy"],
                     modelVersion: row["model_version"], arm: row["arm"], timestamp: Date(timeIntervalSince1970: seconds))
             }

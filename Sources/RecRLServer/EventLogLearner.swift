@@ -198,34 +198,28 @@ public final class EventLogLearner {
     }
 }
 
-/// A ``LearnerPublisher`` over two model folders (``DRRModelStore``'s versioned layout)
-/// under `root`:
-/// - `root/candidates`: every publication, newest current (the learner's checkpoint;
-///   the last `keep` are kept), with `root/learner.json` = `{"last_event_id", "version"}`
-///   written (atomically, after the version is durable) to name the checkpoint;
-/// - `root/production`: each promoted version. Serving replicas serve this folder
-///   (`recrl serve --model root/production --follow SECONDS` reloads when its current
-///   version changes).
+/// A ``LearnerPublisher`` over a ``ModelRegistry``: each publication is registered as a new
+/// version (its manifest's lineage names the production version it started from) and, when
+/// the gate passes, promoted to ``ModelRegistry/Stage/production``. Serving replicas follow
+/// that pointer (`recrl serve --registry DIR --stage production`), so a promotion reaches
+/// them without a restart, and `recrl models rollback` undoes one.
 ///
-/// A crash between the save of a version and the write of `learner.json` leaves the
-/// previous checkpoint named: the learner then relearns the same events from the
-/// previous version, so nothing is counted twice.
-public struct ModelDirectoryPublisher: LearnerPublisher {
-    /// The folder holding `candidates`, `production` and `learner.json`.
-    public let root: URL
-    /// Versions kept in each folder.
-    public let keep: Int
+/// The learner's checkpoint is `learner.json` = `{"last_event_id", "version"}` in the
+/// registry's folder, written atomically after the version is registered (durable). A crash
+/// between the two leaves the previous checkpoint named: the learner then relearns the same
+/// events from the previous version, so nothing is counted twice. The checkpoint version
+/// must survive `recrl models gc` (it is the newest registered one unless a version was
+/// registered by hand since).
+public struct RegistryPublisher: LearnerPublisher {
+    /// The registry versions are registered in and promoted through.
+    public let registry: ModelRegistry
 
-    /// A publisher writing under `root` (created when needed).
-    public init(root: URL, keep: Int = DRRModelStore.defaultVersionsKept) {
-        self.root = root
-        self.keep = max(1, keep)
+    /// A publisher into `registry` (its folder is created on the first registration).
+    public init(registry: ModelRegistry) {
+        self.registry = registry
     }
 
-    var candidates: URL { root.appendingPathComponent("candidates", isDirectory: true) }
-    /// The folder serving replicas follow.
-    public var productionDirectory: URL { root.appendingPathComponent("production", isDirectory: true) }
-    var checkpointFile: URL { root.appendingPathComponent("learner.json") }
+    var checkpointFile: URL { registry.directory.appendingPathComponent("learner.json") }
 
     struct Checkpoint: Codable {
         var lastEventID: Int64
@@ -234,27 +228,29 @@ public struct ModelDirectoryPublisher: LearnerPublisher {
     }
 
     public func publish(model: DRRModel, manifest: DRRManifest, lastEventID: Int64, promote: Bool) throws -> String {
-        let version = try DRRModelStore.save(model, manifest: manifest, to: candidates, keep: keep).lastPathComponent
+        let version = try registry.register(model, manifest: manifest).version
         let bytes = [UInt8](try JSONEncoder().encode(Checkpoint(lastEventID: lastEventID, version: version)))
-        let temporary = root.appendingPathComponent(".learner-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json")
+        let temporary = registry.directory.appendingPathComponent(".learner-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).json")
         try DurableFiles.writeNewFile(bytes, to: temporary)
         try DurableFiles.rename(temporary, to: checkpointFile)
-        try DurableFiles.syncDirectory(root)
-        if promote { try DRRModelStore.save(model, manifest: manifest, to: productionDirectory, keep: keep) }
+        try DurableFiles.syncDirectory(registry.directory)
+        if promote { try registry.promote(version, to: .production) }
         return version
     }
 
     public func checkpoint() throws -> (model: DRRModel, manifest: DRRManifest, lastEventID: Int64)? {
         guard let data = FileManager.default.contents(atPath: checkpointFile.path) else { return nil }
-        let checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data)
-        let (model, manifest) = try DRRModelStore.load(
-            from: candidates.appendingPathComponent(DRRModelStore.versionsFolder).appendingPathComponent(checkpoint.version))
+        let checkpoint: Checkpoint
+        do { checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
+            throw DRRError.invalidModel("the learner checkpoint \(checkpointFile.path) is unreadable: \(error)")
+        }
+        let (model, manifest) = try registry.load(version: checkpoint.version)
         return (model, manifest, checkpoint.lastEventID)
     }
 
     public func production() throws -> (model: DRRModel, manifest: DRRManifest)? {
-        guard FileManager.default.fileExists(atPath: productionDirectory.appendingPathComponent(DRRModelStore.currentLink).path)
-        else { return nil }
-        return try DRRModelStore.load(from: productionDirectory)
+        guard registry.version(at: .production) != nil else { return nil }
+        let (model, manifest, _) = try registry.load(stage: .production)
+        return (model, manifest)
     }
 }

@@ -47,7 +47,7 @@ public protocol FeedbackEventLog: Sendable {
 public struct ImpressionsUnsupported: Error, CustomStringConvertible {
     /// The log's ``FeedbackEventLog/location``.
     public var location: String
-    public var description: String { "the event log \(location) stores no impressions (use a SQLite log for exploration)" }
+    public var description: String { "the event log \(location) stores no impressions" }
 }
 
 extension FeedbackEventLog {

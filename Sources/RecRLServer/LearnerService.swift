@@ -94,26 +94,3 @@ public final class LearnerService: Sendable {
                            logger: logger)
     }
 }
-
-extension RecommendationServer {
-    /// Reloads each engine whose model folder's current version (``DRRModelStore``'s
-    /// `current` link) changed, checking every `interval` seconds until the task is
-    /// cancelled: how serving replicas follow the versions a learner promotes. A reload
-    /// swaps the model atomically (no request is dropped); a failed one keeps the old
-    /// model and is retried at the next change.
-    public func followModelDirectories(every interval: Double) async {
-        var seen: [String: String] = [:]
-        for (arm, url) in directories.withLock({ $0 }) {
-            seen[arm] = DRRModelStore.currentVersionDirectory(of: url).path
-        }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
-            for (arm, url) in directories.withLock({ $0 }) {
-                let current = DRRModelStore.currentVersionDirectory(of: url).path
-                guard current != seen[arm] else { continue }
-                seen[arm] = current
-                _ = try? await reload(arm: arm)
-            }
-        }
-    }
-}

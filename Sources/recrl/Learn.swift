@@ -16,10 +16,13 @@ struct Learn: AsyncParsableCommand {
             of the last event its checkpoint learned, learns each event with the same DDPG
             and supervised steps as `recrl serve --updates-per-second`, and every
             --publish-every-updates updates (or --publish-every-seconds with at least one
-            update) writes a new version under --out: OUT/candidates (every version, the
-            learner's checkpoint, named by OUT/learner.json with the last event id) and,
-            when the metric gate passes, OUT/production. Replicas serve OUT/production
-            with `recrl serve --model OUT/production --follow 2`.
+            update) registers a new version in the model registry --registry (see
+            `recrl models`) and, when the metric gate passes, promotes it to production.
+            Replicas serve and follow the production pointer with `recrl serve --registry
+            DIR --stage production`. The learner's checkpoint (the last version it
+            registered, with the last event id) is DIR/learner.json. When the registry has
+            no production version yet, the learner registers --model and promotes it first,
+            so replicas can start.
 
             Gate: before learning a positive event, the learner checks whether its item is
             in the top --gate-k of the model being trained and of the production model
@@ -40,8 +43,9 @@ struct Learn: AsyncParsableCommand {
     @Option(help: "The model to start from before the first publication (a folder written by `recrl train`).")
     var model: String
 
-    @Option(help: "Where versions are published (candidates/, production/, learner.json).")
-    var out: String
+    @Option(help: ArgumentHelp("The model registry versions are registered in and promoted through (created when missing).",
+                               valueName: "DIR"))
+    var registry: String
 
     @Option(help: "Events read per poll of the log.")
     var batchEvents = 256
@@ -112,7 +116,12 @@ struct Learn: AsyncParsableCommand {
         BLASRuntime.setThreadCount(1)
         let log = try await openEventLog(events ?? "")
         let initial = try DRRModelStore.load(from: URL(fileURLWithPath: model))
-        let publisher = ModelDirectoryPublisher(root: URL(fileURLWithPath: out))
+        let registry = ModelRegistry(directory: URL(fileURLWithPath: self.registry))
+        if registry.version(at: .production) == nil {
+            let entry = try registry.register(initial.model, manifest: initial.manifest)
+            try registry.promote(entry.version, to: .production)
+        }
+        let publisher = RegistryPublisher(registry: registry)
         let service = LearnerService(pollInterval: pollInterval) { publication in
             let line = try? JSONOutput.object([
                 ("version", publication.version), ("promoted", publication.promoted),

@@ -148,10 +148,6 @@ struct Serve: AsyncParsableCommand {
                                valueName: "N"))
     var blasThreads: Int = 1
 
-    @Option(help: ArgumentHelp("Reload a model when its folder's current version changes, checking every N seconds (how replicas follow what `recrl learn` promotes; default: off).",
-                               valueName: "N"))
-    var follow: Double?
-
     @Flag(help: "Keep user sessions in the PostgreSQL database of --events, shared with the other replicas (no session state in this process).")
     var sharedSessions = false
 
@@ -160,12 +156,10 @@ struct Serve: AsyncParsableCommand {
         if registry != nil {
             _ = try parseStage(stage)
             guard pollInterval.isFinite && pollInterval > 0 else { throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)") }
-            guard follow == nil else { throw ValidationError("--follow follows a model folder; with --registry the stage pointer is followed already") }
         }
         if sharedSessions && !PostgresSettings.isPostgresURL(events) {
             throw ValidationError("--shared-sessions needs a PostgreSQL event log (--events postgres://...)")
         }
-        if let follow, !(follow > 0 && follow.isFinite) { throw ValidationError("--follow must be a positive number of seconds, got \(follow)") }
         guard blasThreads >= 1 && blasThreads <= 256 else { throw ValidationError("--blas-threads must be in 1...256, got \(blasThreads)") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         guard (0...1).contains(split) else { throw ValidationError("--split must be in [0, 1], got \(split)") }
@@ -267,8 +261,6 @@ struct Serve: AsyncParsableCommand {
         defer { evicting?.cancel() }
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
         defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
-        let following = follow.map { interval in Task { await server.followModelDirectories(every: interval) } }
-        defer { following?.cancel() }
         guard let (registry, stage, version) = followed else { return try await server.run() }
         let interval = pollInterval
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -28,7 +28,8 @@ import Testing
         try await Self.appendEvents(log, count: 60)
         try await log.append(FeedbackEvent(user: "u1", item: "not-in-the-catalogue", reward: 1, rating: nil,
                                            timestamp: Date(), modelVersion: "v", arm: "single"))
-        let publisher = ModelDirectoryPublisher(root: directory.appendingPathComponent("published"))
+        let registry = ModelRegistry(directory: directory.appendingPathComponent("registry"))
+        let publisher = RegistryPublisher(registry: registry)
         var settings = EventLogLearner.Settings()
         settings.batchEvents = 16
         settings.publishEveryUpdates = 20
@@ -49,6 +50,9 @@ import Testing
         #expect(checkpoint.lastEventID == publications.last?.lastEventID)
         let production = try publisher.production()
         #expect(production != nil)
+        #expect(registry.versions().count == publications.count)
+        #expect(registry.version(at: .production) == publications.last?.version)
+        #expect(registry.history(of: .production) == publications.map(\.version))
 
         // A restarted learner continues from the checkpoint: the events after it, and
         // the new ones, are learned once; none before it is read again.
@@ -67,7 +71,8 @@ import Testing
         let initial = try DRRModelStore.load(from: try saveTinyModel(in: directory, name: "initial", seed: 1))
         let log = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
         try await Self.appendEvents(log, count: 30)
-        let publisher = ModelDirectoryPublisher(root: directory.appendingPathComponent("published"))
+        let registry = ModelRegistry(directory: directory.appendingPathComponent("registry"))
+        let publisher = RegistryPublisher(registry: registry)
         var settings = EventLogLearner.Settings()
         settings.publishEveryUpdates = 10
         settings.gateMinimumEvents = 1000
@@ -78,6 +83,8 @@ import Testing
         #expect(publication.gatedEvents == 20)
         let production = try publisher.production()
         #expect(production == nil)
+        #expect(registry.versions() == [publication.version])
+        #expect(registry.version(at: .production) == nil)
         #expect(try publisher.checkpoint()?.lastEventID == 30, "an unpromoted version is still the checkpoint")
     }
 
@@ -94,24 +101,5 @@ import Testing
         #expect(!EventLogLearner.ranks(order[1], in: model, state: state, within: 1))
         #expect(EventLogLearner.ranks(order[9], in: model, state: state, within: 10))
         #expect(!EventLogLearner.ranks(order[10], in: model, state: state, within: 10))
-    }
-
-    @Test func aServerFollowsItsModelFolder() async throws {
-        let fixture = try DRRFixture()
-        defer { fixture.cleanUp() }
-        let before = fixture.engine.modelVersion
-        let following = Task { await fixture.server.followModelDirectories(every: 0.05) }
-        try await Task.sleep(for: .milliseconds(100))
-        let (model, manifest) = try DRRModelStore.load(from: fixture.modelDirectory)
-        try DRRModelStore.save(model, manifest: manifest, to: fixture.modelDirectory)
-        var reloads = 0.0
-        for _ in 0..<100 where reloads < 1 {
-            try await Task.sleep(for: .milliseconds(50))
-            reloads = fixture.engine.statistics["reloads"] ?? 0
-        }
-        following.cancel()
-        await following.value
-        #expect(reloads == 1)
-        #expect(fixture.engine.modelVersion != before)
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import RecRLDRR
+import RecRLEvaluation
 import HummingbirdTesting
 import RecRLPostgres
 import RecRLServer
@@ -69,6 +71,80 @@ import Testing
             #expect(try await reopened.count() == 2)
             #expect(log.isWritable)
             #expect(await log.checkWritable())
+        }
+    }
+
+    /// `--serving-policy` on a PostgreSQL log: each slate is committed as an impression
+    /// before it is answered, feedback keeps its `request_id`, and the rows read back equal
+    /// what the SQLite log stores.
+    @Test func servedSlatesAreLoggedAsImpressionsWithTheirRequestIDs() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let modelDirectory = try saveTinyModel(in: directory, name: "model", seed: 1)
+        try await PostgresTest.withScratchDatabase { url in
+            let log = try await PostgresEventLog(url: url)
+            defer { log.database.close() }
+            let policy = ServingPolicy.epsilonGreedy(epsilon: 0.5, pool: 6)
+            let server = RecommendationServer(
+                mode: .single(ServedModel(engine: try DRREngine(directory: modelDirectory), directory: modelDirectory)),
+                eventLog: log, configuration: ServerConfiguration(servingPolicy: policy, servingSeed: 3))
+            let (requestIDs, slates) = try await server.makeApplication().test(.router) { client in
+                var requestIDs: [String] = []
+                var slates: [[String]] = []
+                for _ in 0..<5 {
+                    let response = try await client.post("/v1/recommend", json: #"{"user": "u1", "k": 3}"#)
+                    #expect(response.status == .ok)
+                    requestIDs.append(try #require(response.object["request_id"] as? String))
+                    slates.append(response.recommendedItems.map(\.item))
+                }
+                let body = #"{"user": "u1", "item": "\#(slates[0][1])", "reward": 0.5, "request_id": "\#(requestIDs[0])"}"#
+                #expect(try await client.post("/v1/feedback", json: body).status == .ok)
+                #expect(try await client.post("/v1/feedback", json: #"{"user": "u1", "item": "i3", "reward": 1}"#).status == .ok)
+                return (requestIDs, slates)
+            }
+            let stored = try await log.impressions()
+            #expect(stored.map(\.requestID) == requestIDs)
+            #expect(stored.map(\.items) == slates)
+            #expect(stored.map { $0.id ?? 0 } == stored.map { $0.id ?? 0 }.sorted())
+            for impression in stored {
+                #expect(impression.servingPolicy == policy.description && impression.arm == "single" && impression.user == "u1")
+                #expect(impression.propensities.count == 3 && impression.propensities.allSatisfy { $0 > 0 && $0 <= 1 })
+                #expect(impression.slatePropensity > 0 && impression.slatePropensity <= 1)
+            }
+            #expect(try await log.events(arm: nil).map(\.requestID) == [requestIDs[0], nil])
+
+            // The same impression twice is refused (request ids are unique), and the log says so.
+            await #expect(throws: (any Error).self) { try await log.recordImpression(stored[0]) }
+            #expect(!log.isWritable)
+        }
+    }
+
+    /// A log written before impressions existed gains them: its rows keep a NULL
+    /// `request_id`, and the previous release's append function keeps working beside the new one.
+    @Test func aLogWrittenBeforeImpressionsMigrates() async throws {
+        try await PostgresTest.withScratchDatabase { url in
+            let database = try PostgresPool(url: url)
+            defer { database.close() }
+            #expect(try await database.migrate(Array(PostgresEventLog.migrations.prefix(1))) == ["events/v1"])
+            try await database.withConnection("old append") { connection in
+                try await connection.query("""
+                    SELECT row_id FROM recrl_append_event('u1', 'i1', 1.0, NULL, 0.0, 'v0', 'single', 'old-1')
+                    """, logger: .init(label: "test"))
+            }
+            let log = try await PostgresEventLog(database: database)
+            #expect(try await database.migrate(PostgresEventLog.migrations).isEmpty)
+            let new = try await log.append(FeedbackEvent(user: "u2", item: "i2", reward: 1, rating: nil, timestamp: Self.t0,
+                                                         modelVersion: "v1", arm: "single", eventID: "new-1", requestID: "r-1"))
+            try await database.withConnection("old append") { connection in
+                try await connection.query("""
+                    SELECT row_id FROM recrl_append_event('u3', 'i3', 1.0, NULL, 0.0, 'v0', 'single', 'old-2')
+                    """, logger: .init(label: "test"))
+            }
+            let events = try await log.events(arm: nil)
+            #expect(events.map(\.eventID) == ["old-1", "new-1", "old-2"])
+            #expect(events.map(\.requestID) == [nil, "r-1", nil])
+            #expect(events[1] == new)
+            #expect(try await log.impressions().isEmpty)
         }
     }
 

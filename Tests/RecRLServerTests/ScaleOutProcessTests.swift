@@ -91,14 +91,15 @@ import Testing
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let initialDirectory = try saveTinyModel(in: directory, name: "initial", seed: 1)
-        let out = directory.appendingPathComponent("published")
-        let (model, manifest) = try DRRModelStore.load(from: initialDirectory)
-        try DRRModelStore.save(model, manifest: manifest, to: out.appendingPathComponent("production"))
+        // The replicas start first: production holds the offline model until the learner promotes.
+        let registry = ModelRegistry(directory: directory.appendingPathComponent("registry"))
+        let initial = try registry.register(modelFolder: initialDirectory)
+        try registry.promote(initial.version, to: .production)
         let environment = ["RECRL_EVENTS": cluster.url]
 
         func startReplica() throws -> (RecrlProcess, Int) {
             let port = try Self.freePort()
-            let replica = try RecrlProcess(["serve", "--model", out.appendingPathComponent("production").path, "--follow", "0.2", "--shared-sessions",
+            let replica = try RecrlProcess(["serve", "--registry", registry.directory.path, "--stage", "production", "--poll-interval", "0.2", "--shared-sessions",
                                             "--port", "\(port)", "--ranking-threads", "1", "--log-level", "warning"],
                                            environment: environment)
             return (replica, port)
@@ -108,7 +109,7 @@ import Testing
         #expect(await Self.waitFor("/v2/health/ready", port: portA), "replica A: \(a.log)")
         #expect(await Self.waitFor("/v2/health/ready", port: portB), "replica B: \(b.log)")
         let learnerPort = try Self.freePort()
-        let learner = try RecrlProcess(["learn", "--model", initialDirectory.path, "--out", out.path,
+        let learner = try RecrlProcess(["learn", "--model", initialDirectory.path, "--registry", registry.directory.path,
                                         "--publish-every-updates", "30", "--gate-min-events", "1", "--gate-tolerance", "1",
                                         "--poll-interval", "0.1", "--port", "\(learnerPort)", "--log-level", "warning"],
                                        environment: environment)
@@ -144,6 +145,8 @@ import Testing
         }
         #expect(switched, "both replicas follow the learner's production version; learner: \(learner.log)")
         #expect(learner.log.contains(#""promoted":true"#))
+        #expect(registry.versions().count >= 2, "the learner registers its versions beside the initial one")
+        #expect(registry.history(of: .production).first == initial.version)
 
         // kill -9 of replica A while feedback is in flight: every acknowledged event is in the log.
         let sender = Task { () -> [String] in
