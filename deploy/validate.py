@@ -62,9 +62,8 @@ CLUSTER_SCOPED = {"Namespace", "ClusterServingRuntime", "ClusterRole", "ClusterR
 OUT_OF_BAND = {("Secret", "recrl-api-key"): "created by the operator (production overlay comment)",
                ("Secret", "recrl-postgres"): "created by the operator (scale-out overlay comment)",
                ("PersistentVolumeClaim", "recrl-registry"): "created by the base/production overlay"}
-# Metric names the alerts/dashboard query before the server exports them (the server's
-# monitoring work of issue 23): per-arm reward histogram and served-item drift.
-PENDING_METRICS = {"recrl_served_items_psi"}
+# Metric names the alerts/dashboard may query before the server exports them (none today).
+PENDING_METRICS = set()
 
 failures = []
 passes = []

@@ -60,6 +60,10 @@ public final class DRREngine: RecommendationEngine {
         let previousDropped: Int
         let previousSkipped: Int
         let reloads: Int
+        /// The manifest's `item_popularity` as drift reference, when it has one.
+        let popularity: TrainingPopularity?
+        /// The manifest's `created_at`, when it parses as ISO 8601.
+        let createdAt: Date?
 
         func version(_ onlineVersion: Int) -> String { "\(modelID).\(versionOffset + onlineVersion)" }
     }
@@ -113,7 +117,8 @@ public final class DRREngine: RecommendationEngine {
         loaded = Mutex(Loaded(online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
                               modelID: Self.modelID(of: manifest), versionOffset: 0,
                               previousObserved: 0, previousUpdates: 0, previousEvictions: 0, previousDropped: 0,
-                              previousSkipped: 0, reloads: 0))
+                              previousSkipped: 0, reloads: 0,
+                              popularity: Self.trainingPopularity(of: manifest), createdAt: Self.creationDate(of: manifest)))
         if let updatesPerSecond, learnsOnline { online.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
     }
 
@@ -157,6 +162,26 @@ public final class DRREngine: RecommendationEngine {
     }
 
     private var current: Loaded { loaded.withLock { $0 } }
+
+    /// The manifest's `item_popularity` bucketed for the drift gauge (`nil` without it).
+    static func trainingPopularity(of manifest: DRRManifest) -> TrainingPopularity? {
+        manifest.itemPopularity.flatMap { TrainingPopularity(items: manifest.itemIDs, counts: $0) }
+    }
+
+    /// The manifest's `created_at` (ISO 8601, with or without fractional seconds).
+    static func creationDate(of manifest: DRRManifest) -> Date? {
+        if let date = ISO8601DateFormatter().date(from: manifest.createdAt) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: manifest.createdAt)
+    }
+
+    /// The served manifest's `item_popularity`, bucketed (see ``TrainingPopularity``);
+    /// `nil` for a manifest without it.
+    public var trainingPopularity: TrainingPopularity? { current.popularity }
+
+    /// The served manifest's `created_at`.
+    public var modelCreatedAt: Date? { current.createdAt }
 
     /// The manifest of the served model.
     public var manifest: DRRManifest { current.manifest }
@@ -290,7 +315,8 @@ public final class DRREngine: RecommendationEngine {
                                previousEvictions: state.previousEvictions + state.online.sessions.evictions,
                                previousDropped: state.previousDropped + state.online.droppedTransitions,
                                previousSkipped: state.previousSkipped + state.online.skippedPublications,
-                               reloads: state.reloads + 1)
+                               reloads: state.reloads + 1,
+                               popularity: Self.trainingPopularity(of: manifest), createdAt: Self.creationDate(of: manifest))
             }
             if let updatesPerSecond, learning.withLock({ $0 }) {
                 online.startBackgroundLearning(updatesPerSecond: updatesPerSecond)

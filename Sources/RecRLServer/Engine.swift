@@ -80,6 +80,14 @@ public protocol RecommendationEngine: Sendable {
     func restoreSession(user: String, items: [String])
     /// Items a session window holds (0: the engine keeps no windows). Default 0.
     var sessionWindowSize: Int { get }
+    /// The served model's training popularity, the reference of the served-item drift
+    /// gauge `recrl_served_items_psi`. The server compares recent recommendations with
+    /// it; return the same instance for as long as the same model is served (a new
+    /// instance starts a new window). Default `nil`: no drift gauge.
+    var trainingPopularity: TrainingPopularity? { get }
+    /// When the served model was trained, exported as `recrl_model_age_seconds`.
+    /// Default `nil`: no age gauge.
+    var modelCreatedAt: Date? { get }
 }
 
 extension RecommendationEngine {
@@ -90,6 +98,8 @@ extension RecommendationEngine {
     public func sessionItems(user: String) -> [String] { [] }
     public func restoreSession(user: String, items: [String]) {}
     public var sessionWindowSize: Int { 0 }
+    public var trainingPopularity: TrainingPopularity? { nil }
+    public var modelCreatedAt: Date? { nil }
 
     /// ``rewardRange`` and ``ratingRange`` together.
     public var feedbackScale: FeedbackScale { FeedbackScale(rewardRange: rewardRange, ratingRange: ratingRange) }

@@ -17,6 +17,14 @@ import Synchronization
 /// - `recrl_model_info{arm, model, version} 1`: the loaded model's version (one series
 ///   per arm; replaced on reload).
 /// - `recrl_model_ready{arm, model}`, `recrl_model_items{arm, model}`.
+/// - `recrl_model_age_seconds{arm, model}`: seconds since the served model was trained
+///   (``RecommendationEngine/modelCreatedAt``), at the scrape.
+/// - `recrl_served_items_psi{arm, model}`: the population stability index of the items the
+///   arm recommended most recently against the served model's training popularity
+///   (``RecommendationEngine/trainingPopularity``; bucketing documented there): a sliding
+///   window of the last ``driftWindowCapacity`` recommended items (every item of every
+///   `/v1/recommend` answer counts once), exported once it holds
+///   ``driftMinimumItems``. A new model starts an empty window.
 /// - `recrl_engine_<statistic>{arm, model}`: every entry of
 ///   ``RecommendationEngine/statistics`` (e.g. `recrl_engine_replay_size`), refreshed
 ///   on each scrape.
@@ -52,6 +60,10 @@ public final class ServerMetrics: Sendable {
         var evictions: [String: Int] = [:]
         /// Per arm: the info gauge and the version it stands for.
         var info: [String: (version: String, model: String, gauge: CoreMetrics.Gauge)] = [:]
+        /// Per arm: the recently served items.
+        var served: [String: ServedItemWindow] = [:]
+        /// Per arm: the drift gauge and the model it is labelled with.
+        var drift: [String: (model: String, gauge: CoreMetrics.Gauge)] = [:]
     }
     private let state = Mutex(State())
 
@@ -68,6 +80,12 @@ public final class ServerMetrics: Sendable {
         self.factory = factory
     }
 
+    /// Recommended items in an arm's drift window (one byte each).
+    public static let driftWindowCapacity = 10_000
+    /// Items the drift window must hold before `recrl_served_items_psi` is exported
+    /// (100 per bucket of the default 10: the index of a smaller sample is biased upwards).
+    public static let driftMinimumItems = 1_000
+
     /// Upper bounds of the `recrl_feedback_reward` buckets (rewards lie in [-1, 1]).
     static let rewardBuckets: [Double] = [-1, -0.5, -0.25, 0, 0.25, 0.5, 0.75, 1]
 
@@ -82,6 +100,39 @@ public final class ServerMetrics: Sendable {
             return recorder
         }
         recorder.record(Double(reward))
+    }
+
+    /// Adds the items `engine` recommended on `arm` to the arm's drift window (nothing
+    /// when the engine has no ``RecommendationEngine/trainingPopularity``).
+    func recordServed(arm: String, engine: any RecommendationEngine, items: [ScoredItem]) {
+        guard let reference = engine.trainingPopularity else { return }
+        state.withLock { state in
+            if state.served[arm]?.reference !== reference {
+                state.served[arm] = ServedItemWindow(reference: reference, capacity: Self.driftWindowCapacity)
+            }
+            state.served[arm]!.record(items)
+        }
+    }
+
+    /// Sets `recrl_served_items_psi{arm, model}` from the arm's window, or removes it while
+    /// the window is too small or belongs to another model.
+    private func updateDriftGauge(arm: String, model: String, engine: any RecommendationEngine) {
+        let reference = engine.trainingPopularity
+        let (gauge, stale, psi) = state.withLock { state -> (CoreMetrics.Gauge?, CoreMetrics.Gauge?, Double?) in
+            let window = state.served[arm]
+            let psi = window != nil && window!.reference === reference ? window!.stabilityIndex(minimumItems: Self.driftMinimumItems) : nil
+            let current = state.drift[arm]
+            guard let psi else {
+                state.drift[arm] = nil
+                return (nil, current?.gauge, nil)
+            }
+            if let current, current.model == model { return (current.gauge, nil, psi) }
+            let gauge = CoreMetrics.Gauge(label: "recrl_served_items_psi", dimensions: [("arm", arm), ("model", model)], factory: factory)
+            state.drift[arm] = (model, gauge)
+            return (gauge, current?.gauge, psi)
+        }
+        stale?.destroy()
+        if let gauge, let psi { gauge.record(psi) }
     }
 
     /// Counts one request and records its latency.
@@ -154,6 +205,10 @@ public final class ServerMetrics: Sendable {
         stale?.destroy()
         setGauge("recrl_model_ready", arm: arm, model: model, engine.isReady ? 1 : 0)
         setGauge("recrl_model_items", arm: arm, model: model, Double(engine.itemCount))
+        if let created = engine.modelCreatedAt {
+            setGauge("recrl_model_age_seconds", arm: arm, model: model, max(0, Date().timeIntervalSince(created)))
+        }
+        updateDriftGauge(arm: arm, model: model, engine: engine)
         for (key, value) in engine.statistics {
             setGauge("recrl_engine_" + Self.sanitize(key), arm: arm, model: model, value)
         }

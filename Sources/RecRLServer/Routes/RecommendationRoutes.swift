@@ -55,6 +55,7 @@ struct RecommendationRoutes: RouteGroup {
             let recommendation = try await server.rank(route: "/v1/recommend") {
                 try engine.recommend(user: query.user, k: query.k, exclude: Set(query.exclude))
             }
+            server.metrics.recordServed(arm: arm, engine: engine, items: recommendation.items)
             return try JSONResponse.make(RecommendResponse(user: query.user, items: recommendation.items,
                                                            modelVersion: recommendation.modelVersion, arm: arm))
         }
@@ -66,6 +67,7 @@ struct RecommendationRoutes: RouteGroup {
         }
         let slate = sampler.sample(rankingCount: ranking.items.count, k: query.k)
         let items = slate.positions.map { ranking.items[$0] }
+        server.metrics.recordServed(arm: arm, engine: engine, items: items)
         let impression = ImpressionRecord(requestID: UUID().uuidString, user: query.user, items: items.map(\.item),
                                           propensities: slate.propensities, slatePropensity: slate.slatePropensity,
                                           servingPolicy: policy.description, modelVersion: ranking.modelVersion, arm: arm,
