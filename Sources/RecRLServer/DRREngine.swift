@@ -29,6 +29,11 @@ import Synchronization
 ///   stays: item ids in clients, in the event log and in A/B analyses must keep their
 ///   meaning while the server runs; restart the server to change the catalogue.
 ///
+/// A LIRD model folder (`recrl train --policy lird`) is served the same way: each answer
+/// is the model's list of `K` distinct items in position order (see ``OnlineDRR``), and
+/// the engine does not learn from its feedback (transitions dropped and counted; an engine
+/// with `updatesPerSecond` refuses a LIRD model).
+///
 /// ``modelVersion`` is `"<model id>.<n>"`: the model id is 8 hex digits identifying the
 /// saved model (a hash of its manifest's policy, data fingerprint, seed and creation
 /// time) and `n` counts publications (the load, every online publication, every
@@ -396,7 +401,7 @@ public final class DRREngine: RecommendationEngine {
 }
 
 /// The engine for the model saved in `modelDirectory`: every model `recrl train` writes
-/// today is a DRR model, so this is a ``DRREngine`` named after its policy (without
+/// today is a DRR or LIRD model, so this is a ``DRREngine`` named after its policy (without
 /// background learning unless `updatesPerSecond` is given; `learnsOnline` and
 /// `sessionStore` as in ``DRREngine/init(model:manifest:name:directory:updatesPerSecond:learnsOnline:sessionStore:seed:)``).
 /// `recrl serve` uses it.
