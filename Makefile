@@ -12,9 +12,10 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
 	fi
 
-## The main job on the embedded default data.
+## The main job on the embedded default data (RUN_ARGS="--treatment lird" serves LIRD as the treatment arm).
+RUN_ARGS ?=
 run: deps
-	$(SWIFT) run -c release OfflineToOnline
+	$(SWIFT) run -c release OfflineToOnline $(RUN_ARGS)
 
 ## The tests, in debug and in release (some numeric bugs only show optimised).
 test: deps test-debug test-release

@@ -1,6 +1,6 @@
 // RecRL tutorial: from a logged data set to an online recommender that keeps learning.
 //
-//   swift run -c release OfflineToOnline [--seed 42] [--rounds 40] [--out out/offline-to-online]
+//   swift run -c release OfflineToOnline [--seed 42] [--rounds 40] [--out out/offline-to-online] [--treatment drr|lird]
 //
 // The story, top to bottom:
 //   1. A synthetic world of users and items (drifting tastes, boredom, churn) logs
@@ -12,7 +12,9 @@
 //      users by a stable hash of their id: control gets the static popularity ranking
 //      (PopularityEngine), treatment gets DRR (DRREngine), which updates each user's
 //      state with every click and keeps learning from the feedback (DDPG updates
-//      between rounds). The same world's users are its clients: they talk to it over
+//      between rounds). With `--treatment lird` the treatment arm is LIRD (list-wise,
+//      lists of 4) instead: served the same way, its users see the head of its list for
+//      their session, and it does not learn online (LIRD models are retrained offline). The same world's users are its clients: they talk to it over
 //      real HTTP (POST /v1/recommend, POST /v1/feedback), and the server writes every
 //      piece of feedback to its SQLite event log.
 //   5. We report offline metrics, online reward per arm, and the A/B test computed from
@@ -35,6 +37,8 @@ struct Options {
     var episodes = 1500
     var out = "out/offline-to-online"
     var json = false
+    /// The treatment arm's policy: `drr` (DRR-ave) or `lird` (LIRD, lists of 4).
+    var treatment = "drr"
 
     init(_ args: [String]) throws {
         var i = 0
@@ -56,8 +60,11 @@ struct Options {
             case "--episodes": episodes = try int(try value())
             case "--out": out = try value()
             case "--json": json = true
+            case "--treatment":
+                treatment = try value()
+                guard ["drr", "lird"].contains(treatment) else { throw UsageError("--treatment must be drr or lird, got '\(treatment)'") }
             case "--help", "-h":
-                print("usage: OfflineToOnline [--seed S] [--rounds N] [--users N] [--items N] [--episodes N] [--out DIR] [--json]")
+                print("usage: OfflineToOnline [--seed S] [--rounds N] [--users N] [--items N] [--episodes N] [--out DIR] [--treatment drr|lird] [--json]")
                 exit(0)
             default: throw UsageError("unknown option \(args[i])")
             }
@@ -107,7 +114,10 @@ do {
     var drrConfig = DRRConfiguration()
     drrConfig.episodes = options.episodes
     drrConfig.embeddingSize = 32
-    var drr = DRRRecommender(configuration: drrConfig, seed: options.seed)
+    let isLIRD = options.treatment == "lird"
+    let lirdConfig = LIRDConfiguration(base: drrConfig, listSize: 4)
+    var drr = isLIRD ? DRRRecommender(lird: lirdConfig, seed: options.seed) : DRRRecommender(configuration: drrConfig, seed: options.seed)
+    let treatmentLabel = isLIRD ? "LIRD" : "DRR"
     var offline: [PolicyResult] = []
     var baselines: [any Recommender] = [PopularityRecommender(), ItemKNNRecommender(), IALSRecommender(seed: options.seed)]
     for i in baselines.indices {
@@ -122,14 +132,16 @@ do {
     }
 
     // MARK: 4. Online: serve both arms over HTTP, the world's users are the clients
-    guard let model = drr.model else { throw UsageError("DRR produced no model") }
-    let manifest = DRRManifest(policy: "drr-ave", configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
+    guard let model = drr.model else { throw UsageError("\(treatmentLabel) produced no model") }
+    var manifest = DRRManifest(policy: drr.name, configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
                                userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
                                itemPopularity: split.train.itemCounts())
+    if isLIRD { manifest.lird = lirdConfig }
     let modelDir = outDir.appendingPathComponent("model")
     try DRRModelStore.save(model, manifest: manifest, to: modelDir)
     // Treatment: the DRR model through DRREngine (OnlineDRR: each click moves the user's
     // state; DDPG updates are applied explicitly between rounds, so a seed gives one run).
+    // A LIRD model is served the same way, without online learning.
     let treatment = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
     // Control: the static popularity ranking of the logged data.
     let control = try PopularityEngine(items: dataset.itemMap.rawIDs, scores: dataset.itemCounts().map(Float.init),
@@ -152,7 +164,7 @@ do {
     BLASRuntime.setThreadCount(1)
     let running = try await server.start()
     let http = HTTPUsers(client: LoopbackHTTPClient(host: "127.0.0.1", port: running.port))
-    say("4. serving control (popularity) and treatment (DRR) on http://127.0.0.1:\(running.port), events -> \(eventsPath)")
+    say("4. serving control (popularity) and treatment (\(treatmentLabel)) on http://127.0.0.1:\(running.port), events -> \(eventsPath)")
 
     var seen = [Set<String>](repeating: [], count: options.users)
     for row in 0..<dataset.interactionCount {
@@ -181,11 +193,12 @@ do {
                 if feedback.left { break }
             }
         }
-        treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version
+        treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version (LIRD: none)
         for arm in [ABTest.Arm.control, .treatment] { perRound[arm]!.append(sums[arm]!.0 / Double(max(sums[arm]!.1, 1))) }
         if round == 1 || round % 10 == 0 || round == options.rounds {
-            say(String(format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (DRR, learning) %+.3f, model %@",
-                       round, perRound[.control]!.last!, perRound[.treatment]!.last!, treatment.modelVersion))
+            say(String(format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (%@) %+.3f, model %@",
+                       round, perRound[.control]!.last!, isLIRD ? "LIRD, not learning" : "DRR, learning", perRound[.treatment]!.last!,
+                       treatment.modelVersion))
         }
     }
     let served = try await http.requestsServed()
@@ -202,7 +215,7 @@ do {
     try roundsCSV.write(to: outDir.appendingPathComponent("online-reward.csv"), atomically: true, encoding: .utf8)
     try SVGChart.lines(title: "Online mean reward per round", xLabel: "round", yLabel: "mean reward", series: [
         .init(name: "control: popularity (static)", values: perRound[.control]!),
-        .init(name: "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
+        .init(name: isLIRD ? "treatment: LIRD (list head, not learning online)" : "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
     ]).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
     // Does the learning arm gain on the static one over time? The per-round difference,
     // averaged over each quarter of the rounds.
@@ -214,17 +227,17 @@ do {
     let seconds = Date().timeIntervalSince(started)
     say(String(format: "   HTTP: %d requests served (%d recommend, %d feedback), mean round trip %.2f ms; event log: %d events",
                served.total, served.recommend, served.feedback, http.meanMilliseconds, loggedEvents))
-    say(String(format: "5. A/B from the event log, %d users (%d control, %d treatment), mean reward per user: DRR − popularity = %+.4f, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
-               report.arms[0].n + report.arms[1].n, report.arms[0].n, report.arms[1].n, report.difference, report.ciLow, report.ciHigh, report.pValue,
+    say(String(format: "5. A/B from the event log, %d users (%d control, %d treatment), mean reward per user: %@ − popularity = %+.4f, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
+               report.arms[0].n + report.arms[1].n, report.arms[0].n, report.arms[1].n, treatmentLabel, report.difference, report.ciLow, report.ciHigh, report.pValue,
                report.significant ? "significant" : "not significant"))
-    say("   DRR − popularity, mean per-round reward difference by quarter of the rounds: "
+    say("   \(treatmentLabel) − popularity, mean per-round reward difference by quarter of the rounds: "
         + quarters.map { String(format: "%+.3f", $0) }.joined(separator: ", "))
     say("   (`recrl abtest --events \(eventsPath)` gives the same analysis; "
         + "`recrl ope --events \(eventsPath) --model \(modelDir.path) --estimator all` estimates a model off-policy on its \(loggedImpressions) impressions)")
     say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,events.sqlite,model/} in \(String(format: "%.1f", seconds)) s")
     if options.json {
         let offlineJSON = offline.map { "{\"policy\":\"\($0.policy)\",\"precision@10\":\($0.metrics["precision@10"] ?? 0),\"ndcg@10\":\($0.metrics["ndcg@10"] ?? 0)}" }
-        print("{\"seed\":\(options.seed),\"rounds\":\(options.rounds),\"offline\":[\(offlineJSON.joined(separator: ","))],"
+        print("{\"seed\":\(options.seed),\"rounds\":\(options.rounds),\"treatment\":\"\(drr.name)\",\"offline\":[\(offlineJSON.joined(separator: ","))],"
               + "\"online\":{\"control_mean\":\(report.arms[0].mean),\"treatment_mean\":\(report.arms[1].mean),\"difference\":\(report.difference),"
               + "\"ci_low\":\(report.ciLow),\"ci_high\":\(report.ciHigh),\"p_value\":\(report.pValue),\"unit\":\"user\","
               + "\"difference_by_quarter\":[\(quarters.map { "\($0)" }.joined(separator: ","))],"

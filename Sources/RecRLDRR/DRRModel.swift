@@ -129,6 +129,11 @@ public struct DRRModel: Sendable {
     public func scores(user: Int, window: StateWindow) -> Tensor {
         var input = Tensor(zeros: [1, inputSize])
         writeInput(user: user, window: window, into: &input)
+        return scores(forInput: input)
+    }
+
+    /// ``scores(user:window:)`` for a module input row `[1, inputSize]` (`[u | i_1 … i_n]`).
+    public func scores(forInput input: Tensor) -> Tensor {
         let k = configuration.embeddingSize
         let a = action(forInput: input)
         if listSize == 1 { return itemEmbeddings.matvec(a.reshaped([k])) }

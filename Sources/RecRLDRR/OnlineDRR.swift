@@ -41,6 +41,16 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   batch of updates are never published: the learner goes back to the published model,
 ///   the batch counts in ``skippedPublications`` and the diagnostic handler is told.
 ///
+/// List models (LIRD, ``DRRModel/listSize`` `K` > 1) are served too: `recommend` returns
+/// the model's list, slot `j`'s item the best under the actor's weight vector `w_j` among
+/// the items no earlier slot took and not excluded (``ListSelection``), in list order, with
+/// its slot score `e_i · w_j`; `k` caps the list (at most `K` items). Feedback on list items
+/// moves the session window as for DRR, but a list model does not learn online: LIRD's
+/// transition is a whole list with its position-discounted list reward, while feedback
+/// arrives item by item and may never complete a list, so the item-by-item replay of
+/// ``DRRLearningStep`` does not fit it. Its transitions are dropped (``droppedTransitions``,
+/// ``isLearning`` is false); retrain offline (`recrl train --policy lird`) and reload.
+///
 /// Sessions live in a ``SessionStore`` (by default an ``InMemorySessionStore``: an LRU of
 /// at most 100 000 sessions with a one-hour time to live). Memory in the steady state is
 /// the model (twice while learning: the published copy and the learner's), the sessions
@@ -94,13 +104,13 @@ public final class OnlineDRR: Sendable {
 
         init(model: DRRModel) {
             let c = model.configuration, x = model.inputSize
-            replay = PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: x, actionSize: c.embeddingSize, alpha: c.priorityAlpha)
+            replay = PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: x, actionSize: model.learner.actionSize, alpha: c.priorityAlpha)
             exampleCapacity = c.supervisedWeight > 0 ? OnlineDRR.exampleCapacity : 0
             examples = Tensor(zeros: [0, x])
             exampleItems = []
             state = Tensor(zeros: [1, x])
             nextState = Tensor(zeros: [1, x])
-            action = Tensor(zeros: [c.embeddingSize])
+            action = Tensor(zeros: [model.learner.actionSize])
         }
 
         /// Stores one example, overwriting the oldest once the ring is full.
@@ -193,6 +203,8 @@ public final class OnlineDRR: Sendable {
     ///     `false` there is no replay buffer and no learner copy of the model at all:
     ///     feedback only updates the sessions, its transitions are dropped (counted in
     ///     ``droppedTransitions``) and ``learn(updates:)`` does nothing.
+    ///     A list model (LIRD, ``DRRModel/listSize`` > 1) never learns online, whatever
+    ///     `learns` says (see the type's documentation).
     ///   - sessions: where the users' sessions are kept (default: an
     ///     ``InMemorySessionStore`` with its default limits).
     ///   - learningOptions: options of the online ``DRRLearningStep``; the default
@@ -217,7 +229,7 @@ public final class OnlineDRR: Sendable {
             popularityOrder = []
         }
         snapshot = Mutex(Snapshot(model: model, version: 1))
-        learning = learns ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
+        learning = learns && model.listSize == 1 ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
                                      experience: Experience(model: model)) : nil
     }
 
@@ -289,13 +301,17 @@ public final class OnlineDRR: Sendable {
 
     /// The top `k` items for `user`, best first, skipping `exclude` and the items in the
     /// user's current window. Throws ``OnlineError/invalidK(_:)`` for k outside 1…1000.
+    /// For a list model (LIRD) the items are its list in list order (position 0 first),
+    /// at most ``DRRModel/listSize`` of them (`k` caps the list).
     ///
     /// One state-module and actor forward pass, one GEMV over the item matrix and a
     /// partial top-K selection (no sort of the catalogue), in buffers reused across calls.
-    public func recommend(user: String, k: Int, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
-        guard (1...1000).contains(k) else { throw OnlineError.invalidK(k) }
+    public func recommend(user: String, k requested: Int, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
+        guard (1...1000).contains(requested) else { throw OnlineError.invalidK(requested) }
         let snap = snapshot.withLock { $0 }
         let model = snap.model
+        let slots = model.listSize
+        let k = Swift.min(requested, slots > 1 ? slots : requested)
         let u = userIndex[user] ?? -1
         let window = try sessions.session(for: user)?.window ?? StateWindow(size: model.configuration.windowSize, initial: [])
         if u < 0 && !popularityOrder.isEmpty && !window.items.contains(where: { $0 >= 0 }),
@@ -309,7 +325,7 @@ public final class OnlineDRR: Sendable {
             }
             return (items, snap.version)
         }
-        let key = ModelShape(input: model.inputSize, hidden: model.configuration.hiddenSize, k: model.configuration.embeddingSize)
+        let key = ModelShape(input: model.inputSize, hidden: model.configuration.hiddenSize, k: model.learner.actionSize)
         var scratch = scratchPool.withLock { $0.popLast() } ?? RankingScratch(key: key, actor: model.learner.actor.makeContext())
         if scratch.key != key { scratch = RankingScratch(key: key, actor: model.learner.actor.makeContext()) }
 
@@ -318,18 +334,32 @@ public final class OnlineDRR: Sendable {
         model.stateModule.forward(scratch.input, context: &scratch.module)
         model.learner.act(scratch.module.output, context: &scratch.actor)
         let width = model.configuration.embeddingSize
-        scratch.action.prepare(count: width)
+        if slots > 1 { scratch.action.prepare(rows: slots, columns: width) } else { scratch.action.prepare(count: width) }
         scratch.actor.output.withUnsafeBufferPointer { a in
-            scratch.action.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: width) }
+            scratch.action.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: slots * width) }
         }
-        matvec(model.itemEmbeddings, scratch.action, into: &scratch.scores)
         scratch.excluded.removeAll(keepingCapacity: true)
         for id in exclude { if let i = itemIndex[id] { scratch.excluded.insert(i) } }
         for i in window.items where i >= 0 { scratch.excluded.insert(i) }
         let excluded = scratch.excluded
-        scratch.selector.select(scratch.scores, k: k, isExcluded: { excluded.contains($0) })
-        let selector = scratch.selector
-        let items = (0..<selector.count).map { (id: itemIDs[selector.indices[$0]], score: selector.scores[$0]) }
+        let items: [(id: String, score: Float)]
+        var list: [Int] = []
+        if slots > 1 {
+            // LIRD: one GEMM scores the catalogue under each slot's weight vector, then
+            // slot by slot the best item no earlier slot took (ListSelection).
+            matmul(scratch.action, model.itemEmbeddings, transposeB: true, into: &scratch.scores)
+            list = [Int](repeating: -1, count: slots)
+            let m = model.itemCount
+            items = scratch.scores.withUnsafeBufferPointer { z in
+                ListSelection.select(scores: z.baseAddress!, slots: slots, items: m, isExcluded: { excluded.contains($0) }, into: &list)
+                return list.prefix(k).enumerated().filter { $0.element >= 0 }.map { (id: itemIDs[$0.element], score: z[$0.offset * m + $0.element]) }
+            }
+        } else {
+            matvec(model.itemEmbeddings, scratch.action, into: &scratch.scores)
+            scratch.selector.select(scratch.scores, k: k, isExcluded: { excluded.contains($0) })
+            let selector = scratch.selector
+            items = (0..<selector.count).map { (id: itemIDs[selector.indices[$0]], score: selector.scores[$0]) }
+        }
 
         // The state (its window) and action this ranking came from, for the feedback that follows.
         let keepsAction = model.configuration.replayAction != .itemEmbedding
@@ -401,7 +431,7 @@ public final class OnlineDRR: Sendable {
         }
         counters.withLock { $0.observed += 1 }
         guard let transition else { return nil }
-        guard let learning else {
+        guard let learning, model.listSize == 1 else {
             counters.withLock { $0.dropped += 1 }
             return transition.before
         }
@@ -409,7 +439,7 @@ public final class OnlineDRR: Sendable {
         let supervised = model.configuration.supervisedWeight > 0
         learning.experience.withLock { e in
             // After a reload to a model of another shape, a transition built from the old one is dropped.
-            guard e.replay.stateSize == model.inputSize && e.replay.actionSize == model.configuration.embeddingSize else { return }
+            guard e.replay.stateSize == model.inputSize && e.replay.actionSize == model.learner.actionSize else { return }
             model.writeInput(user: u, window: transition.before, into: &e.state)
             model.writeInput(user: u, window: transition.after, into: &e.nextState)
             let k = model.configuration.embeddingSize, scale = model.actionScale
@@ -506,7 +536,7 @@ public final class OnlineDRR: Sendable {
         if let learning {
             learning.learner.withLock { state in
                 let old = state.model
-                if old.inputSize == model.inputSize && old.configuration.embeddingSize == model.configuration.embeddingSize
+                if old.inputSize == model.inputSize && old.learner.actionSize == model.learner.actionSize
                     && old.configuration.batchSize == model.configuration.batchSize
                     && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
                     state.model = model

@@ -1,12 +1,15 @@
 import RecRLDRR
 
 extension DRREngine {
-    /// Refuses a list-wise (LIRD) model: ``OnlineDRR`` ranks by one action vector per user,
-    /// and a LIRD model's actor outputs one per list position, so serving it needs a list
-    /// engine (not written yet). Throws ``DRRError/invalidModel(_:)`` naming the policy.
-    static func checkItemWise(_ manifest: DRRManifest) throws(DRRError) {
-        if let lird = manifest.lird {
-            throw DRRError.invalidModel("'\(manifest.policy)' is a list-wise model (LIRD, lists of \(lird.listSize)); the DRR engine serves item-wise DRR models only")
+    /// A list-wise (LIRD) model is served (its lists, see ``OnlineDRR``) but never learns
+    /// online, so an engine asked to run background learning refuses one: throws
+    /// ``DRRError/invalidConfiguration(_:)`` naming the policy when `backgroundLearning` and
+    /// the manifest is a LIRD model's.
+    static func checkServable(_ manifest: DRRManifest, backgroundLearning: Bool) throws(DRRError) {
+        if let lird = manifest.lird, backgroundLearning {
+            throw DRRError.invalidConfiguration(
+                "'\(manifest.policy)' is a list-wise model (LIRD, lists of \(lird.listSize)), which is served without online "
+                + "learning; serve it without --updates-per-second and retrain it offline")
         }
     }
 }

@@ -29,6 +29,11 @@ import Synchronization
 ///   stays: item ids in clients, in the event log and in A/B analyses must keep their
 ///   meaning while the server runs; restart the server to change the catalogue.
 ///
+/// A LIRD model folder (`recrl train --policy lird`) is served the same way: each answer
+/// is the model's list of `K` distinct items in position order (see ``OnlineDRR``), and
+/// the engine does not learn from its feedback (transitions dropped and counted; an engine
+/// with `updatesPerSecond` refuses a LIRD model).
+///
 /// ``modelVersion`` is `"<model id>.<n>"`: the model id is 8 hex digits identifying the
 /// saved model (a hash of its manifest's policy, data fingerprint, seed and creation
 /// time) and `n` counts publications (the load, every online publication, every
@@ -102,7 +107,7 @@ public final class DRREngine: RecommendationEngine {
                 sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
                 seed: UInt64 = 0) throws(DRRError) {
         try Self.checkUniqueIDs(manifest, directory: directory)
-        try Self.checkItemWise(manifest)
+        try Self.checkServable(manifest, backgroundLearning: updatesPerSecond != nil && learnsOnline)
         if let updatesPerSecond {
             precondition(updatesPerSecond > 0 && updatesPerSecond.isFinite,
                          "DRREngine: updatesPerSecond must be positive, got \(updatesPerSecond)")
@@ -290,7 +295,7 @@ public final class DRREngine: RecommendationEngine {
             do {
                 (model, manifest) = try DRRModelStore.load(from: directory)
                 try Self.checkUniqueIDs(manifest, directory: directory)
-                try Self.checkItemWise(manifest)
+                try Self.checkServable(manifest, backgroundLearning: updatesPerSecond != nil && learnsOnline)
             } catch {
                 throw RequestError.unprocessable("cannot load a DRR model from \(directory.path): \(error); kept version \(modelVersion)")
             }
@@ -350,6 +355,8 @@ public final class DRREngine: RecommendationEngine {
     ///
     /// with scores `E · μ(module(input))`, the same as ``recommend(user:k:exclude:)``.
     /// It uses the currently published weights, including what was learned online.
+    /// A list model (LIRD) answers only its list, in list order, with the scores of
+    /// ``DRRModel/scores(forInput:)`` (so KServe V2 `infer` on states is `[batch, K]`).
     /// - Throws: ``RequestError`` 422 for any other length or a non-finite value.
     public func scoreState(_ state: [Float]) throws -> [ScoredItem] {
         let snapshot = current
@@ -364,12 +371,11 @@ public final class DRREngine: RecommendationEngine {
         input.withUnsafeMutableBufferPointer { x in
             for (j, value) in state.enumerated() { x[j] = value }
         }
-        let action = model.action(forInput: input).reshaped([k])
-        let scores = model.itemEmbeddings.matvec(action)
-        let values = scores.withUnsafeBufferPointer { Array($0) }
+        let values = model.scores(forInput: input).withUnsafeBufferPointer { Array($0) }
         let ids = snapshot.online.itemIDs
         let order = values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
-        return order.map { ScoredItem(item: ids[$0], score: values[$0]) }
+        // A list model answers its list (the first listSize of the ranking, see DRRModel.scores).
+        return order.prefix(model.listSize > 1 ? model.listSize : order.count).map { ScoredItem(item: ids[$0], score: values[$0]) }
     }
 
     /// Exported as `recrl_engine_<name>` gauges:
@@ -383,7 +389,9 @@ public final class DRREngine: RecommendationEngine {
     /// - `dropped_transitions`: feedback transitions dropped because the engine does not
     ///   learn online (over every model served so far),
     /// - `skipped_publications`: online learning batches not published because a weight
-    ///   became non-finite (idem).
+    ///   became non-finite (idem),
+    /// - `list_size`: items per recommendation of the served model (1: DRR; `K`: LIRD, whose
+    ///   feedback is never learned online and counts in `dropped_transitions`).
     public var statistics: [String: Double] {
         let state = current
         let stats = state.online.statistics
@@ -396,6 +404,7 @@ public final class DRREngine: RecommendationEngine {
             "sessions": Double(state.online.sessions.count),
             "dropped_transitions": Double(state.previousDropped + state.online.droppedTransitions),
             "skipped_publications": Double(state.previousSkipped + state.online.skippedPublications),
+            "list_size": Double(state.model.listSize),
             "background_updates_per_second": learning.withLock { $0 } ? updatesPerSecond ?? 0 : 0,
         ]
     }
@@ -418,7 +427,7 @@ public final class DRREngine: RecommendationEngine {
 }
 
 /// The engine for the model saved in `modelDirectory`: every model `recrl train` writes
-/// today is a DRR model, so this is a ``DRREngine`` named after its policy (without
+/// today is a DRR or LIRD model, so this is a ``DRREngine`` named after its policy (without
 /// background learning unless `updatesPerSecond` is given; `learnsOnline` and
 /// `sessionStore` as in ``DRREngine/init(model:manifest:name:directory:updatesPerSecond:learnsOnline:sessionStore:seed:)``).
 /// `recrl serve` uses it.

@@ -53,6 +53,27 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertEqual(csv.split(separator: "\n").count, 3, "a header and one row per round")
     }
 
+    /// `--treatment lird`: the treatment arm serves a LIRD model (saved with its `lird`
+    /// manifest field) over HTTP and does not learn online.
+    func testLIRDTreatmentServesTheListModel() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-lird-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run(["--users", "40", "--items", "60", "--rounds", "2", "--episodes", "20", "--out", dir.path, "--json",
+                         "--treatment", "lird"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        XCTAssertEqual(object["treatment"] as? String, "lird")
+        let offline = try XCTUnwrap(object["offline"] as? [[String: Any]])
+        XCTAssertEqual(offline.last?["policy"] as? String, "lird")
+        let online = try XCTUnwrap(object["online"] as? [String: Any])
+        XCTAssertGreaterThan(try XCTUnwrap(online["treatment_users"] as? Int), 0)
+        let manifest = try String(contentsOf: dir.appendingPathComponent("model/manifest.json"), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("\"lird\""), manifest)
+        XCTAssertTrue(r.stderr.contains("LIRD, not learning"), r.stderr)
+        XCTAssertEqual(try run(["--treatment", "dqn"]).status, 64)
+    }
+
     func testBadFlagGivesOneErrorLine() throws {
         let r = try run(["--rounds", "zero"])
         XCTAssertEqual(r.status, 64)
