@@ -75,7 +75,7 @@ public enum DRRTrainer {
                                        rewardScale: setup.model.rewardScale, configuration: configuration, seed: rng.next())
         var session = TrainingSession(model: setup.model, configuration: configuration, parallelism: parallelism,
                                       histories: setup.histories, seed: rng.next())
-        return runLoop(&session, episodes: configuration.episodes, curveEvery: curveEvery, parallelism: parallelism,
+        return try runLoop(&session, episodes: configuration.episodes, curveEvery: curveEvery, parallelism: parallelism,
                        progress: progress) { session, episode in session.runEpisode(&env, episode: episode) }
     }
 
@@ -102,7 +102,7 @@ public enum DRRTrainer {
     /// thread, records the learning curve, and returns the trained model (parallelism 1).
     static func runLoop(_ session: inout TrainingSession, episodes: Int, curveEvery: Int, parallelism: Int,
                         progress: ((DRRCurvePoint) -> Void)?,
-                        episode runEpisode: (inout TrainingSession, Int) -> Float) -> DRRTrainingResult {
+                        episode runEpisode: (inout TrainingSession, Int) -> Float) throws -> DRRTrainingResult {
         // Batch-64 GEMMs run best on one core; OpenBLAS's threads only add spinning here.
         let blasThreads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
@@ -115,9 +115,9 @@ public enum DRRTrainer {
             episodesInPoint += 1
             if let bad = session.nonFiniteLoss {
                 throw DRRError.trainingDiverged(
-                    "the \(bad.kind) loss became \(bad.value) in episode \(episode + 1) of \(configuration.episodes) "
-                    + "(after \(session.transitions) transitions); lower the learning rates (actor \(configuration.actorLearningRate), "
-                    + "critic \(configuration.criticLearningRate)) or set maxGradientNorm")
+                    "the \(bad.kind) loss became \(bad.value) in episode \(episode + 1) of \(episodes) "
+                    + "(after \(session.transitions) transitions); lower the learning rates (actor \(session.configuration.actorLearningRate), "
+                    + "critic \(session.configuration.criticLearningRate)) or set maxGradientNorm")
             }
             lossSum += session.lossSum; lossCount += session.lossCount
             session.lossSum = 0; session.lossCount = 0

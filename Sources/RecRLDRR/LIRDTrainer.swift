@@ -37,14 +37,14 @@ public enum LIRDTrainer {
                                                  predictedRating: { u, i in setup.pmf.predict(user: u, item: i) },
                                                  rewardScale: setup.model.rewardScale, configuration: itemSteps, seed: envSeed)
             var env = LoggedListSimulator(simulator)
-            return DRRTrainer.runLoop(&session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
+            return try DRRTrainer.runLoop(&session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
                                       progress: progress) { session, episode in
                 session.runListEpisode(&env, episode: episode, lird: configuration)
             }
         case .memory:
             var env = try MemoryListSimulator(itemEmbeddings: setup.pmf.itemFactors, histories: setup.histories,
                                               rewardScale: setup.model.rewardScale, configuration: configuration, seed: envSeed)
-            return DRRTrainer.runLoop(&session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
+            return try DRRTrainer.runLoop(&session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
                                       progress: progress) { session, episode in
                 session.runListEpisode(&env, episode: episode, lird: configuration)
             }
