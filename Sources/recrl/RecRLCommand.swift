@@ -14,7 +14,8 @@ struct RecRLCommand: AsyncParsableCommand {
         version: recrlVersion,
         subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
                       Serve.self, Learn.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
-                      OffPolicyValidation.self, Ingest.self, SplitCommand.self, Tune.self, Models.self, PipelineCommand.self]
+                      OffPolicyValidation.self, Ingest.self, SplitCommand.self, Tune.self, Models.self, PipelineCommand.self,
+                      OnlineCompare.self]
     )
 
     static func main() async {
