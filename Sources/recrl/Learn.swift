@@ -38,7 +38,12 @@ struct Learn: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("Event log: a PostgreSQL URL or a SQLite file (default: RECRL_EVENTS, which keeps a password out of the process list).",
                                valueName: "URL|PATH"))
-    var events: String? = ProcessInfo.processInfo.environment["RECRL_EVENTS"].flatMap { $0.isEmpty ? nil : $0 }
+    var events: String?
+
+    /// `--events`, else a non-empty `RECRL_EVENTS`.
+    private var eventLogLocation: String? {
+        events ?? ProcessInfo.processInfo.environment["RECRL_EVENTS"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     @Option(help: "The model to start from before the first publication (a folder written by `recrl train`).")
     var model: String
@@ -84,7 +89,7 @@ struct Learn: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard events != nil else { throw ValidationError("give the event log with --events (or RECRL_EVENTS)") }
+        guard eventLogLocation != nil else { throw ValidationError("give the event log with --events (or RECRL_EVENTS)") }
         guard batchEvents > 0 else { throw ValidationError("--batch-events must be positive, got \(batchEvents)") }
         guard updatesPerEvent >= 0 && updatesPerEvent.isFinite else { throw ValidationError("--updates-per-event must be >= 0, got \(updatesPerEvent)") }
         guard publishEveryUpdates > 0 else { throw ValidationError("--publish-every-updates must be positive, got \(publishEveryUpdates)") }
@@ -114,7 +119,7 @@ struct Learn: AsyncParsableCommand {
     func run() async throws {
         ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
         BLASRuntime.setThreadCount(1)
-        let log = try await openEventLog(events ?? "")
+        let log = try await openEventLog(eventLogLocation ?? "")
         let initial = try DRRModelStore.load(from: URL(fileURLWithPath: model))
         let registry = ModelRegistry(directory: URL(fileURLWithPath: self.registry))
         if registry.version(at: .production) == nil {

@@ -100,7 +100,9 @@ struct PipelineCommand: ParsableCommand {
             process.executableURL = Self.executable
             process.arguments = arguments
             if let stdout {
-                FileManager.default.createFile(atPath: stdout, contents: nil)
+                guard FileManager.default.createFile(atPath: stdout, contents: nil) else {
+                    throw StageError("pipeline stage \(name): cannot create \(stdout)")
+                }
                 process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdout))
             }
             try process.run()
