@@ -42,8 +42,7 @@ final class TestEngine: RecommendationEngine {
     }
 
     func recommend(user: String, k: Int, exclude: Set<String>) throws -> Recommendation {
-        let delay = recommendDelay.withLock { $0 }
-        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+        while holdRecommends.withLock({ $0 }) { Thread.sleep(forTimeInterval: 0.005) }
         let snapshot = model.withLock { $0 }   // a request works on one model from start to end
         let candidates: [String] = items.filter { !exclude.contains($0) }
         let scored: [ScoredItem] = candidates.map { item in
@@ -72,8 +71,9 @@ final class TestEngine: RecommendationEngine {
     /// What ``sessionEvictions`` reports (tests set it).
     let evictions = Mutex(0)
 
-    /// Seconds each recommend blocks its thread (to saturate the ranking threads in tests).
-    let recommendDelay = Mutex(0.0)
+    /// While true, every recommend blocks its thread until a test sets it back to false
+    /// (to saturate the ranking threads for as long as a test needs).
+    let holdRecommends = Mutex(false)
 
     struct ReloadError: Error, CustomStringConvertible {
         var description: String
