@@ -62,13 +62,16 @@ fuzz-smoke: deps
 
 TSAN_FILTER ?= RecRLServerTests|OnlineDRRTests|BoundedMemoryTests|InProcessServerTests|DRREngineTests
 
-## The server and online-learning tests under ThreadSanitizer (TSAN_FILTER= for all tests).
+## The server and online-learning tests under ThreadSanitizer (TSAN_FILTER= for all tests), in
+## their own scratch path, with a throw-away PostgreSQL cluster as in make test.
 test-tsan: deps
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(if $(TSAN_FILTER),--filter '$(TSAN_FILTER)')
+	Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(if $(TSAN_FILTER),--filter '$(TSAN_FILTER)')
 
-## The tests under AddressSanitizer.
+ASAN_FILTER ?=
+
+## The tests under AddressSanitizer (ASAN_FILTER='$(TSAN_FILTER)' for the classes test-tsan runs).
 test-asan: deps
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=address --scratch-path .build-asan $(if $(ASAN_FILTER),--filter '$(ASAN_FILTER)')
 
 # --- Deployment artefacts (Dockerfile, deploy/) ------------------------------------------------
 DEPLOY_VENV := .venv-deploy

@@ -2,7 +2,19 @@
 #include <stddef.h>
 #include <errno.h> /* defines __GLIBC__ on glibc */
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define RECRL_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RECRL_SANITIZED 1
+#endif
+
+/* A sanitizer runtime interposes the allocator itself: a second interposer would bypass it
+   and runs instrumented code before the runtime is initialised, so sanitized builds do not
+   count. */
+#if defined(__linux__) && defined(__GLIBC__) && !defined(RECRL_SANITIZED)
 #include <errno.h>
 #include <stdatomic.h>
 

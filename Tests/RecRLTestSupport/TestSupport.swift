@@ -91,10 +91,14 @@ public func checkLayerGradients<L: Layer>(_ layer: L, input: Tensor, seed: UInt6
 
 import CRecRLMallocCounter
 
+/// Whether this build counts allocations (glibc without a sanitizer: a sanitizer runtime
+/// defines the allocator in every executable it links).
+public var allocationCountingAvailable: Bool { recrl_malloc_counter_active() != 0 }
+
 /// Heap allocations performed while running `body` (all threads), or nil where the
-/// allocator cannot be interposed.
+/// allocator cannot be interposed (other C libraries, sanitizer builds).
 public func countAllocations(_ body: () throws -> Void) rethrows -> Int? {
-    guard recrl_malloc_counter_active() != 0 else { try body(); return nil }
+    guard allocationCountingAvailable else { try body(); return nil }
     let before = recrl_malloc_count()
     try body()
     return recrl_malloc_count() - before

@@ -7,10 +7,10 @@
 
 /// The number of allocation calls (malloc, calloc, realloc, aligned allocations)
 /// since the process started, over all threads. Always 0 where interposition is
-/// unavailable; check `recrl_malloc_counter_active()`.
+/// unavailable (other C libraries, sanitizer builds); check `recrl_malloc_counter_active()`.
 long recrl_malloc_count(void);
 
-/// 1 when this build interposes the allocator (glibc), else 0.
+/// 1 when this build interposes the allocator (glibc, no sanitizer), else 0.
 int recrl_malloc_counter_active(void);
 
 #endif
