@@ -39,8 +39,14 @@ final class AllocationCountingTests: XCTestCase {
         return output.split(separator: "\n").contains { $0.split(separator: " ").last == "malloc" }
     }
 
+    /// Sanitizer and non-glibc builds neither interpose nor count: each executable gets its
+    /// allocator from the sanitizer runtime or the C library.
+    func skipUnlessCounting() throws {
+        try XCTSkipUnless(allocationCountingAvailable, "this build does not count allocations (sanitizer or non-glibc)")
+    }
+
     func testOnlyRecrlBenchDefinesMalloc() throws {
-        try XCTSkipUnless(allocationCountingAvailable, "sanitizer or non-glibc build: executables get their allocator from its runtime")
+        try skipUnlessCounting()
         XCTAssertFalse(try definesMalloc(executable("recrl")), "recrl must not interpose malloc")
         XCTAssertTrue(try definesMalloc(executable("recrl-bench")), "recrl-bench interposes malloc to count allocations")
     }
@@ -54,6 +60,7 @@ final class AllocationCountingTests: XCTestCase {
     }
 
     func testOnlyRecrlBenchReportsAllocationCounts() throws {
+        try skipUnlessCounting()
         let plain = try benchTrain(executable("recrl"), ["bench"])
         XCTAssert(plain["allocations_per_update"] is NSNull, "\(plain)")
         XCTAssertEqual(plain["allocations_note"] as? String, AllocationCounting.unavailableNote)
@@ -70,6 +77,7 @@ final class AllocationCountingTests: XCTestCase {
     /// `recrl-bench layers` times the three DeepPage layers with counting: a warm forward +
     /// backward allocates nothing.
     func testBenchLayersReportsNoAllocations() throws {
+        try skipUnlessCounting()
         let (status, output) = try run(executable("recrl-bench"), ["layers", "--threads", "1", "--seconds", "0.05", "--runs", "1", "--json"])
         XCTAssertEqual(status, 0, output)
         let line = try XCTUnwrap(output.split(separator: "\n").last)
