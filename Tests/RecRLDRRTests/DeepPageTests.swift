@@ -208,6 +208,22 @@ final class DeepPageTests: XCTestCase {
         var file = model.safeTensors()
         file.metadata = [:]
         XCTAssertThrowsError(try DeepPageModel(safeTensors: file))
+
+        // Through the model store: a versioned folder that loadDeepPage reads back and
+        // load (DRR's) refuses.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("deeppage-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let manifest = DRRManifest(policy: DRRModelStore.deepPagePolicy, configuration: c.base, seed: 5,
+                                   dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs,
+                                   rewardScale: model.rewardScale)
+        try DRRModelStore.save(model, manifest: manifest, to: dir)
+        let (stored, storedManifest) = try DRRModelStore.loadDeepPage(from: dir)
+        XCTAssertEqual(storedManifest.policy, "deeppage")
+        XCTAssertEqual(stored.page(window: window, pages: shown), model.page(window: window, pages: shown))
+        XCTAssertThrowsError(try DRRModelStore.load(from: dir)) { XCTAssertTrue("\($0)".contains("DeepPage"), "\($0)") }
+        var wrong = manifest
+        wrong.policy = "drr-ave"
+        XCTAssertThrowsError(try DRRModelStore.save(model, manifest: wrong, to: dir))
     }
 
     /// Against the memory-based page simulator (a page read as LIRD's list): the critic's
