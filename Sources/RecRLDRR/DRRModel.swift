@@ -137,25 +137,7 @@ public struct DRRModel: Sendable {
         let k = configuration.embeddingSize
         let a = action(forInput: input)
         if listSize == 1 { return itemEmbeddings.matvec(a.reshaped([k])) }
-        let slotScores = a.reshaped([listSize, k]).matmul(itemEmbeddings, transposeOther: true)  // [K, items]
-        let m = itemCount
-        var list = [Int](repeating: 0, count: listSize)
-        slotScores.withUnsafeBufferPointer { z in
-            ListSelection.select(scores: z.baseAddress!, slots: listSize, items: m, isExcluded: { _ in false }, into: &list)
-        }
-        var out = Tensor(zeros: [m])
-        slotScores.withUnsafeBufferPointer { z in
-            out.withUnsafeMutableBufferPointer { o in
-                for i in 0..<m {
-                    var best = z[i]
-                    for j in 1..<listSize { best = Swift.max(best, z[j * m + i]) }
-                    o[i] = best
-                }
-                let top = o.max() ?? 0
-                for (position, item) in list.enumerated() { o[item] = top + Float(listSize - position) }
-            }
-        }
-        return out
+        return ListSelection.rankingScores(a.reshaped([listSize, k]).matmul(itemEmbeddings, transposeOther: true))
     }
 
     /// LIRD's list for a state: ``listSize`` distinct items, slot `j`'s item the best under
@@ -200,6 +182,29 @@ public enum ListSelection {
             }
             list[j] = best
         }
+    }
+
+    /// Scores of every item from `slotScores` `[K, items]` (row `j` = slot `j`'s scores) such
+    /// that a ranking by them starts with the list ``select(scores:slots:items:isExcluded:into:)``
+    /// picks (nothing excluded), in slot order; every other item scores `max_j` of its slot
+    /// scores (its best slot). `[items]`.
+    public static func rankingScores(_ slotScores: Tensor) -> Tensor {
+        let slots = slotScores.rows, m = slotScores.columns
+        var list = [Int](repeating: 0, count: slots)
+        var out = Tensor(zeros: [m])
+        slotScores.withUnsafeBufferPointer { z in
+            select(scores: z.baseAddress!, slots: slots, items: m, isExcluded: { _ in false }, into: &list)
+            out.withUnsafeMutableBufferPointer { o in
+                for i in 0..<m {
+                    var best = z[i]
+                    for j in 1..<slots { best = Swift.max(best, z[j * m + i]) }
+                    o[i] = best
+                }
+                let top = o.max() ?? 0
+                for (position, item) in list.enumerated() where item >= 0 { o[item] = top + Float(slots - position) }
+            }
+        }
+        return out
     }
 }
 

@@ -117,11 +117,32 @@ public enum DRRModelStore {
     @discardableResult
     public static func save(_ model: DRRModel, manifest: DRRManifest, to directory: URL,
                             keep: Int = defaultVersionsKept) throws -> URL {
-        let tensors = weights(of: model)
-        if let bad = tensors.first(where: { !$0.value.isFinite })?.key {
+        try save(SafeTensors(tensors: weights(of: model), metadata: ["format": "recrl-drr", "policy": manifest.policy]),
+                 manifest: manifest, to: directory, keep: keep)
+    }
+
+    /// The manifest policy of a DeepPage model.
+    public static let deepPagePolicy = "deeppage"
+
+    /// Writes a DeepPage model (manifest policy ``deepPagePolicy``, its
+    /// ``DRRManifest/configuration`` the model's `base`) as a new version of `directory`, with
+    /// the guarantees of ``save(_:manifest:to:keep:)``. The DeepPage configuration travels in
+    /// the weights' metadata (``DeepPageModel/safeTensors()``).
+    @discardableResult
+    public static func save(_ model: DeepPageModel, manifest: DRRManifest, to directory: URL,
+                            keep: Int = defaultVersionsKept) throws -> URL {
+        guard manifest.policy == deepPagePolicy, manifest.configuration == model.configuration.base else {
+            throw DRRError.invalidModel("a DeepPage model needs a manifest of policy \(deepPagePolicy) and the model's base configuration")
+        }
+        return try save(model.safeTensors(), manifest: manifest, to: directory, keep: keep)
+    }
+
+    /// Writes `file` and `manifest` as a new version of `directory` and makes it current.
+    static func save(_ file: SafeTensors, manifest: DRRManifest, to directory: URL, keep: Int) throws -> URL {
+        if let bad = file.tensors.first(where: { !$0.value.isFinite })?.key {
             throw DRRError.invalidModel("refusing to save: tensor '\(bad)' has a NaN or infinite value")
         }
-        let bytes = SafeTensors(tensors: tensors, metadata: ["format": "recrl-drr", "policy": manifest.policy]).encoded()
+        let bytes = file.encoded()
         var manifest = manifest
         manifest.weightsSHA256 = SHA256.hexDigest(of: bytes)
         let encoder = JSONEncoder()
@@ -186,6 +207,50 @@ public enum DRRModelStore {
     /// missing or inconsistent: an unreadable manifest, a weights checksum that does not
     /// match, a missing tensor, a wrong shape or a non-finite weight.
     public static func load(from directory: URL) throws -> (model: DRRModel, manifest: DRRManifest) {
+        let (manifest, weights) = try read(from: directory)
+        guard manifest.policy != deepPagePolicy else {
+            throw DRRError.invalidModel("model folder '\(directory.lastPathComponent)' holds a DeepPage model: load it with loadDeepPage(from:)")
+        }
+        guard let users = weights.tensors["embeddings.users"], let items = weights.tensors["embeddings.items"],
+              users.rank == 2, items.rank == 2 else {
+            throw DRRError.invalidModel("weights lack the embeddings")
+        }
+        guard users.shape[0] == manifest.userIDs.count, items.shape[0] == manifest.itemIDs.count else {
+            throw DRRError.invalidModel("embeddings (\(users.shape), \(items.shape)) do not match the manifest's \(manifest.userIDs.count) users and \(manifest.itemIDs.count) items")
+        }
+        var rng = Xoshiro256StarStar(seed: manifest.seed)
+        var model = try DRRModel(configuration: manifest.configuration, userEmbeddings: users, itemEmbeddings: items,
+                                 rewardScale: manifest.rewardScale, listSize: manifest.lird?.listSize ?? 1, using: &rng)
+        try model.stateModule.loadParameters(from: weights.tensors, prefix: "state.")
+        var actor = model.learner.actor, critic = model.learner.critics[0]
+        try actor.loadParameters(from: weights.tensors, prefix: "actor.")
+        try critic.loadParameters(from: weights.tensors, prefix: "critic.")
+        var targetActor = actor, targetCritic = critic
+        try targetActor.loadParameters(from: weights.tensors, prefix: "target_actor.")
+        try targetCritic.loadParameters(from: weights.tensors, prefix: "target_critic.")
+        model.learner = DDPGLearner(actor: actor, critic: critic, configuration: manifest.configuration.learnerConfiguration, seed: manifest.seed)
+        model.learner.setTargets(actor: targetActor, critics: [targetCritic])
+        model.installTargetProjection()
+        return (model, manifest)
+    }
+
+    /// Reads the current version of a model folder holding a DeepPage model (manifest policy
+    /// ``deepPagePolicy``), with the checks of ``load(from:)``.
+    public static func loadDeepPage(from directory: URL) throws -> (model: DeepPageModel, manifest: DRRManifest) {
+        let (manifest, weights) = try read(from: directory)
+        guard manifest.policy == deepPagePolicy else {
+            throw DRRError.invalidModel("model folder '\(directory.lastPathComponent)' holds no DeepPage model (policy \(manifest.policy))")
+        }
+        let model = try DeepPageModel(safeTensors: weights)
+        guard model.configuration.base == manifest.configuration, model.itemCount == manifest.itemIDs.count else {
+            throw DRRError.invalidModel("the DeepPage weights (\(model.itemCount) items) do not match the manifest's \(manifest.itemIDs.count) items and configuration")
+        }
+        return (model, manifest)
+    }
+
+    /// The manifest and the verified weights (checksum, finiteness, item popularity) of the
+    /// current version of `directory`.
+    static func read(from directory: URL) throws -> (manifest: DRRManifest, weights: SafeTensors) {
         let version = currentVersionDirectory(of: directory)
         let manifestURL = version.appendingPathComponent(manifestFile)
         guard let data = try? Data(contentsOf: manifestURL) else {
@@ -212,32 +277,12 @@ public enum DRRModelStore {
         if let bad = weights.tensors.first(where: { !$0.value.isFinite })?.key {
             throw DRRError.invalidModel("tensor '\(bad)' has a NaN or infinite value")
         }
-        guard let users = weights.tensors["embeddings.users"], let items = weights.tensors["embeddings.items"],
-              users.rank == 2, items.rank == 2 else {
-            throw DRRError.invalidModel("weights lack the embeddings")
-        }
-        guard users.shape[0] == manifest.userIDs.count, items.shape[0] == manifest.itemIDs.count else {
-            throw DRRError.invalidModel("embeddings (\(users.shape), \(items.shape)) do not match the manifest's \(manifest.userIDs.count) users and \(manifest.itemIDs.count) items")
-        }
         if let popularity = manifest.itemPopularity {
             guard popularity.count == manifest.itemIDs.count, popularity.allSatisfy({ $0 >= 0 }) else {
                 throw DRRError.invalidModel("item_popularity has \(popularity.count) entries (negative ones: \(popularity.filter { $0 < 0 }.count)) for \(manifest.itemIDs.count) items")
             }
         }
-        var rng = Xoshiro256StarStar(seed: manifest.seed)
-        var model = try DRRModel(configuration: manifest.configuration, userEmbeddings: users, itemEmbeddings: items,
-                                 rewardScale: manifest.rewardScale, listSize: manifest.lird?.listSize ?? 1, using: &rng)
-        try model.stateModule.loadParameters(from: weights.tensors, prefix: "state.")
-        var actor = model.learner.actor, critic = model.learner.critics[0]
-        try actor.loadParameters(from: weights.tensors, prefix: "actor.")
-        try critic.loadParameters(from: weights.tensors, prefix: "critic.")
-        var targetActor = actor, targetCritic = critic
-        try targetActor.loadParameters(from: weights.tensors, prefix: "target_actor.")
-        try targetCritic.loadParameters(from: weights.tensors, prefix: "target_critic.")
-        model.learner = DDPGLearner(actor: actor, critic: critic, configuration: manifest.configuration.learnerConfiguration, seed: manifest.seed)
-        model.learner.setTargets(actor: targetActor, critics: [targetCritic])
-        model.installTargetProjection()
-        return (model, manifest)
+        return (manifest, weights)
     }
 
     /// Every tensor a saved model holds, by name.

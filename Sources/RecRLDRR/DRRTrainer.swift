@@ -83,6 +83,16 @@ public enum DRRTrainer {
     /// a fresh model of `listSize` items per step around them, and the users' histories.
     static func prepare<G: RandomNumberGenerator>(_ train: InteractionDataset, configuration: DRRConfiguration, listSize: Int,
                                                   using rng: inout G) throws -> (pmf: MatrixFactorization, model: DRRModel, histories: UserHistories) {
+        let (pmf, scale, histories) = try pretrain(train, configuration: configuration, using: &rng)
+        let model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
+                                 rewardScale: scale, listSize: listSize, using: &rng)
+        return (pmf, model, histories)
+    }
+
+    /// The embeddings of ``DRRConfiguration/embeddingMethod`` fitted on `train`, its rating
+    /// scale as rewards, and the users' histories.
+    static func pretrain<G: RandomNumberGenerator>(_ train: InteractionDataset, configuration: DRRConfiguration,
+                                                   using rng: inout G) throws -> (pmf: MatrixFactorization, scale: RewardScale, histories: UserHistories) {
         guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
         let ratings = try SparseRatings(userCount: train.userCount, itemCount: train.itemCount,
                                         users: train.users, items: train.items, values: train.ratings)
@@ -93,9 +103,7 @@ public enum DRRTrainer {
             ? try MatrixFactorization.fitExplicit(ratings, configuration: factorization, using: &rng)
             : try MatrixFactorization.fitImplicit(ratings, configuration: factorization, using: &rng)
         let scale = RewardScale(minimum: train.ratingScale.lowerBound, maximum: train.ratingScale.upperBound)
-        let model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
-                                 rewardScale: scale, listSize: listSize, using: &rng)
-        return (pmf, model, UserHistories(train))
+        return (pmf, scale, UserHistories(train))
     }
 
     /// The episode loop shared by DRR and LIRD: runs `episodes` episodes with OpenBLAS on one
@@ -103,6 +111,20 @@ public enum DRRTrainer {
     static func runLoop(_ session: inout TrainingSession, episodes: Int, curveEvery: Int, parallelism: Int,
                         progress: ((DRRCurvePoint) -> Void)?,
                         episode runEpisode: (inout TrainingSession, Int) -> Float) throws -> DRRTrainingResult {
+        let (curve, loopSeconds) = try runEpisodes(&session, episodes: episodes, curveEvery: curveEvery, progress: progress,
+                                                   episode: runEpisode)
+        var model = session.model
+        model.learner.parallelism = 1
+        return DRRTrainingResult(model: model, curve: curve, episodes: episodes, loopSeconds: loopSeconds,
+                                 parallelism: parallelism)
+    }
+
+    /// The episode loop of every trainer here (DRR, LIRD, DeepPage): runs `episodes`
+    /// episodes with OpenBLAS on one thread, stops on a non-finite loss, and returns the
+    /// learning curve and the loop's wall time.
+    static func runEpisodes<S: EpisodeLoopSession>(_ session: inout S, episodes: Int, curveEvery: Int,
+                                                   progress: ((DRRCurvePoint) -> Void)?,
+                                                   episode runEpisode: (inout S, Int) -> Float) throws -> ([DRRCurvePoint], Double) {
         // Batch-64 GEMMs run best on one core; OpenBLAS's threads only add spinning here.
         let blasThreads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
@@ -132,10 +154,7 @@ public enum DRRTrainer {
         }
         let elapsed = (clock.now - loopStart).components
         let loopSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
-        var model = session.model
-        model.learner.parallelism = 1
-        return DRRTrainingResult(model: model, curve: curve, episodes: episodes, loopSeconds: loopSeconds,
-                                 parallelism: parallelism)
+        return (curve, loopSeconds)
     }
 
     /// The default ``train(_:configuration:seed:curveEvery:parallelism:progress:)``
@@ -146,7 +165,7 @@ public enum DRRTrainer {
     }
 
     /// The mutable state of one training run: model, replay, learning step, exploration.
-    struct TrainingSession {
+    struct TrainingSession: EpisodeLoopSession {
         var model: DRRModel
         let configuration: DRRConfiguration
         var rng: Xoshiro256StarStar
@@ -183,11 +202,6 @@ public enum DRRTrainer {
             step = DRRLearningStep(model: model, options: .init(trainsStateModule: true))
             input = Tensor(zeros: [1, x])
             actionScale = model.actionScale
-        }
-        func epsilon(at episode: Int) -> Float {
-            let horizon = max(1, configuration.episodes / 2)
-            let t = min(1, Float(episode) / Float(horizon))
-            return configuration.epsilonStart + (configuration.epsilonEnd - configuration.epsilonStart) * t
         }
 
         /// Runs one episode with ε-greedy over the ranking plus Gaussian action noise,
@@ -235,7 +249,7 @@ public enum DRRTrainer {
         mutating func runListEpisode<E: ListEnvironment>(_ env: inout E, episode: Int, lird: LIRDConfiguration) -> Float {
             env.reset()
             var total: Float = 0
-            let eps = epsilon(at: episode), width = model.learner.actionSize, slots = model.listSize
+            let eps = epsilon(at: episode), width = model.learner.actionSize
             var state = Tensor(zeros: [1, model.inputSize])
             model.writeInput(user: env.user, window: env.window, into: &state)
             while !env.isFinished {
@@ -247,13 +261,7 @@ public enum DRRTrainer {
                 }
                 let environment = env
                 var list = model.list(forAction: action, excluding: { !environment.isCandidate($0) })
-                for j in 0..<slots where list[j] < 0 || rng.nextUnitFloat() < eps {
-                    var pick = rng.nextInt(below: model.itemCount)
-                    while !env.isCandidate(pick) || list[..<j].contains(pick) || list[(j + 1)...].contains(pick) {
-                        pick = rng.nextInt(below: model.itemCount)
-                    }
-                    list[j] = pick
-                }
+                exploreList(&list, epsilon: eps, itemCount: model.itemCount, isCandidate: environment.isCandidate, using: &rng)
                 let reward = lird.listReward(env.recommend(list))
                 total += reward
                 var next = Tensor(zeros: [1, model.inputSize])
@@ -283,6 +291,41 @@ public enum DRRTrainer {
                 supervisedLossSum += loss
             }
         }
+    }
+}
+
+/// What ``DRRTrainer/runEpisodes(_:episodes:curveEvery:progress:episode:)`` reads of a
+/// training run: its settings, its losses since the last curve point and whether one was
+/// not finite.
+protocol EpisodeLoopSession {
+    var configuration: DRRConfiguration { get }
+    var lossSum: Float { get set }
+    var lossCount: Int { get set }
+    var transitions: Int { get }
+    var nonFiniteLoss: (kind: String, value: Float)? { get }
+}
+
+extension EpisodeLoopSession {
+    /// ε of episode `episode`: linear from ``DRRConfiguration/epsilonStart`` to
+    /// ``DRRConfiguration/epsilonEnd`` over the first half of the episodes.
+    func epsilon(at episode: Int) -> Float {
+        let horizon = max(1, configuration.episodes / 2)
+        let t = min(1, Float(episode) / Float(horizon))
+        return configuration.epsilonStart + (configuration.epsilonEnd - configuration.epsilonStart) * t
+    }
+}
+
+/// Per-position ε-greedy exploration of a list or page (LIRD, DeepPage): each position
+/// that is empty (−1) or, with probability `epsilon`, any position gets a random candidate
+/// not elsewhere in `list`.
+func exploreList<G: RandomNumberGenerator>(_ list: inout [Int], epsilon: Float, itemCount: Int, isCandidate: (Int) -> Bool,
+                                           using rng: inout G) {
+    for j in list.indices where list[j] < 0 || rng.nextUnitFloat() < epsilon {
+        var pick = rng.nextInt(below: itemCount)
+        while !isCandidate(pick) || list[..<j].contains(pick) || list[(j + 1)...].contains(pick) {
+            pick = rng.nextInt(below: itemCount)
+        }
+        list[j] = pick
     }
 }
 

@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
     )
 
     /// Known policy names.
-    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "drr-n", "drr-p", "drr-u", "drr-ave", "lird"]
+    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "drr-n", "drr-p", "drr-u", "drr-ave", "lird", "deeppage"]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String?
@@ -82,6 +82,10 @@ struct Evaluate: ParsableCommand {
 
     @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4); its ranking starts with the list, so metrics at K are the list's (add K to --k).")
     var listSize: Int?
+    @Option(name: .customLong("page-rows"), help: "DeepPage: rows of a page (default 2); its ranking starts with the page read row by row, so metrics at rows x cols are the page's (add it to --k).")
+    var pageRows: Int?
+    @Option(name: .customLong("page-cols"), help: "DeepPage: columns of a page (default 2).")
+    var pageCols: Int?
 
     // MARK: Parsed values
 
@@ -131,6 +135,8 @@ struct Evaluate: ParsableCommand {
         let names = parsedPolicies
         if let episodes, episodes < 0 { throw EvaluateError("--episodes must be non-negative") }
         if let listSize, listSize < 1 { throw EvaluateError("--list-size must be positive, got \(listSize)") }
+        if let pageRows, pageRows < 1 { throw EvaluateError("--page-rows must be positive, got \(pageRows)") }
+        if let pageCols, pageCols < 1 { throw EvaluateError("--page-cols must be positive, got \(pageCols)") }
         if let model, !FileManager.default.fileExists(atPath: model) { throw EvaluateError("--model \(model) does not exist") }
         guard !names.isEmpty, !names.contains("") else {
             throw EvaluateError("--policies must be a comma-separated list without empty entries (got '\(policies)')")
@@ -148,6 +154,22 @@ struct Evaluate: ParsableCommand {
     }
 
     func makeRecommender(_ name: String) throws -> (any Recommender)? {
+        if name == DRRModelStore.deepPagePolicy {
+            if let model {
+                return DeepPageRecommender(model: try DRRModelStore.loadDeepPage(from: URL(fileURLWithPath: model)).model, seed: seed)
+            }
+            var deepPage = DeepPageConfiguration()
+            if let episodes { deepPage.base.episodes = episodes }
+            if let pageRows { deepPage.rows = pageRows }
+            if let pageCols { deepPage.columns = pageCols }
+            var recommender = DeepPageRecommender(configuration: deepPage, seed: seed)
+            if isatty(2) != 0 {
+                recommender.progress = { point in
+                    FileHandle.standardError.write(Data("  \(name) episode \(point.episode): page reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n".utf8))
+                }
+            }
+            return recommender
+        }
         let isLIRD = name == "lird"
         if isLIRD || name.hasPrefix("drr-"), let variant = isLIRD ? LIRDConfiguration().base.variant : DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4))) {
             if let model {

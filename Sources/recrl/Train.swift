@@ -9,7 +9,7 @@ import Glibc
 /// `recrl train`: trains a DRR model on a data set's training split and saves it.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a DRR or LIRD recommender and save a versioned model (safetensors + JSON manifest).",
+        abstract: "Train a DRR, LIRD or DeepPage recommender and save a versioned model (safetensors + JSON manifest).",
         discussion: """
             Loads DIR, splits it (the model never sees the test split), pretrains embeddings (implicit ALS; PMF with --preset paper) \
             on the training split, trains the DRR actor-critic against the offline simulator, \
@@ -23,8 +23,10 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Also add the model to this model registry as a new version (see `recrl models`).", valueName: "DIR")) var register: String?
     @Flag(help: "Train on a synthetic world's logged data generated on the fly (no download needed).") var synthetic = false
     @OptionGroup var formatOption: FormatOption
-    @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave or lird (list-wise, --list-size items per step).") var policy: String = "drr-ave"
+    @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave, lird (list-wise, --list-size items per step) or deeppage (page-wise, --page-rows x --page-cols).") var policy: String = "drr-ave"
     @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4, the paper's).") var listSize: Int?
+    @Option(name: .customLong("page-rows"), help: "DeepPage: rows of a recommended page (default 2).") var pageRows: Int?
+    @Option(name: .customLong("page-cols"), help: "DeepPage: columns of a recommended page (default 2; the paper preset: 5).") var pageCols: Int?
     @Option(help: ArgumentHelp("Output model directory.", valueName: "DIR")) var out: String
     @Option(help: "Split: temporal, global-time, random or leave-last.") var split: String = "temporal"
     @OptionGroup var testFractionOption: TestFractionOption
@@ -48,15 +50,23 @@ struct Train: ParsableCommand {
 
     var variant: DRRStateRepresentation.Variant? {
         if isLIRD { return preset == "paper" ? LIRDConfiguration.paper.base.variant : LIRDConfiguration().base.variant }
+        if isDeepPage { return DeepPageConfiguration().base.variant }
         return policy.hasPrefix("drr-") ? DRRStateRepresentation.Variant(rawValue: String(policy.dropFirst(4))) : nil
     }
 
     var isLIRD: Bool { policy == "lird" }
+    var isDeepPage: Bool { policy == DRRModelStore.deepPagePolicy }
 
     var strategy: SplitStrategy? { SplitStrategy(name: split, testFraction: testFraction) }
 
     func validate() throws {
-        guard variant != nil else { throw ValidationError("unknown policy '\(policy)' (expected drr-n, drr-p, drr-u, drr-ave or lird)") }
+        guard variant != nil else { throw ValidationError("unknown policy '\(policy)' (expected drr-n, drr-p, drr-u, drr-ave, lird or deeppage)") }
+        for (flag, value) in [("--page-rows", pageRows), ("--page-cols", pageCols)] {
+            guard let value else { continue }
+            guard isDeepPage else { throw ValidationError("\(flag) applies to --policy deeppage only") }
+            guard value >= 1 else { throw ValidationError("\(flag) must be positive, got \(value)") }
+        }
+        if isDeepPage, register != nil { throw ValidationError("--register does not take DeepPage models yet") }
         if let listSize {
             guard isLIRD else { throw ValidationError("--list-size applies to --policy lird only") }
             guard listSize >= 1 else { throw ValidationError("--list-size must be positive, got \(listSize)") }
@@ -98,6 +108,7 @@ struct Train: ParsableCommand {
             log("validation mode: the test split is not read; metrics are on a validation split carved from training")
         }
         log("training \(policy) on \(dataName): \(parts.train.interactionCount) training interactions, \(parts.test.interactionCount) held out")
+        if isDeepPage { return try runDeepPage(parts: parts, dataName: dataName, log: log) }
         var lird = preset == "paper" ? LIRDConfiguration.paper : LIRDConfiguration()
         if let listSize { lird.listSize = listSize }
         var configuration = isLIRD ? lird.base : preset == "paper" ? DRRConfiguration.paper : DRRConfiguration()
