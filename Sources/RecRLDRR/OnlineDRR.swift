@@ -12,12 +12,15 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidK(Int)
     /// A reward is not finite.
     case invalidReward(Float)
+    /// A list position is negative.
+    case invalidPosition(Int)
 
     public var description: String {
         switch self {
         case let .unknownItem(id): return "unknown item '\(id)': it is not in the model's catalogue"
         case let .invalidK(k): return "k must be in 1...1000, got \(k)"
         case let .invalidReward(r): return "reward must be a finite number, got \(r)"
+        case let .invalidPosition(p): return "position must be at least 0, got \(p)"
         }
     }
 }
@@ -30,7 +33,7 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
 ///   the item into the window) and, when the recommender learns, writes the transition
 ///   straight into the bounded replay buffer (when it does not, the transition is dropped
-///   and counted in ``droppedTransitions``).
+///   and counted in ``droppedTransitions``). List models: see below.
 /// - Online learning: ``learn(updates:)`` (or ``startBackgroundLearning(updatesPerSecond:)``)
 ///   runs the same ``DRRLearningStep`` as offline training (by default without training
 ///   the state module: ``learningOptions``) on a private copy and then publishes the new
@@ -41,15 +44,27 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   batch of updates are never published: the learner goes back to the published model,
 ///   the batch counts in ``skippedPublications`` and the diagnostic handler is told.
 ///
-/// List models (LIRD, ``DRRModel/listSize`` `K` > 1) are served too: `recommend` returns
-/// the model's list, slot `j`'s item the best under the actor's weight vector `w_j` among
-/// the items no earlier slot took and not excluded (``ListSelection``), in list order, with
-/// its slot score `e_i · w_j`; `k` caps the list (at most `K` items). Feedback on list items
-/// moves the session window as for DRR, but a list model does not learn online: LIRD's
-/// transition is a whole list with its position-discounted list reward, while feedback
-/// arrives item by item and may never complete a list, so the item-by-item replay of
-/// ``DRRLearningStep`` does not fit it. Its transitions are dropped (``droppedTransitions``,
-/// ``isLearning`` is false); retrain offline (`recrl train --policy lird`) and reload.
+/// List models (LIRD, ``DRRModel/listSize`` `K` > 1) are served and learn online through
+/// the same session store, replay buffer, learning step and publication; only the
+/// transition a feedback event builds differs:
+/// - `recommend` returns the model's list, slot `j`'s item the best under the actor's
+///   weight vector `w_j` among the items no earlier slot took and not excluded
+///   (``ListSelection``), in list order, with its slot score `e_i · w_j`; `k` caps the
+///   answer (at most `K` items). The session keeps the whole list as a ``PendingList``
+///   with the state it was served in.
+/// - `observe(user:item:reward:position:)` on an item of the pending list records its
+///   reward discounted by its position, `Γ^position · r` (``LIRDConfiguration/positionDiscount``
+///   from the manifest; `position` is where the client showed the item, by default its
+///   slot in the list); a positive item enters the window as for DRR. Feedback on an item
+///   outside the pending list only moves the window.
+/// - The list becomes one transition, as in LIRD's training (``LIRDTrainer``): state = the
+///   window it was served in, action = the list's scaled item embeddings (or the actor's
+///   output, ``DRRConfiguration/replayAction``), reward = `Σ_j Γ^(position_j) r_j` over the
+///   items with feedback (the others count 0), next state = the window after the feedback.
+///   It is written when every item of the list has feedback, or when the user's next list
+///   is served (a list without any feedback yields nothing).
+/// - The supervised next-item objective is not run online for list models (its examples
+///   need `K` consecutive positives); ``DRRLearningStep``'s DDPG update is.
 ///
 /// Sessions live in a ``SessionStore`` (by default an ``InMemorySessionStore``: an LRU of
 /// at most 100 000 sessions with a one-hour time to live). Memory in the steady state is
@@ -105,12 +120,41 @@ public final class OnlineDRR: Sendable {
         init(model: DRRModel) {
             let c = model.configuration, x = model.inputSize
             replay = PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: x, actionSize: model.learner.actionSize, alpha: c.priorityAlpha)
-            exampleCapacity = c.supervisedWeight > 0 ? OnlineDRR.exampleCapacity : 0
+            exampleCapacity = c.supervisedWeight > 0 && model.listSize == 1 ? OnlineDRR.exampleCapacity : 0
             examples = Tensor(zeros: [0, x])
             exampleItems = []
             state = Tensor(zeros: [1, x])
             nextState = Tensor(zeros: [1, x])
             action = Tensor(zeros: [model.learner.actionSize])
+        }
+
+        /// Writes one transition into the replay: the module inputs of `before` and `after`
+        /// for user `u`, and as action the scaled embeddings of `items` in order (with
+        /// `replaysItems`), else `actorAction` (zeros when it is missing or of another
+        /// width). Returns false, storing nothing, when the replay was shaped for a model of
+        /// another shape (a transition built from the model before a reload); on true
+        /// ``state`` holds the transition's state row.
+        mutating func add<C: Collection<Int>>(model: DRRModel, user u: Int, before: StateWindow, after: StateWindow,
+                                              reward: Float, items: C, replaysItems: Bool, actorAction: [Float]?) -> Bool {
+            guard replay.stateSize == model.inputSize && replay.actionSize == model.learner.actionSize else { return false }
+            model.writeInput(user: u, window: before, into: &state)
+            model.writeInput(user: u, window: after, into: &nextState)
+            let k = model.configuration.embeddingSize, width = model.learner.actionSize, scale = model.actionScale
+            action.withUnsafeMutableBufferPointer { a in
+                if replaysItems {
+                    model.itemEmbeddings.withUnsafeBufferPointer { embeddings in
+                        for (slot, item) in items.enumerated() {
+                            for j in 0..<k { a[slot * k + j] = scale * embeddings[item * k + j] }
+                        }
+                    }
+                } else if let stored = actorAction, stored.count == width {
+                    for j in 0..<width { a[j] = stored[j] }
+                } else {
+                    for j in 0..<width { a[j] = 0 }
+                }
+            }
+            replay.add(state: state, action: action, reward: reward, discount: 1, nextState: nextState)
+            return true
         }
 
         /// Stores one example, overwriting the oldest once the ring is full.
@@ -164,7 +208,7 @@ public final class OnlineDRR: Sendable {
     /// Rows kept for the online supervised objective (the most recent positives).
     public static let exampleCapacity = 10_000
 
-    private let snapshot: Mutex<Snapshot>
+    let snapshot: Mutex<Snapshot>
     /// The users' sessions.
     public let sessions: any SessionStore
     /// The learner and its experience, each behind its own lock (lock order: learner, then experience).
@@ -177,18 +221,21 @@ public final class OnlineDRR: Sendable {
         }
     }
     /// `nil` when the recommender does not learn (``isLearning``).
-    private let learning: Learning?
+    let learning: Learning?
     private let stopFlag = Mutex(false)
-    private let counters = Mutex(Counters())
+    let counters = Mutex(Counters())
     /// Told (with a one-line explanation) when learning skips a publication.
     private let diagnostic: @Sendable (String) -> Void
     /// Raw user id → user index of the model.
     public let userIndex: [String: Int]
     /// Raw item ids in index order.
     public let itemIDs: [String]
-    private let itemIndex: [String: Int]
+    let itemIndex: [String: Int]
     /// The manifest the model was loaded with.
     public let manifest: DRRManifest
+    /// `Γ`, the position discount of a list model's list reward: the manifest's
+    /// ``LIRDConfiguration/positionDiscount`` (LIRD's default without one).
+    public let positionDiscount: Float
     /// Item indices by decreasing training popularity (ties: lower index first), for the
     /// cold-start fallback; empty when the manifest has no popularity counts.
     private let popularityOrder: [Int]
@@ -203,8 +250,6 @@ public final class OnlineDRR: Sendable {
     ///     `false` there is no replay buffer and no learner copy of the model at all:
     ///     feedback only updates the sessions, its transitions are dropped (counted in
     ///     ``droppedTransitions``) and ``learn(updates:)`` does nothing.
-    ///     A list model (LIRD, ``DRRModel/listSize`` > 1) never learns online, whatever
-    ///     `learns` says (see the type's documentation).
     ///   - sessions: where the users' sessions are kept (default: an
     ///     ``InMemorySessionStore`` with its default limits).
     ///   - learningOptions: options of the online ``DRRLearningStep``; the default
@@ -217,6 +262,7 @@ public final class OnlineDRR: Sendable {
                 learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false),
                 diagnostic: @escaping @Sendable (String) -> Void = OnlineDRR.standardErrorDiagnostic) {
         self.manifest = manifest
+        positionDiscount = manifest.lird?.positionDiscount ?? LIRDConfiguration().positionDiscount
         self.learningOptions = learningOptions
         self.sessions = sessions
         self.diagnostic = diagnostic
@@ -229,7 +275,7 @@ public final class OnlineDRR: Sendable {
             popularityOrder = []
         }
         snapshot = Mutex(Snapshot(model: model, version: 1))
-        learning = learns && model.listSize == 1 ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
+        learning = learns ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
                                      experience: Experience(model: model)) : nil
     }
 
@@ -276,7 +322,8 @@ public final class OnlineDRR: Sendable {
     /// Feedback events observed, and updates applied, so far.
     public var statistics: (observed: Int, updates: Int) { counters.withLock { ($0.observed, $0.updates) } }
 
-    /// Transitions dropped because the recommender does not learn (``isLearning``).
+    /// Transitions dropped because the recommender does not learn (``isLearning``), and
+    /// list transitions whose list reward overflowed to infinity.
     public var droppedTransitions: Int { counters.withLock { $0.dropped } }
 
     /// Learning batches whose weights were not finite and were therefore not published.
@@ -362,11 +409,20 @@ public final class OnlineDRR: Sendable {
         }
 
         // The state (its window) and action this ranking came from, for the feedback that follows.
+        // A list model's session keeps the whole list; serving a new one closes the previous list.
         let keepsAction = model.configuration.replayAction != .itemEmbedding
         let actor = scratch.actor
-        try sessions.update(user: user) { stored in
+        let served = list
+        let closed = try sessions.update(user: user) { stored -> ClosedList? in
             if stored == nil { stored = DRRSession(window: window) }
             stored!.stateWindow = window
+            var closed: ClosedList?
+            if slots > 1 {
+                if let pending = stored!.pendingList, pending.hasFeedback {
+                    closed = ClosedList(list: pending, action: stored!.lastAction, after: stored!.window)
+                }
+                stored!.pendingList = served.contains { $0 < 0 } ? nil : PendingList(stateWindow: window, items: served)
+            }
             if keepsAction {
                 actor.output.withUnsafeBufferPointer { a in
                     if stored!.lastAction?.count == a.count {
@@ -376,8 +432,10 @@ public final class OnlineDRR: Sendable {
                     }
                 }
             }
+            return closed
         }
         scratchPool.withLock { $0.append(scratch) }
+        if let closed { storeList(closed, user: user, model: model) }
         return (items, snap.version)
     }
 
@@ -385,10 +443,16 @@ public final class OnlineDRR: Sendable {
     /// stores the transition from the user's previous state (their last ranking, or their
     /// last feedback after it) in the replay buffer. Feedback before any ranking of the
     /// user only updates the window.
-    /// - Throws: ``OnlineError`` for an unknown item or a non-finite reward; the session
-    ///   store's error if it fails.
-    public func observe(user: String, item: String, reward: Float) throws {
-        _ = try record(user: user, item: item, reward: reward, logged: false)
+    ///
+    /// For a list model (LIRD) the feedback counts for the item's slot in the user's
+    /// pending list, discounted by `position` (where the item was shown, 0 first; default:
+    /// its slot), and the list becomes a transition once complete (see the type's
+    /// documentation). DRR ignores `position`.
+    /// - Throws: ``OnlineError`` for an unknown item, a non-finite reward or a negative
+    ///   position; the session store's error if it fails.
+    public func observe(user: String, item: String, reward: Float, position: Int? = nil) throws {
+        if let position, position < 0 { throw OnlineError.invalidPosition(position) }
+        _ = try record(user: user, item: item, reward: reward, position: position, logged: false)
     }
 
     /// Records a logged feedback event whose ranking this instance did not serve (a
@@ -396,23 +460,29 @@ public final class OnlineDRR: Sendable {
     /// ``observe(user:item:reward:)``, but every event yields a transition, whose state is
     /// the module input of the user's window before the event (or of the state after the
     /// user's previous event) and whose action is the item's action
-    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged).
+    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged). A list model's
+    /// logged events move the window only (the event log does not record the served
+    /// lists): their transitions count in ``droppedTransitions``.
     /// - Returns: that state, `[1, inputSize]` (a learner's metric gate ranks with it).
     @discardableResult
     public func observeLogged(user: String, item: String, reward: Float) throws -> Tensor {
-        let before = try record(user: user, item: item, reward: reward, logged: true)
+        let before = try record(user: user, item: item, reward: reward, position: nil, logged: true)
         let model = snapshot.withLock { $0.model }
         var input = Tensor(zeros: [1, model.inputSize])
         model.writeInput(user: userIndex[user] ?? -1, window: before ?? StateWindow(size: model.configuration.windowSize, initial: []), into: &input)
         return input
     }
 
-    /// The session update and transition of ``observe(user:item:reward:)`` and
+    /// The session update and transition of ``observe(user:item:reward:position:)`` and
     /// ``observeLogged(user:item:reward:)``; returns the transition's state window, if any.
-    private func record(user: String, item: String, reward: Float, logged: Bool) throws -> StateWindow? {
+    private func record(user: String, item: String, reward: Float, position: Int?, logged: Bool) throws -> StateWindow? {
         guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
         let model = snapshot.withLock { $0.model }
+        if model.listSize > 1 && !logged {
+            try recordListFeedback(user: user, item: i, reward: reward, position: position, model: model)
+            return nil
+        }
         let u = userIndex[user] ?? -1
         let transition = try sessions.update(user: user) { stored -> (before: StateWindow, action: [Float]?, after: StateWindow)? in
             if stored == nil { stored = DRRSession(window: StateWindow(size: model.configuration.windowSize, initial: [])) }
@@ -438,23 +508,8 @@ public final class OnlineDRR: Sendable {
         let replaysItem = logged || model.configuration.replayAction == .itemEmbedding
         let supervised = model.configuration.supervisedWeight > 0
         learning.experience.withLock { e in
-            // After a reload to a model of another shape, a transition built from the old one is dropped.
-            guard e.replay.stateSize == model.inputSize && e.replay.actionSize == model.learner.actionSize else { return }
-            model.writeInput(user: u, window: transition.before, into: &e.state)
-            model.writeInput(user: u, window: transition.after, into: &e.nextState)
-            let k = model.configuration.embeddingSize, scale = model.actionScale
-            e.action.withUnsafeMutableBufferPointer { a in
-                if replaysItem {
-                    model.itemEmbeddings.withUnsafeBufferPointer { embeddings in
-                        for j in 0..<k { a[j] = scale * embeddings[i * k + j] }
-                    }
-                } else if let stored = transition.action, stored.count == k {
-                    for j in 0..<k { a[j] = stored[j] }
-                } else {
-                    for j in 0..<k { a[j] = 0 }
-                }
-            }
-            e.replay.add(state: e.state, action: e.action, reward: reward, discount: 1, nextState: e.nextState)
+            guard e.add(model: model, user: u, before: transition.before, after: transition.after, reward: reward,
+                        items: CollectionOfOne(i), replaysItems: replaysItem, actorAction: transition.action) else { return }
             if supervised && reward > 0 { e.addExample(e.state, item: i) }
         }
         return transition.before
@@ -493,7 +548,7 @@ public final class OnlineDRR: Sendable {
         guard let learning else { return 0 }
         let applied = learning.learner.withLock { state -> Int in
             let c = state.model.configuration
-            let supervised = c.supervisedWeight > 0
+            let supervised = c.supervisedWeight > 0 && state.model.listSize == 1
             guard updates > 0, learning.experience.withLock({ $0.replay.count >= c.batchSize }) else { return 0 }
             var finite = true
             for _ in 0..<updates {
