@@ -30,7 +30,7 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// - `recommend(user:k:exclude:)`: the user's session state (recent positive items) →
 ///   `a = μ(module([u | i_1 … i_n]))` → scores `E·a` by one GEMV over the contiguous item
 ///   matrix → partial top-K (no full sort).
-/// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
+/// - `observe(user:item:reward:position:)`: updates the session state (a positive reward pushes
 ///   the item into the window) and, when the recommender learns, writes the transition
 ///   straight into the bounded replay buffer (when it does not, the transition is dropped
 ///   and counted in ``droppedTransitions``). List models: see below.
@@ -457,7 +457,7 @@ public final class OnlineDRR: Sendable {
 
     /// Records a logged feedback event whose ranking this instance did not serve (a
     /// learner process replaying the event log that serving replicas wrote): like
-    /// ``observe(user:item:reward:)``, but every event yields a transition, whose state is
+    /// ``observe(user:item:reward:position:)``, but every event yields a transition, whose state is
     /// the module input of the user's window before the event (or of the state after the
     /// user's previous event) and whose action is the item's action
     /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged). A list model's
