@@ -52,13 +52,13 @@ extension OnlineDRR {
     /// recommender does not learn or when the list reward overflows to infinity (a
     /// transition that would make every batch it is sampled into diverge).
     func storeList(_ closed: ClosedList, user: String, model: DRRModel) {
-        guard let learning, closed.list.listReward.isFinite else {
+        guard let experience = loop.experience, closed.list.listReward.isFinite else {
             counters.withLock { $0.dropped += 1 }
             return
         }
         let u = userIndex[user] ?? -1
         let replaysItems = model.configuration.replayAction == .itemEmbedding
-        learning.experience.withLock { e in
+        experience.withLock { e in
             _ = e.add(model: model, user: u, before: closed.list.stateWindow, after: closed.after, reward: closed.list.listReward,
                       items: closed.list.items, replaysItems: replaysItems, actorAction: closed.action)
         }

@@ -43,6 +43,11 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   so feedback never waits for a learning step. Weights that are not finite after a
 ///   batch of updates are never published: the learner goes back to the published model,
 ///   the batch counts in ``skippedPublications`` and the diagnostic handler is told.
+///   Publication, this check, reload and the background schedule are one generic loop
+///   (`OnlineLearningLoop`) over a small learner role (`OnlineLearningAlgorithm`: ready,
+///   update, revert, adopt a reloaded model); DRR and LIRD plug in the same
+///   ``DRRLearningStep`` learner, and another model type plugs in its own without copying
+///   the loop.
 ///
 /// List models (LIRD, ``DRRModel/listSize`` `K` > 1) are served and learn online through
 /// the same session store, replay buffer, learning step and publication; only the
@@ -83,22 +88,6 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// popularity counts gives such users the actor's population-level action instead.
 /// Unknown items are rejected with ``OnlineError/unknownItem(_:)``.
 public final class OnlineDRR: Sendable {
-    /// An immutable published model.
-    struct Snapshot: Sendable {
-        let model: DRRModel
-        let version: Int
-    }
-
-    /// The learner's model and step; touched only by ``learn(updates:)`` and ``reload(model:)``.
-    struct LearnerState: Sendable {
-        var model: DRRModel
-        /// The learning step offline training runs too.
-        var step: DRRLearningStep
-        var rng: Xoshiro256StarStar
-        var updates = 0
-        var supervisedInputs: Tensor
-        var supervisedTargets: [Int32]
-    }
 
     /// What feedback writes and learning samples: the replay buffer and the live
     /// next-item examples, behind their own lock.
@@ -200,32 +189,18 @@ public final class OnlineDRR: Sendable {
     /// Counters exported by ``statistics`` and friends.
     struct Counters: Sendable {
         var observed = 0
-        var updates = 0
         var dropped = 0
-        var skippedPublications = 0
     }
 
     /// Rows kept for the online supervised objective (the most recent positives).
     public static let exampleCapacity = 10_000
 
-    let snapshot: Mutex<Snapshot>
     /// The users' sessions.
     public let sessions: any SessionStore
-    /// The learner and its experience, each behind its own lock (lock order: learner, then experience).
-    final class Learning: Sendable {
-        let learner: Mutex<LearnerState>
-        let experience: Mutex<Experience>
-        init(learner: LearnerState, experience: Experience) {
-            self.learner = Mutex(learner)
-            self.experience = Mutex(experience)
-        }
-    }
-    /// `nil` when the recommender does not learn (``isLearning``).
-    let learning: Learning?
-    private let stopFlag = Mutex(false)
+    /// Publication, learning batches and background learning (``OnlineLearningLoop``),
+    /// with the DRR learning step as its algorithm.
+    let loop: OnlineLearningLoop<DRROnlineLearner>
     let counters = Mutex(Counters())
-    /// Told (with a one-line explanation) when learning skips a publication.
-    private let diagnostic: @Sendable (String) -> Void
     /// Raw user id → user index of the model.
     public let userIndex: [String: Int]
     /// Raw item ids in index order.
@@ -265,7 +240,6 @@ public final class OnlineDRR: Sendable {
         positionDiscount = manifest.lird?.positionDiscount ?? LIRDConfiguration().positionDiscount
         self.learningOptions = learningOptions
         self.sessions = sessions
-        self.diagnostic = diagnostic
         userIndex = Dictionary(uniqueKeysWithValues: manifest.userIDs.enumerated().map { ($1, $0) })
         itemIDs = manifest.itemIDs
         itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
@@ -274,9 +248,8 @@ public final class OnlineDRR: Sendable {
         } else {
             popularityOrder = []
         }
-        snapshot = Mutex(Snapshot(model: model, version: 1))
-        learning = learns ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
-                                     experience: Experience(model: model)) : nil
+        loop = OnlineLearningLoop(model: model, learner: learns ? DRROnlineLearner(model: model, seed: seed, options: learningOptions) : nil,
+                                  diagnostic: diagnostic)
     }
 
     /// Writes `message` to standard error, prefixed with `recrl: `.
@@ -284,16 +257,6 @@ public final class OnlineDRR: Sendable {
         FileHandle.standardError.write(Data(("recrl: " + message + "\n").utf8))
     }
 
-    /// A fresh learner (step, batches) shaped for `model`.
-    static func learnerState(for model: DRRModel, seed: UInt64, options: DRRLearningStep.Options) -> LearnerState {
-        let c = model.configuration
-        return LearnerState(
-            model: model,
-            step: DRRLearningStep(model: model, options: options),
-            rng: Xoshiro256StarStar(seed: seed),
-            supervisedInputs: Tensor(zeros: [c.batchSize, model.inputSize]),
-            supervisedTargets: [Int32](repeating: 0, count: c.batchSize))
-    }
 
     /// Loads a model folder written by `recrl train`.
     public convenience init(directory: URL, seed: UInt64 = 0, learns: Bool = true,
@@ -304,30 +267,30 @@ public final class OnlineDRR: Sendable {
     }
 
     /// Whether feedback is kept for learning (see ``init(model:manifest:seed:learns:sessions:learningOptions:diagnostic:)``).
-    public var isLearning: Bool { learning != nil }
+    public var isLearning: Bool { loop.isLearning }
 
     /// The published model's version (1, then +1 per publication).
-    public var modelVersion: Int { snapshot.withLock { $0.version } }
+    public var modelVersion: Int { loop.published.version }
 
     /// The number of items in the catalogue.
     public var itemCount: Int { itemIDs.count }
 
     /// The published model (the weights ``recommend(user:k:exclude:)`` uses now,
     /// including what was learned online).
-    public var currentModel: DRRModel { snapshot.withLock { $0.model } }
+    public var currentModel: DRRModel { loop.published.model }
 
     /// Transitions in the replay buffer (0 when not learning).
-    public var replayCount: Int { learning?.experience.withLock { $0.replay.count } ?? 0 }
+    public var replayCount: Int { loop.experience?.withLock { $0.replay.count } ?? 0 }
 
     /// Feedback events observed, and updates applied, so far.
-    public var statistics: (observed: Int, updates: Int) { counters.withLock { ($0.observed, $0.updates) } }
+    public var statistics: (observed: Int, updates: Int) { (counters.withLock { $0.observed }, loop.updates) }
 
     /// Transitions dropped because the recommender does not learn (``isLearning``), and
     /// list transitions whose list reward overflowed to infinity.
     public var droppedTransitions: Int { counters.withLock { $0.dropped } }
 
     /// Learning batches whose weights were not finite and were therefore not published.
-    public var skippedPublications: Int { counters.withLock { $0.skippedPublications } }
+    public var skippedPublications: Int { loop.skippedPublications }
 
     /// The buffers of one ranking, reused across calls: the pool holds one per concurrent
     /// caller, so a warm `recommend` allocates only its result.
@@ -355,7 +318,7 @@ public final class OnlineDRR: Sendable {
     /// partial top-K selection (no sort of the catalogue), in buffers reused across calls.
     public func recommend(user: String, k requested: Int, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
         guard (1...1000).contains(requested) else { throw OnlineError.invalidK(requested) }
-        let snap = snapshot.withLock { $0 }
+        let snap = loop.published
         let model = snap.model
         let slots = model.listSize
         let k = Swift.min(requested, slots > 1 ? slots : requested)
@@ -467,7 +430,7 @@ public final class OnlineDRR: Sendable {
     @discardableResult
     public func observeLogged(user: String, item: String, reward: Float) throws -> Tensor {
         let before = try record(user: user, item: item, reward: reward, position: nil, logged: true)
-        let model = snapshot.withLock { $0.model }
+        let model = loop.published.model
         var input = Tensor(zeros: [1, model.inputSize])
         model.writeInput(user: userIndex[user] ?? -1, window: before ?? StateWindow(size: model.configuration.windowSize, initial: []), into: &input)
         return input
@@ -478,7 +441,7 @@ public final class OnlineDRR: Sendable {
     private func record(user: String, item: String, reward: Float, position: Int?, logged: Bool) throws -> StateWindow? {
         guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
-        let model = snapshot.withLock { $0.model }
+        let model = loop.published.model
         if model.listSize > 1 && !logged {
             try recordListFeedback(user: user, item: i, reward: reward, position: position, model: model)
             return nil
@@ -501,13 +464,13 @@ public final class OnlineDRR: Sendable {
         }
         counters.withLock { $0.observed += 1 }
         guard let transition else { return nil }
-        guard let learning, model.listSize == 1 else {
+        guard let experience = loop.experience, model.listSize == 1 else {
             counters.withLock { $0.dropped += 1 }
             return transition.before
         }
         let replaysItem = logged || model.configuration.replayAction == .itemEmbedding
         let supervised = model.configuration.supervisedWeight > 0
-        learning.experience.withLock { e in
+        experience.withLock { e in
             guard e.add(model: model, user: u, before: transition.before, after: transition.after, reward: reward,
                         items: CollectionOfOne(i), replaysItems: replaysItem, actorAction: transition.action) else { return }
             if supervised && reward > 0 { e.addExample(e.state, item: i) }
@@ -528,7 +491,7 @@ public final class OnlineDRR: Sendable {
     /// equal to the current one leaves the session as it is; a failing session store
     /// leaves it too (the next request reads the shared window again).
     public func restoreSession(user: String, items: [String]) {
-        let size = snapshot.withLock { $0.model.configuration.windowSize }
+        let size = loop.published.model.configuration.windowSize
         let window = StateWindow(size: size, initial: items.compactMap { itemIndex[$0] })
         _ = try? sessions.update(user: user) { stored in
             guard stored?.window != window else { return }
@@ -544,81 +507,87 @@ public final class OnlineDRR: Sendable {
     /// (then nothing is published: the learner continues from the published model, the
     /// batch counts in ``skippedPublications`` and the diagnostic handler is told).
     @discardableResult
-    public func learn(updates: Int) -> Int {
-        guard let learning else { return 0 }
-        let applied = learning.learner.withLock { state -> Int in
-            let c = state.model.configuration
-            let supervised = c.supervisedWeight > 0 && state.model.listSize == 1
-            guard updates > 0, learning.experience.withLock({ $0.replay.count >= c.batchSize }) else { return 0 }
-            var finite = true
-            for _ in 0..<updates {
-                learning.experience.withLock { e in state.step.sample(from: &e.replay, using: &state.rng) }
-                let stats = state.step.update(model: &state.model)
-                guard stats.criticLoss.isFinite && (stats.actorLoss?.isFinite ?? true) else { finite = false; break }
-                learning.experience.withLock { e in state.step.updatePriorities(of: &e.replay, model: state.model) }
-                if supervised {
-                    let sampled = learning.experience.withLock { e in
-                        e.sampleExamples(into: &state.supervisedInputs, targets: &state.supervisedTargets, using: &state.rng)
-                    }
-                    if sampled {
-                        state.step.supervisedStep(model: &state.model, inputs: state.supervisedInputs, targets: state.supervisedTargets)
-                    }
-                }
-                state.updates += 1
-            }
-            let bad = finite ? state.model.firstNonFiniteTensor : "the losses"
-            if let bad {
-                let published = snapshot.withLock { $0 }
-                state.model = published.model
-                state.step = DRRLearningStep(model: published.model, options: learningOptions)
-                counters.withLock { $0.skippedPublications += 1 }
-                diagnostic("online learning: a batch of \(updates) updates made \(bad) non-finite (NaN or infinite); "
-                           + "not published, kept model version \(published.version) and continue from it")
-                return 0
-            }
-            let published = state.model
-            snapshot.withLock { $0 = Snapshot(model: published, version: $0.version + 1) }
-            return updates
-        }
-        counters.withLock { $0.updates += applied }
-        return applied
-    }
+    public func learn(updates: Int) -> Int { loop.learn(updates: updates) }
 
     /// Swaps in a new model (e.g. retrained offline) atomically; sessions are kept, and
     /// so is the replay unless the new model's state or action width differs (then the
     /// learner starts from empty buffers shaped for it).
-    public func reload(model: DRRModel) {
-        if let learning {
-            learning.learner.withLock { state in
-                let old = state.model
-                if old.inputSize == model.inputSize && old.learner.actionSize == model.learner.actionSize
-                    && old.configuration.batchSize == model.configuration.batchSize
-                    && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
-                    state.model = model
-                } else {
-                    state = Self.learnerState(for: model, seed: state.rng.next(), options: learningOptions)
-                    learning.experience.withLock { $0 = Experience(model: model) }
-                }
-            }
-        }
-        snapshot.withLock { $0 = Snapshot(model: model, version: $0.version + 1) }
-    }
+    public func reload(model: DRRModel) { loop.reload(model: model) }
 
     /// Runs ``learn(updates:)`` on a background thread, `updatesPerSecond` in batches of
     /// ten, until ``stopBackgroundLearning()``. Does nothing when the recommender does not
     /// learn.
-    public func startBackgroundLearning(updatesPerSecond: Double) {
-        guard isLearning else { return }
-        stopFlag.withLock { $0 = false }
-        let interval = 10 / max(updatesPerSecond, 1e-3)
-        Thread.detachNewThread { [self] in
-            while !stopFlag.withLock({ $0 }) {
-                FloatingPointMode.withDenormalsFlushedToZero { _ = learn(updates: 10) }
-                Thread.sleep(forTimeInterval: interval)
-            }
-        }
-    }
+    public func startBackgroundLearning(updatesPerSecond: Double) { loop.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
 
     /// Stops background learning (the current batch of updates finishes).
-    public func stopBackgroundLearning() { stopFlag.withLock { $0 = true } }
+    public func stopBackgroundLearning() { loop.stopBackgroundLearning() }
+}
+
+/// DRR's and LIRD's online learner (``OnlineLearningAlgorithm``): the model's private copy
+/// and the ``DRRLearningStep`` offline training runs too, with its own replay sampling.
+struct DRROnlineLearner: OnlineLearningAlgorithm {
+    typealias Experience = OnlineDRR.Experience
+
+    private(set) var model: DRRModel
+    /// The learning step offline training runs too.
+    var step: DRRLearningStep
+    var rng: Xoshiro256StarStar
+    var supervisedInputs: Tensor
+    var supervisedTargets: [Int32]
+    let options: DRRLearningStep.Options
+
+    /// A fresh learner (step, batches) shaped for `model`.
+    init(model: DRRModel, seed: UInt64, options: DRRLearningStep.Options) {
+        let c = model.configuration
+        self.model = model
+        step = DRRLearningStep(model: model, options: options)
+        rng = Xoshiro256StarStar(seed: seed)
+        supervisedInputs = Tensor(zeros: [c.batchSize, model.inputSize])
+        supervisedTargets = [Int32](repeating: 0, count: c.batchSize)
+        self.options = options
+    }
+
+    /// Once the replay holds a batch.
+    func isReady(_ experience: Experience) -> Bool { experience.replay.count >= model.configuration.batchSize }
+
+    /// A DDPG update on a batch sampled from the replay (``DRRLearningStep``), its TD errors
+    /// fed back as priorities and, for DRR with a positive
+    /// ``DRRConfiguration/supervisedWeight``, a supervised step on recent positives.
+    mutating func update(experience: Locked<Experience>) -> Bool {
+        experience.withLock { e in step.sample(from: &e.replay, using: &rng) }
+        let stats = step.update(model: &model)
+        guard stats.criticLoss.isFinite && (stats.actorLoss?.isFinite ?? true) else { return false }
+        experience.withLock { e in step.updatePriorities(of: &e.replay, model: model) }
+        if model.configuration.supervisedWeight > 0 && model.listSize == 1 {
+            let sampled = experience.withLock { e in
+                e.sampleExamples(into: &supervisedInputs, targets: &supervisedTargets, using: &rng)
+            }
+            if sampled { step.supervisedStep(model: &model, inputs: supervisedInputs, targets: supervisedTargets) }
+        }
+        return true
+    }
+
+    static func firstNonFiniteTensor(in model: DRRModel) -> String? { model.firstNonFiniteTensor }
+
+    /// The published weights, and a fresh step (its Adam state may hold the bad batch).
+    mutating func revert(to model: DRRModel) {
+        self.model = model
+        step = DRRLearningStep(model: model, options: options)
+    }
+
+    /// Keeps step and replay when the new model has the same input, action and batch
+    /// shapes and supervised setting; otherwise starts afresh for it.
+    mutating func adopt(_ new: DRRModel) -> Bool {
+        let old = model
+        if old.inputSize == new.inputSize && old.learner.actionSize == new.learner.actionSize
+            && old.configuration.batchSize == new.configuration.batchSize
+            && (old.configuration.supervisedWeight > 0) == (new.configuration.supervisedWeight > 0) {
+            model = new
+            return true
+        }
+        self = DRROnlineLearner(model: new, seed: rng.next(), options: options)
+        return false
+    }
+
+    static func makeExperience(for model: DRRModel) -> Experience { Experience(model: model) }
 }
