@@ -88,7 +88,6 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// popularity counts gives such users the actor's population-level action instead.
 /// Unknown items are rejected with ``OnlineError/unknownItem(_:)``.
 public final class OnlineDRR: Sendable {
-
     /// What feedback writes and learning samples: the replay buffer and the live
     /// next-item examples, behind their own lock.
     struct Experience: Sendable {
