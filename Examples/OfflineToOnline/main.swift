@@ -14,7 +14,8 @@
 //      state with every click and keeps learning from the feedback (DDPG updates
 //      between rounds). With `--treatment lird` the treatment arm is LIRD (list-wise,
 //      lists of 4) instead: served the same way, its users see the head of its list for
-//      their session, and it does not learn online (LIRD models are retrained offline). The same world's users are its clients: they talk to it over
+//      their session (feedback with its position, 0), and it learns online the same way
+//      (each list with feedback is one list transition). The same world's users are its clients: they talk to it over
 //      real HTTP (POST /v1/recommend, POST /v1/feedback), and the server writes every
 //      piece of feedback to its SQLite event log.
 //   5. We report offline metrics, online reward per arm, and the A/B test computed from
@@ -141,7 +142,7 @@ do {
     try DRRModelStore.save(model, manifest: manifest, to: modelDir)
     // Treatment: the DRR model through DRREngine (OnlineDRR: each click moves the user's
     // state; DDPG updates are applied explicitly between rounds, so a seed gives one run).
-    // A LIRD model is served the same way, without online learning.
+    // A LIRD model is served and learns the same way (its transitions are whole lists).
     let treatment = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
     // Control: the static popularity ranking of the logged data.
     let control = try PopularityEngine(items: dataset.itemMap.rawIDs, scores: dataset.itemCounts().map(Float.init),
@@ -185,7 +186,9 @@ do {
                 guard let item = answer.items.first?.item, let arm = ABTest.Arm(rawValue: answer.arm) else { break }  // seen everything
                 seen[user].insert(item)
                 let feedback = world.respond(user: user, item: Int(item.dropFirst())!)
-                try await http.feedback(user: id, item: item, rating: feedback.rating, requestID: answer.requestID)
+                // The one item shown is at position 0 of what the user saw; a list model discounts by it.
+                try await http.feedback(user: id, item: item, rating: feedback.rating, requestID: answer.requestID,
+                                        position: isLIRD ? 0 : nil)
                 let reward = Double(model.rewardScale.reward(forRating: Float(feedback.rating)))
                 sums[arm]!.0 += reward; sums[arm]!.1 += 1
                 recommendations += 1
@@ -193,11 +196,11 @@ do {
                 if feedback.left { break }
             }
         }
-        treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version (LIRD: none)
+        treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version
         for arm in [ABTest.Arm.control, .treatment] { perRound[arm]!.append(sums[arm]!.0 / Double(max(sums[arm]!.1, 1))) }
         if round == 1 || round % 10 == 0 || round == options.rounds {
             say(String(format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (%@) %+.3f, model %@",
-                       round, perRound[.control]!.last!, isLIRD ? "LIRD, not learning" : "DRR, learning", perRound[.treatment]!.last!,
+                       round, perRound[.control]!.last!, isLIRD ? "LIRD, learning" : "DRR, learning", perRound[.treatment]!.last!,
                        treatment.modelVersion))
         }
     }
@@ -215,7 +218,7 @@ do {
     try roundsCSV.write(to: outDir.appendingPathComponent("online-reward.csv"), atomically: true, encoding: .utf8)
     try SVGChart.lines(title: "Online mean reward per round", xLabel: "round", yLabel: "mean reward", series: [
         .init(name: "control: popularity (static)", values: perRound[.control]!),
-        .init(name: isLIRD ? "treatment: LIRD (list head, not learning online)" : "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
+        .init(name: isLIRD ? "treatment: LIRD (list head, learning online)" : "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
     ]).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
     // Does the learning arm gain on the static one over time? The per-round difference,
     // averaged over each quarter of the rounds.
@@ -256,8 +259,8 @@ do {
 @MainActor final class HTTPUsers {
     struct RecommendBody: Encodable { var user: String; var k: Int; var exclude: [String] }
     struct FeedbackBody: Encodable {
-        var user: String; var item: String; var rating: Int; var requestID: String?
-        enum CodingKeys: String, CodingKey { case user, item, rating, requestID = "request_id" }
+        var user: String; var item: String; var rating: Int; var requestID: String?; var position: Int?
+        enum CodingKeys: String, CodingKey { case user, item, rating, position, requestID = "request_id" }
     }
     struct Item: Decodable { var item: String; var score: Float }
     struct Answer: Decodable {
@@ -287,9 +290,11 @@ do {
     }
 
     /// `POST /v1/feedback` with an explicit rating (the server maps it to a reward), naming
-    /// the recommendation it answers.
-    func feedback(user: String, item: String, rating: Int, requestID: String?) async throws {
-        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating, requestID: requestID), as: Status.self)
+    /// the recommendation it answers and, when given, where the item was shown (`position`
+    /// is left out of the body when nil).
+    func feedback(user: String, item: String, rating: Int, requestID: String?, position: Int?) async throws {
+        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating, requestID: requestID, position: position),
+                           as: Status.self)
     }
 
     /// The server's own count of answered requests, from `GET /metrics`

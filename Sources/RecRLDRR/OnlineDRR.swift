@@ -12,12 +12,15 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidK(Int)
     /// A reward is not finite.
     case invalidReward(Float)
+    /// A list position is negative.
+    case invalidPosition(Int)
 
     public var description: String {
         switch self {
         case let .unknownItem(id): return "unknown item '\(id)': it is not in the model's catalogue"
         case let .invalidK(k): return "k must be in 1...1000, got \(k)"
         case let .invalidReward(r): return "reward must be a finite number, got \(r)"
+        case let .invalidPosition(p): return "position must be at least 0, got \(p)"
         }
     }
 }
@@ -27,10 +30,10 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// - `recommend(user:k:exclude:)`: the user's session state (recent positive items) →
 ///   `a = μ(module([u | i_1 … i_n]))` → scores `E·a` by one GEMV over the contiguous item
 ///   matrix → partial top-K (no full sort).
-/// - `observe(user:item:reward:)`: updates the session state (a positive reward pushes
+/// - `observe(user:item:reward:position:)`: updates the session state (a positive reward pushes
 ///   the item into the window) and, when the recommender learns, writes the transition
 ///   straight into the bounded replay buffer (when it does not, the transition is dropped
-///   and counted in ``droppedTransitions``).
+///   and counted in ``droppedTransitions``). List models: see below.
 /// - Online learning: ``learn(updates:)`` (or ``startBackgroundLearning(updatesPerSecond:)``)
 ///   runs the same ``DRRLearningStep`` as offline training (by default without training
 ///   the state module: ``learningOptions``) on a private copy and then publishes the new
@@ -40,16 +43,33 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 ///   so feedback never waits for a learning step. Weights that are not finite after a
 ///   batch of updates are never published: the learner goes back to the published model,
 ///   the batch counts in ``skippedPublications`` and the diagnostic handler is told.
+///   Publication, this check, reload and the background schedule are one generic loop
+///   (`OnlineLearningLoop`) over a small learner role (`OnlineLearningAlgorithm`: ready,
+///   update, revert, adopt a reloaded model); DRR and LIRD plug in the same
+///   ``DRRLearningStep`` learner, and another model type plugs in its own without copying
+///   the loop.
 ///
-/// List models (LIRD, ``DRRModel/listSize`` `K` > 1) are served too: `recommend` returns
-/// the model's list, slot `j`'s item the best under the actor's weight vector `w_j` among
-/// the items no earlier slot took and not excluded (``ListSelection``), in list order, with
-/// its slot score `e_i · w_j`; `k` caps the list (at most `K` items). Feedback on list items
-/// moves the session window as for DRR, but a list model does not learn online: LIRD's
-/// transition is a whole list with its position-discounted list reward, while feedback
-/// arrives item by item and may never complete a list, so the item-by-item replay of
-/// ``DRRLearningStep`` does not fit it. Its transitions are dropped (``droppedTransitions``,
-/// ``isLearning`` is false); retrain offline (`recrl train --policy lird`) and reload.
+/// List models (LIRD, ``DRRModel/listSize`` `K` > 1) are served and learn online through
+/// the same session store, replay buffer, learning step and publication; only the
+/// transition a feedback event builds differs:
+/// - `recommend` returns the model's list, slot `j`'s item the best under the actor's
+///   weight vector `w_j` among the items no earlier slot took and not excluded
+///   (``ListSelection``), in list order, with its slot score `e_i · w_j`; `k` caps the
+///   answer (at most `K` items). The session keeps the whole list as a ``PendingList``
+///   with the state it was served in.
+/// - `observe(user:item:reward:position:)` on an item of the pending list records its
+///   reward discounted by its position, `Γ^position · r` (``LIRDConfiguration/positionDiscount``
+///   from the manifest; `position` is where the client showed the item, by default its
+///   slot in the list); a positive item enters the window as for DRR. Feedback on an item
+///   outside the pending list only moves the window.
+/// - The list becomes one transition, as in LIRD's training (``LIRDTrainer``): state = the
+///   window it was served in, action = the list's scaled item embeddings (or the actor's
+///   output, ``DRRConfiguration/replayAction``), reward = `Σ_j Γ^(position_j) r_j` over the
+///   items with feedback (the others count 0), next state = the window after the feedback.
+///   It is written when every item of the list has feedback, or when the user's next list
+///   is served (a list without any feedback yields nothing).
+/// - The supervised next-item objective is not run online for list models (its examples
+///   need `K` consecutive positives); ``DRRLearningStep``'s DDPG update is.
 ///
 /// Sessions live in a ``SessionStore`` (by default an ``InMemorySessionStore``: an LRU of
 /// at most 100 000 sessions with a one-hour time to live). Memory in the steady state is
@@ -68,23 +88,6 @@ public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
 /// popularity counts gives such users the actor's population-level action instead.
 /// Unknown items are rejected with ``OnlineError/unknownItem(_:)``.
 public final class OnlineDRR: Sendable {
-    /// An immutable published model.
-    struct Snapshot: Sendable {
-        let model: DRRModel
-        let version: Int
-    }
-
-    /// The learner's model and step; touched only by ``learn(updates:)`` and ``reload(model:)``.
-    struct LearnerState: Sendable {
-        var model: DRRModel
-        /// The learning step offline training runs too.
-        var step: DRRLearningStep
-        var rng: Xoshiro256StarStar
-        var updates = 0
-        var supervisedInputs: Tensor
-        var supervisedTargets: [Int32]
-    }
-
     /// What feedback writes and learning samples: the replay buffer and the live
     /// next-item examples, behind their own lock.
     struct Experience: Sendable {
@@ -105,12 +108,41 @@ public final class OnlineDRR: Sendable {
         init(model: DRRModel) {
             let c = model.configuration, x = model.inputSize
             replay = PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: x, actionSize: model.learner.actionSize, alpha: c.priorityAlpha)
-            exampleCapacity = c.supervisedWeight > 0 ? OnlineDRR.exampleCapacity : 0
+            exampleCapacity = c.supervisedWeight > 0 && model.listSize == 1 ? OnlineDRR.exampleCapacity : 0
             examples = Tensor(zeros: [0, x])
             exampleItems = []
             state = Tensor(zeros: [1, x])
             nextState = Tensor(zeros: [1, x])
             action = Tensor(zeros: [model.learner.actionSize])
+        }
+
+        /// Writes one transition into the replay: the module inputs of `before` and `after`
+        /// for user `u`, and as action the scaled embeddings of `items` in order (with
+        /// `replaysItems`), else `actorAction` (zeros when it is missing or of another
+        /// width). Returns false, storing nothing, when the replay was shaped for a model of
+        /// another shape (a transition built from the model before a reload); on true
+        /// ``state`` holds the transition's state row.
+        mutating func add<C: Collection<Int>>(model: DRRModel, user u: Int, before: StateWindow, after: StateWindow,
+                                              reward: Float, items: C, replaysItems: Bool, actorAction: [Float]?) -> Bool {
+            guard replay.stateSize == model.inputSize && replay.actionSize == model.learner.actionSize else { return false }
+            model.writeInput(user: u, window: before, into: &state)
+            model.writeInput(user: u, window: after, into: &nextState)
+            let k = model.configuration.embeddingSize, width = model.learner.actionSize, scale = model.actionScale
+            action.withUnsafeMutableBufferPointer { a in
+                if replaysItems {
+                    model.itemEmbeddings.withUnsafeBufferPointer { embeddings in
+                        for (slot, item) in items.enumerated() {
+                            for j in 0..<k { a[slot * k + j] = scale * embeddings[item * k + j] }
+                        }
+                    }
+                } else if let stored = actorAction, stored.count == width {
+                    for j in 0..<width { a[j] = stored[j] }
+                } else {
+                    for j in 0..<width { a[j] = 0 }
+                }
+            }
+            replay.add(state: state, action: action, reward: reward, discount: 1, nextState: nextState)
+            return true
         }
 
         /// Stores one example, overwriting the oldest once the ring is full.
@@ -156,39 +188,28 @@ public final class OnlineDRR: Sendable {
     /// Counters exported by ``statistics`` and friends.
     struct Counters: Sendable {
         var observed = 0
-        var updates = 0
         var dropped = 0
-        var skippedPublications = 0
     }
 
     /// Rows kept for the online supervised objective (the most recent positives).
     public static let exampleCapacity = 10_000
 
-    private let snapshot: Mutex<Snapshot>
     /// The users' sessions.
     public let sessions: any SessionStore
-    /// The learner and its experience, each behind its own lock (lock order: learner, then experience).
-    final class Learning: Sendable {
-        let learner: Mutex<LearnerState>
-        let experience: Mutex<Experience>
-        init(learner: LearnerState, experience: Experience) {
-            self.learner = Mutex(learner)
-            self.experience = Mutex(experience)
-        }
-    }
-    /// `nil` when the recommender does not learn (``isLearning``).
-    private let learning: Learning?
-    private let stopFlag = Mutex(false)
-    private let counters = Mutex(Counters())
-    /// Told (with a one-line explanation) when learning skips a publication.
-    private let diagnostic: @Sendable (String) -> Void
+    /// Publication, learning batches and background learning (``OnlineLearningLoop``),
+    /// with the DRR learning step as its algorithm.
+    let loop: OnlineLearningLoop<DRROnlineLearner>
+    let counters = Mutex(Counters())
     /// Raw user id → user index of the model.
     public let userIndex: [String: Int]
     /// Raw item ids in index order.
     public let itemIDs: [String]
-    private let itemIndex: [String: Int]
+    let itemIndex: [String: Int]
     /// The manifest the model was loaded with.
     public let manifest: DRRManifest
+    /// `Γ`, the position discount of a list model's list reward: the manifest's
+    /// ``LIRDConfiguration/positionDiscount`` (LIRD's default without one).
+    public let positionDiscount: Float
     /// Item indices by decreasing training popularity (ties: lower index first), for the
     /// cold-start fallback; empty when the manifest has no popularity counts.
     private let popularityOrder: [Int]
@@ -203,8 +224,6 @@ public final class OnlineDRR: Sendable {
     ///     `false` there is no replay buffer and no learner copy of the model at all:
     ///     feedback only updates the sessions, its transitions are dropped (counted in
     ///     ``droppedTransitions``) and ``learn(updates:)`` does nothing.
-    ///     A list model (LIRD, ``DRRModel/listSize`` > 1) never learns online, whatever
-    ///     `learns` says (see the type's documentation).
     ///   - sessions: where the users' sessions are kept (default: an
     ///     ``InMemorySessionStore`` with its default limits).
     ///   - learningOptions: options of the online ``DRRLearningStep``; the default
@@ -217,9 +236,9 @@ public final class OnlineDRR: Sendable {
                 learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false),
                 diagnostic: @escaping @Sendable (String) -> Void = OnlineDRR.standardErrorDiagnostic) {
         self.manifest = manifest
+        positionDiscount = manifest.lird?.positionDiscount ?? LIRDConfiguration().positionDiscount
         self.learningOptions = learningOptions
         self.sessions = sessions
-        self.diagnostic = diagnostic
         userIndex = Dictionary(uniqueKeysWithValues: manifest.userIDs.enumerated().map { ($1, $0) })
         itemIDs = manifest.itemIDs
         itemIndex = Dictionary(uniqueKeysWithValues: manifest.itemIDs.enumerated().map { ($1, $0) })
@@ -228,9 +247,8 @@ public final class OnlineDRR: Sendable {
         } else {
             popularityOrder = []
         }
-        snapshot = Mutex(Snapshot(model: model, version: 1))
-        learning = learns && model.listSize == 1 ? Learning(learner: Self.learnerState(for: model, seed: seed, options: learningOptions),
-                                     experience: Experience(model: model)) : nil
+        loop = OnlineLearningLoop(model: model, learner: learns ? DRROnlineLearner(model: model, seed: seed, options: learningOptions) : nil,
+                                  diagnostic: diagnostic)
     }
 
     /// Writes `message` to standard error, prefixed with `recrl: `.
@@ -238,16 +256,6 @@ public final class OnlineDRR: Sendable {
         FileHandle.standardError.write(Data(("recrl: " + message + "\n").utf8))
     }
 
-    /// A fresh learner (step, batches) shaped for `model`.
-    static func learnerState(for model: DRRModel, seed: UInt64, options: DRRLearningStep.Options) -> LearnerState {
-        let c = model.configuration
-        return LearnerState(
-            model: model,
-            step: DRRLearningStep(model: model, options: options),
-            rng: Xoshiro256StarStar(seed: seed),
-            supervisedInputs: Tensor(zeros: [c.batchSize, model.inputSize]),
-            supervisedTargets: [Int32](repeating: 0, count: c.batchSize))
-    }
 
     /// Loads a model folder written by `recrl train`.
     public convenience init(directory: URL, seed: UInt64 = 0, learns: Bool = true,
@@ -258,29 +266,30 @@ public final class OnlineDRR: Sendable {
     }
 
     /// Whether feedback is kept for learning (see ``init(model:manifest:seed:learns:sessions:learningOptions:diagnostic:)``).
-    public var isLearning: Bool { learning != nil }
+    public var isLearning: Bool { loop.isLearning }
 
     /// The published model's version (1, then +1 per publication).
-    public var modelVersion: Int { snapshot.withLock { $0.version } }
+    public var modelVersion: Int { loop.published.version }
 
     /// The number of items in the catalogue.
     public var itemCount: Int { itemIDs.count }
 
     /// The published model (the weights ``recommend(user:k:exclude:)`` uses now,
     /// including what was learned online).
-    public var currentModel: DRRModel { snapshot.withLock { $0.model } }
+    public var currentModel: DRRModel { loop.published.model }
 
     /// Transitions in the replay buffer (0 when not learning).
-    public var replayCount: Int { learning?.experience.withLock { $0.replay.count } ?? 0 }
+    public var replayCount: Int { loop.experience?.withLock { $0.replay.count } ?? 0 }
 
     /// Feedback events observed, and updates applied, so far.
-    public var statistics: (observed: Int, updates: Int) { counters.withLock { ($0.observed, $0.updates) } }
+    public var statistics: (observed: Int, updates: Int) { (counters.withLock { $0.observed }, loop.updates) }
 
-    /// Transitions dropped because the recommender does not learn (``isLearning``).
+    /// Transitions dropped because the recommender does not learn (``isLearning``), and
+    /// list transitions whose list reward overflowed to infinity.
     public var droppedTransitions: Int { counters.withLock { $0.dropped } }
 
     /// Learning batches whose weights were not finite and were therefore not published.
-    public var skippedPublications: Int { counters.withLock { $0.skippedPublications } }
+    public var skippedPublications: Int { loop.skippedPublications }
 
     /// The buffers of one ranking, reused across calls: the pool holds one per concurrent
     /// caller, so a warm `recommend` allocates only its result.
@@ -308,7 +317,7 @@ public final class OnlineDRR: Sendable {
     /// partial top-K selection (no sort of the catalogue), in buffers reused across calls.
     public func recommend(user: String, k requested: Int, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
         guard (1...1000).contains(requested) else { throw OnlineError.invalidK(requested) }
-        let snap = snapshot.withLock { $0 }
+        let snap = loop.published
         let model = snap.model
         let slots = model.listSize
         let k = Swift.min(requested, slots > 1 ? slots : requested)
@@ -362,11 +371,20 @@ public final class OnlineDRR: Sendable {
         }
 
         // The state (its window) and action this ranking came from, for the feedback that follows.
+        // A list model's session keeps the whole list; serving a new one closes the previous list.
         let keepsAction = model.configuration.replayAction != .itemEmbedding
         let actor = scratch.actor
-        try sessions.update(user: user) { stored in
+        let served = list
+        let closed = try sessions.update(user: user) { stored -> ClosedList? in
             if stored == nil { stored = DRRSession(window: window) }
             stored!.stateWindow = window
+            var closed: ClosedList?
+            if slots > 1 {
+                if let pending = stored!.pendingList, pending.hasFeedback {
+                    closed = ClosedList(list: pending, action: stored!.lastAction, after: stored!.window)
+                }
+                stored!.pendingList = served.contains { $0 < 0 } ? nil : PendingList(stateWindow: window, items: served)
+            }
             if keepsAction {
                 actor.output.withUnsafeBufferPointer { a in
                     if stored!.lastAction?.count == a.count {
@@ -376,8 +394,10 @@ public final class OnlineDRR: Sendable {
                     }
                 }
             }
+            return closed
         }
         scratchPool.withLock { $0.append(scratch) }
+        if let closed { storeList(closed, user: user, model: model) }
         return (items, snap.version)
     }
 
@@ -385,34 +405,46 @@ public final class OnlineDRR: Sendable {
     /// stores the transition from the user's previous state (their last ranking, or their
     /// last feedback after it) in the replay buffer. Feedback before any ranking of the
     /// user only updates the window.
-    /// - Throws: ``OnlineError`` for an unknown item or a non-finite reward; the session
-    ///   store's error if it fails.
-    public func observe(user: String, item: String, reward: Float) throws {
-        _ = try record(user: user, item: item, reward: reward, logged: false)
+    ///
+    /// For a list model (LIRD) the feedback counts for the item's slot in the user's
+    /// pending list, discounted by `position` (where the item was shown, 0 first; default:
+    /// its slot), and the list becomes a transition once complete (see the type's
+    /// documentation). DRR ignores `position`.
+    /// - Throws: ``OnlineError`` for an unknown item, a non-finite reward or a negative
+    ///   position; the session store's error if it fails.
+    public func observe(user: String, item: String, reward: Float, position: Int? = nil) throws {
+        if let position, position < 0 { throw OnlineError.invalidPosition(position) }
+        _ = try record(user: user, item: item, reward: reward, position: position, logged: false)
     }
 
     /// Records a logged feedback event whose ranking this instance did not serve (a
     /// learner process replaying the event log that serving replicas wrote): like
-    /// ``observe(user:item:reward:)``, but every event yields a transition, whose state is
+    /// ``observe(user:item:reward:position:)``, but every event yields a transition, whose state is
     /// the module input of the user's window before the event (or of the state after the
     /// user's previous event) and whose action is the item's action
-    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged).
+    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged). A list model's
+    /// logged events move the window only (the event log does not record the served
+    /// lists): their transitions count in ``droppedTransitions``.
     /// - Returns: that state, `[1, inputSize]` (a learner's metric gate ranks with it).
     @discardableResult
     public func observeLogged(user: String, item: String, reward: Float) throws -> Tensor {
-        let before = try record(user: user, item: item, reward: reward, logged: true)
-        let model = snapshot.withLock { $0.model }
+        let before = try record(user: user, item: item, reward: reward, position: nil, logged: true)
+        let model = loop.published.model
         var input = Tensor(zeros: [1, model.inputSize])
         model.writeInput(user: userIndex[user] ?? -1, window: before ?? StateWindow(size: model.configuration.windowSize, initial: []), into: &input)
         return input
     }
 
-    /// The session update and transition of ``observe(user:item:reward:)`` and
+    /// The session update and transition of ``observe(user:item:reward:position:)`` and
     /// ``observeLogged(user:item:reward:)``; returns the transition's state window, if any.
-    private func record(user: String, item: String, reward: Float, logged: Bool) throws -> StateWindow? {
+    private func record(user: String, item: String, reward: Float, position: Int?, logged: Bool) throws -> StateWindow? {
         guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
-        let model = snapshot.withLock { $0.model }
+        let model = loop.published.model
+        if model.listSize > 1 && !logged {
+            try recordListFeedback(user: user, item: i, reward: reward, position: position, model: model)
+            return nil
+        }
         let u = userIndex[user] ?? -1
         let transition = try sessions.update(user: user) { stored -> (before: StateWindow, action: [Float]?, after: StateWindow)? in
             if stored == nil { stored = DRRSession(window: StateWindow(size: model.configuration.windowSize, initial: [])) }
@@ -431,30 +463,15 @@ public final class OnlineDRR: Sendable {
         }
         counters.withLock { $0.observed += 1 }
         guard let transition else { return nil }
-        guard let learning, model.listSize == 1 else {
+        guard let experience = loop.experience, model.listSize == 1 else {
             counters.withLock { $0.dropped += 1 }
             return transition.before
         }
         let replaysItem = logged || model.configuration.replayAction == .itemEmbedding
         let supervised = model.configuration.supervisedWeight > 0
-        learning.experience.withLock { e in
-            // After a reload to a model of another shape, a transition built from the old one is dropped.
-            guard e.replay.stateSize == model.inputSize && e.replay.actionSize == model.learner.actionSize else { return }
-            model.writeInput(user: u, window: transition.before, into: &e.state)
-            model.writeInput(user: u, window: transition.after, into: &e.nextState)
-            let k = model.configuration.embeddingSize, scale = model.actionScale
-            e.action.withUnsafeMutableBufferPointer { a in
-                if replaysItem {
-                    model.itemEmbeddings.withUnsafeBufferPointer { embeddings in
-                        for j in 0..<k { a[j] = scale * embeddings[i * k + j] }
-                    }
-                } else if let stored = transition.action, stored.count == k {
-                    for j in 0..<k { a[j] = stored[j] }
-                } else {
-                    for j in 0..<k { a[j] = 0 }
-                }
-            }
-            e.replay.add(state: e.state, action: e.action, reward: reward, discount: 1, nextState: e.nextState)
+        experience.withLock { e in
+            guard e.add(model: model, user: u, before: transition.before, after: transition.after, reward: reward,
+                        items: CollectionOfOne(i), replaysItems: replaysItem, actorAction: transition.action) else { return }
             if supervised && reward > 0 { e.addExample(e.state, item: i) }
         }
         return transition.before
@@ -473,7 +490,7 @@ public final class OnlineDRR: Sendable {
     /// equal to the current one leaves the session as it is; a failing session store
     /// leaves it too (the next request reads the shared window again).
     public func restoreSession(user: String, items: [String]) {
-        let size = snapshot.withLock { $0.model.configuration.windowSize }
+        let size = loop.published.model.configuration.windowSize
         let window = StateWindow(size: size, initial: items.compactMap { itemIndex[$0] })
         _ = try? sessions.update(user: user) { stored in
             guard stored?.window != window else { return }
@@ -489,81 +506,87 @@ public final class OnlineDRR: Sendable {
     /// (then nothing is published: the learner continues from the published model, the
     /// batch counts in ``skippedPublications`` and the diagnostic handler is told).
     @discardableResult
-    public func learn(updates: Int) -> Int {
-        guard let learning else { return 0 }
-        let applied = learning.learner.withLock { state -> Int in
-            let c = state.model.configuration
-            let supervised = c.supervisedWeight > 0
-            guard updates > 0, learning.experience.withLock({ $0.replay.count >= c.batchSize }) else { return 0 }
-            var finite = true
-            for _ in 0..<updates {
-                learning.experience.withLock { e in state.step.sample(from: &e.replay, using: &state.rng) }
-                let stats = state.step.update(model: &state.model)
-                guard stats.criticLoss.isFinite && (stats.actorLoss?.isFinite ?? true) else { finite = false; break }
-                learning.experience.withLock { e in state.step.updatePriorities(of: &e.replay, model: state.model) }
-                if supervised {
-                    let sampled = learning.experience.withLock { e in
-                        e.sampleExamples(into: &state.supervisedInputs, targets: &state.supervisedTargets, using: &state.rng)
-                    }
-                    if sampled {
-                        state.step.supervisedStep(model: &state.model, inputs: state.supervisedInputs, targets: state.supervisedTargets)
-                    }
-                }
-                state.updates += 1
-            }
-            let bad = finite ? state.model.firstNonFiniteTensor : "the losses"
-            if let bad {
-                let published = snapshot.withLock { $0 }
-                state.model = published.model
-                state.step = DRRLearningStep(model: published.model, options: learningOptions)
-                counters.withLock { $0.skippedPublications += 1 }
-                diagnostic("online learning: a batch of \(updates) updates made \(bad) non-finite (NaN or infinite); "
-                           + "not published, kept model version \(published.version) and continue from it")
-                return 0
-            }
-            let published = state.model
-            snapshot.withLock { $0 = Snapshot(model: published, version: $0.version + 1) }
-            return updates
-        }
-        counters.withLock { $0.updates += applied }
-        return applied
-    }
+    public func learn(updates: Int) -> Int { loop.learn(updates: updates) }
 
     /// Swaps in a new model (e.g. retrained offline) atomically; sessions are kept, and
     /// so is the replay unless the new model's state or action width differs (then the
     /// learner starts from empty buffers shaped for it).
-    public func reload(model: DRRModel) {
-        if let learning {
-            learning.learner.withLock { state in
-                let old = state.model
-                if old.inputSize == model.inputSize && old.learner.actionSize == model.learner.actionSize
-                    && old.configuration.batchSize == model.configuration.batchSize
-                    && (old.configuration.supervisedWeight > 0) == (model.configuration.supervisedWeight > 0) {
-                    state.model = model
-                } else {
-                    state = Self.learnerState(for: model, seed: state.rng.next(), options: learningOptions)
-                    learning.experience.withLock { $0 = Experience(model: model) }
-                }
-            }
-        }
-        snapshot.withLock { $0 = Snapshot(model: model, version: $0.version + 1) }
-    }
+    public func reload(model: DRRModel) { loop.reload(model: model) }
 
     /// Runs ``learn(updates:)`` on a background thread, `updatesPerSecond` in batches of
     /// ten, until ``stopBackgroundLearning()``. Does nothing when the recommender does not
     /// learn.
-    public func startBackgroundLearning(updatesPerSecond: Double) {
-        guard isLearning else { return }
-        stopFlag.withLock { $0 = false }
-        let interval = 10 / max(updatesPerSecond, 1e-3)
-        Thread.detachNewThread { [self] in
-            while !stopFlag.withLock({ $0 }) {
-                FloatingPointMode.withDenormalsFlushedToZero { _ = learn(updates: 10) }
-                Thread.sleep(forTimeInterval: interval)
-            }
-        }
-    }
+    public func startBackgroundLearning(updatesPerSecond: Double) { loop.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
 
     /// Stops background learning (the current batch of updates finishes).
-    public func stopBackgroundLearning() { stopFlag.withLock { $0 = true } }
+    public func stopBackgroundLearning() { loop.stopBackgroundLearning() }
+}
+
+/// DRR's and LIRD's online learner (``OnlineLearningAlgorithm``): the model's private copy
+/// and the ``DRRLearningStep`` offline training runs too, with its own replay sampling.
+struct DRROnlineLearner: OnlineLearningAlgorithm {
+    typealias Experience = OnlineDRR.Experience
+
+    private(set) var model: DRRModel
+    /// The learning step offline training runs too.
+    var step: DRRLearningStep
+    var rng: Xoshiro256StarStar
+    var supervisedInputs: Tensor
+    var supervisedTargets: [Int32]
+    let options: DRRLearningStep.Options
+
+    /// A fresh learner (step, batches) shaped for `model`.
+    init(model: DRRModel, seed: UInt64, options: DRRLearningStep.Options) {
+        let c = model.configuration
+        self.model = model
+        step = DRRLearningStep(model: model, options: options)
+        rng = Xoshiro256StarStar(seed: seed)
+        supervisedInputs = Tensor(zeros: [c.batchSize, model.inputSize])
+        supervisedTargets = [Int32](repeating: 0, count: c.batchSize)
+        self.options = options
+    }
+
+    /// Once the replay holds a batch.
+    func isReady(_ experience: Experience) -> Bool { experience.replay.count >= model.configuration.batchSize }
+
+    /// A DDPG update on a batch sampled from the replay (``DRRLearningStep``), its TD errors
+    /// fed back as priorities and, for DRR with a positive
+    /// ``DRRConfiguration/supervisedWeight``, a supervised step on recent positives.
+    mutating func update(experience: Locked<Experience>) -> Bool {
+        experience.withLock { e in step.sample(from: &e.replay, using: &rng) }
+        let stats = step.update(model: &model)
+        guard stats.criticLoss.isFinite && (stats.actorLoss?.isFinite ?? true) else { return false }
+        experience.withLock { e in step.updatePriorities(of: &e.replay, model: model) }
+        if model.configuration.supervisedWeight > 0 && model.listSize == 1 {
+            let sampled = experience.withLock { e in
+                e.sampleExamples(into: &supervisedInputs, targets: &supervisedTargets, using: &rng)
+            }
+            if sampled { step.supervisedStep(model: &model, inputs: supervisedInputs, targets: supervisedTargets) }
+        }
+        return true
+    }
+
+    static func firstNonFiniteTensor(in model: DRRModel) -> String? { model.firstNonFiniteTensor }
+
+    /// The published weights, and a fresh step (its Adam state may hold the bad batch).
+    mutating func revert(to model: DRRModel) {
+        self.model = model
+        step = DRRLearningStep(model: model, options: options)
+    }
+
+    /// Keeps step and replay when the new model has the same input, action and batch
+    /// shapes and supervised setting; otherwise starts afresh for it.
+    mutating func adopt(_ new: DRRModel) -> Bool {
+        let old = model
+        if old.inputSize == new.inputSize && old.learner.actionSize == new.learner.actionSize
+            && old.configuration.batchSize == new.configuration.batchSize
+            && (old.configuration.supervisedWeight > 0) == (new.configuration.supervisedWeight > 0) {
+            model = new
+            return true
+        }
+        self = DRROnlineLearner(model: new, seed: rng.next(), options: options)
+        return false
+    }
+
+    static func makeExperience(for model: DRRModel) -> Experience { Experience(model: model) }
 }

@@ -17,15 +17,51 @@ public struct DRRSession: Sendable, Equatable, Codable {
     /// The actor's action of the last ranking, kept only for models that replay the actor's
     /// action (``DRRConfiguration/ReplayAction/actorAction``); `nil` otherwise.
     public var lastAction: [Float]?
+    /// For a list model (LIRD): the last list served and the feedback it has had so far;
+    /// `nil` for DRR and until the first list.
+    public var pendingList: PendingList?
 
     /// A session with window `window` and no ranking yet.
     public init(window: StateWindow) {
         self.window = window
         stateWindow = nil
         lastAction = nil
+        pendingList = nil
     }
 
-    enum CodingKeys: String, CodingKey { case window, stateWindow = "state_window", lastAction = "last_action" }
+    enum CodingKeys: String, CodingKey {
+        case window, stateWindow = "state_window", lastAction = "last_action", pendingList = "pending_list"
+    }
+}
+
+/// A list a list model (LIRD) served to a user, waiting for feedback on its items: once
+/// every slot has feedback, or when the user's next list is served, it becomes one
+/// transition (see ``OnlineDRR``).
+public struct PendingList: Sendable, Equatable, Codable {
+    /// The window of the state the list was served in.
+    public var stateWindow: StateWindow
+    /// The list's items (item indices), slot 0 first.
+    public var items: [Int]
+    /// Per slot, the feedback's reward discounted by its position, `Γ^position · r`
+    /// (``LIRDConfiguration/positionDiscount``); `nil` while the slot has no feedback.
+    public var discountedRewards: [Float?]
+
+    /// A served list without feedback yet.
+    public init(stateWindow: StateWindow, items: [Int]) {
+        self.stateWindow = stateWindow
+        self.items = items
+        discountedRewards = [Float?](repeating: nil, count: items.count)
+    }
+
+    /// Whether some slot has feedback.
+    public var hasFeedback: Bool { discountedRewards.contains { $0 != nil } }
+    /// Whether every slot has feedback.
+    public var isComplete: Bool { !discountedRewards.contains { $0 == nil } }
+    /// The list reward `Σ_j Γ^(position_j) r_j` over the slots with feedback (the others
+    /// count 0).
+    public var listReward: Float { discountedRewards.reduce(0) { $0 + ($1 ?? 0) } }
+
+    enum CodingKeys: String, CodingKey { case stateWindow = "state_window", items, discountedRewards = "discounted_rewards" }
 }
 
 extension StateWindow: Codable {

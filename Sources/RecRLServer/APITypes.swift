@@ -31,7 +31,9 @@ struct FeedbackRequest: Decodable {
     var reward: Double?
     var eventID: String?
     var requestID: String?
-    enum CodingKeys: String, CodingKey { case user, item, rating, reward, eventID = "event_id", requestID = "request_id" }
+    /// Where the item was shown in the recommended list (0 first), if the client says.
+    var position: Int?
+    enum CodingKeys: String, CodingKey { case user, item, rating, reward, position, eventID = "event_id", requestID = "request_id" }
 }
 
 /// `POST /admin/reload` request (all fields optional).

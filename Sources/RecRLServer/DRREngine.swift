@@ -30,9 +30,9 @@ import Synchronization
 ///   meaning while the server runs; restart the server to change the catalogue.
 ///
 /// A LIRD model folder (`recrl train --policy lird`) is served the same way: each answer
-/// is the model's list of `K` distinct items in position order (see ``OnlineDRR``), and
-/// the engine does not learn from its feedback (transitions dropped and counted; an engine
-/// with `updatesPerSecond` refuses a LIRD model).
+/// is the model's list of `K` distinct items in position order, and it learns online from
+/// feedback per item with its position (``observe(user:item:reward:position:)``; the list
+/// transitions of ``OnlineDRR``), with the same background learning and publication.
 ///
 /// ``modelVersion`` is `"<model id>.<n>"`: the model id is 8 hex digits identifying the
 /// saved model (a hash of its manifest's policy, data fingerprint, seed and creation
@@ -107,7 +107,6 @@ public final class DRREngine: RecommendationEngine {
                 sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
                 seed: UInt64 = 0) throws(DRRError) {
         try Self.checkUniqueIDs(manifest, directory: directory)
-        try Self.checkServable(manifest, backgroundLearning: updatesPerSecond != nil && learnsOnline)
         if let updatesPerSecond {
             precondition(updatesPerSecond > 0 && updatesPerSecond.isFinite,
                          "DRREngine: updatesPerSecond must be positive, got \(updatesPerSecond)")
@@ -221,13 +220,20 @@ public final class DRREngine: RecommendationEngine {
         }
     }
 
-    /// Records feedback with ``OnlineDRR/observe(user:item:reward:)``: a positive reward
-    /// pushes the item into the user's window, and the transition joins the replay buffer.
-    /// - Throws: ``RequestError`` 404 for an item outside the catalogue, 422 for a
-    ///   non-finite reward.
+    /// ``observe(user:item:reward:position:)`` without a position.
     public func observe(user: String, item: String, reward: Float) throws {
+        try observe(user: user, item: item, reward: reward, position: nil)
+    }
+
+    /// Records feedback with ``OnlineDRR/observe(user:item:reward:position:)``: a positive
+    /// reward pushes the item into the user's window, and the transition joins the replay
+    /// buffer (for a LIRD model, once the item's list is complete; `position` is where the
+    /// item was shown).
+    /// - Throws: ``RequestError`` 404 for an item outside the catalogue, 422 for a
+    ///   non-finite reward or a negative position.
+    public func observe(user: String, item: String, reward: Float, position: Int?) throws {
         do {
-            try current.online.observe(user: user, item: item, reward: reward)
+            try current.online.observe(user: user, item: item, reward: reward, position: position)
         } catch let error as OnlineError {
             throw Self.requestError(error)
         }
@@ -245,7 +251,7 @@ public final class DRREngine: RecommendationEngine {
     static func requestError(_ error: OnlineError) -> RequestError {
         switch error {
         case .unknownItem: return .notFound(error.description)
-        case .invalidK, .invalidReward: return .unprocessable(error.description)
+        case .invalidK, .invalidReward, .invalidPosition: return .unprocessable(error.description)
         }
     }
 
@@ -295,7 +301,6 @@ public final class DRREngine: RecommendationEngine {
             do {
                 (model, manifest) = try DRRModelStore.load(from: directory)
                 try Self.checkUniqueIDs(manifest, directory: directory)
-                try Self.checkServable(manifest, backgroundLearning: updatesPerSecond != nil && learnsOnline)
             } catch {
                 throw RequestError.unprocessable("cannot load a DRR model from \(directory.path): \(error); kept version \(modelVersion)")
             }
@@ -390,8 +395,7 @@ public final class DRREngine: RecommendationEngine {
     ///   learn online (over every model served so far),
     /// - `skipped_publications`: online learning batches not published because a weight
     ///   became non-finite (idem),
-    /// - `list_size`: items per recommendation of the served model (1: DRR; `K`: LIRD, whose
-    ///   feedback is never learned online and counts in `dropped_transitions`).
+    /// - `list_size`: items per recommendation of the served model (1: DRR; `K`: LIRD).
     public var statistics: [String: Double] {
         let state = current
         let stats = state.online.statistics

@@ -52,6 +52,10 @@ public protocol RecommendationEngine: Sendable {
     /// Learns from one piece of feedback; `reward` is already normalised
     /// (see ``rewardForRating(_:)``).
     func observe(user: String, item: String, reward: Float) throws
+    /// Learns from feedback on an item shown at `position` (0 first) of the list the
+    /// engine recommended; list-wise engines discount the reward by it. Default: ignores the
+    /// position (``observe(user:item:reward:)``).
+    func observe(user: String, item: String, reward: Float, position: Int?) throws
     /// The normalised reward for an explicit rating (e.g. `(rating − 3) / 2` for 1…5 stars).
     func rewardForRating(_ rating: Float) -> Float
     /// Atomically swaps in the model stored in `directory`; on error the old model stays.
@@ -91,6 +95,9 @@ public protocol RecommendationEngine: Sendable {
 }
 
 extension RecommendationEngine {
+    public func observe(user: String, item: String, reward: Float, position: Int?) throws {
+        try observe(user: user, item: item, reward: reward)
+    }
     public var rewardRange: ClosedRange<Float> { -1...1 }
     public var ratingRange: ClosedRange<Float>? { nil }
     public func knowsItem(_ item: String) -> Bool { true }

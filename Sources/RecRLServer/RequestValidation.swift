@@ -51,6 +51,9 @@ public struct FeedbackSubmission: Sendable, Equatable {
     public var eventID: String?
     /// The `request_id` of the recommendation the feedback is about, if any.
     public var requestID: String? = nil
+    /// Where the item was shown in the recommended list (0 first, below 1000), if given;
+    /// list-wise engines discount the item's reward by it.
+    public var position: Int? = nil
 }
 
 /// A validated KServe V2 `infer` body: one input, either state vectors or user ids.
@@ -124,7 +127,7 @@ public enum RequestValidation {
         return RecommendQuery(user: request.user, k: k, exclude: request.exclude ?? [])
     }
 
-    /// Decodes `{"user", "item", "rating" | "reward", "event_id"?}` and checks the value
+    /// Decodes `{"user", "item", "rating" | "reward", "event_id"?, "request_id"?, "position"?}` and checks the value
     /// against the scale of the engine that serves the user (`scale(user)`) under `policy`.
     public static func feedback(_ body: Data, policy: OutOfScalePolicy = .reject,
                                 scale: (_ user: String) -> FeedbackScale) throws(RequestError) -> FeedbackSubmission {
@@ -134,8 +137,11 @@ public enum RequestValidation {
         try checkID(request.item, "item")
         if let eventID = request.eventID { try checkID(eventID, "event_id") }
         if let requestID = request.requestID { try checkID(requestID, "request_id") }
+        if let position = request.position, !(0..<1000).contains(position) {
+            throw .unprocessable("field 'position' must be in 0...999, got \(position)")
+        }
         var submission = FeedbackSubmission(user: request.user, item: request.item, rating: nil, reward: nil,
-                                            eventID: request.eventID, requestID: request.requestID)
+                                            eventID: request.eventID, requestID: request.requestID, position: request.position)
         switch (request.rating, request.reward) {
         case (nil, nil), (.some, .some):
             throw .badRequest("give exactly one of 'rating' and 'reward'")

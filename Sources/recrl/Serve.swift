@@ -43,7 +43,8 @@ struct Serve: AsyncParsableCommand {
             true and is not learned twice). When the log cannot be written, feedback
             gets 503 and /v2/health/ready turns false until writes succeed again.
 
-            The model is a folder written by `recrl train` (a DRR model). Feedback always
+            The model is a folder written by `recrl train` (a DRR or LIRD model; LIRD
+            feedback may say where the item was shown, "position", 0 first). Feedback always
             updates the user's session state; with --updates-per-second the model also
             keeps learning from it (DDPG updates in the background from a replay buffer
             of the model's replay_capacity transitions, allocated as it fills; each

@@ -54,11 +54,13 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
     }
 
     /// `--treatment lird`: the treatment arm serves a LIRD model (saved with its `lird`
-    /// manifest field) over HTTP and does not learn online.
+    /// manifest field) over HTTP and learns online: the model version grows between rounds.
     func testLIRDTreatmentServesTheListModel() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-lird-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try run(["--users", "40", "--items", "60", "--rounds", "2", "--episodes", "20", "--out", dir.path, "--json",
+        // Four rounds: a list becomes a transition when the user's next list is served, so
+        // the replay holds a batch later than DRR's.
+        let r = try run(["--users", "40", "--items", "60", "--rounds", "4", "--episodes", "20", "--out", dir.path, "--json",
                          "--treatment", "lird"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
@@ -70,7 +72,11 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(online["treatment_users"] as? Int), 0)
         let manifest = try String(contentsOf: dir.appendingPathComponent("model/manifest.json"), encoding: .utf8)
         XCTAssertTrue(manifest.contains("\"lird\""), manifest)
-        XCTAssertTrue(r.stderr.contains("LIRD, not learning"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("LIRD, learning"), r.stderr)
+        // The last round's line ends with the served version "<model id>.<n>"; n > 1 once learning published.
+        let lastRound = try XCTUnwrap(r.stderr.split(separator: "\n").last { $0.contains("round") && $0.contains("model ") })
+        let version = try XCTUnwrap(Int(try XCTUnwrap(lastRound.split(separator: ".").last)), String(lastRound))
+        XCTAssertGreaterThan(version, 1, String(lastRound))
         XCTAssertEqual(try run(["--treatment", "dqn"]).status, 64)
     }
 

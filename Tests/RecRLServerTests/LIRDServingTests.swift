@@ -27,7 +27,7 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
     /// A LIRD model served in process: `/v1/recommend` answers the model's list of K
     /// distinct items (positions in list order, logged as the impression), `infer` is
     /// `[batch, K]` for users and for states, feedback per list item is accepted, logged
-    /// at its position, moves the session, and is not learned online (dropped, counted).
+    /// at its position, moves the session, and is kept for learning (nothing dropped).
     @Test func servesTheListAndLogsFeedbackPerPosition() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -64,7 +64,7 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
             #expect(engine.sessionItems(user: "u1") == [items[1]])
             #expect(engine.statistics["list_size"] == Double(K))
             #expect(engine.statistics["observed_feedback"] == 2)
-            #expect(engine.statistics["dropped_transitions"] == 2)
+            #expect(engine.statistics["dropped_transitions"] == 0)
             #expect(engine.learn(updates: 5) == 0)
             // The next list leaves out the liked item (it is in the window).
             let next = try await client.post("/v1/recommend", json: #"{"user": "u1"}"#)
@@ -96,16 +96,58 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
         }
     }
 
-    /// Background learning is refused for a LIRD model with a message that says why.
-    @Test func refusesOnlineLearning() throws {
+    /// A LIRD model with background learning: list feedback posted with positions becomes
+    /// list transitions, the background learner publishes new finite versions, a reload
+    /// hands learning to the new model, and a negative position is refused (422).
+    @Test func learnsOnlineFromListFeedback() async throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let modelDirectory = try saveTinyLIRDModel(in: directory, name: "lird", listSize: 2, seed: 3)
-        do {
-            _ = try DRREngine(directory: modelDirectory, updatesPerSecond: 10)
-            Issue.record("a LIRD model was served with online learning")
-        } catch {
-            #expect("\(error)".contains("served without online learning"))
+        let K = 2
+        let modelDirectory = try saveTinyLIRDModel(in: directory, name: "lird", listSize: K, seed: 3)
+        let engine = try DRREngine(directory: modelDirectory, updatesPerSecond: 500)
+        defer { engine.stopBackgroundLearning() }
+        #expect(engine.statistics["background_updates_per_second"] == 500)
+        let eventLog = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
+        let server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)), eventLog: eventLog)
+        @Sendable func waitForUpdates(above count: Double) async throws -> Bool {
+            let deadline = Date().addingTimeInterval(20)
+            while Date() < deadline {
+                if (engine.statistics["online_updates"] ?? 0) > count { return true }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+        try await server.makeApplication().test(.router) { client in
+            /// One list per user of `users`, each item answered with its position.
+            func feedLists(_ users: Range<Int>) async throws {
+                for u in users {
+                    let response = try await client.post("/v1/recommend", json: #"{"user": "u\#(u % 12)", "k": \#(K)}"#)
+                    let items = try #require(response.object["items"] as? [[String: Any]]).compactMap { $0["item"] as? String }
+                    #expect(items.count == K)
+                    for (position, item) in items.enumerated() {
+                        let reward = (u + position) % 3 == 0 ? 1.0 : -0.5
+                        let body = #"{"user": "u\#(u % 12)", "item": "\#(item)", "reward": \#(reward), "position": \#(position)}"#
+                        #expect(try await client.post("/v1/feedback", json: body).status == .ok)
+                    }
+                }
+            }
+            let bad = try await client.post("/v1/feedback", json: #"{"user": "u1", "item": "i1", "reward": 1, "position": -1}"#)
+            #expect(bad.status == .unprocessableContent)
+            try await feedLists(0..<12)
+            #expect(engine.statistics["replay_size"] == 12, "one transition per completed list")
+            #expect(engine.statistics["dropped_transitions"] == 0)
+            #expect(try await waitForUpdates(above: 0), "the background learner applied updates")
+            #expect((versionParts(engine.modelVersion)?.number ?? 0) > 1)
+            // The published weights rank with finite scores.
+            let state = [Float](repeating: 0.1, count: 8)  // a user embedding (k = 8)
+            #expect(try engine.scoreState(state).allSatisfy { $0.score.isFinite })
+
+            // After a reload the new model's learner takes over.
+            try engine.reload(from: modelDirectory)
+            let carried = engine.statistics["online_updates"] ?? 0
+            try await feedLists(12..<24)
+            #expect(try await waitForUpdates(above: carried), "the reloaded LIRD model learns in the background too")
+            #expect(engine.statistics["observed_feedback"] == Double(24 * K))
         }
     }
 }

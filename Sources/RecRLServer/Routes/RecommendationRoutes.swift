@@ -10,7 +10,7 @@ import RecRLEvaluation
 ///   ``ServerConfiguration/servingPolicy`` the slate is drawn from the top of the ranking
 ///   by that policy, committed to the event log as an impression (503 when that write
 ///   fails: an answered slate is always logged), and the answer adds `"request_id"`.
-/// - `POST /v1/feedback` `{"user", "item", "rating" | "reward", "event_id"?, "request_id"?}` →
+/// - `POST /v1/feedback` `{"user", "item", "rating" | "reward", "event_id"?, "request_id"?, "position"?}` →
 ///   `{"status": "ok"}` (plus `"duplicate": true|false` and the `event_id` when one is given);
 ///   requires the API key when one is configured.
 ///
@@ -135,7 +135,7 @@ struct RecommendationRoutes: RouteGroup {
             }
         }
         do {
-            try engine.observe(user: submission.user, item: submission.item, reward: reward)
+            try engine.observe(user: submission.user, item: submission.item, reward: reward, position: submission.position)
             server.metrics.increment("recrl_online_updates_total", [("arm", arm)])
         } catch {
             server.metrics.increment("recrl_feedback_observe_failures_total", [("arm", arm)])
