@@ -19,7 +19,10 @@ struct OffPolicyValidation: ParsableCommand {
             target serves the same world from the same start for --truth-runs runs of \
             --rounds slates, whose mean is the truth. Reports, per estimator, how many \
             seeds' intervals contain the truth, the mean bias, RMSE, interval width and \
-            effective sample size. --stationary switches the world's dynamics off, so \
+            effective sample size. --logging-policy and --target-policy replace the two \
+            serving policies (e.g. softmax:TEMPERATURE:POOL: the logging ranking's \
+            scores are its noisy log-popularities, the target's the users' initial true \
+            affinities). --stationary switches the world's dynamics off, so \
             that the log's rounds are independent and each position's reward depends \
             only on its item: the setting the position-based estimators assume.
             """)
@@ -31,6 +34,10 @@ struct OffPolicyValidation: ParsableCommand {
     @Option(help: "Items of each world.") var items: Int = 300
     @Option(help: "Online runs of the target policy per seed, averaged for the truth.") var truthRuns: Int = 3
     @Option(help: "Bootstrap resamples per interval.") var bootstrap: Int = 200
+    @Option(help: ArgumentHelp("The logging policy's serving policy.", valueName: "POLICY"))
+    var loggingPolicy: String = OffPolicyValidation.logging.description
+    @Option(help: ArgumentHelp("The target policy's serving policy.", valueName: "POLICY"))
+    var targetPolicy: String = OffPolicyValidation.target.description
     @Flag(help: "A stationary world: no drift, boredom or churn, every slate position examined (isolates the estimators from the world's dynamics).")
     var stationary = false
     @OptionGroup var output: JSONFlag
@@ -40,6 +47,8 @@ struct OffPolicyValidation: ParsableCommand {
             throw ValidationError("--seeds and --truth-runs must be positive, --rounds at least 10 and --bootstrap at least 10")
         }
         guard k >= 1, items >= 20, k <= 20, users >= 1 else { throw ValidationError("need 1 <= --k <= 20, --items >= 20, --users >= 1") }
+        do { _ = try ServingPolicy(parsing: loggingPolicy) } catch { throw ValidationError("--logging-policy: \(error)") }
+        do { _ = try ServingPolicy(parsing: targetPolicy) } catch { throw ValidationError("--target-policy: \(error)") }
     }
 
     static let logging = ServingPolicy.epsilonGreedy(epsilon: 0.3, pool: 20)
@@ -57,12 +66,19 @@ struct OffPolicyValidation: ParsableCommand {
         }
     }
 
-    /// The rankings of both policies for one world: logging = noisy popularity, target =
-    /// the logging pool re-ranked by the initial true affinity.
-    static func rankings(world: SyntheticWorld, seed: UInt64) -> (logging: [[Int]], target: [[Int]]) {
+    /// One policy's ranking of every item for one user, best first, with its scores.
+    struct Ranking {
+        var items: [Int]
+        var scores: [Double]
+    }
+
+    /// The rankings of both policies for one world: logging = noisy popularity (scored by
+    /// the noisy log-popularity), target = the logging pool re-ranked by the initial true
+    /// affinity (scored by the affinity).
+    static func rankings(world: SyntheticWorld, seed: UInt64) -> (logging: [Ranking], target: [Ranking]) {
         var rng = Xoshiro256StarStar(seed: seed ^ 0x5EED)
         let logPopularity = world.popularity.map { log($0) }
-        var logging: [[Int]] = [], target: [[Int]] = []
+        var logging: [Ranking] = [], target: [Ranking] = []
         for user in 0..<world.userCount {
             let scores = logPopularity.map { $0 + Double(rng.nextNormalFloat()) }
             let order = (0..<world.itemCount).sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
@@ -70,27 +86,33 @@ struct OffPolicyValidation: ParsableCommand {
                 let a = world.expectedAffinity(user: user, item: $0), b = world.expectedAffinity(user: user, item: $1)
                 return a > b || (a == b && $0 < $1)
             }
-            logging.append(order)
-            target.append(pool + order.dropFirst(20))
+            let targetOrder = pool + order.dropFirst(20)
+            logging.append(Ranking(items: order, scores: order.map { scores[$0] }))
+            target.append(Ranking(items: targetOrder, scores: targetOrder.map { Double(world.expectedAffinity(user: user, item: $0)) }))
         }
         return (logging, target)
     }
 
+    /// Each user's slate distribution under `policy`.
+    static func distributions(_ rankings: [Ranking], policy: ServingPolicy, k: Int) throws -> [SlateDistribution] {
+        try rankings.map { try SlateDistribution(policy: policy, scores: $0.scores, k: k) }
+    }
+
     /// Serves `rounds` slates with `policy` over `ranking`; returns impressions (rewards =
     /// 1 for a positive rating at that position).
-    static func serve(world: inout SyntheticWorld, ranking: [[Int]], policy: ServingPolicy, rounds: Int, k: Int,
+    static func serve(world: inout SyntheticWorld, ranking: [Ranking], distributions: [SlateDistribution], rounds: Int, k: Int,
                       seed: UInt64) -> [LoggedImpression] {
         var rng = Xoshiro256StarStar(seed: seed)
         var result: [LoggedImpression] = []
         result.reserveCapacity(rounds)
         for r in 0..<rounds {
             let user = rng.nextInt(below: world.userCount)
-            let slate = policy.sample(rankingCount: ranking[user].count, k: k, using: &rng)
-            let items = slate.positions.map { ranking[user][$0] }
+            let slate = distributions[user].sample(k: k, using: &rng)
+            let items = slate.positions.map { ranking[user].items[$0] }
             let feedback = world.respond(user: user, slate: items)
             result.append(LoggedImpression(requestID: "r\(r)", user: SyntheticWorld.userID(user), items: items.map(SyntheticWorld.itemID),
                                            propensities: slate.propensities, slatePropensity: slate.slatePropensity,
-                                           rewards: feedback.map { $0.positive ? 1 : 0 }, loggingPolicy: policy.description,
+                                           rewards: feedback.map { $0.positive ? 1 : 0 }, loggingPolicy: distributions[user].policy.description,
                                            modelVersion: "synthetic", timestamp: Double(r)))
         }
         return result
@@ -114,12 +136,14 @@ struct OffPolicyValidation: ParsableCommand {
         }
         let initial = SyntheticWorld(configuration: configuration, seed: seed)
         let (loggingRanking, targetRanking) = Self.rankings(world: initial, seed: seed)
+        let loggingLaws = try Self.distributions(loggingRanking, policy: ServingPolicy(parsing: loggingPolicy), k: k)
+        let targetLaws = try Self.distributions(targetRanking, policy: ServingPolicy(parsing: targetPolicy), k: k)
         var world = initial
-        let log = Self.serve(world: &world, ranking: loggingRanking, policy: Self.logging, rounds: rounds, k: k, seed: seed &+ 1)
+        let log = Self.serve(world: &world, ranking: loggingRanking, distributions: loggingLaws, rounds: rounds, k: k, seed: seed &+ 1)
         var truths: [Double] = []
         for run in 0..<truthRuns {
             var online = initial
-            truths.append(Self.meanSlateReward(Self.serve(world: &online, ranking: targetRanking, policy: Self.target,
+            truths.append(Self.meanSlateReward(Self.serve(world: &online, ranking: targetRanking, distributions: targetLaws,
                                                           rounds: rounds, k: k, seed: seed &+ 1000 &+ UInt64(run))))
         }
         let truth = truths.reduce(0, +) / Double(truths.count)
@@ -127,8 +151,8 @@ struct OffPolicyValidation: ParsableCommand {
         let rewardModel = PositionItemRewardModel(impressions: log)
         let rounds = log.map { x in
             let user = Int(x.user.dropFirst())!
-            return OffPolicyRound(impression: x, ranking: targetRanking[user].map(SyntheticWorld.itemID),
-                                  policy: Self.target, rewardModel: rewardModel)
+            return OffPolicyRound(impression: x, ranking: targetRanking[user].items.map(SyntheticWorld.itemID),
+                                  distribution: targetLaws[user], rewardModel: rewardModel)
         }
         let evaluator = OffPolicyEvaluator(bootstrapSamples: bootstrap, seed: seed)
         let estimates = try OffPolicyEstimator.all.map { try evaluator.estimate($0, rounds: rounds) }
@@ -178,6 +202,7 @@ struct OffPolicyValidation: ParsableCommand {
         }
         let meanTruth = results.reduce(0) { $0 + $1.truth } / Double(results.count)
         let meanLogged = results.reduce(0) { $0 + $1.loggedValue } / Double(results.count)
+        print("logging \(loggingPolicy), target \(targetPolicy)")
         print("target value (online truth) \(String(format: "%.4f", meanTruth)), logging policy \(String(format: "%.4f", meanLogged)), mean over \(results.count) seeds")
         print("| estimator | 95% CI covers truth | mean bias | RMSE | mean CI width | mean ESS |")
         print("|---|---|---|---|---|---|")
