@@ -121,11 +121,20 @@ public struct OffPolicyEvaluator: Sendable {
     }
 
     /// The estimate of `estimator` on `rounds`.
+    ///
+    /// The bootstrap resamples rounds, which assumes they are independent. With `clusters`
+    /// (one label per round, e.g. the user) it resamples whole clusters instead, keeping
+    /// each cluster's rounds together: the interval for rounds that depend on each other
+    /// within a cluster (a user whose state carries over from one round to the next).
     /// - Throws: ``OffPolicyError`` for an empty log, arrays of different lengths,
     ///   propensities outside `(0, 1]` (logging) or `[0, 1]` (target), non-finite rewards
-    ///   or predictions, or an invalid estimator parameter.
-    public func estimate(_ estimator: OffPolicyEstimator, rounds: [OffPolicyRound]) throws(OffPolicyError) -> OffPolicyEstimate {
+    ///   or predictions, an invalid estimator parameter, or `clusters` of another length.
+    public func estimate(_ estimator: OffPolicyEstimator, rounds: [OffPolicyRound],
+                         clusters: [Int]? = nil) throws(OffPolicyError) -> OffPolicyEstimate {
         try validate(estimator, rounds)
+        if let clusters, clusters.count != rounds.count {
+            throw .invalidParameter("\(clusters.count) cluster labels for \(rounds.count) rounds")
+        }
         let length = rounds.map(\.length).max() ?? 0
         let statistic = Statistic(estimator: estimator, length: length)
         var stats = [Double](repeating: 0, count: rounds.count * statistic.width)
@@ -134,13 +143,22 @@ public struct OffPolicyEvaluator: Sendable {
         }
         let n = rounds.count
         let value = statistic.value(stats, rows: Array(0..<n))
-        // Percentile bootstrap over rounds.
+        // Percentile bootstrap over rounds, or over clusters of rounds.
         var rng = Xoshiro256StarStar(seed: seed)
         var resampled = [Double]()
         resampled.reserveCapacity(bootstrapSamples)
         var rows = [Int](repeating: 0, count: n)
+        let groups = clusters.map { labels in
+            let byLabel = Dictionary(grouping: labels.indices, by: { labels[$0] })
+            return byLabel.keys.sorted().map { byLabel[$0]! }  // sorted: the resampling is reproducible
+        }
         for _ in 0..<bootstrapSamples {
-            for i in 0..<n { rows[i] = rng.nextInt(below: n) }
+            if let groups {
+                rows.removeAll(keepingCapacity: true)
+                for _ in groups.indices { rows.append(contentsOf: groups[rng.nextInt(below: groups.count)]) }
+            } else {
+                for i in 0..<n { rows[i] = rng.nextInt(below: n) }
+            }
             resampled.append(statistic.value(stats, rows: rows))
         }
         resampled.sort()

@@ -24,7 +24,12 @@ struct OffPolicyValidation: ParsableCommand {
             scores are its noisy log-popularities, the target's the users' initial true \
             affinities). --stationary switches the world's dynamics off, so \
             that the log's rounds are independent and each position's reward depends \
-            only on its item: the setting the position-based estimators assume.
+            only on its item: the setting the position-based estimators assume. Besides the online \
+            truth, before every logged slate the target serves --truth-runs slates to copies of the \
+            world as it is at that moment (discarded afterwards): their mean is the target's value \
+            on the states the log visited, which is what an estimator built on the log's rounds \
+            estimates; the gap between the two truths is the part of the target's online value that \
+            comes from how its own serving changes the users.
             """)
 
     @Option(help: "Number of seeds (worlds).") var seeds: Int = 20
@@ -38,6 +43,8 @@ struct OffPolicyValidation: ParsableCommand {
     var loggingPolicy: String = OffPolicyValidation.logging.description
     @Option(help: ArgumentHelp("The target policy's serving policy.", valueName: "POLICY"))
     var targetPolicy: String = OffPolicyValidation.target.description
+    @Flag(help: "Bootstrap the intervals over users (all of a user's rounds together) instead of over rounds.")
+    var clusterBootstrap = false
     @Flag(help: "A stationary world: no drift, boredom or churn, every slate position examined (isolates the estimators from the world's dynamics).")
     var stationary = false
     @OptionGroup var output: JSONFlag
@@ -59,10 +66,15 @@ struct OffPolicyValidation: ParsableCommand {
         var seed: UInt64
         var truth: Double
         var truthStandardError: Double
+        /// The target's value on the states the log visited (see ``serve``): what an
+        /// estimator built on the log's rounds can estimate when the target's own serving
+        /// changes the world.
+        var stateTruth: Double
         var loggedValue: Double
         var estimates: [OffPolicyEstimate]
         enum CodingKeys: String, CodingKey {
             case seed, truth, estimates, truthStandardError = "truth_standard_error", loggedValue = "logged_value"
+            case stateTruth = "state_truth"
         }
     }
 
@@ -100,13 +112,27 @@ struct OffPolicyValidation: ParsableCommand {
 
     /// Serves `rounds` slates with `policy` over `ranking`; returns impressions (rewards =
     /// 1 for a positive rating at that position).
+    /// With a `shadow` policy, before each logged slate the shadow serves `shadowDraws`
+    /// slates of its own to copies of the world as it is at that moment (the copies are
+    /// discarded); their mean reward is the shadow's value on the states the log visited.
     static func serve(world: inout SyntheticWorld, ranking: [Ranking], distributions: [SlateDistribution], rounds: Int, k: Int,
-                      seed: UInt64) -> [LoggedImpression] {
+                      seed: UInt64, shadow: (ranking: [Ranking], distributions: [SlateDistribution], draws: Int)? = nil)
+        -> (log: [LoggedImpression], shadowValue: Double?) {
         var rng = Xoshiro256StarStar(seed: seed)
+        var shadowRNG = Xoshiro256StarStar(seed: seed ^ 0x5AD0)
+        var shadowSum = 0.0
         var result: [LoggedImpression] = []
         result.reserveCapacity(rounds)
         for r in 0..<rounds {
             let user = rng.nextInt(below: world.userCount)
+            if let shadow {
+                for _ in 0..<shadow.draws {
+                    var copy = world
+                    let slate = shadow.distributions[user].sample(k: k, using: &shadowRNG)
+                    let feedback = copy.respond(user: user, slate: slate.positions.map { shadow.ranking[user].items[$0] })
+                    shadowSum += Double(feedback.filter(\.positive).count)
+                }
+            }
             let slate = distributions[user].sample(k: k, using: &rng)
             let items = slate.positions.map { ranking[user].items[$0] }
             let feedback = world.respond(user: user, slate: items)
@@ -115,7 +141,7 @@ struct OffPolicyValidation: ParsableCommand {
                                            rewards: feedback.map { $0.positive ? 1 : 0 }, loggingPolicy: distributions[user].policy.description,
                                            modelVersion: "synthetic", timestamp: Double(r)))
         }
-        return result
+        return (result, shadow.map { shadowSum / Double(rounds * $0.draws) })
     }
 
     static func meanSlateReward(_ log: [LoggedImpression]) -> Double {
@@ -139,12 +165,13 @@ struct OffPolicyValidation: ParsableCommand {
         let loggingLaws = try Self.distributions(loggingRanking, policy: ServingPolicy(parsing: loggingPolicy), k: k)
         let targetLaws = try Self.distributions(targetRanking, policy: ServingPolicy(parsing: targetPolicy), k: k)
         var world = initial
-        let log = Self.serve(world: &world, ranking: loggingRanking, distributions: loggingLaws, rounds: rounds, k: k, seed: seed &+ 1)
+        let (log, stateTruth) = Self.serve(world: &world, ranking: loggingRanking, distributions: loggingLaws, rounds: rounds, k: k,
+                                           seed: seed &+ 1, shadow: (targetRanking, targetLaws, truthRuns))
         var truths: [Double] = []
         for run in 0..<truthRuns {
             var online = initial
             truths.append(Self.meanSlateReward(Self.serve(world: &online, ranking: targetRanking, distributions: targetLaws,
-                                                          rounds: rounds, k: k, seed: seed &+ 1000 &+ UInt64(run))))
+                                                          rounds: rounds, k: k, seed: seed &+ 1000 &+ UInt64(run)).log))
         }
         let truth = truths.reduce(0, +) / Double(truths.count)
         let variance = truths.count > 1 ? truths.reduce(0) { $0 + ($1 - truth) * ($1 - truth) } / Double(truths.count - 1) : 0
@@ -155,9 +182,10 @@ struct OffPolicyValidation: ParsableCommand {
                                   distribution: targetLaws[user], rewardModel: rewardModel)
         }
         let evaluator = OffPolicyEvaluator(bootstrapSamples: bootstrap, seed: seed)
-        let estimates = try OffPolicyEstimator.all.map { try evaluator.estimate($0, rounds: rounds) }
+        let clusters = clusterBootstrap ? log.map { Int($0.user.dropFirst())! } : nil
+        let estimates = try OffPolicyEstimator.all.map { try evaluator.estimate($0, rounds: rounds, clusters: clusters) }
         return SeedResult(seed: seed, truth: truth, truthStandardError: (variance / Double(truths.count)).squareRoot(),
-                          loggedValue: Self.meanSlateReward(log), estimates: estimates)
+                          stateTruth: stateTruth ?? truth, loggedValue: Self.meanSlateReward(log), estimates: estimates)
     }
 
     /// Coverage and error of one estimator over the seeds.
@@ -169,9 +197,13 @@ struct OffPolicyValidation: ParsableCommand {
         var rmse: Double
         var meanWidth: Double
         var meanEffectiveSampleSize: Double
+        /// Seeds whose interval contains ``SeedResult/stateTruth``, and the mean bias against it.
+        var coveredStateTruth: Int
+        var meanBiasStateTruth: Double
         enum CodingKeys: String, CodingKey {
             case estimator, covered, seeds, rmse
             case meanBias = "mean_bias", meanWidth = "mean_width", meanEffectiveSampleSize = "mean_effective_sample_size"
+            case coveredStateTruth = "covered_state_truth", meanBiasStateTruth = "mean_bias_state_truth"
         }
     }
 
@@ -194,7 +226,12 @@ struct OffPolicyValidation: ParsableCommand {
                            meanBias: pairs.reduce(0) { $0 + $1.0.value - $1.1 } / n,
                            rmse: (pairs.reduce(0) { $0 + ($1.0.value - $1.1) * ($1.0.value - $1.1) } / n).squareRoot(),
                            meanWidth: pairs.reduce(0) { $0 + $1.0.upper - $1.0.lower } / n,
-                           meanEffectiveSampleSize: pairs.reduce(0) { $0 + $1.0.effectiveSampleSize } / n)
+                           meanEffectiveSampleSize: pairs.reduce(0) { $0 + $1.0.effectiveSampleSize } / n,
+                           coveredStateTruth: results.filter { r in
+                               let e = r.estimates[index]
+                               return e.lower <= r.stateTruth && r.stateTruth <= e.upper
+                           }.count,
+                           meanBiasStateTruth: results.reduce(0) { $0 + $1.estimates[index].value - $1.stateTruth } / n)
         }
         if output.json {
             print(try JSONOutput.encode(Output(summaries: summaries, seeds: results)))
@@ -203,12 +240,15 @@ struct OffPolicyValidation: ParsableCommand {
         let meanTruth = results.reduce(0) { $0 + $1.truth } / Double(results.count)
         let meanLogged = results.reduce(0) { $0 + $1.loggedValue } / Double(results.count)
         print("logging \(loggingPolicy), target \(targetPolicy)")
-        print("target value (online truth) \(String(format: "%.4f", meanTruth)), logging policy \(String(format: "%.4f", meanLogged)), mean over \(results.count) seeds")
-        print("| estimator | 95% CI covers truth | mean bias | RMSE | mean CI width | mean ESS |")
-        print("|---|---|---|---|---|---|")
+        let meanStateTruth = results.reduce(0) { $0 + $1.stateTruth } / Double(results.count)
+        print("target value (online truth) \(String(format: "%.4f", meanTruth)), on the logged states \(String(format: "%.4f", meanStateTruth)), "
+              + "logging policy \(String(format: "%.4f", meanLogged)), mean over \(results.count) seeds")
+        print("| estimator | 95% CI covers truth | mean bias | RMSE | mean CI width | mean ESS | covers truth on logged states | bias there |")
+        print("|---|---|---|---|---|---|---|---|")
         for s in summaries {
             print("| \(s.estimator) | \(s.covered)/\(s.seeds) | \(String(format: "%+.4f", s.meanBias)) | \(String(format: "%.4f", s.rmse)) | "
-                  + "\(String(format: "%.4f", s.meanWidth)) | \(String(format: "%.0f", s.meanEffectiveSampleSize)) |")
+                  + "\(String(format: "%.4f", s.meanWidth)) | \(String(format: "%.0f", s.meanEffectiveSampleSize)) | "
+                  + "\(s.coveredStateTruth)/\(s.seeds) | \(String(format: "%+.4f", s.meanBiasStateTruth)) |")
         }
     }
 }

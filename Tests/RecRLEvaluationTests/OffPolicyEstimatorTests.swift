@@ -106,6 +106,23 @@ private let slateRound = [
         #expect(abs(try seeded.estimate(.directMethod, rounds: rounds).value - 0.5) < 1e-12)
     }
 
+    @Test func clusterBootstrapKeepsAClustersRoundsTogether() throws {
+        // Ten clusters of ten identical rounds: resampling rounds sees 100 draws, resampling
+        // clusters only 10, so the cluster interval is about √10 times wider; same value.
+        let rounds = (0..<100).map { i in
+            OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.5], rewards: [Double(i / 10 % 2)])
+        }
+        let clusters = (0..<100).map { $0 / 10 }
+        let evaluator = OffPolicyEvaluator(bootstrapSamples: 400, seed: 2)
+        let plain = try evaluator.estimate(.ips, rounds: rounds)
+        let clustered = try evaluator.estimate(.ips, rounds: rounds, clusters: clusters)
+        #expect(plain.value == clustered.value)
+        let ratio = (clustered.upper - clustered.lower) / (plain.upper - plain.lower)
+        #expect(ratio > 2.2 && ratio < 4.5, "width ratio \(ratio)")
+        #expect(try evaluator.estimate(.ips, rounds: rounds, clusters: clusters) == clustered)  // reproducible
+        #expect(throws: OffPolicyError.self) { try evaluator.estimate(.ips, rounds: rounds, clusters: [1, 2]) }
+    }
+
     @Test func quantileInterpolatesLikeNumpy() {
         #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.5) == 2.5)
         #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.025) == 1.075)
