@@ -54,7 +54,7 @@ extension OffPolicyRound {
     /// The round of `impression` for a candidate that serves `ranking` (the candidate's
     /// ranking for the impression's user, best first) with `distribution` (built over the
     /// same ranking): the candidate's probability of each logged item at its position, of
-    /// the logged slate, and the reward model's predictions at the logged items and in
+    /// the logged slate and of each of its prefixes, and the reward model's predictions at the logged items and in
     /// expectation under the candidate.
     public init(impression x: LoggedImpression, ranking: [String], distribution: SlateDistribution,
                 rewardModel: some SlateRewardModel) {
@@ -70,6 +70,7 @@ extension OffPolicyRound {
         self.init(loggingPropensities: x.propensities, targetPropensities: target,
                   loggingSlatePropensity: x.slatePropensity,
                   targetSlatePropensity: distribution.slateProbability(rankIndices: indices),
-                  rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected)
+                  rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected,
+                  targetPrefixPropensities: indices.indices.map { distribution.slateProbability(rankIndices: Array(indices[...$0])) })
     }
 }

@@ -24,6 +24,13 @@ import RecRLTensor
 ///   "Off-policy evaluation for slate recommendation"), unbiased when the slate reward is
 ///   additive over positions and the logging policy factorises over positions; for other
 ///   logging policies it is an approximation (the estimate warns).
+/// - ``cascadeIPS``: `Σ_j W_{1:j} r_j` with `W_{1:j}` the ratio of the target's to the
+///   logging policy's probability of the slate's first `j + 1` items (the reward-interaction
+///   IPS of McInerney et al. 2020, obp's `SlateRewardInteractionIPS`): unbiased when a
+///   position's reward depends on its item and the items above it (cascade browsing: the
+///   user may stop, tire or leave on the way down), which the position-based estimators
+///   assume away. Needs the prefix propensities of both policies in the rounds; it is not
+///   in ``all`` because logged impressions do not carry the logging policy's prefixes.
 public enum OffPolicyEstimator: Sendable, Hashable {
     case directMethod
     case ips
@@ -33,6 +40,7 @@ public enum OffPolicyEstimator: Sendable, Hashable {
     case switchDoublyRobust(threshold: Double)
     case slateIPS
     case pseudoInverse
+    case cascadeIPS
 
     /// Every estimator, with default clipping and switch thresholds of 10.
     public static let all: [OffPolicyEstimator] = [
@@ -40,7 +48,8 @@ public enum OffPolicyEstimator: Sendable, Hashable {
         .switchDoublyRobust(threshold: 10), .slateIPS, .pseudoInverse,
     ]
 
-    /// A short name: `dm`, `ips`, `snips`, `dr`, `dr-clip`, `switch-dr`, `slate-ips`, `pi`.
+    /// A short name: `dm`, `ips`, `snips`, `dr`, `dr-clip`, `switch-dr`, `slate-ips`, `pi`,
+    /// `cascade-ips`.
     public var name: String {
         switch self {
         case .directMethod: "dm"
@@ -51,6 +60,7 @@ public enum OffPolicyEstimator: Sendable, Hashable {
         case .switchDoublyRobust: "switch-dr"
         case .slateIPS: "slate-ips"
         case .pseudoInverse: "pi"
+        case .cascadeIPS: "cascade-ips"
         }
     }
 
@@ -66,8 +76,9 @@ public enum OffPolicyEstimator: Sendable, Hashable {
         case "switch-dr": self = .switchDoublyRobust(threshold: parameter)
         case "slate-ips", "sips": self = .slateIPS
         case "pi": self = .pseudoInverse
+        case "cascade-ips", "rips": self = .cascadeIPS
         default:
-            throw .invalidParameter("unknown estimator '\(name)': use one of dm, ips, snips, dr, dr-clip, switch-dr, slate-ips, pi")
+            throw .invalidParameter("unknown estimator '\(name)': use one of dm, ips, snips, dr, dr-clip, switch-dr, slate-ips, pi, cascade-ips")
         }
     }
 }
@@ -201,6 +212,14 @@ public struct OffPolicyEvaluator: Sendable {
             guard (r.rewards + r.predictedRewards + r.targetPredictedRewards).allSatisfy(\.isFinite) else {
                 throw .invalidLog("round \(i): a reward or predicted reward is not finite")
             }
+            if estimator == .cascadeIPS {
+                guard let logging = r.loggingPrefixPropensities, let target = r.targetPrefixPropensities,
+                      logging.count == l, target.count == l else {
+                    throw .invalidLog("round \(i): cascade-ips needs the logging and target policies' probability of every prefix of the slate")
+                }
+                for p in logging where !(p > 0 && p <= 1) { throw .invalidLog("round \(i): logging prefix propensity \(p) is not in (0, 1]") }
+                for p in target where !(p >= 0 && p <= 1) { throw .invalidLog("round \(i): target prefix probability \(p) is not in [0, 1]") }
+            }
         }
     }
 
@@ -277,6 +296,11 @@ private struct Statistic {
 
     static func weight(_ r: OffPolicyRound, _ j: Int) -> Double { r.targetPropensities[j] / r.loggingPropensities[j] }
 
+    /// The importance weight of the slate's first `j + 1` items (validated present).
+    static func prefixWeight(_ r: OffPolicyRound, _ j: Int) -> Double {
+        r.targetPrefixPropensities![j] / r.loggingPrefixPropensities![j]
+    }
+
     func fill(_ r: OffPolicyRound, into out: inout ArraySlice<Double>) {
         let base = out.startIndex
         let total = r.rewards.reduce(0, +)
@@ -301,6 +325,8 @@ private struct Statistic {
             out[base] = r.targetSlatePropensity / r.loggingSlatePropensity * total
         case .pseudoInverse:
             out[base] = pseudoInverseWeight(r) * total
+        case .cascadeIPS:
+            out[base] = (0..<r.length).reduce(0) { $0 + Self.prefixWeight(r, $1) * r.rewards[$1] }
         }
     }
 
@@ -343,10 +369,11 @@ private struct Statistic {
             return ess(rounds.map { $0.targetSlatePropensity / $0.loggingSlatePropensity })
         case .pseudoInverse:
             return ess(rounds.map(pseudoInverseWeight))
-        case .ips, .selfNormalizedIPS, .doublyRobust, .clippedDoublyRobust, .switchDoublyRobust:
+        case .ips, .selfNormalizedIPS, .doublyRobust, .clippedDoublyRobust, .switchDoublyRobust, .cascadeIPS:
             var smallest = Double.infinity
             for j in 0..<length {
-                let weights = rounds.filter { $0.length > j }.map { drWeight(Self.weight($0, j)) }
+                let weights = rounds.filter { $0.length > j }
+                    .map { estimator == .cascadeIPS ? Self.prefixWeight($0, j) : drWeight(Self.weight($0, j)) }
                 if !weights.isEmpty { smallest = min(smallest, ess(weights)) }
             }
             return smallest.isFinite ? smallest : 0

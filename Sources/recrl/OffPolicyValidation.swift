@@ -60,6 +60,8 @@ struct OffPolicyValidation: ParsableCommand {
 
     static let logging = ServingPolicy.epsilonGreedy(epsilon: 0.3, pool: 20)
     static let target = ServingPolicy.epsilonGreedy(epsilon: 0.1, pool: 20)
+    /// Every estimator, with cascade-ips (the harness knows the logging policy's prefix probabilities).
+    static let estimators = OffPolicyEstimator.all + [.cascadeIPS]
 
     /// One seed's outcome.
     struct SeedResult: Encodable {
@@ -178,12 +180,16 @@ struct OffPolicyValidation: ParsableCommand {
         let rewardModel = PositionItemRewardModel(impressions: log)
         let rounds = log.map { x in
             let user = Int(x.user.dropFirst())!
-            return OffPolicyRound(impression: x, ranking: targetRanking[user].items.map(SyntheticWorld.itemID),
-                                  distribution: targetLaws[user], rewardModel: rewardModel)
+            var round = OffPolicyRound(impression: x, ranking: targetRanking[user].items.map(SyntheticWorld.itemID),
+                                       distribution: targetLaws[user], rewardModel: rewardModel)
+            // The logging policy's probability of each prefix, for cascade-ips.
+            let ranks = x.items.map { id in loggingRanking[user].items.firstIndex(of: Int(id.dropFirst())!) }
+            round.loggingPrefixPropensities = ranks.indices.map { loggingLaws[user].slateProbability(rankIndices: Array(ranks[...$0])) }
+            return round
         }
         let evaluator = OffPolicyEvaluator(bootstrapSamples: bootstrap, seed: seed)
         let clusters = clusterBootstrap ? log.map { Int($0.user.dropFirst())! } : nil
-        let estimates = try OffPolicyEstimator.all.map { try evaluator.estimate($0, rounds: rounds, clusters: clusters) }
+        let estimates = try Self.estimators.map { try evaluator.estimate($0, rounds: rounds, clusters: clusters) }
         return SeedResult(seed: seed, truth: truth, truthStandardError: (variance / Double(truths.count)).squareRoot(),
                           stateTruth: stateTruth ?? truth, loggedValue: Self.meanSlateReward(log), estimates: estimates)
     }
@@ -218,7 +224,7 @@ struct OffPolicyValidation: ParsableCommand {
             results.append(try runSeed(UInt64(s + 1)))
             if !output.json { writeToStandardError("seed \(s + 1): truth \(String(format: "%.4f", results.last!.truth))\n") }
         }
-        let summaries = OffPolicyEstimator.all.enumerated().map { index, estimator in
+        let summaries = Self.estimators.enumerated().map { index, estimator in
             let pairs = results.map { ($0.estimates[index], $0.truth) }
             let n = Double(pairs.count)
             return Summary(estimator: estimator.name,

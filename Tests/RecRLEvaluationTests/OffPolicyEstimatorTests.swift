@@ -106,6 +106,22 @@ private let slateRound = [
         #expect(abs(try seeded.estimate(.directMethod, rounds: rounds).value - 0.5) < 1e-12)
     }
 
+    @Test func cascadeIPSWeightsEachPositionByItsPrefix() throws {
+        // Round 1: prefix weights 1/0.5 = 2 and 0.5/0.25 = 2, rewards 1, 1 → 4.
+        // Round 2: the target never shows this slate → 0. Mean 2.
+        let rounds = [
+            OffPolicyRound(loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.5], rewards: [1, 1],
+                           loggingPrefixPropensities: [0.5, 0.25], targetPrefixPropensities: [1, 0.5]),
+            OffPolicyRound(loggingPropensities: [0.5, 0.2], targetPropensities: [0, 0.3], rewards: [1, 0],
+                           loggingPrefixPropensities: [0.5, 0.1], targetPrefixPropensities: [0, 0]),
+        ]
+        let evaluator = OffPolicyEvaluator(bootstrapSamples: 50, seed: 1)
+        #expect(abs(try evaluator.estimate(.cascadeIPS, rounds: rounds).value - 2) < 1e-12)
+        #expect(try OffPolicyEstimator(name: "cascade-ips") == .cascadeIPS)
+        let bare = [OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [1], rewards: [1])]
+        #expect(throws: OffPolicyError.self) { try evaluator.estimate(.cascadeIPS, rounds: bare) }
+    }
+
     @Test func clusterBootstrapKeepsAClustersRoundsTogether() throws {
         // Ten clusters of ten identical rounds: resampling rounds sees 100 draws, resampling
         // clusters only 10, so the cluster interval is about √10 times wider; same value.
