@@ -351,21 +351,13 @@ public enum NextItemSoftmax {
         precondition(itemEmbeddings.columns == k && targets.count >= b,
                      "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
         matmul(actions, itemEmbeddings, transposeB: true, into: &logits)
-        var loss: Float = 0
+        for row in 0..<b {
+            precondition(targets[row] >= 0 && Int(targets[row]) < m, "NextItemSoftmax: target \(targets[row]) outside 0..<\(m)")
+        }
         let scale = weight / Float(b)
-        logits.withUnsafeMutableBufferPointer { z in
-            for row in 0..<b {
-                let r = z.baseAddress! + row * m
-                let target = Int(targets[row])
-                precondition(target >= 0 && target < m, "NextItemSoftmax: target \(target) outside 0..<\(m)")
-                var top = -Float.infinity
-                for j in 0..<m { top = Swift.max(top, r[j]) }
-                var sum: Float = 0
-                for j in 0..<m { let v = expf(r[j] - top); r[j] = v; sum += v }
-                loss -= logf(Swift.max(r[target] / sum, .leastNormalMagnitude))
-                let inv = scale / sum
-                for j in 0..<m { r[j] *= inv }
-                r[target] -= scale
+        let loss = logits.withUnsafeMutableBufferPointer { z in
+            targets.withUnsafeBufferPointer { t in
+                UnsafeKernels.softmaxCrossEntropy(z.baseAddress!, rows: b, columns: m, ld: m, targets: t.baseAddress!, scale: scale)
             }
         }
         // dL/da = dL/dz · E, [B, m] · [m, k].
