@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `recrl ope` against Open Bandit Pipeline on the same logs: (1) `recrl generate` output
 # (one-item slates of the synthetic logging policy) with a DRR model trained on it, and
-# (2) an event log of `recrl serve --serving-policy` with 5-item slates, exported with
-# `recrl export-events`. Prints both comparisons (Markdown with --markdown); exits 1 when
-# any estimate differs by more than 1e-4 relative.
+# (2) event logs of `recrl serve --serving-policy` with 5-item slates (epsilon-greedy, then
+# softmax/Plackett-Luce), exported with `recrl export-events`. Prints the comparisons
+# (Markdown with --markdown); exits 1 when any estimate differs by more than 1e-4 relative.
 # Usage: Benchmarks/peers/ope-obp-compare.sh [--markdown] [RECRL_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,10 +22,13 @@ echo "## recrl generate log (one-item slates), candidate: DRR epsilon-greedy(0.3
 $PY Benchmarks/peers/ope_obp_check.py $MD --rounds "$WORK/gen-rounds.jsonl" --recrl "$WORK/gen-ope.json" 2>/dev/null
 status=$?
 
-PORT=$((20000 + RANDOM % 20000))
-"$RECRL" serve --model "$WORK/model" --port $PORT --events "$WORK/events.sqlite" --serving-policy epsilon-greedy:0.3:20 \
-    --log-level error & SERVER=$!
-$PY - "$PORT" <<'PYEOF'
+# serve_log POLICY NAME: serves the model with --serving-policy POLICY to a scripted client
+# (600 five-item slates, click-like rewards) and exports the event log to $WORK/NAME.
+serve_log() {
+    local port=$((20000 + RANDOM % 20000))
+    "$RECRL" serve --model "$WORK/model" --port $port --events "$WORK/$2.sqlite" --serving-policy "$1" \
+        --log-level error & SERVER=$!
+    $PY - "$port" <<'PYEOF'
 import json, sys, time, urllib.request, random
 port = sys.argv[1]
 def post(path, body):
@@ -44,11 +47,23 @@ for n in range(600):
             reward = 1.0 if int(item["item"][1:]) < 150 else 0.5
             post("/v1/feedback", {"user": user, "item": item["item"], "reward": reward, "request_id": answer["request_id"]})
 PYEOF
-kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=""
-"$RECRL" export-events --events "$WORK/events.sqlite" --out "$WORK/export" >/dev/null
-"$RECRL" ope --events "$WORK/export" --model "$WORK/model" --estimator all --policy epsilon-greedy:0.5:20 \
+    kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=""
+    "$RECRL" export-events --events "$WORK/$2.sqlite" --out "$WORK/$2" >/dev/null
+}
+
+serve_log epsilon-greedy:0.3:20 serve
+"$RECRL" ope --events "$WORK/serve" --model "$WORK/model" --estimator all --policy epsilon-greedy:0.5:20 \
     --export-rounds "$WORK/serve-rounds.jsonl" --json > "$WORK/serve-ope.json"
 echo
 echo "## recrl serve event log (5-item slates, epsilon-greedy(0.3, pool 20)), candidate: the same model, epsilon-greedy(0.5, pool 20)"
 $PY Benchmarks/peers/ope_obp_check.py $MD --rounds "$WORK/serve-rounds.jsonl" --recrl "$WORK/serve-ope.json" 2>/dev/null || status=1
+
+# Softmax (Plackett-Luce) serving: the logged propensities are the marginals of each
+# position, the slate propensity the exact product of the conditionals (see SlateDistribution).
+serve_log softmax:0.05:20 softmax
+"$RECRL" ope --events "$WORK/softmax" --model "$WORK/model" --estimator all --policy softmax:0.1:20 \
+    --export-rounds "$WORK/softmax-rounds.jsonl" --json > "$WORK/softmax-ope.json"
+echo
+echo "## recrl serve event log (5-item slates, softmax(temperature 0.05, pool 20)), candidate: the same model, softmax(temperature 0.1, pool 20)"
+$PY Benchmarks/peers/ope_obp_check.py $MD --rounds "$WORK/softmax-rounds.jsonl" --recrl "$WORK/softmax-ope.json" 2>/dev/null || status=1
 exit $status

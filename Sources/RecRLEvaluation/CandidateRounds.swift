@@ -41,27 +41,36 @@ public struct PositionItemRewardModel: SlateRewardModel, Sendable, Equatable {
 
 extension OffPolicyRound {
     /// The round of `impression` for a candidate policy that serves `ranking` (the
-    /// candidate's ranking for the impression's user, best first) with `policy`: the
-    /// candidate's probability of each logged item at its position, of the logged slate,
-    /// and the reward model's predictions at the logged items and in expectation under
-    /// the candidate.
+    /// candidate's ranking for the impression's user, best first) with `policy`, a policy
+    /// whose probabilities depend only on the order (deterministic or ε-greedy; softmax
+    /// needs the scores: use ``init(impression:ranking:distribution:rewardModel:)``).
     public init(impression x: LoggedImpression, ranking: [String], policy: ServingPolicy, rewardModel: some SlateRewardModel) {
+        guard let distribution = try? SlateDistribution(policy: policy, rankingCount: ranking.count) else {
+            ServingPolicy.needsScores()
+        }
+        self.init(impression: x, ranking: ranking, distribution: distribution, rewardModel: rewardModel)
+    }
+
+    /// The round of `impression` for a candidate that serves `ranking` (the candidate's
+    /// ranking for the impression's user, best first) with `distribution` (built over the
+    /// same ranking): the candidate's probability of each logged item at its position, of
+    /// the logged slate and of each of its prefixes, and the reward model's predictions at the logged items and in
+    /// expectation under the candidate.
+    public init(impression x: LoggedImpression, ranking: [String], distribution: SlateDistribution,
+                rewardModel: some SlateRewardModel) {
         var rankOf: [String: Int] = [:]
         rankOf.reserveCapacity(ranking.count)
         for (r, item) in ranking.enumerated() where rankOf[item] == nil { rankOf[item] = r }
         let indices = x.items.map { rankOf[$0] }
-        let target = indices.enumerated().map { j, r in
-            policy.positionProbability(rankIndex: r, position: j, rankingCount: ranking.count)
-        }
+        let target = indices.enumerated().map { j, r in distribution.positionProbability(rankIndex: r, position: j) }
         let predicted = x.items.enumerated().map { j, item in rewardModel.predict(user: x.user, item: item, position: j) }
         let expected = x.items.indices.map { j in
-            policy.expectedValue(position: j, rankingCount: ranking.count) { r in
-                rewardModel.predict(user: x.user, item: ranking[r], position: j)
-            }
+            distribution.expectedValue(position: j) { r in rewardModel.predict(user: x.user, item: ranking[r], position: j) }
         }
         self.init(loggingPropensities: x.propensities, targetPropensities: target,
                   loggingSlatePropensity: x.slatePropensity,
-                  targetSlatePropensity: policy.slateProbability(rankIndices: indices, rankingCount: ranking.count),
-                  rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected)
+                  targetSlatePropensity: distribution.slateProbability(rankIndices: indices),
+                  rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected,
+                  targetPrefixPropensities: indices.indices.map { distribution.slateProbability(rankIndices: Array(indices[...$0])) })
     }
 }

@@ -57,7 +57,9 @@ public struct LoggedImpression: Sendable, Codable, Equatable {
 /// - `targetPredictedRewards[j]` = Σ_a π(a at j | x)·q̂(x, a, j), the reward model's
 ///   expectation under the target policy.
 /// `loggingSlatePropensity` and `targetSlatePropensity` are the probabilities of the whole
-/// slate (for ``OffPolicyEstimator/slateIPS``).
+/// slate (for ``OffPolicyEstimator/slateIPS``). `loggingPrefixPropensities[j]` and
+/// `targetPrefixPropensities[j]`, when known, are the probabilities of the slate's first
+/// `j + 1` items in their order (for ``OffPolicyEstimator/cascadeIPS``).
 public struct OffPolicyRound: Sendable, Equatable, Codable {
     public var loggingPropensities: [Double]
     public var targetPropensities: [Double]
@@ -66,12 +68,15 @@ public struct OffPolicyRound: Sendable, Equatable, Codable {
     public var rewards: [Double]
     public var predictedRewards: [Double]
     public var targetPredictedRewards: [Double]
+    public var loggingPrefixPropensities: [Double]?
+    public var targetPrefixPropensities: [Double]?
 
     /// A round. Arguments `predictedRewards` and `targetPredictedRewards` default to zeros
     /// (for the estimators that use no reward model).
     public init(loggingPropensities: [Double], targetPropensities: [Double], loggingSlatePropensity: Double? = nil,
                 targetSlatePropensity: Double? = nil, rewards: [Double], predictedRewards: [Double]? = nil,
-                targetPredictedRewards: [Double]? = nil) {
+                targetPredictedRewards: [Double]? = nil, loggingPrefixPropensities: [Double]? = nil,
+                targetPrefixPropensities: [Double]? = nil) {
         self.loggingPropensities = loggingPropensities
         self.targetPropensities = targetPropensities
         self.loggingSlatePropensity = loggingSlatePropensity ?? loggingPropensities.reduce(1, *)
@@ -79,6 +84,8 @@ public struct OffPolicyRound: Sendable, Equatable, Codable {
         self.rewards = rewards
         self.predictedRewards = predictedRewards ?? Array(repeating: 0, count: rewards.count)
         self.targetPredictedRewards = targetPredictedRewards ?? Array(repeating: 0, count: rewards.count)
+        self.loggingPrefixPropensities = loggingPrefixPropensities
+        self.targetPrefixPropensities = targetPrefixPropensities
     }
 
     /// Number of slate positions.

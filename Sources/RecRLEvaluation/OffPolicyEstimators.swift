@@ -24,6 +24,13 @@ import RecRLTensor
 ///   "Off-policy evaluation for slate recommendation"), unbiased when the slate reward is
 ///   additive over positions and the logging policy factorises over positions; for other
 ///   logging policies it is an approximation (the estimate warns).
+/// - ``cascadeIPS``: `Σ_j W_{1:j} r_j` with `W_{1:j}` the ratio of the target's to the
+///   logging policy's probability of the slate's first `j + 1` items (the reward-interaction
+///   IPS of McInerney et al. 2020, obp's `SlateRewardInteractionIPS`): unbiased when a
+///   position's reward depends on its item and the items above it (cascade browsing: the
+///   user may stop, tire or leave on the way down), which the position-based estimators
+///   assume away. Needs the prefix propensities of both policies in the rounds; it is not
+///   in ``all`` because logged impressions do not carry the logging policy's prefixes.
 public enum OffPolicyEstimator: Sendable, Hashable {
     case directMethod
     case ips
@@ -33,6 +40,7 @@ public enum OffPolicyEstimator: Sendable, Hashable {
     case switchDoublyRobust(threshold: Double)
     case slateIPS
     case pseudoInverse
+    case cascadeIPS
 
     /// Every estimator, with default clipping and switch thresholds of 10.
     public static let all: [OffPolicyEstimator] = [
@@ -40,7 +48,8 @@ public enum OffPolicyEstimator: Sendable, Hashable {
         .switchDoublyRobust(threshold: 10), .slateIPS, .pseudoInverse,
     ]
 
-    /// A short name: `dm`, `ips`, `snips`, `dr`, `dr-clip`, `switch-dr`, `slate-ips`, `pi`.
+    /// A short name: `dm`, `ips`, `snips`, `dr`, `dr-clip`, `switch-dr`, `slate-ips`, `pi`,
+    /// `cascade-ips`.
     public var name: String {
         switch self {
         case .directMethod: "dm"
@@ -51,6 +60,7 @@ public enum OffPolicyEstimator: Sendable, Hashable {
         case .switchDoublyRobust: "switch-dr"
         case .slateIPS: "slate-ips"
         case .pseudoInverse: "pi"
+        case .cascadeIPS: "cascade-ips"
         }
     }
 
@@ -66,8 +76,9 @@ public enum OffPolicyEstimator: Sendable, Hashable {
         case "switch-dr": self = .switchDoublyRobust(threshold: parameter)
         case "slate-ips", "sips": self = .slateIPS
         case "pi": self = .pseudoInverse
+        case "cascade-ips", "rips": self = .cascadeIPS
         default:
-            throw .invalidParameter("unknown estimator '\(name)': use one of dm, ips, snips, dr, dr-clip, switch-dr, slate-ips, pi")
+            throw .invalidParameter("unknown estimator '\(name)': use one of dm, ips, snips, dr, dr-clip, switch-dr, slate-ips, pi, cascade-ips")
         }
     }
 }
@@ -121,11 +132,20 @@ public struct OffPolicyEvaluator: Sendable {
     }
 
     /// The estimate of `estimator` on `rounds`.
+    ///
+    /// The bootstrap resamples rounds, which assumes they are independent. With `clusters`
+    /// (one label per round, e.g. the user) it resamples whole clusters instead, keeping
+    /// each cluster's rounds together: the interval for rounds that depend on each other
+    /// within a cluster (a user whose state carries over from one round to the next).
     /// - Throws: ``OffPolicyError`` for an empty log, arrays of different lengths,
     ///   propensities outside `(0, 1]` (logging) or `[0, 1]` (target), non-finite rewards
-    ///   or predictions, or an invalid estimator parameter.
-    public func estimate(_ estimator: OffPolicyEstimator, rounds: [OffPolicyRound]) throws(OffPolicyError) -> OffPolicyEstimate {
+    ///   or predictions, an invalid estimator parameter, or `clusters` of another length.
+    public func estimate(_ estimator: OffPolicyEstimator, rounds: [OffPolicyRound],
+                         clusters: [Int]? = nil) throws(OffPolicyError) -> OffPolicyEstimate {
         try validate(estimator, rounds)
+        if let clusters, clusters.count != rounds.count {
+            throw .invalidParameter("\(clusters.count) cluster labels for \(rounds.count) rounds")
+        }
         let length = rounds.map(\.length).max() ?? 0
         let statistic = Statistic(estimator: estimator, length: length)
         var stats = [Double](repeating: 0, count: rounds.count * statistic.width)
@@ -134,13 +154,22 @@ public struct OffPolicyEvaluator: Sendable {
         }
         let n = rounds.count
         let value = statistic.value(stats, rows: Array(0..<n))
-        // Percentile bootstrap over rounds.
+        // Percentile bootstrap over rounds, or over clusters of rounds.
         var rng = Xoshiro256StarStar(seed: seed)
         var resampled = [Double]()
         resampled.reserveCapacity(bootstrapSamples)
         var rows = [Int](repeating: 0, count: n)
+        let groups = clusters.map { labels in
+            let byLabel = Dictionary(grouping: labels.indices, by: { labels[$0] })
+            return byLabel.keys.sorted().map { byLabel[$0]! }  // sorted: the resampling is reproducible
+        }
         for _ in 0..<bootstrapSamples {
-            for i in 0..<n { rows[i] = rng.nextInt(below: n) }
+            if let groups {
+                rows.removeAll(keepingCapacity: true)
+                for _ in groups.indices { rows.append(contentsOf: groups[rng.nextInt(below: groups.count)]) }
+            } else {
+                for i in 0..<n { rows[i] = rng.nextInt(below: n) }
+            }
             resampled.append(statistic.value(stats, rows: rows))
         }
         resampled.sort()
@@ -182,6 +211,14 @@ public struct OffPolicyEvaluator: Sendable {
             }
             guard (r.rewards + r.predictedRewards + r.targetPredictedRewards).allSatisfy(\.isFinite) else {
                 throw .invalidLog("round \(i): a reward or predicted reward is not finite")
+            }
+            if estimator == .cascadeIPS {
+                guard let logging = r.loggingPrefixPropensities, let target = r.targetPrefixPropensities,
+                      logging.count == l, target.count == l else {
+                    throw .invalidLog("round \(i): cascade-ips needs the logging and target policies' probability of every prefix of the slate")
+                }
+                for p in logging where !(p > 0 && p <= 1) { throw .invalidLog("round \(i): logging prefix propensity \(p) is not in (0, 1]") }
+                for p in target where !(p >= 0 && p <= 1) { throw .invalidLog("round \(i): target prefix probability \(p) is not in [0, 1]") }
             }
         }
     }
@@ -259,6 +296,11 @@ private struct Statistic {
 
     static func weight(_ r: OffPolicyRound, _ j: Int) -> Double { r.targetPropensities[j] / r.loggingPropensities[j] }
 
+    /// The importance weight of the slate's first `j + 1` items (validated present).
+    static func prefixWeight(_ r: OffPolicyRound, _ j: Int) -> Double {
+        r.targetPrefixPropensities![j] / r.loggingPrefixPropensities![j]
+    }
+
     func fill(_ r: OffPolicyRound, into out: inout ArraySlice<Double>) {
         let base = out.startIndex
         let total = r.rewards.reduce(0, +)
@@ -283,6 +325,8 @@ private struct Statistic {
             out[base] = r.targetSlatePropensity / r.loggingSlatePropensity * total
         case .pseudoInverse:
             out[base] = pseudoInverseWeight(r) * total
+        case .cascadeIPS:
+            out[base] = (0..<r.length).reduce(0) { $0 + Self.prefixWeight(r, $1) * r.rewards[$1] }
         }
     }
 
@@ -325,10 +369,11 @@ private struct Statistic {
             return ess(rounds.map { $0.targetSlatePropensity / $0.loggingSlatePropensity })
         case .pseudoInverse:
             return ess(rounds.map(pseudoInverseWeight))
-        case .ips, .selfNormalizedIPS, .doublyRobust, .clippedDoublyRobust, .switchDoublyRobust:
+        case .ips, .selfNormalizedIPS, .doublyRobust, .clippedDoublyRobust, .switchDoublyRobust, .cascadeIPS:
             var smallest = Double.infinity
             for j in 0..<length {
-                let weights = rounds.filter { $0.length > j }.map { drWeight(Self.weight($0, j)) }
+                let weights = rounds.filter { $0.length > j }
+                    .map { estimator == .cascadeIPS ? Self.prefixWeight($0, j) : drWeight(Self.weight($0, j)) }
                 if !weights.isEmpty { smallest = min(smallest, ess(weights)) }
             }
             return smallest.isFinite ? smallest : 0

@@ -17,55 +17,88 @@ import RecRLTensor
 ///   probability of a slate is `(1 − ε)·[slate is the top k] + ε/(M·(M−1)···(M−k+1))`.
 ///   Items outside the pool are never shown, so a candidate policy that recommends them
 ///   cannot be evaluated on such a log (the estimators only see the pool).
+/// - ``softmax(temperature:pool:)``: Plackett–Luce sampling without replacement from the
+///   top `pool` of the ranking: position after position, an item not yet shown is drawn
+///   with probability proportional to `exp(score/T)`. Its probabilities depend on the
+///   ranking's scores, not only on the order, so they are computed by a
+///   ``SlateDistribution`` built from the scores (see there for exactly which propensities
+///   are logged and how the marginal ones are computed). `T → 0` approaches the
+///   deterministic top `k`; a large `T` approaches a uniform draw from the pool.
+///
+/// The rank-only methods of this type (`sample(rankingCount:k:using:)`,
+/// `positionProbability`, `slateProbability`, `expectedValue`) serve the deterministic and
+/// ε-greedy policies; softmax needs scores and traps there (a programming error): use
+/// ``SlateDistribution``, which serves every policy, when the scores are at hand.
 public enum ServingPolicy: Sendable, Hashable, Codable {
     /// The top `k`, propensity 1.
     case deterministic
     /// ε-greedy over the top `pool` of the ranking (see the type's documentation).
     case epsilonGreedy(epsilon: Double, pool: Int)
+    /// Plackett–Luce (softmax) sampling over the top `pool` with temperature `T` (see the
+    /// type's documentation).
+    case softmax(temperature: Double, pool: Int)
 
-    /// Throws unless `ε` is in `[0, 1]` and `pool ≥ 1`.
+    /// Throws unless `ε` is in `[0, 1]`, the temperature is positive and finite, and `pool ≥ 1`.
     public func validate() throws(ServingPolicyError) {
-        if case .epsilonGreedy(let epsilon, let pool) = self {
+        switch self {
+        case .deterministic:
+            break
+        case .epsilonGreedy(let epsilon, let pool):
             guard epsilon.isFinite, (0...1).contains(epsilon) else { throw .invalid("epsilon must be in [0, 1], got \(epsilon)") }
             guard pool >= 1 else { throw .invalid("the exploration pool must hold at least one item, got \(pool)") }
+        case .softmax(let temperature, let pool):
+            guard temperature.isFinite, temperature > 0 else { throw .invalid("the temperature must be positive and finite, got \(temperature)") }
+            guard pool >= 1 else { throw .invalid("the sampling pool must hold at least one item, got \(pool)") }
         }
     }
 
     /// Whether propensities below 1 can occur (whether the policy's log supports
     /// off-policy evaluation of other policies).
     public var isStochastic: Bool {
-        if case .epsilonGreedy(let epsilon, _) = self { return epsilon > 0 }
-        return false
+        switch self {
+        case .deterministic: false
+        case .epsilonGreedy(let epsilon, _): epsilon > 0
+        case .softmax: true
+        }
     }
 
     /// A stable text description, logged with every impression:
-    /// `"deterministic"` or `"epsilon-greedy(epsilon=0.1,pool=100)"`.
+    /// `"deterministic"`, `"epsilon-greedy(epsilon=0.1,pool=100)"` or
+    /// `"softmax(temperature=0.5,pool=50)"`.
     public var description: String {
         switch self {
         case .deterministic: "deterministic"
         case .epsilonGreedy(let epsilon, let pool): "epsilon-greedy(epsilon=\(epsilon),pool=\(pool))"
+        case .softmax(let temperature, let pool): "softmax(temperature=\(temperature),pool=\(pool))"
         }
     }
 
-    /// Parses ``description`` (and the shorthand `"epsilon-greedy:0.1:100"` of the CLI).
+    /// Parses ``description`` (and the shorthands `"epsilon-greedy:0.1:100"` and
+    /// `"softmax:0.5:50"` (temperature, pool) of the CLI).
     public init(parsing text: String) throws(ServingPolicyError) {
         let t = String(text.filter { !$0.isWhitespace })
         if t == "deterministic" { self = .deterministic; return }
-        var epsilon: Double?, pool: Int?
-        if t.hasPrefix("epsilon-greedy(") && t.hasSuffix(")") {
-            for part in t.dropFirst("epsilon-greedy(".count).dropLast().split(separator: ",") {
-                let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
-                guard kv.count == 2 else { continue }
-                if kv[0] == "epsilon" { epsilon = Double(kv[1]) } else if kv[0] == "pool" { pool = Int(kv[1]) }
+        var parameter: Double?, pool: Int?, isSoftmax = false
+        for (name, key) in [("epsilon-greedy", "epsilon"), ("softmax", "temperature")] {
+            if t.hasPrefix(name + "(") && t.hasSuffix(")") {
+                for part in t.dropFirst(name.count + 1).dropLast().split(separator: ",") {
+                    let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+                    guard kv.count == 2 else { continue }
+                    if kv[0] == key { parameter = Double(kv[1]) } else if kv[0] == "pool" { pool = Int(kv[1]) }
+                }
+            } else if t.hasPrefix(name + ":") {
+                let parts = t.split(separator: ":")
+                if parts.count == 3 { parameter = Double(parts[1]); pool = Int(parts[2]) }
+            } else {
+                continue
             }
-        } else if t.hasPrefix("epsilon-greedy:") {
-            let parts = t.split(separator: ":")
-            if parts.count == 3 { epsilon = Double(parts[1]); pool = Int(parts[2]) }
+            isSoftmax = name == "softmax"
+            break
         }
-        guard let epsilon, let pool else {
-            throw .invalid("unknown serving policy '\(text)': use 'deterministic' or 'epsilon-greedy:EPSILON:POOL'")
+        guard let parameter, let pool else {
+            throw .invalid("unknown serving policy '\(text)': use 'deterministic', 'epsilon-greedy:EPSILON:POOL' or 'softmax:TEMPERATURE:POOL'")
         }
-        self = .epsilonGreedy(epsilon: epsilon, pool: pool)
+        self = isSoftmax ? .softmax(temperature: parameter, pool: pool) : .epsilonGreedy(epsilon: parameter, pool: pool)
         try validate()
     }
 
@@ -73,16 +106,16 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
     public func poolSize(rankingCount: Int) -> Int {
         switch self {
         case .deterministic: rankingCount
-        case .epsilonGreedy(_, let pool): min(pool, rankingCount)
+        case .epsilonGreedy(_, let pool), .softmax(_, let pool): min(pool, rankingCount)
         }
     }
 
     /// How many items of the ranking the policy draws a slate of `k` from: `k`, or
-    /// `max(k, pool)` for ε-greedy.
+    /// `max(k, pool)` for ε-greedy and softmax.
     public func rankingDepth(k: Int) -> Int {
         switch self {
         case .deterministic: k
-        case .epsilonGreedy(_, let pool): max(k, pool)
+        case .epsilonGreedy(_, let pool), .softmax(_, let pool): max(k, pool)
         }
     }
 
@@ -121,6 +154,8 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
                 positionProbability(rankIndex: index, position: j, rankingCount: rankingCount)
             }
             return (chosen, propensities, slateProbability(rankIndices: chosen, rankingCount: rankingCount))
+        case .softmax:
+            Self.needsScores()
         }
     }
 
@@ -134,6 +169,8 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
             let m = poolSize(rankingCount: rankingCount)
             guard let rankIndex, rankIndex < m, position < m else { return 0 }
             return (rankIndex == position ? 1 - epsilon : 0) + epsilon / Double(m)
+        case .softmax:
+            Self.needsScores()
         }
     }
 
@@ -150,6 +187,8 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
             guard k <= m, Set(rankIndices.compactMap { $0 }).count == k,
                   rankIndices.allSatisfy({ $0.map { $0 < m } ?? false }) else { return 0 }
             return (isTop ? 1 - epsilon : 0) + epsilon * Self.uniformSlateProbability(m: m, k: k)
+        case .softmax:
+            Self.needsScores()
         }
     }
 
@@ -170,7 +209,14 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
             var mean = 0.0
             for r in 0..<m { mean += value(r) }
             return (1 - epsilon) * value(position) + epsilon * mean / Double(m)
+        case .softmax:
+            Self.needsScores()
         }
+    }
+
+    /// The rank-only methods cannot serve softmax, whose probabilities depend on scores.
+    static func needsScores() -> Never {
+        preconditionFailure("softmax serving depends on the ranking's scores: use SlateDistribution(policy:scores:k:)")
     }
 }
 

@@ -16,12 +16,16 @@ final class ServingSampler: Sendable {
         seeded = Mutex(Xoshiro256StarStar(seed: seed ?? 0))
     }
 
-    /// ``ServingPolicy/sample(rankingCount:k:using:)``.
-    func sample(rankingCount: Int, k: Int) -> (positions: [Int], propensities: [Double], slatePropensity: Double) {
+    /// A slate of up to `k` items drawn from a ranking with these `scores` (best first),
+    /// with its propensities: ``SlateDistribution/sample(k:using:)``.
+    /// - Throws: ``ServingPolicyError`` when softmax serving meets a non-finite score.
+    func sample(scores: [Double], k: Int) throws(ServingPolicyError)
+        -> (positions: [Int], propensities: [Double], slatePropensity: Double) {
+        let distribution = try SlateDistribution(policy: policy, scores: scores, k: k)
         if isSeeded {
-            return seeded.withLock { rng in policy.sample(rankingCount: rankingCount, k: k, using: &rng) }
+            return seeded.withLock { rng in distribution.sample(k: k, using: &rng) }
         }
         var rng = SystemRandomNumberGenerator()
-        return policy.sample(rankingCount: rankingCount, k: k, using: &rng)
+        return distribution.sample(k: k, using: &rng)
     }
 }

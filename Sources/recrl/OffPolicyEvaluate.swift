@@ -35,7 +35,8 @@ struct OffPolicyEvaluate: ParsableCommand {
     @Option(help: "Estimator: dm, ips, snips, dr, dr-clip, switch-dr, slate-ips, pi, or all.")
     var estimator: String = "dr"
 
-    @Option(help: ArgumentHelp("How the candidate would serve: epsilon-greedy:EPSILON:POOL or deterministic.", valueName: "POLICY"))
+    @Option(help: ArgumentHelp("How the candidate would serve: epsilon-greedy:EPSILON:POOL, softmax:TEMPERATURE:POOL or deterministic.",
+                               valueName: "POLICY"))
     var policy: String = "deterministic"
 
     @Option(help: "Largest importance weight of dr-clip, and the threshold of switch-dr.")
@@ -93,19 +94,21 @@ struct OffPolicyEvaluate: ParsableCommand {
         let engine = try DRREngine(directory: URL(fileURLWithPath: model))
         let longest = impressions.map(\.items.count).max() ?? 1
         let depth = max(1, min(candidate.rankingDepth(k: longest), engine.itemCount, 1000))
-        var rankings: [String: [String]] = [:]
+        var rankings: [String: (items: [String], distribution: SlateDistribution)] = [:]
         let rewardModel = PositionItemRewardModel(impressions: impressions)
         var rounds: [OffPolicyRound] = []
         rounds.reserveCapacity(impressions.count)
         for x in impressions {
-            let ranking: [String]
+            let ranking: (items: [String], distribution: SlateDistribution)
             if let cached = rankings[x.user] {
                 ranking = cached
             } else {
-                ranking = try engine.recommend(user: x.user, k: depth, exclude: []).items.map(\.item)
+                let scored = try engine.recommend(user: x.user, k: depth, exclude: []).items
+                ranking = (scored.map(\.item), try SlateDistribution(policy: candidate, scores: scored.map { Double($0.score) }, k: longest))
                 rankings[x.user] = ranking
             }
-            rounds.append(OffPolicyRound(impression: x, ranking: ranking, policy: candidate, rewardModel: rewardModel))
+            rounds.append(OffPolicyRound(impression: x, ranking: ranking.items, distribution: ranking.distribution,
+                                         rewardModel: rewardModel))
         }
         let estimators = estimator == "all"
             ? try OffPolicyEstimator.all.map { try OffPolicyEstimator(name: $0.name, parameter: clip) }

@@ -20,7 +20,11 @@ struct OnlineCompare: ParsableCommand {
             (trained offline on the log, then OnlineDRR: each positive moves the state, --drr-updates \
             DDPG updates after every round). Reported per arm: mean reward per recommendation per round \
             (SVG), cumulative reward per user, session retention, and each arm minus DRR on cumulative \
-            reward per user (Welch test and bootstrap interval).
+            reward per user (Welch test and bootstrap interval). With --seeds N > 1 the whole \
+            comparison (world, log, DRR training, assignment) is repeated for seeds S, S+1, ..., \
+            S+N-1 (each under DIR/seed-S) and the report gives, per arm, the mean over seeds with a \
+            95% t-interval of the cumulative reward per user, of the retention, and of the \
+            difference to DRR (paired by seed); the SVG then shows the per-round mean over seeds.
             """)
 
     @Option(help: "Online rounds (one session per user per round).") var rounds: Int = 30
@@ -34,6 +38,7 @@ struct OnlineCompare: ParsableCommand {
     @Option(name: .customLong("ts-scale"), help: "Linear Thompson sampling posterior scale v.") var tsScale: Double = 0.3
     @Option(help: "Comma-separated arms: popularity, linucb, lints, knn, ials, drr-ave.") var arms: String = "popularity,linucb,lints,knn,ials,drr-ave"
     @Option(help: ArgumentHelp("Where to write online-compare.svg and rounds.csv.", valueName: "DIR")) var out: String = "out/online-compare"
+    @Option(help: "Independent repetitions (seeds S, S+1, ...) summarised as mean and 95% interval over seeds.") var seeds: Int = 1
     @OptionGroup var seedOption: SeedOption
     @OptionGroup var output: JSONFlag
 
@@ -41,6 +46,7 @@ struct OnlineCompare: ParsableCommand {
     var armNames: [String] { arms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
+        guard seeds >= 1 else { throw ValidationError("--seeds must be positive") }
         guard rounds > 0, users > 1, items > 1, sessionLength > 0, episodes > 0, drrUpdates >= 0, refitEvery > 0 else {
             throw ValidationError("--rounds, --session-length, --episodes and --refit-every must be positive, --users and --items > 1, --drr-updates ≥ 0")
         }
@@ -54,7 +60,11 @@ struct OnlineCompare: ParsableCommand {
     func run() throws {
         let json = output.json
         func say(_ s: String) { if json { writeToStandardError(s + "\n") } else { print(s) } }
-        let result = try compare(progress: say)
+        if seeds > 1 {
+            try runSeeds(json: json, say: say)
+            return
+        }
+        let result = try compare(seed: seedOption.seed, out: URL(fileURLWithPath: out), progress: say)
         if json {
             print(try JSONOutput.encode(result))
         } else {
@@ -69,12 +79,66 @@ struct OnlineCompare: ParsableCommand {
         }
     }
 
-    /// Runs the comparison, writes the SVG and CSV under ``out``, and returns the report;
-    /// `progress` receives one line per stage and every tenth round.
-    func compare(progress say: (String) -> Void) throws -> OnlineCompareOutput {
-        let seed = seedOption.seed
-        let started = Date()
+    /// `--seeds N`: the comparison for each seed, then the mean over seeds with 95% t-intervals.
+    func runSeeds(json: Bool, say: (String) -> Void) throws {
+        var runs: [OnlineCompareOutput] = []
+        for s in 0..<seeds {
+            let seed = seedOption.seed &+ UInt64(s)
+            say("seed \(seed) (\(s + 1) of \(seeds))")
+            runs.append(try compare(seed: seed, out: URL(fileURLWithPath: out).appendingPathComponent("seed-\(seed)"), progress: say))
+        }
+        let names = armNames
+        let drrIndex = names.firstIndex(of: "drr-ave")
+        let summaries = names.indices.map { a in
+            OnlineCompareSeedsOutput.Arm(
+                arm: names[a],
+                cumulativeRewardPerUser: .init(runs.map { $0.arms[a].cumulativeRewardPerUser }),
+                meanReward: .init(runs.map { $0.arms[a].meanReward }),
+                sessionRetention: .init(runs.map { $0.arms[a].sessionRetention }),
+                minusDRR: drrIndex.flatMap { d in
+                    d == a ? nil : .init(runs.map { $0.arms[a].cumulativeRewardPerUser - $0.arms[d].cumulativeRewardPerUser })
+                },
+                seedsBeatingDRR: drrIndex.flatMap { d in
+                    d == a ? nil : runs.filter { $0.arms[a].cumulativeRewardPerUser > $0.arms[d].cumulativeRewardPerUser }.count
+                })
+        }
+        let meanCurves = names.indices.map { a in
+            (0..<rounds).map { r in runs.reduce(0) { $0 + $1.arms[a].rewardPerRound[r] } / Double(runs.count) }
+        }
         let outDir = URL(fileURLWithPath: out)
+        try SVGChart.lines(title: "Online mean reward per recommendation, per round (mean over \(seeds) seeds)", xLabel: "round",
+                           yLabel: "mean reward", series: names.indices.map { .init(name: names[$0], values: meanCurves[$0]) })
+            .write(to: outDir.appendingPathComponent("online-compare.svg"), atomically: true, encoding: .utf8)
+        let result = OnlineCompareSeedsOutput(seeds: runs.map(\.seed), rounds: rounds, users: users, items: items,
+                                              arms: summaries, runs: runs)
+        if json {
+            print(try JSONOutput.encode(result))
+            return
+        }
+        func interval(_ m: OnlineCompareSeedsOutput.MeanInterval, _ format: String) -> String {
+            String(format: "\(format) [\(format), \(format)]", m.mean, m.low, m.high)
+        }
+        say("mean over \(seeds) seeds, 95% t-interval over seeds")
+        say("arm         cum. reward/user            retention                arm − DRR (paired by seed)     seeds > DRR")
+        for r in summaries {
+            say(r.arm.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
+                + interval(r.cumulativeRewardPerUser, "%.3f").padding(toLength: 26, withPad: " ", startingAt: 0) + "  "
+                + interval(r.sessionRetention, "%.3f").padding(toLength: 23, withPad: " ", startingAt: 0) + "  "
+                + (r.minusDRR.map { interval($0, "%+.3f") } ?? "—").padding(toLength: 29, withPad: " ", startingAt: 0) + "  "
+                + (r.seedsBeatingDRR.map { "\($0)/\(seeds)" } ?? "—"))
+        }
+        say("wrote \(out)/online-compare.svg and \(out)/seed-*/{online-compare.svg,rounds.csv}")
+    }
+
+    /// The comparison for ``SeedOption/seed``, written under ``out``.
+    func compare(progress say: (String) -> Void) throws -> OnlineCompareOutput {
+        try compare(seed: seedOption.seed, out: URL(fileURLWithPath: out), progress: say)
+    }
+
+    /// Runs the comparison for `seed`, writes the SVG and CSV under `outDir`, and returns
+    /// the report; `progress` receives one line per stage and every tenth round.
+    func compare(seed: UInt64, out outDir: URL, progress say: (String) -> Void) throws -> OnlineCompareOutput {
+        let started = Date()
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
 
         // The world and its log (the same recipe as the tutorial).
@@ -314,4 +378,54 @@ struct OnlineCompareOutput: Codable {
     enum CodingKeys: String, CodingKey {
         case seed, rounds, users, items, seconds, arms, sessionLength = "session_length"
     }
+}
+
+/// `recrl online-compare --seeds N --json` (N > 1).
+struct OnlineCompareSeedsOutput: Encodable {
+    /// A mean over seeds with its 95% t-interval (`mean ± t·sd/√n`; the mean alone for one seed).
+    struct MeanInterval: Encodable {
+        var mean: Double
+        var low: Double
+        var high: Double
+
+        init(_ values: [Double]) {
+            let summary = ABTest.Summary(of: values)
+            mean = summary.mean
+            let half = values.count > 1
+                ? Self.tQuantile975(degreesOfFreedom: Double(values.count - 1)) * summary.standardDeviation / Double(values.count).squareRoot()
+                : 0
+            low = mean - half
+            high = mean + half
+        }
+
+        /// The 0.975 quantile of Student's t, by bisection on ``ABTest/studentTCDF(_:degreesOfFreedom:)``.
+        static func tQuantile975(degreesOfFreedom df: Double) -> Double {
+            var low = 0.0, high = 1000.0
+            for _ in 0..<100 {
+                let mid = (low + high) / 2
+                if ABTest.studentTCDF(mid, degreesOfFreedom: df) < 0.975 { low = mid } else { high = mid }
+            }
+            return (low + high) / 2
+        }
+    }
+    struct Arm: Encodable {
+        var arm: String
+        var cumulativeRewardPerUser: MeanInterval
+        var meanReward: MeanInterval
+        var sessionRetention: MeanInterval
+        /// This arm's cumulative reward per user minus DRR's, paired by seed.
+        var minusDRR: MeanInterval?
+        var seedsBeatingDRR: Int?
+        enum CodingKeys: String, CodingKey {
+            case arm
+            case cumulativeRewardPerUser = "cumulative_reward_per_user", meanReward = "mean_reward"
+            case sessionRetention = "session_retention", minusDRR = "minus_drr", seedsBeatingDRR = "seeds_beating_drr"
+        }
+    }
+    var seeds: [UInt64]
+    var rounds: Int
+    var users: Int
+    var items: Int
+    var arms: [Arm]
+    var runs: [OnlineCompareOutput]
 }

@@ -62,8 +62,11 @@ struct Serve: AsyncParsableCommand {
             logged with its propensities before it is answered, and answered with a \
             "request_id" that feedback should echo. epsilon-greedy:EPSILON:POOL shows \
             the top k with probability 1-EPSILON, otherwise k items drawn uniformly \
-            from the top POOL; deterministic logs propensity 1 (no other policy can be \
-            evaluated on such a log).
+            from the top POOL; softmax:TEMPERATURE:POOL draws the slate without \
+            replacement from a softmax over the top POOL scores (Plackett-Luce; each \
+            item logged with its marginal probability at its position, the slate with \
+            its exact probability); deterministic logs propensity 1 (no other policy \
+            can be evaluated on such a log).
             """)
 
     @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
@@ -125,7 +128,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Clamp rewards and ratings outside the model's scale instead of refusing them with 422.")
     var clipFeedback = false
 
-    @Option(help: ArgumentHelp("Draw slates with this policy and log them as impressions: epsilon-greedy:EPSILON:POOL or deterministic (default: top k, no impressions).",
+    @Option(help: ArgumentHelp("Draw slates with this policy and log them as impressions: epsilon-greedy:EPSILON:POOL, softmax:TEMPERATURE:POOL or deterministic (default: top k, no impressions).",
                                valueName: "POLICY"))
     var servingPolicy: String?
 

@@ -1,3 +1,4 @@
+import Foundation
 import RecRLTensor
 import Testing
 @testable import RecRLEvaluation
@@ -105,6 +106,39 @@ private let slateRound = [
         #expect(abs(try seeded.estimate(.directMethod, rounds: rounds).value - 0.5) < 1e-12)
     }
 
+    @Test func cascadeIPSWeightsEachPositionByItsPrefix() throws {
+        // Round 1: prefix weights 1/0.5 = 2 and 0.5/0.25 = 2, rewards 1, 1 → 4.
+        // Round 2: the target never shows this slate → 0. Mean 2.
+        let rounds = [
+            OffPolicyRound(loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.5], rewards: [1, 1],
+                           loggingPrefixPropensities: [0.5, 0.25], targetPrefixPropensities: [1, 0.5]),
+            OffPolicyRound(loggingPropensities: [0.5, 0.2], targetPropensities: [0, 0.3], rewards: [1, 0],
+                           loggingPrefixPropensities: [0.5, 0.1], targetPrefixPropensities: [0, 0]),
+        ]
+        let evaluator = OffPolicyEvaluator(bootstrapSamples: 50, seed: 1)
+        #expect(abs(try evaluator.estimate(.cascadeIPS, rounds: rounds).value - 2) < 1e-12)
+        #expect(try OffPolicyEstimator(name: "cascade-ips") == .cascadeIPS)
+        let bare = [OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [1], rewards: [1])]
+        #expect(throws: OffPolicyError.self) { try evaluator.estimate(.cascadeIPS, rounds: bare) }
+    }
+
+    @Test func clusterBootstrapKeepsAClustersRoundsTogether() throws {
+        // Ten clusters of ten identical rounds: resampling rounds sees 100 draws, resampling
+        // clusters only 10, so the cluster interval is about √10 times wider; same value.
+        let rounds = (0..<100).map { i in
+            OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.5], rewards: [Double(i / 10 % 2)])
+        }
+        let clusters = (0..<100).map { $0 / 10 }
+        let evaluator = OffPolicyEvaluator(bootstrapSamples: 400, seed: 2)
+        let plain = try evaluator.estimate(.ips, rounds: rounds)
+        let clustered = try evaluator.estimate(.ips, rounds: rounds, clusters: clusters)
+        #expect(plain.value == clustered.value)
+        let ratio = (clustered.upper - clustered.lower) / (plain.upper - plain.lower)
+        #expect(ratio > 2.2 && ratio < 4.5, "width ratio \(ratio)")
+        #expect(try evaluator.estimate(.ips, rounds: rounds, clusters: clusters) == clustered)  // reproducible
+        #expect(throws: OffPolicyError.self) { try evaluator.estimate(.ips, rounds: rounds, clusters: [1, 2]) }
+    }
+
     @Test func quantileInterpolatesLikeNumpy() {
         #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.5) == 2.5)
         #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.025) == 1.075)
@@ -159,6 +193,96 @@ private let slateRound = [
         #expect(try ServingPolicy(parsing: "deterministic") == .deterministic)
         #expect(throws: ServingPolicyError.self) { try ServingPolicy(parsing: "epsilon-greedy:1.5:50") }
         #expect(throws: ServingPolicyError.self) { try ServingPolicy(parsing: "softmax") }
+        let softmax = ServingPolicy.softmax(temperature: 0.5, pool: 20)
+        #expect(try ServingPolicy(parsing: softmax.description) == softmax)
+        #expect(try ServingPolicy(parsing: "softmax:0.5:20") == softmax)
+        #expect(throws: ServingPolicyError.self) { try ServingPolicy(parsing: "softmax:0:20") }
+        #expect(throws: ServingPolicyError.self) { try ServingPolicy(parsing: "softmax:0.5:0") }
+    }
+}
+
+@Suite struct SoftmaxServingTests {
+    // Scores log 3, log 2, 0 at temperature 1: weights 3 : 2 : 1.
+    let scores = [log(3.0), log(2.0), 0, -7]
+    let policy = ServingPolicy.softmax(temperature: 1, pool: 3)
+
+    @Test func plackettLuceProbabilitiesByHand() throws {
+        let law = try SlateDistribution(policy: policy, scores: scores, k: 2)
+        // Position 0 is the softmax: 1/2, 1/3, 1/6.
+        for (r, p) in [0.5, 1.0 / 3, 1.0 / 6].enumerated() {
+            #expect(abs(law.positionProbability(rankIndex: r, position: 0) - p) < 1e-12)
+        }
+        // Position 1: item 0 follows 1 (1/3 · 3/4) or 2 (1/6 · 3/5) = 0.35; item 1: 1/2 · 2/3 + 1/6 · 2/5 = 0.4;
+        // item 2: 1/2 · 1/3 + 1/3 · 1/4 = 0.25.
+        for (r, p) in [0.35, 0.4, 0.25].enumerated() {
+            #expect(abs(law.positionProbability(rankIndex: r, position: 1) - p) < 1e-12)
+        }
+        #expect(law.positionProbability(rankIndex: 3, position: 0) == 0)  // outside the pool
+        #expect(law.positionProbability(rankIndex: nil, position: 0) == 0)
+        #expect(law.positionProbability(rankIndex: 0, position: 2) == 0)  // beyond the slate
+        #expect(abs(law.slateProbability(rankIndices: [1, 0]) - 0.25) < 1e-12)     // 1/3 · 3/4
+        #expect(abs(law.slateProbability(rankIndices: [2, 1]) - 1.0 / 15) < 1e-12)  // 1/6 · 2/5
+        #expect(law.slateProbability(rankIndices: [1, 1]) == 0 && law.slateProbability(rankIndices: [3, 0]) == 0)
+        // E[rank at position 1] = 0.4 + 2 · 0.25.
+        #expect(abs(law.expectedValue(position: 1) { Double($0) } - 0.9) < 1e-12)
+        // The temperature divides the scores: log 4 and 0 at T = 2 weigh 2 : 1.
+        let warm = try SlateDistribution(policy: .softmax(temperature: 2, pool: 2), scores: [log(4.0), 0], k: 1)
+        #expect(abs(warm.positionProbability(rankIndex: 0, position: 0) - 2.0 / 3) < 1e-12)
+        // A score far below the best keeps a positive (floored) probability.
+        let far = try SlateDistribution(policy: .softmax(temperature: 1, pool: 2), scores: [0, -1e6], k: 2)
+        #expect(far.positionProbability(rankIndex: 1, position: 0) > 0)
+        #expect(abs(far.positionProbability(rankIndex: 1, position: 1) - 1) < 1e-12)
+        #expect(throws: ServingPolicyError.self) { try SlateDistribution(policy: self.policy, scores: [0, .nan, 1], k: 2) }
+        #expect(throws: ServingPolicyError.self) { try SlateDistribution(policy: self.policy, rankingCount: 3) }
+    }
+
+    @Test func sampledSlatesMatchTheirPropensities() throws {
+        let law = try SlateDistribution(policy: policy, scores: scores, k: 2)
+        var rng = Xoshiro256StarStar(seed: 5)
+        var counts = [[Double]](repeating: [0, 0, 0], count: 2)
+        let draws = 30_000
+        for _ in 0..<draws {
+            let slate = law.sample(k: 2, using: &rng)
+            #expect(slate.positions.count == 2 && slate.positions[0] != slate.positions[1])
+            for (j, r) in slate.positions.enumerated() {
+                counts[j][r] += 1
+                #expect(slate.propensities[j] == law.positionProbability(rankIndex: r, position: j))
+            }
+            #expect(slate.slatePropensity == law.slateProbability(rankIndices: slate.positions))
+        }
+        for j in 0..<2 {
+            for r in 0..<3 { #expect(abs(counts[j][r] / Double(draws) - law.positionProbability(rankIndex: r, position: j)) < 0.01) }
+        }
+    }
+
+    @Test func estimatedMarginalsAgreeWithEnumeration() {
+        // Six items, slates of four: the Monte Carlo marginals against the enumerated ones.
+        let weights = [5.0, 3, 2, 1.5, 1, 0.5]
+        let exact = PlackettLuce(weights: weights, depth: 4)
+        let estimated = PlackettLuce(weights: weights, depth: 4, forceSampling: true)
+        #expect(exact.isExact && !estimated.isExact)
+        var worst = 0.0
+        for j in 0..<4 {
+            #expect(abs((0..<6).reduce(0) { $0 + exact.marginal(rank: $1, position: j) } - 1) < 1e-12)
+            #expect(abs((0..<6).reduce(0) { $0 + estimated.marginal(rank: $1, position: j) } - 1) < 1e-9)
+            for r in 0..<6 {
+                let e = exact.marginal(rank: r, position: j)
+                worst = max(worst, abs(estimated.marginal(rank: r, position: j) - e) / e)
+            }
+        }
+        #expect(worst < 0.05, "largest relative error \(worst)")  // 0.037 with the fixed seed; 0.10 without the two-step sum
+        // Large pools are estimated: the budget decides.
+        #expect(!PlackettLuce(weights: [Double](repeating: 1, count: 40), depth: 5).isExact)
+    }
+
+    @Test func candidateRoundsUnderSoftmax() throws {
+        let x = LoggedImpression(requestID: "r", user: "u", items: ["b", "a"], propensities: [0.5, 0.5], slatePropensity: 0.25,
+                                 rewards: [1, 0], loggingPolicy: "test", modelVersion: "v")
+        let law = try SlateDistribution(policy: policy, scores: scores, k: 2)
+        let model = PositionItemRewardModel(impressions: [x], shrinkage: 1)
+        let round = OffPolicyRound(impression: x, ranking: ["a", "b", "c", "d"], distribution: law, rewardModel: model)
+        #expect(abs(round.targetPropensities[0] - 1.0 / 3) < 1e-12 && abs(round.targetPropensities[1] - 0.35) < 1e-12)
+        #expect(abs(round.targetSlatePropensity - 0.25) < 1e-12)
     }
 }
 

@@ -41,5 +41,17 @@ final class OnlineCompareCommandTests: XCTestCase {
         XCTAssertEqual(message(["--alpha=-1"]), "--alpha and --ts-scale must be ≥ 0")
         XCTAssertEqual(message(["--users", "4"]), "--users must be at least 2 per arm")
         XCTAssertNil(message(["--rounds", "2"]))
+        XCTAssertEqual(message(["--seeds", "0"]), "--seeds must be positive")
+    }
+
+    func testMeanOverSeedsHasAStudentTInterval() {
+        // 1, 2, 3: mean 2, sd 1, t(0.975, 2 df) = 4.3027, half-width 4.3027/√3 = 2.4841.
+        let m = OnlineCompareSeedsOutput.MeanInterval([1, 2, 3])
+        XCTAssertEqual(m.mean, 2, accuracy: 1e-12)
+        XCTAssertEqual(m.high - m.mean, 2.4841, accuracy: 1e-4)
+        XCTAssertEqual(m.mean - m.low, 2.4841, accuracy: 1e-4)
+        XCTAssertEqual(OnlineCompareSeedsOutput.MeanInterval.tQuantile975(degreesOfFreedom: 1000), 1.9623, accuracy: 1e-3)
+        let one = OnlineCompareSeedsOutput.MeanInterval([5])
+        XCTAssertEqual([one.low, one.mean, one.high], [5, 5, 5])
     }
 }

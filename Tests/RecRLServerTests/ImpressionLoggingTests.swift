@@ -51,6 +51,28 @@ import Testing
         }
     }
 
+    @Test func softmaxServingLogsPlackettLucePropensities() async throws {
+        let policy = ServingPolicy.softmax(temperature: 0.05, pool: 5)
+        let fixture = try Fixture(configuration: ServerConfiguration(servingPolicy: policy, servingSeed: 9))
+        defer { fixture.cleanUp() }
+        try await fixture.server.makeApplication().test(.router) { client in
+            for _ in 0..<5 {
+                #expect(try await client.post("/v1/recommend", json: #"{"user": "u2", "k": 2}"#).status == .ok)
+            }
+            let ranking = try fixture.engine.recommend(user: "u2", k: 5, exclude: []).items
+            let law = try SlateDistribution(policy: policy, scores: ranking.map { Double($0.score) }, k: 2)
+            for impression in try fixture.eventLog.impressions() {
+                #expect(impression.servingPolicy == "softmax(temperature=0.05,pool=5)")
+                let ranks = impression.items.map { item in ranking.firstIndex { $0.item == item } }
+                #expect(ranks.allSatisfy { $0 != nil }, "slates come from the top 5")
+                for (j, r) in ranks.enumerated() {
+                    #expect(abs(impression.propensities[j] - law.positionProbability(rankIndex: r, position: j)) < 1e-12)
+                }
+                #expect(abs(impression.slatePropensity - law.slateProbability(rankIndices: ranks)) < 1e-12)
+            }
+        }
+    }
+
     @Test func withoutAServingPolicyNothingChanges() async throws {
         let fixture = try Fixture()
         defer { fixture.cleanUp() }

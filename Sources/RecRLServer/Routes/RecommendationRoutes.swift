@@ -65,7 +65,12 @@ struct RecommendationRoutes: RouteGroup {
         let ranking = try await server.rank(route: "/v1/recommend") {
             try engine.recommend(user: query.user, k: depth, exclude: Set(query.exclude))
         }
-        let slate = sampler.sample(rankingCount: ranking.items.count, k: query.k)
+        let slate: (positions: [Int], propensities: [Double], slatePropensity: Double)
+        do {
+            slate = try sampler.sample(scores: ranking.items.map { Double($0.score) }, k: query.k)
+        } catch {
+            throw APIError(.internalServerError, "the serving policy cannot draw a slate from this ranking: \(error)")
+        }
         let items = slate.positions.map { ranking.items[$0] }
         server.metrics.recordServed(arm: arm, engine: engine, items: items)
         let impression = ImpressionRecord(requestID: UUID().uuidString, user: query.user, items: items.map(\.item),
