@@ -351,23 +351,8 @@ public enum NextItemSoftmax {
         precondition(itemEmbeddings.columns == k && targets.count >= b,
                      "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
         matmul(actions, itemEmbeddings, transposeB: true, into: &logits)
-        var loss: Float = 0
-        let scale = weight / Float(b)
-        logits.withUnsafeMutableBufferPointer { z in
-            for row in 0..<b {
-                let r = z.baseAddress! + row * m
-                let target = Int(targets[row])
-                precondition(target >= 0 && target < m, "NextItemSoftmax: target \(target) outside 0..<\(m)")
-                var top = -Float.infinity
-                for j in 0..<m { top = Swift.max(top, r[j]) }
-                var sum: Float = 0
-                for j in 0..<m { let v = expf(r[j] - top); r[j] = v; sum += v }
-                loss -= logf(Swift.max(r[target] / sum, .leastNormalMagnitude))
-                let inv = scale / sum
-                for j in 0..<m { r[j] *= inv }
-                r[target] -= scale
-            }
-        }
+        precondition(targets.prefix(b).allSatisfy { $0 >= 0 && Int($0) < m }, "NextItemSoftmax: a target is outside 0..<\(m)")
+        let loss = SoftmaxCrossEntropy.replaceWithGradient(&logits, targets: targets, scale: weight / Float(b))
         // dL/da = dL/dz · E, [B, m] · [m, k].
         gradient.prepare(rows: b, columns: k)
         matmul(logits, itemEmbeddings, into: &gradient)

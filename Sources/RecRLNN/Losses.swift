@@ -1,3 +1,4 @@
+import Foundation
 import RecRLTensor
 
 /// Mean squared error `L = mean(w_i · (p_i − y_i)²)` over all scalars, with optional
@@ -93,5 +94,49 @@ public enum HuberLoss {
             }
         }
         return s * inv
+    }
+}
+
+/// Softmax cross-entropy of rows of logits against one target class per row:
+/// `Σ_rows −log softmax(z_row)[target_row]`, the loss of next-item models trained over the
+/// whole catalogue.
+public enum SoftmaxCrossEntropy {
+    /// Replaces each row of `logits` (`[rows, classes]`) by the gradient of
+    /// `scale · Σ_rows −log softmax(z_row)[target_row]` with respect to it,
+    /// `scale · (softmax(z_row) − onehot(target_row))`, and returns the unscaled sum
+    /// `Σ_rows −log softmax(z_row)[target_row]`.
+    ///
+    /// A row whose target is negative is ignored: its gradient is 0 and it adds nothing to the
+    /// loss (padding). The softmax subtracts each row's maximum first, so large logits do not
+    /// overflow; a probability that underflows counts as the smallest normal float.
+    /// - Parameters:
+    ///   - logits: `[rows, classes]`, overwritten with the gradient.
+    ///   - targets: at least `rows` entries; entry `r` is row `r`'s class in `0..<classes`, or negative.
+    ///   - scale: the factor of the gradient (e.g. `1 / rows` for a mean).
+    @discardableResult
+    public static func replaceWithGradient(_ logits: inout Tensor, targets: [Int32], scale: Float) -> Float {
+        let rows = logits.rows, m = logits.columns
+        precondition(targets.count >= rows, "SoftmaxCrossEntropy: \(targets.count) targets for logits \(logits.shape)")
+        var loss: Float = 0
+        logits.withUnsafeMutableBufferPointer { z in
+            for row in 0..<rows {
+                let r = z.baseAddress! + row * m
+                let target = Int(targets[row])
+                if target < 0 {
+                    r.update(repeating: 0, count: m)
+                    continue
+                }
+                precondition(target < m, "SoftmaxCrossEntropy: target \(target) outside 0..<\(m)")
+                var top = -Float.infinity
+                for j in 0..<m { top = Swift.max(top, r[j]) }
+                var sum: Float = 0
+                for j in 0..<m { let v = expf(r[j] - top); r[j] = v; sum += v }
+                loss -= logf(Swift.max(r[target] / sum, .leastNormalMagnitude))
+                let inv = scale / sum
+                for j in 0..<m { r[j] *= inv }
+                r[target] -= scale
+            }
+        }
+        return loss
     }
 }
