@@ -222,6 +222,93 @@ void recrl_tanh(float *x, long count) {
     tanh_loop(x, count);
 }
 
+/* e^y for y <= 0 (the shifted logits of a softmax), branch-free so that loops over it
+   vectorise: e^y = 2^n * p(r), y = n ln2 + r, |r| <= ln2 / 2, p the degree-7 Taylor polynomial
+   of recrl_tanh1 (relative truncation below 6e-9). Below -87 (where e^y nears the smallest
+   normal float) the result is 0; NaN stays NaN. */
+static inline __attribute__((always_inline)) float recrl_exp_nonpositive(float y) {
+    float c = y < -87.0f ? -87.0f : y; /* NaN stays NaN */
+    float t = c * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = c - n * 0.693145751953125f;
+    r = r - n * 1.42860682030941723e-06f;
+    float q = 1.0f / 5040.0f;
+    q = q * r + 1.0f / 720.0f;
+    q = q * r + 1.0f / 120.0f;
+    q = q * r + 1.0f / 24.0f;
+    q = q * r + 1.0f / 6.0f;
+    q = q * r + 0.5f;
+    q = q * r + 1.0f;
+    q = q * r + 1.0f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    /* t lies in [2^23, 2^24), so its low mantissa bits hold n (-126 <= n <= 0) in two's
+       complement and 2^n has the biased exponent n + 127 >= 1. */
+    uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    float e = q * scale;
+    return y < -87.0f ? 0.0f : e;
+}
+
+/* Sixteen partial maxima and sums in a fixed order: the loops vectorise at any width and
+   every build (scalar, AVX2) adds in the same order, so the results are the same bits. */
+#define RECRL_SOFTMAX_LANES 16
+
+static inline __attribute__((always_inline)) float softmax_xent_loop(float *restrict z, long rows, long cols, long ld,
+                                                                      const int32_t *restrict targets, float scale) {
+    float loss = 0.0f;
+    for (long row = 0; row < rows; row++) {
+        float *restrict x = z + row * ld;
+        long full = cols - cols % RECRL_SOFTMAX_LANES;
+        float top[RECRL_SOFTMAX_LANES];
+        for (int l = 0; l < RECRL_SOFTMAX_LANES; l++) top[l] = -INFINITY;
+        for (long j = 0; j < full; j += RECRL_SOFTMAX_LANES)
+            for (int l = 0; l < RECRL_SOFTMAX_LANES; l++) top[l] = x[j + l] > top[l] ? x[j + l] : top[l];
+        for (long j = full; j < cols; j++) top[j - full] = x[j] > top[j - full] ? x[j] : top[j - full];
+        float m = -INFINITY;
+        for (int l = 0; l < RECRL_SOFTMAX_LANES; l++) m = top[l] > m ? top[l] : m;
+
+        float part[RECRL_SOFTMAX_LANES];
+        for (int l = 0; l < RECRL_SOFTMAX_LANES; l++) part[l] = 0.0f;
+        for (long j = 0; j < full; j += RECRL_SOFTMAX_LANES)
+            for (int l = 0; l < RECRL_SOFTMAX_LANES; l++) {
+                float e = recrl_exp_nonpositive(x[j + l] - m);
+                x[j + l] = e;
+                part[l] += e;
+            }
+        for (long j = full; j < cols; j++) {
+            float e = recrl_exp_nonpositive(x[j] - m);
+            x[j] = e;
+            part[j - full] += e;
+        }
+        float sum = 0.0f;
+        for (int l = 0; l < RECRL_SOFTMAX_LANES; l++) sum += part[l];
+
+        long target = targets[row];
+        float p = x[target] / sum;
+        loss -= logf(p < 1.17549435e-38f ? 1.17549435e-38f : p); /* NaN stays NaN */
+        float inv = scale / sum;
+        for (long j = 0; j < cols; j++) x[j] *= inv;
+        x[target] -= scale;
+    }
+    return loss;
+}
+
+#if RECRL_X86
+RECRL_AVX2 static float softmax_xent_avx2(float *restrict z, long rows, long cols, long ld, const int32_t *restrict targets,
+                                          float scale) {
+    return softmax_xent_loop(z, rows, cols, ld, targets, scale);
+}
+#endif
+
+float recrl_softmax_cross_entropy(float *z, long rows, long cols, long ld, const int32_t *targets, float scale) {
+#if RECRL_X86
+    if (recrl_has_avx2()) return softmax_xent_avx2(z, rows, cols, ld, targets, scale);
+#endif
+    return softmax_xent_loop(z, rows, cols, ld, targets, scale);
+}
+
 void recrl_bias_activation(float *restrict y, const float *restrict bias, long rows, long cols,
                            int activation) {
     for (long r = 0; r < rows; r++) {

@@ -351,8 +351,15 @@ public enum NextItemSoftmax {
         precondition(itemEmbeddings.columns == k && targets.count >= b,
                      "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
         matmul(actions, itemEmbeddings, transposeB: true, into: &logits)
-        precondition(targets.prefix(b).allSatisfy { $0 >= 0 && Int($0) < m }, "NextItemSoftmax: a target is outside 0..<\(m)")
-        let loss = SoftmaxCrossEntropy.replaceWithGradient(&logits, targets: targets, scale: weight / Float(b))
+        for row in 0..<b {
+            precondition(targets[row] >= 0 && Int(targets[row]) < m, "NextItemSoftmax: target \(targets[row]) outside 0..<\(m)")
+        }
+        let scale = weight / Float(b)
+        let loss = logits.withUnsafeMutableBufferPointer { z in
+            targets.withUnsafeBufferPointer { t in
+                UnsafeKernels.softmaxCrossEntropy(z.baseAddress!, rows: b, columns: m, ld: m, targets: t.baseAddress!, scale: scale)
+            }
+        }
         // dL/da = dL/dz · E, [B, m] · [m, k].
         gradient.prepare(rows: b, columns: k)
         matmul(logits, itemEmbeddings, into: &gradient)

@@ -1,4 +1,3 @@
-import Foundation
 import RecRLTensor
 
 /// Mean squared error `L = mean(w_i · (p_i − y_i)²)` over all scalars, with optional
@@ -107,8 +106,9 @@ public enum SoftmaxCrossEntropy {
     /// `Σ_rows −log softmax(z_row)[target_row]`.
     ///
     /// A row whose target is negative is ignored: its gradient is 0 and it adds nothing to the
-    /// loss (padding). The softmax subtracts each row's maximum first, so large logits do not
-    /// overflow; a probability that underflows counts as the smallest normal float.
+    /// loss (padding). The rows go through ``UnsafeKernels/softmaxCrossEntropy(_:rows:columns:ld:targets:scale:)``
+    /// (each row's maximum subtracted first; a probability that underflows counts as the smallest
+    /// normal float).
     /// - Parameters:
     ///   - logits: `[rows, classes]`, overwritten with the gradient.
     ///   - targets: at least `rows` entries; entry `r` is row `r`'s class in `0..<classes`, or negative.
@@ -117,24 +117,26 @@ public enum SoftmaxCrossEntropy {
     public static func replaceWithGradient(_ logits: inout Tensor, targets: [Int32], scale: Float) -> Float {
         let rows = logits.rows, m = logits.columns
         precondition(targets.count >= rows, "SoftmaxCrossEntropy: \(targets.count) targets for logits \(logits.shape)")
+        for row in 0..<rows {
+            precondition(Int(targets[row]) < m, "SoftmaxCrossEntropy: target \(targets[row]) outside 0..<\(m)")
+        }
         var loss: Float = 0
         logits.withUnsafeMutableBufferPointer { z in
-            for row in 0..<rows {
-                let r = z.baseAddress! + row * m
-                let target = Int(targets[row])
-                if target < 0 {
-                    r.update(repeating: 0, count: m)
-                    continue
+            targets.withUnsafeBufferPointer { t in
+                // Runs of rows with a target go through the kernel in one call; ignored rows become 0.
+                var row = 0
+                while row < rows {
+                    if t[row] < 0 {
+                        (z.baseAddress! + row * m).update(repeating: 0, count: m)
+                        row += 1
+                        continue
+                    }
+                    var end = row + 1
+                    while end < rows && t[end] >= 0 { end += 1 }
+                    loss += UnsafeKernels.softmaxCrossEntropy(z.baseAddress! + row * m, rows: end - row, columns: m, ld: m,
+                                                              targets: t.baseAddress! + row, scale: scale)
+                    row = end
                 }
-                precondition(target < m, "SoftmaxCrossEntropy: target \(target) outside 0..<\(m)")
-                var top = -Float.infinity
-                for j in 0..<m { top = Swift.max(top, r[j]) }
-                var sum: Float = 0
-                for j in 0..<m { let v = expf(r[j] - top); r[j] = v; sum += v }
-                loss -= logf(Swift.max(r[target] / sum, .leastNormalMagnitude))
-                let inv = scale / sum
-                for j in 0..<m { r[j] *= inv }
-                r[target] -= scale
             }
         }
         return loss

@@ -40,6 +40,18 @@ public enum UnsafeKernels {
         recrl_activation_backward_strided(delta, ldDelta, y, ldY, rows, columns, activation)
     }
 
+    /// Softmax cross-entropy of each row of a `rows × columns` block of logits `z` (row stride
+    /// `ld`) against one target column per row, in place: returns `Σ_rows −log softmax(z_row)[target]`
+    /// (the probability floored at the smallest normal float) and leaves
+    /// `scale · (softmax(z_row) − onehot(target))` in `z`, the gradient of `scale` times that sum.
+    /// Vectorised with a fixed summation order: the same bits on every CPU. Every target must
+    /// lie in `0..<columns` (not checked here).
+    public static func softmaxCrossEntropy(_ z: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int,
+                                           targets: UnsafePointer<Int32>, scale: Float) -> Float {
+        if rows == 0 || columns == 0 { return 0 }
+        return recrl_softmax_cross_entropy(z, rows, columns, ld, targets, scale)
+    }
+
     /// `out[0..<columns] = Σ_rows x` for a contiguous `rows × columns` matrix.
     public static func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {
         recrl_column_sums(x, rows, columns, out, 0)

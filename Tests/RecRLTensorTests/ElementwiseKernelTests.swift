@@ -130,3 +130,73 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 }
+
+/// The softmax cross-entropy kernel against the same formula in double precision.
+final class SoftmaxCrossEntropyKernelTests: XCTestCase {
+    /// Loss and gradient in double precision, as the kernel documents them.
+    func reference(_ z: [Float], rows: Int, columns: Int, targets: [Int32], scale: Double) -> (loss: Double, gradient: [Double]) {
+        var loss = 0.0
+        var gradient = [Double](repeating: 0, count: z.count)
+        for row in 0..<rows {
+            let x = z[(row * columns)..<((row + 1) * columns)].map(Double.init)
+            let top = x.max()!
+            let sum = x.reduce(0) { $0 + Foundation.exp($1 - top) }
+            let target = Int(targets[row])
+            loss -= Foundation.log(max(Foundation.exp(x[target] - top) / sum, Double(Float.leastNormalMagnitude)))
+            for j in 0..<columns { gradient[row * columns + j] = scale * Foundation.exp(x[j] - top) / sum }
+            gradient[row * columns + target] -= scale
+        }
+        return (loss, gradient)
+    }
+
+    func kernel(_ z: inout [Float], rows: Int, columns: Int, targets: [Int32], scale: Float) -> Float {
+        z.withUnsafeMutableBufferPointer { p in
+            targets.withUnsafeBufferPointer { t in
+                UnsafeKernels.softmaxCrossEntropy(p.baseAddress!, rows: rows, columns: columns, ld: columns,
+                                                  targets: t.baseAddress!, scale: scale)
+            }
+        }
+    }
+
+    func testMatchesDoublePrecisionAtEveryWidth() {
+        var rng = Xoshiro256StarStar(seed: 7)
+        // Widths below, at and around the 16-lane blocks, and a catalogue-sized row.
+        for columns in [1, 3, 15, 16, 17, 33, 100, 1682] {
+            let rows = 5
+            var z = (0..<(rows * columns)).map { _ in Float(rng.nextUnitDouble() * 24 - 12) }
+            let targets = (0..<rows).map { _ in Int32(rng.next() % UInt64(columns)) }
+            let expected = reference(z, rows: rows, columns: columns, targets: targets, scale: 0.25)
+            let loss = kernel(&z, rows: rows, columns: columns, targets: targets, scale: 0.25)
+            XCTAssertEqual(Double(loss), expected.loss, accuracy: 1e-5 * max(1, abs(expected.loss)), "loss, \(columns) columns")
+            for (got, want) in zip(z, expected.gradient) {
+                XCTAssertEqual(Double(got), want, accuracy: 2e-7 + 1e-5 * abs(want), "gradient, \(columns) columns")
+            }
+        }
+    }
+
+    func testRowsAreIndependentOfTheirNeighbours() {
+        var rng = Xoshiro256StarStar(seed: 11)
+        let rows = 4, columns = 37
+        let z = (0..<(rows * columns)).map { _ in Float(rng.nextUnitDouble() * 10 - 5) }
+        let targets: [Int32] = [0, 36, 5, 17]
+        var whole = z
+        _ = kernel(&whole, rows: rows, columns: columns, targets: targets, scale: 1)
+        for row in 0..<rows {
+            var one = Array(z[(row * columns)..<((row + 1) * columns)])
+            _ = kernel(&one, rows: 1, columns: columns, targets: [targets[row]], scale: 1)
+            XCTAssertEqual(one.map(\.bitPattern), whole[(row * columns)..<((row + 1) * columns)].map(\.bitPattern))
+        }
+    }
+
+    func testExtremeLogitsStayFiniteAndNaNPropagates() {
+        // A target 200 below the top: its probability underflows and is floored, the loss stays finite.
+        var z: [Float] = [200, 0, -1e30, 199]
+        let loss = kernel(&z, rows: 1, columns: 4, targets: [1], scale: 1)
+        XCTAssertEqual(Double(loss), -Foundation.log(Double(Float.leastNormalMagnitude)), accuracy: 1e-3)
+        XCTAssertEqual(z[2], 0, "e^(-huge) is 0")
+        XCTAssertEqual(Double(z[0]), 1 / (1 + Foundation.exp(-1.0)), accuracy: 1e-6)
+        XCTAssertEqual(z[1], -1, "the target's gradient is p - 1 with p = 0")
+        var bad: [Float] = [1, .nan, 2]
+        XCTAssertTrue(kernel(&bad, rows: 1, columns: 3, targets: [0], scale: 1).isNaN)
+    }
+}

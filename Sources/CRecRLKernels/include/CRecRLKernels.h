@@ -50,6 +50,13 @@ void recrl_bias_activation(float *y, const float *bias, long rows, long cols, in
 /// derivative expressed through its output `y`, in place. Same activation codes.
 void recrl_activation_backward(float *delta, const float *y, long count, int activation);
 
+/// Softmax cross-entropy over each row of a [rows, cols] block of logits `z` (row stride `ld`),
+/// in place: returns sum_rows -log softmax(z_row)[targets[row]] (the probability floored at the
+/// smallest normal float) and leaves scale * (softmax(z_row) - onehot(targets[row])) in `z`, the
+/// gradient of `scale` times that sum. Vectorised (AVX2 when the CPU has it) with a fixed
+/// summation order, so every CPU gets the same bits. Every target must lie in [0, cols).
+float recrl_softmax_cross_entropy(float *z, long rows, long cols, long ld, const int32_t *targets, float scale);
+
 /// Column sums of a row-major [rows, cols] matrix into out[cols] (out = beta*out + sum).
 void recrl_column_sums(const float *x, long rows, long cols, float *out, float beta);
 
