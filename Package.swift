@@ -88,7 +88,7 @@ let package = Package(
         .target(name: "RecRLEnvironmentTesting", dependencies: ["RecRLAgents", "RecRLTensor"]),
         .target(name: "RecRLEmbeddings", dependencies: ["RecRLTensor"]),
         .target(name: "RecRLData", dependencies: ["RecRLTensor"]),
-        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLData", "RecRLEmbeddings"]),
+        .target(name: "RecRLRecommenders", dependencies: ["RecRLTensor", "RecRLNN", "RecRLData", "RecRLEmbeddings"]),
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor", "RecRLAgents"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRLEvaluation", dependencies: ["RecRLTensor"]),

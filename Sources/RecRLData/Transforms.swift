@@ -190,8 +190,9 @@ public enum DatasetTransforms {
         split(train, strategy: strategy, using: &rng)
     }
 
-    /// Row indices grouped by user, each group sorted by (timestamp, row).
-    static func chronologicalRowsByUser(_ dataset: InteractionDataset) -> [[Int]] {
+    /// Row indices grouped by user (one group per user index), each group sorted by
+    /// (timestamp, row): every user's interactions in time order, ties in file order.
+    public static func chronologicalRowsByUser(_ dataset: InteractionDataset) -> [[Int]] {
         var groups = dataset.rowsByUser()
         let ts = dataset.timestamps
         for u in groups.indices where groups[u].count > 1 {

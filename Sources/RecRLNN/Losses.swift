@@ -95,3 +95,50 @@ public enum HuberLoss {
         return s * inv
     }
 }
+
+/// Softmax cross-entropy of rows of logits against one target class per row:
+/// `Σ_rows −log softmax(z_row)[target_row]`, the loss of next-item models trained over the
+/// whole catalogue.
+public enum SoftmaxCrossEntropy {
+    /// Replaces each row of `logits` (`[rows, classes]`) by the gradient of
+    /// `scale · Σ_rows −log softmax(z_row)[target_row]` with respect to it,
+    /// `scale · (softmax(z_row) − onehot(target_row))`, and returns the unscaled sum
+    /// `Σ_rows −log softmax(z_row)[target_row]`.
+    ///
+    /// A row whose target is negative is ignored: its gradient is 0 and it adds nothing to the
+    /// loss (padding). The rows go through ``UnsafeKernels/softmaxCrossEntropy(_:rows:columns:ld:targets:scale:)``
+    /// (each row's maximum subtracted first; a probability that underflows counts as the smallest
+    /// normal float).
+    /// - Parameters:
+    ///   - logits: `[rows, classes]`, overwritten with the gradient.
+    ///   - targets: at least `rows` entries; entry `r` is row `r`'s class in `0..<classes`, or negative.
+    ///   - scale: the factor of the gradient (e.g. `1 / rows` for a mean).
+    @discardableResult
+    public static func replaceWithGradient(_ logits: inout Tensor, targets: [Int32], scale: Float) -> Float {
+        let rows = logits.rows, m = logits.columns
+        precondition(targets.count >= rows, "SoftmaxCrossEntropy: \(targets.count) targets for logits \(logits.shape)")
+        for row in 0..<rows {
+            precondition(Int(targets[row]) < m, "SoftmaxCrossEntropy: target \(targets[row]) outside 0..<\(m)")
+        }
+        var loss: Float = 0
+        logits.withUnsafeMutableBufferPointer { z in
+            targets.withUnsafeBufferPointer { t in
+                // Runs of rows with a target go through the kernel in one call; ignored rows become 0.
+                var row = 0
+                while row < rows {
+                    if t[row] < 0 {
+                        (z.baseAddress! + row * m).update(repeating: 0, count: m)
+                        row += 1
+                        continue
+                    }
+                    var end = row + 1
+                    while end < rows && t[end] >= 0 { end += 1 }
+                    loss += UnsafeKernels.softmaxCrossEntropy(z.baseAddress! + row * m, rows: end - row, columns: m, ld: m,
+                                                              targets: t.baseAddress! + row, scale: scale)
+                    row = end
+                }
+            }
+        }
+        return loss
+    }
+}

@@ -89,7 +89,9 @@ public enum BaselineTuning {
     ///   (27; 10 sweeps each).
     /// - `als`: factors {16, 32, 64} × weighted-λ {0.05, 0.15, 0.5} (9).
     /// - `bpr`: learning rate {0.01, 0.05, 0.1} × epochs {30, 60, 120} (9; 64 factors).
-    /// - Parameter seed: seed of the seeded models (iALS, ALS, BPR).
+    /// - `gru4rec`: hidden size {64, 128} × learning rate {0.001, 0.003} × epochs {10, 20} (8; the
+    ///   other ``GRU4RecConfiguration`` values at their defaults).
+    /// - Parameter seed: seed of the seeded models (iALS, ALS, BPR, GRU4Rec).
     public static func grid(for policy: String, seed: UInt64) -> [TuningCandidate]? {
         switch policy {
         case "itemknn":
@@ -120,6 +122,15 @@ public enum BaselineTuning {
             return product([0.01, 0.05, 0.1], [30, 60, 120]).map { lr, e in
                 TuningCandidate(parameters: ["learning_rate": lr, "epochs": e]) {
                     BPRRecommender(epochs: Int(e), learningRate: Float(lr), seed: seed)
+                }
+            }
+        case "gru4rec":
+            return product([64, 128], [0.001, 0.003]).flatMap { h, lr in
+                [10.0, 20].map { e in
+                    TuningCandidate(parameters: ["hidden_size": h, "learning_rate": lr, "epochs": e]) {
+                        GRU4RecRecommender(configuration: GRU4RecConfiguration(hiddenSize: Int(h), learningRate: Float(lr), epochs: Int(e)),
+                                           seed: seed)
+                    }
                 }
             }
         default:

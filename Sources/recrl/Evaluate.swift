@@ -34,7 +34,7 @@ struct Evaluate: ParsableCommand {
     )
 
     /// Known policy names.
-    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "drr-n", "drr-p", "drr-u", "drr-ave", "lird", "deeppage"]
+    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "gru4rec", "drr-n", "drr-p", "drr-u", "drr-ave", "lird", "deeppage"]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String?
@@ -55,7 +55,7 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("protocol"), help: "Protocol: full (rank all unseen items) or drr (rank the user's test items).")
     var evaluationProtocol: String = "full"
 
-    @Option(name: .long, help: "Comma-separated policies: random, popularity, itemknn, als, ials, bpr, ease, drr-n, drr-p, drr-u, drr-ave.")
+    @Option(name: .long, help: "Comma-separated policies: random, popularity, itemknn, als, ials, bpr, ease, gru4rec, drr-n, drr-p, drr-u, drr-ave.")
     var policies: String = "random,popularity,itemknn,bpr,als,ials"
 
     @Option(name: .customLong("k"), help: "Comma-separated cut-offs K.")
@@ -200,6 +200,7 @@ struct Evaluate: ParsableCommand {
         case "als": return ALSRecommender(seed: seed)
         case "ials": return IALSRecommender(seed: seed)
         case "ease": return EASERecommender()
+        case "gru4rec": return GRU4RecRecommender(seed: seed)
         default: return nil
         }
     }

@@ -120,4 +120,24 @@ final class GradientTests: XCTestCase {
         let numeric = numericalGradient(of: { Double(HuberLoss.value(predicted: $0, target: y, delta: 1)) }, at: p)
         assertClose(g, numeric, absolute: 1e-3, relative: 1e-2)
     }
+
+    func testSoftmaxCrossEntropyKnownAnswerAndIgnoredRows() throws {
+        // Row 0: logits (0, ln 3), target 1 -> softmax (1/4, 3/4), loss −ln(3/4), gradient scale · (1/4, −1/4).
+        // Row 1: target −1 -> ignored. Row 2: logits (1000, 1000) (shifted by the max), target 0 -> ln 2.
+        var z = try Tensor(shape: [3, 2], scalars: [0, Float(log(3.0)), 5, -2, 1000, 1000])
+        let loss = SoftmaxCrossEntropy.replaceWithGradient(&z, targets: [1, -1, 0], scale: 0.5)
+        XCTAssertEqual(Double(loss), -log(0.75) + log(2), accuracy: 1e-5)
+        let want: [Float] = [0.125, -0.125, 0, 0, -0.25, 0.25]
+        for (got, w) in zip(z.scalars, want) { XCTAssertEqual(got, w, accuracy: 1e-6) }
+        // Against finite differences of the loss on random logits.
+        var rng = testRNG(4)
+        let logits = Tensor(randomUniform: [2, 5], in: -2...2, using: &rng)
+        var g = logits
+        SoftmaxCrossEntropy.replaceWithGradient(&g, targets: [3, 0], scale: 1)
+        let numeric = numericalGradient(of: { x in
+            var copy = x
+            return Double(SoftmaxCrossEntropy.replaceWithGradient(&copy, targets: [3, 0], scale: 1))
+        }, at: logits)
+        assertClose(g, numeric, absolute: 1e-3, relative: 1e-2)
+    }
 }
