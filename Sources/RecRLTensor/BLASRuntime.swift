@@ -178,4 +178,4 @@ public enum FloatingPointMode {
 @usableFromInline func recrlFTZDAZBits() -> UInt32 { recrl_ftz_daz_bits() }
 
 /// The library's version.
-public let recrlVersion = "0.1.0"
+public let recrlVersion = "0.2.0"

@@ -25,7 +25,7 @@ from kfp import compiler, dsl, kubernetes
 
 HERE = pathlib.Path(__file__).resolve().parent
 # The components capture the image when this module loads, hence an environment variable.
-RECRL_IMAGE = os.environ.get("RECRL_PIPELINE_IMAGE", "registry.example.com/recrl/recrl:0.1.0")
+RECRL_IMAGE = os.environ.get("RECRL_PIPELINE_IMAGE", "registry.example.com/recrl/recrl:0.2.0")
 KUBECTL_IMAGE = "bitnami/kubectl:1.33"
 # The search space `recrl tune --space` reads; the Katib experiment (katib-experiment.yaml)
 # mirrors it, which `make validate-deploy` checks.
