@@ -92,37 +92,47 @@ let package = Package(
         .target(name: "RecRLSimulation", dependencies: ["RecRLTensor", "RecRLAgents"]),
         .target(name: "RecRLDRR", dependencies: ["RecRLTensor", "RecRLNN", "RecRLEmbeddings", "RecRLData", "RecRLAgents", "RecRLRecommenders"]),
         .target(name: "RecRLEvaluation", dependencies: ["RecRLTensor"]),
-        .target(name: "RecRL", dependencies: ["RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR",
-                                              "RecRLEvaluation"]),
+        .target(
+            name: "RecRL",
+            dependencies: [
+                "RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLEmbeddings", "RecRLData", "RecRLRecommenders", "RecRLSimulation", "RecRLDRR",
+                "RecRLEvaluation",
+            ]),
 
         // MARK: App level
         // Reporting helpers for the apps (SVG charts); Foundation only, not in the RecRL umbrella.
         .target(name: "RecRLReporting"),
-        .target(name: "RecRLServer", dependencies: [
-            "RecRLTensor", "RecRLNN", "RecRLDRR", "RecRLSimulation", "RecRLEvaluation",
-            .product(name: "Hummingbird", package: "hummingbird"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        .target(
+            name: "RecRLServer",
+            dependencies: [
+                "RecRLTensor", "RecRLNN", "RecRLDRR", "RecRLSimulation", "RecRLEvaluation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // PostgreSQL-backed event log, shared sessions and learner state for serving replicas
         // and `recrl learn` (postgres-nio); SQLite stays the embedded default in RecRLServer.
-        .target(name: "RecRLPostgres", dependencies: [
-            "RecRLServer", "RecRLDRR", "RecRLTensor",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Logging", package: "swift-log"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .target(
+            name: "RecRLPostgres",
+            dependencies: [
+                "RecRLServer", "RecRLDRR", "RecRLTensor",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .executableTarget(
             name: "recrl",
-            dependencies: ["RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLPostgres", "RecRLReporting", "RecRLBenchmarkSupport", "RecRLLaunch",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLPostgres", "RecRLReporting", "RecRLBenchmarkSupport", "RecRLLaunch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // MARK: Executables' start-up, benchmarks and diagnostics (app level)
@@ -132,15 +142,19 @@ let package = Package(
         .target(name: "CRecRLBenchmarkProbes"),
         // The `bench` commands, TrainingWorkload (WORKLOAD.md) and FMAThroughput. Counts no
         // allocations itself: `recrl-bench` links the interposer and installs its counter.
-        .target(name: "RecRLBenchmarkSupport", dependencies: [
-            "RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLDRR", "CRecRLBenchmarkProbes",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "RecRLBenchmarkSupport",
+            dependencies: [
+                "RecRLTensor", "RecRLNN", "RecRLAgents", "RecRLDRR", "CRecRLBenchmarkProbes",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // `recrl bench` with allocation counting: the only executable that interposes malloc.
-        .executableTarget(name: "recrl-bench", dependencies: [
-            "RecRLBenchmarkSupport", "RecRLLaunch", "CRecRLMallocCounter",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(
+            name: "recrl-bench",
+            dependencies: [
+                "RecRLBenchmarkSupport", "RecRLLaunch", "CRecRLMallocCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
 
         .executableTarget(
             name: "PendulumDDPG",
@@ -151,22 +165,30 @@ let package = Package(
         // The tutorial serves its models with RecRLServer and plays the simulated users
         // through RecRLServer's LoopbackHTTPClient (SwiftNIO, one keep-alive connection),
         // so it builds no TLS or HTTP-client stack (HummingbirdTesting is test-only).
-        .executableTarget(name: "OfflineToOnline",
-                          dependencies: ["RecRL", "RecRLServer", "RecRLReporting", "RecRLLaunch"],
-                          path: "Examples/OfflineToOnline"),
+        .executableTarget(
+            name: "OfflineToOnline",
+            dependencies: ["RecRL", "RecRLServer", "RecRLReporting", "RecRLLaunch"],
+            path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
         .target(name: "RecRLTestSupport", dependencies: ["RecRLTensor", "RecRLNN", "CRecRLMallocCounter"], path: "Tests/RecRLTestSupport"),
         .testTarget(name: "RecRLTensorTests", dependencies: ["RecRLTensor", "RecRLTestSupport", "CRecRLKernels"]),
         .testTarget(name: "RecRLEmbeddingsTests", dependencies: ["RecRLEmbeddings", "RecRLTestSupport"]),
         .testTarget(name: "RecRLSimulationTests", dependencies: ["RecRLSimulation", "RecRLTensor", "RecRLAgents", "RecRLEnvironmentTesting"]),
-        .testTarget(name: "RecRLDRRTests", dependencies: ["RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline",
-                                                          "RecRLModelSaver"]),
+        .testTarget(
+            name: "RecRLDRRTests",
+            dependencies: [
+                "RecRLDRR", "RecRLEnvironmentTesting", "RecRLTestSupport", "OfflineToOnline",
+                "RecRLModelSaver",
+            ]),
         // Saves models in a loop for the crash-safety test, which kills it (not a product).
         .executableTarget(name: "RecRLModelSaver", dependencies: ["RecRLDRR", "RecRLTensor"], path: "Tests/RecRLModelSaver"),
-        .testTarget(name: "RecRLAgentsTests",
-                    dependencies: ["RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN",
-                                   "RecRLBenchmarkSupport"]),
+        .testTarget(
+            name: "RecRLAgentsTests",
+            dependencies: [
+                "RecRLAgents", "RecRLEnvironmentTesting", "RecRLTestSupport", "PendulumDDPG", "RecRLTensor", "RecRLNN",
+                "RecRLBenchmarkSupport",
+            ]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLBenchmarkSupport", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
         .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "recrl"]),
@@ -175,17 +197,21 @@ let package = Package(
         .testTarget(name: "RecRLEvaluationTests", dependencies: ["RecRLEvaluation", "RecRLTensor"]),
         // The bench commands, the FMA probe, and which executables count allocations (runs the
         // built `recrl` and `recrl-bench` from the products directory).
-        .testTarget(name: "RecRLBenchmarkSupportTests", dependencies: [
-            "RecRLBenchmarkSupport", "RecRLTestSupport",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .testTarget(name: "RecRLServerTests", dependencies: [
-            "RecRLServer", "RecRLPostgres", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-        ]),
+        .testTarget(
+            name: "RecRLBenchmarkSupportTests",
+            dependencies: [
+                "RecRLBenchmarkSupport", "RecRLTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "RecRLServerTests",
+            dependencies: [
+                "RecRLServer", "RecRLPostgres", "RecRLDRR", "RecRLData", "RecRLSimulation", "RecRLTensor", "recrl",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

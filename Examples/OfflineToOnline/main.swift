@@ -128,15 +128,17 @@ do {
     say("3. offline, temporal split (train on the first 80% of each user's log, rank all unseen items):")
     say("   policy        P@10     NDCG@10  train s")
     for r in offline {
-        say("   " + r.policy.padding(toLength: 12, withPad: " ", startingAt: 0)
-            + String(format: "  %.4f   %.4f   %.1f", r.metrics["precision@10"] ?? 0, r.metrics["ndcg@10"] ?? 0, r.trainSeconds))
+        say(
+            "   " + r.policy.padding(toLength: 12, withPad: " ", startingAt: 0)
+                + String(format: "  %.4f   %.4f   %.1f", r.metrics["precision@10"] ?? 0, r.metrics["ndcg@10"] ?? 0, r.trainSeconds))
     }
 
     // MARK: 4. Online: serve both arms over HTTP, the world's users are the clients
     guard let model = drr.model else { throw UsageError("\(treatmentLabel) produced no model") }
-    var manifest = DRRManifest(policy: drr.name, configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
-                               userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
-                               itemPopularity: split.train.itemCounts())
+    var manifest = DRRManifest(
+        policy: drr.name, configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
+        userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
+        itemPopularity: split.train.itemCounts())
     if isLIRD { manifest.lird = lirdConfig }
     let modelDir = outDir.appendingPathComponent("model")
     try DRRModelStore.save(model, manifest: manifest, to: modelDir)
@@ -145,21 +147,24 @@ do {
     // A LIRD model is served and learns the same way (its transitions are whole lists).
     let treatment = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
     // Control: the static popularity ranking of the logged data.
-    let control = try PopularityEngine(items: dataset.itemMap.rawIDs, scores: dataset.itemCounts().map(Float.init),
-                                       rewardScale: model.rewardScale)
+    let control = try PopularityEngine(
+        items: dataset.itemMap.rawIDs, scores: dataset.itemCounts().map(Float.init),
+        rewardScale: model.rewardScale)
     // Every feedback event goes to a SQLite event log before the server answers.
     let eventsPath = outDir.appendingPathComponent("events.sqlite").path
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: eventsPath + suffix) }
     let eventLog = try EventLog(path: eventsPath)
     let salt = "offline-to-online"
     let server = RecommendationServer(
-        mode: .abTest(control: ServedModel(engine: control), treatment: ServedModel(engine: treatment, directory: modelDir),
-                      split: 0.5, salt: salt),
+        mode: .abTest(
+            control: ServedModel(engine: control), treatment: ServedModel(engine: treatment, directory: modelDir),
+            split: 0.5, salt: salt),
         eventLog: eventLog,
         // Both arms serve ε-greedy over the top 20 (10% exploration) and log every slate with
         // its propensity, so `recrl ope` can evaluate a next model on this log.
-        configuration: ServerConfiguration(host: "127.0.0.1", port: 0, servingPolicy: .epsilonGreedy(epsilon: 0.1, pool: 20),
-                                           servingSeed: options.seed))
+        configuration: ServerConfiguration(
+            host: "127.0.0.1", port: 0, servingPolicy: .epsilonGreedy(epsilon: 0.1, pool: 20),
+            servingSeed: options.seed))
     // Serving: one OpenBLAS thread per call; requests run in parallel on the event loops
     // (multi-threaded OpenBLAS would spend the cores spinning on these small products).
     BLASRuntime.setThreadCount(1)
@@ -187,8 +192,9 @@ do {
                 seen[user].insert(item)
                 let feedback = world.respond(user: user, item: Int(item.dropFirst())!)
                 // The one item shown is at position 0 of what the user saw; a list model discounts by it.
-                try await http.feedback(user: id, item: item, rating: feedback.rating, requestID: answer.requestID,
-                                        position: isLIRD ? 0 : nil)
+                try await http.feedback(
+                    user: id, item: item, rating: feedback.rating, requestID: answer.requestID,
+                    position: isLIRD ? 0 : nil)
                 let reward = Double(model.rewardScale.reward(forRating: Float(feedback.rating)))
                 sums[arm]!.0 += reward; sums[arm]!.1 += 1
                 recommendations += 1
@@ -199,9 +205,11 @@ do {
         treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version
         for arm in [ABTest.Arm.control, .treatment] { perRound[arm]!.append(sums[arm]!.0 / Double(max(sums[arm]!.1, 1))) }
         if round == 1 || round % 10 == 0 || round == options.rounds {
-            say(String(format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (%@) %+.3f, model %@",
-                       round, perRound[.control]!.last!, isLIRD ? "LIRD, learning" : "DRR, learning", perRound[.treatment]!.last!,
-                       treatment.modelVersion))
+            say(
+                String(
+                    format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (%@) %+.3f, model %@",
+                    round, perRound[.control]!.last!, isLIRD ? "LIRD, learning" : "DRR, learning", perRound[.treatment]!.last!,
+                    treatment.modelVersion))
         }
     }
     let served = try await http.requestsServed()
@@ -216,10 +224,13 @@ do {
     var roundsCSV = "round,control_mean_reward,treatment_mean_reward\n"
     for r in 0..<options.rounds { roundsCSV += "\(r + 1),\(perRound[.control]![r]),\(perRound[.treatment]![r])\n" }
     try roundsCSV.write(to: outDir.appendingPathComponent("online-reward.csv"), atomically: true, encoding: .utf8)
-    try SVGChart.lines(title: "Online mean reward per round", xLabel: "round", yLabel: "mean reward", series: [
-        .init(name: "control: popularity (static)", values: perRound[.control]!),
-        .init(name: isLIRD ? "treatment: LIRD (list head, learning online)" : "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
-    ]).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
+    try SVGChart.lines(
+        title: "Online mean reward per round", xLabel: "round", yLabel: "mean reward",
+        series: [
+            .init(name: "control: popularity (static)", values: perRound[.control]!),
+            .init(name: isLIRD ? "treatment: LIRD (list head, learning online)" : "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
+        ]
+    ).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
     // Does the learning arm gain on the static one over time? The per-round difference,
     // averaged over each quarter of the rounds.
     let quarters: [Double] = (0..<4).compactMap { q in
@@ -228,26 +239,38 @@ do {
         return range.map { perRound[.treatment]![$0] - perRound[.control]![$0] }.reduce(0, +) / Double(range.count)
     }
     let seconds = Date().timeIntervalSince(started)
-    say(String(format: "   HTTP: %d requests served (%d recommend, %d feedback), mean round trip %.2f ms; event log: %d events",
-               served.total, served.recommend, served.feedback, http.meanMilliseconds, loggedEvents))
-    say(String(format: "5. A/B from the event log, %d users (%d control, %d treatment), mean reward per user: %@ − popularity = %+.4f, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
-               report.arms[0].n + report.arms[1].n, report.arms[0].n, report.arms[1].n, treatmentLabel, report.difference, report.ciLow, report.ciHigh, report.pValue,
-               report.significant ? "significant" : "not significant"))
-    say("   \(treatmentLabel) − popularity, mean per-round reward difference by quarter of the rounds: "
-        + quarters.map { String(format: "%+.3f", $0) }.joined(separator: ", "))
-    say("   (`recrl abtest --events \(eventsPath)` gives the same analysis; "
-        + "`recrl ope --events \(eventsPath) --model \(modelDir.path) --estimator all` estimates a model off-policy on its \(loggedImpressions) impressions)")
+    say(
+        String(
+            format: "   HTTP: %d requests served (%d recommend, %d feedback), mean round trip %.2f ms; event log: %d events",
+            served.total, served.recommend, served.feedback, http.meanMilliseconds, loggedEvents))
+    say(
+        String(
+            format:
+                "5. A/B from the event log, %d users (%d control, %d treatment), mean reward per user: %@ − popularity = %+.4f, 95%% CI [%+.4f, %+.4f], Welch p = %.3g (%@)",
+            report.arms[0].n + report.arms[1].n, report.arms[0].n, report.arms[1].n, treatmentLabel, report.difference, report.ciLow, report.ciHigh,
+            report.pValue,
+            report.significant ? "significant" : "not significant"))
+    say(
+        "   \(treatmentLabel) − popularity, mean per-round reward difference by quarter of the rounds: "
+            + quarters.map { String(format: "%+.3f", $0) }.joined(separator: ", "))
+    say(
+        "   (`recrl abtest --events \(eventsPath)` gives the same analysis; "
+            + "`recrl ope --events \(eventsPath) --model \(modelDir.path) --estimator all` estimates a model off-policy on its \(loggedImpressions) impressions)"
+    )
     say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,events.sqlite,model/} in \(String(format: "%.1f", seconds)) s")
     if options.json {
-        let offlineJSON = offline.map { "{\"policy\":\"\($0.policy)\",\"precision@10\":\($0.metrics["precision@10"] ?? 0),\"ndcg@10\":\($0.metrics["ndcg@10"] ?? 0)}" }
-        print("{\"seed\":\(options.seed),\"rounds\":\(options.rounds),\"treatment\":\"\(drr.name)\",\"offline\":[\(offlineJSON.joined(separator: ","))],"
-              + "\"online\":{\"control_mean\":\(report.arms[0].mean),\"treatment_mean\":\(report.arms[1].mean),\"difference\":\(report.difference),"
-              + "\"ci_low\":\(report.ciLow),\"ci_high\":\(report.ciHigh),\"p_value\":\(report.pValue),\"unit\":\"user\","
-              + "\"difference_by_quarter\":[\(quarters.map { "\($0)" }.joined(separator: ","))],"
-              + "\"control_users\":\(report.arms[0].n),\"treatment_users\":\(report.arms[1].n),\"recommendations\":\(recommendations)},"
-              + "\"http\":{\"requests\":\(served.total),\"recommend\":\(served.recommend),\"feedback\":\(served.feedback),"
-              + "\"client_requests\":\(http.requests),\"mean_ms\":\(http.meanMilliseconds)},"
-              + "\"event_log\":{\"events\":\(loggedEvents),\"impressions\":\(loggedImpressions)},\"seconds\":\(seconds)}")
+        let offlineJSON = offline.map {
+            "{\"policy\":\"\($0.policy)\",\"precision@10\":\($0.metrics["precision@10"] ?? 0),\"ndcg@10\":\($0.metrics["ndcg@10"] ?? 0)}"
+        }
+        print(
+            "{\"seed\":\(options.seed),\"rounds\":\(options.rounds),\"treatment\":\"\(drr.name)\",\"offline\":[\(offlineJSON.joined(separator: ","))],"
+                + "\"online\":{\"control_mean\":\(report.arms[0].mean),\"treatment_mean\":\(report.arms[1].mean),\"difference\":\(report.difference),"
+                + "\"ci_low\":\(report.ciLow),\"ci_high\":\(report.ciHigh),\"p_value\":\(report.pValue),\"unit\":\"user\","
+                + "\"difference_by_quarter\":[\(quarters.map { "\($0)" }.joined(separator: ","))],"
+                + "\"control_users\":\(report.arms[0].n),\"treatment_users\":\(report.arms[1].n),\"recommendations\":\(recommendations)},"
+                + "\"http\":{\"requests\":\(served.total),\"recommend\":\(served.recommend),\"feedback\":\(served.feedback),"
+                + "\"client_requests\":\(http.requests),\"mean_ms\":\(http.meanMilliseconds)},"
+                + "\"event_log\":{\"events\":\(loggedEvents),\"impressions\":\(loggedImpressions)},\"seconds\":\(seconds)}")
     }
 } catch {
     writeToStandardError("OfflineToOnline: error: \(error)\n")
@@ -293,8 +316,9 @@ do {
     /// the recommendation it answers and, when given, where the item was shown (`position`
     /// is left out of the body when nil).
     func feedback(user: String, item: String, rating: Int, requestID: String?, position: Int?) async throws {
-        _ = try await post("/v1/feedback", FeedbackBody(user: user, item: item, rating: rating, requestID: requestID, position: position),
-                           as: Status.self)
+        _ = try await post(
+            "/v1/feedback", FeedbackBody(user: user, item: item, rating: rating, requestID: requestID, position: position),
+            as: Status.self)
     }
 
     /// The server's own count of answered requests, from `GET /metrics`

@@ -157,17 +157,20 @@ struct DDPGAgent: AgentProtocol {
     var actorOutputGradient = Tensor(zeros: [0])
 
     init(options: PendulumTrainingOptions, stateSize: Int, actionSpec: BoundedSpec, seed: UInt64) {
-        precondition(actionSpec.isFinite && actionSpec.minimum.indices.allSatisfy { actionSpec.minimum[$0] == -actionSpec.maximum[$0] },
-                     "the tutorial's actor scales tanh by the bound: it needs symmetric finite action bounds")
+        precondition(
+            actionSpec.isFinite && actionSpec.minimum.indices.allSatisfy { actionSpec.minimum[$0] == -actionSpec.maximum[$0] },
+            "the tutorial's actor scales tanh by the bound: it needs symmetric finite action bounds")
         self.options = options
         maxAction = actionSpec.maximum[0]
         let actionSize = actionSpec.count
         var rng = Xoshiro256StarStar(seed: seed)
-        actor = MLP(sizes: [stateSize] + options.hiddenSizes + [actionSize], hiddenActivation: .relu,
-                    outputActivation: .tanh, using: &rng)
+        actor = MLP(
+            sizes: [stateSize] + options.hiddenSizes + [actionSize], hiddenActivation: .relu,
+            outputActivation: .tanh, using: &rng)
         let criticCount = options.algorithm == .td3 ? 2 : 1
         critics = (0..<criticCount).map { _ in
-            MLP(sizes: [stateSize + actionSize] + options.hiddenSizes + [1], hiddenActivation: .relu,
+            MLP(
+                sizes: [stateSize + actionSize] + options.hiddenSizes + [1], hiddenActivation: .relu,
                 outputActivation: .identity, using: &rng)
         }
         // The targets start as exact copies (value types: assignment copies the weights).
@@ -201,10 +204,11 @@ struct DDPGAgent: AgentProtocol {
         actor.forward(observation.reshaped([1, observation.count]), context: &actingContext)
         let mu = actingContext.output
         let sigma = options.explorationNoise * maxAction
-        return Tensor((0..<actionSize).map { j in
-            let noisy = maxAction * mu[flat: j] + sigma * rng.nextNormalFloat()
-            return min(max(noisy, -maxAction), maxAction)
-        })
+        return Tensor(
+            (0..<actionSize).map { j in
+                let noisy = maxAction * mu[flat: j] + sigma * rng.nextNormalFloat()
+                return min(max(noisy, -maxAction), maxAction)
+            })
     }
 
     // MARK: 4. Storing transitions
@@ -268,8 +272,9 @@ struct DDPGAgent: AgentProtocol {
         for i in critics.indices {
             critics[i].forward(input, context: &criticContexts[i])
             MeanSquaredError.gradient(predicted: criticContexts[i].output, target: targets, into: &qGradient)
-            critics[i].backward(input: input, outputGradient: qGradient, context: &criticContexts[i],
-                                gradient: &criticGradients[i], computeParameterGradient: true, computeInputGradient: false)
+            critics[i].backward(
+                input: input, outputGradient: qGradient, context: &criticContexts[i],
+                gradient: &criticGradients[i], computeParameterGradient: true, computeInputGradient: false)
             criticOptimizers[i].update(&critics[i], along: criticGradients[i])
         }
         updates += 1
@@ -288,14 +293,16 @@ struct DDPGAgent: AgentProtocol {
         let policyInput = criticInput.join(batch.states, policyActions)
         critics[0].forward(policyInput, context: &criticContexts[0])
         qGradient.prepare(rows: b, columns: 1)
-        qGradient.fill(-1 / Float(b))                                   // dL_μ/dQ₁ for each row
-        critics[0].backward(input: policyInput, outputGradient: qGradient, context: &criticContexts[0],
-                            gradient: &criticGradients[0], computeParameterGradient: false, computeInputGradient: true)
+        qGradient.fill(-1 / Float(b))  // dL_μ/dQ₁ for each row
+        critics[0].backward(
+            input: policyInput, outputGradient: qGradient, context: &criticContexts[0],
+            gradient: &criticGradients[0], computeParameterGradient: false, computeInputGradient: true)
         criticInput.split(criticContexts[0].inputGradient, first: false, second: true)  // dL_μ/da
         actorOutputGradient.assign(criticInput.secondGradient)
-        actorOutputGradient *= maxAction                                // a = maxAction · tanh(·)
-        actor.backward(input: batch.states, outputGradient: actorOutputGradient, context: &actorContext,
-                       gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: false)
+        actorOutputGradient *= maxAction  // a = maxAction · tanh(·)
+        actor.backward(
+            input: batch.states, outputGradient: actorOutputGradient, context: &actorContext,
+            gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: false)
         actorOptimizer.update(&actor, along: actorGradient)
 
         // 5d. Soft update of the target networks:  θ' ← τ θ + (1 − τ) θ'
@@ -328,13 +335,16 @@ struct DDPGAgent: AgentProtocol {
 /// - Parameters:
 ///   - options: the hyper-parameters.
 ///   - progress: called after every episode (for progress lines).
-public func trainPendulum(_ options: PendulumTrainingOptions,
-                          progress: (EpisodeStatistics) -> Void = { _ in }) -> PendulumTrainingResult {
+public func trainPendulum(
+    _ options: PendulumTrainingOptions,
+    progress: (EpisodeStatistics) -> Void = { _ in }
+) -> PendulumTrainingResult {
     // One seed drives everything, through independent streams drawn in a fixed order.
     var seeds = Xoshiro256StarStar(seed: options.seed)
     let environment = Pendulum(seed: seeds.next())
-    let agent = DDPGAgent(options: options, stateSize: environment.observationSpec.count,
-                          actionSpec: environment.actionSpec, seed: seeds.next())
+    let agent = DDPGAgent(
+        options: options, stateSize: environment.observationSpec.count,
+        actionSpec: environment.actionSpec, seed: seeds.next())
     // acme's loop: reset, then select-action / step / observe / update, episode after episode.
     var loop = EnvironmentLoop(environment: environment, agent: agent)
     let clock = ContinuousClock(), start = clock.now

@@ -79,14 +79,17 @@ struct PendulumCommand: ParsableCommand {
     func run() throws {
         let options = try options()
         let result = trainPendulum(options) { stats in
-            let line = "episode \(stats.episode)  steps \(stats.totalSteps)  return \(String(format: "%.1f", stats.episodeReturn))  "
+            let line =
+                "episode \(stats.episode)  steps \(stats.totalSteps)  return \(String(format: "%.1f", stats.episodeReturn))  "
                 + "\(String(format: "%.1f", stats.seconds)) s\n"
             if json { FileHandle.standardError.write(Data(line.utf8)) } else { print(line, terminator: "") }
         }
         if json {
             print(result.json)
         } else {
-            print("\(algo.rawValue) seed \(seed): mean return of the last 10 episodes \(result.meanReturnLast10) after \(steps) steps, \(String(format: "%.1f", result.seconds)) s")
+            print(
+                "\(algo.rawValue) seed \(seed): mean return of the last 10 episodes \(result.meanReturnLast10) after \(steps) steps, \(String(format: "%.1f", result.seconds)) s"
+            )
         }
     }
 }

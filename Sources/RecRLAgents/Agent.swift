@@ -30,8 +30,9 @@ public struct AgentConfiguration: Sendable, Equatable, Hashable {
 
     /// A configuration; every parameter defaults to the value documented on its property.
     public init(batchSize: Int = 64, minObservationsBeforeLearning: Int = 1000, updatesPerStep: Int = 1, randomActionSteps: Int = 0) {
-        precondition(batchSize > 0 && minObservationsBeforeLearning >= 0 && updatesPerStep >= 0 && randomActionSteps >= 0,
-                     "AgentConfiguration: sizes must be non-negative (batch size positive)")
+        precondition(
+            batchSize > 0 && minObservationsBeforeLearning >= 0 && updatesPerStep >= 0 && randomActionSteps >= 0,
+            "AgentConfiguration: sizes must be non-negative (batch size positive)")
         self.batchSize = batchSize
         self.minObservationsBeforeLearning = minObservationsBeforeLearning
         self.updatesPerStep = updatesPerStep
@@ -77,11 +78,15 @@ public struct Agent<L: Learner, Buffer: ReplayBuffer, Exploration: ExplorationSt
     ///   - actionSpec: the environment's action spec.
     ///   - configuration: when and how much to learn (default ``AgentConfiguration/init(batchSize:minObservationsBeforeLearning:updatesPerStep:randomActionSteps:)``).
     ///   - seed: seeds the agent's generator (exploration and replay sampling).
-    public init(learner: L, buffer: Buffer, exploration: Exploration, actionSpec: BoundedSpec,
-                configuration: AgentConfiguration = AgentConfiguration(), seed: UInt64) {
-        precondition(buffer.stateSize == learner.stateSize && buffer.actionSize == learner.actionSize
-                     && actionSpec.count == learner.actionSize,
-                     "Agent: buffer (\(buffer.stateSize), \(buffer.actionSize)), action spec \(actionSpec.shape) and learner (\(learner.stateSize), \(learner.actionSize)) differ")
+    public init(
+        learner: L, buffer: Buffer, exploration: Exploration, actionSpec: BoundedSpec,
+        configuration: AgentConfiguration = AgentConfiguration(), seed: UInt64
+    ) {
+        precondition(
+            buffer.stateSize == learner.stateSize && buffer.actionSize == learner.actionSize
+                && actionSpec.count == learner.actionSize,
+            "Agent: buffer (\(buffer.stateSize), \(buffer.actionSize)), action spec \(actionSpec.shape) and learner (\(learner.stateSize), \(learner.actionSize)) differ"
+        )
         self.learner = learner
         self.buffer = buffer
         self.exploration = exploration
@@ -94,8 +99,9 @@ public struct Agent<L: Learner, Buffer: ReplayBuffer, Exploration: ExplorationSt
 
     /// The policy's action for `observation`, without exploration.
     public mutating func greedyAction(_ observation: Tensor) -> Tensor {
-        precondition(observation.count == learner.stateSize,
-                     "Agent: observation of shape \(observation.shape), the actor takes \(learner.stateSize)")
+        precondition(
+            observation.count == learner.stateSize,
+            "Agent: observation of shape \(observation.shape), the actor takes \(learner.stateSize)")
         actingInput.assign(observation)
         actingInput = actingInput.reshaped([1, learner.stateSize])
         learner.actor.forward(actingInput, context: &actingContext)
@@ -198,8 +204,9 @@ public struct EnvironmentLoop<E: Environment, G: AgentProtocol> {
             if timeStep.isLast {
                 let elapsed = clock.now - start
                 let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-                let stats = EpisodeStatistics(episode: results.count + 1, length: length, episodeReturn: episodeReturn,
-                                              totalSteps: total, seconds: seconds)
+                let stats = EpisodeStatistics(
+                    episode: results.count + 1, length: length, episodeReturn: episodeReturn,
+                    totalSteps: total, seconds: seconds)
                 results.append(stats)
                 progress(stats)
                 episodeReturn = 0

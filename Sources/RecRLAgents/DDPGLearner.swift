@@ -43,10 +43,12 @@ public struct DDPGConfiguration: Sendable, Equatable, Hashable {
     public var computesStateGradients: Bool
 
     /// A configuration; every parameter defaults to the value documented on its property.
-    public init(gamma: Float = 0.9, tau: Float = 0.001, actorLearningRate: Float = 1e-4, criticLearningRate: Float = 1e-3,
-                adamBeta1: Float = 0.9, adamBeta2: Float = 0.999, adamEpsilon: Float = 1e-8,
-                twinCritics: Bool = false, targetPolicyNoise: Float = 0, targetNoiseClip: Float = 0.5, policyDelay: Int = 1,
-                maxGradientNorm: Float? = nil, computesStateGradients: Bool = false) {
+    public init(
+        gamma: Float = 0.9, tau: Float = 0.001, actorLearningRate: Float = 1e-4, criticLearningRate: Float = 1e-3,
+        adamBeta1: Float = 0.9, adamBeta2: Float = 0.999, adamEpsilon: Float = 1e-8,
+        twinCritics: Bool = false, targetPolicyNoise: Float = 0, targetNoiseClip: Float = 0.5, policyDelay: Int = 1,
+        maxGradientNorm: Float? = nil, computesStateGradients: Bool = false
+    ) {
         self.gamma = gamma
         self.tau = tau
         self.actorLearningRate = actorLearningRate
@@ -197,13 +199,15 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
     ///   - seed: seeds the learner's own generator (TD3's target noise).
     public init(actor: A, critic: C, secondCritic: C? = nil, configuration: DDPGConfiguration = .ddpg, seed: UInt64 = 0) {
         configuration.validate()
-        precondition(actor.stateSize == critic.stateSize && actor.actionSize == critic.actionSize,
-                     "DDPGLearner: actor \(actor.stateSize)→\(actor.actionSize) does not fit critic \(critic.stateSize)+\(critic.actionSize)")
+        precondition(
+            actor.stateSize == critic.stateSize && actor.actionSize == critic.actionSize,
+            "DDPGLearner: actor \(actor.stateSize)→\(actor.actionSize) does not fit critic \(critic.stateSize)+\(critic.actionSize)")
         var critics = [critic]
         if configuration.twinCritics {
             guard let second = secondCritic else { preconditionFailure("DDPGLearner: twinCritics needs a secondCritic") }
-            precondition(second.stateSize == critic.stateSize && second.actionSize == critic.actionSize,
-                         "DDPGLearner: the second critic's sizes differ from the first's")
+            precondition(
+                second.stateSize == critic.stateSize && second.actionSize == critic.actionSize,
+                "DDPGLearner: the second critic's sizes differ from the first's")
             critics.append(second)
         }
         if configuration.targetPolicyNoise > 0 {
@@ -247,10 +251,11 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
 
     mutating func performUpdate(_ batch: TransitionBatch) -> DDPGUpdateStatistics {
         let b = batch.count, s = stateSize, a = actionSize
-        precondition(batch.states.columns == s && batch.nextStates.columns == s && batch.nextStates.rows == b
-                     && batch.actions.columns == a && batch.actions.rows == b
-                     && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
-                     "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
+        precondition(
+            batch.states.columns == s && batch.nextStates.columns == s && batch.nextStates.rows == b
+                && batch.actions.columns == a && batch.actions.rows == b
+                && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
+            "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
         let stateGradients = configuration.computesStateGradients
         let twin = critics.count
 
@@ -263,9 +268,10 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
         for i in 0..<twin {
             critics[i].forward(join.joined, context: &criticContexts[i])
             criticLoss += criticLossGradient(prediction: criticContexts[i].output, weights: batch.weights, storesTDErrors: i == 0)
-            critics[i].backward(input: join.joined, outputGradient: qGradient, context: &criticContexts[i],
-                                gradient: &criticGradients[i], computeParameterGradient: true,
-                                computeInputGradient: stateGradients)
+            critics[i].backward(
+                input: join.joined, outputGradient: qGradient, context: &criticContexts[i],
+                gradient: &criticGradients[i], computeParameterGradient: true,
+                computeInputGradient: stateGradients)
             if stateGradients {
                 DDPGLearner.accumulateColumns(criticContexts[i].inputGradient, 0..<s, into: &criticStateGradient, add: i > 0)
             }
@@ -286,11 +292,13 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
             actorQGradient.prepare(rows: b, columns: 1)
             actorQGradient.fill(DDPGMath.actorLossGradient(count: b))
         }
-        critics[0].backward(input: join.joined, outputGradient: actorQGradient, context: &criticContexts[0],
-                            gradient: &criticGradients[0], computeParameterGradient: false, computeInputGradient: true)
+        critics[0].backward(
+            input: join.joined, outputGradient: actorQGradient, context: &criticContexts[0],
+            gradient: &criticGradients[0], computeParameterGradient: false, computeInputGradient: true)
         join.split(criticContexts[0].inputGradient, first: stateGradients, second: true)
-        actor.backward(input: batch.states, outputGradient: join.secondGradient, context: &actorContext,
-                       gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: stateGradients)
+        actor.backward(
+            input: batch.states, outputGradient: join.secondGradient, context: &actorContext,
+            gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: stateGradients)
         if stateGradients {
             actorStateGradient.assign(join.firstGradient)
             actorStateGradient.addScaled(actorContext.inputGradient, by: 1)
@@ -345,12 +353,14 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
                     targets.withUnsafeMutableBufferPointer { y in
                         if let q2 {
                             q2.withUnsafeBufferPointer { q2 in
-                                DDPGMath.tdTargets(rewards: r.baseAddress!, discounts: d.baseAddress!, q1: q1.baseAddress!,
-                                                   q2: q2.baseAddress!, gamma: gamma, into: y.baseAddress!, count: b)
+                                DDPGMath.tdTargets(
+                                    rewards: r.baseAddress!, discounts: d.baseAddress!, q1: q1.baseAddress!,
+                                    q2: q2.baseAddress!, gamma: gamma, into: y.baseAddress!, count: b)
                             }
                         } else {
-                            DDPGMath.tdTargets(rewards: r.baseAddress!, discounts: d.baseAddress!, q1: q1.baseAddress!,
-                                               q2: nil, gamma: gamma, into: y.baseAddress!, count: b)
+                            DDPGMath.tdTargets(
+                                rewards: r.baseAddress!, discounts: d.baseAddress!, q1: q1.baseAddress!,
+                                q2: nil, gamma: gamma, into: y.baseAddress!, count: b)
                         }
                     }
                 }
@@ -371,12 +381,14 @@ public struct DDPGLearner<A: Actor, C: Critic>: Sendable {
                     qGradient.withUnsafeMutableBufferPointer { g in
                         if storesTDErrors {
                             return tdErrors.withUnsafeMutableBufferPointer { td in
-                                DDPGMath.criticLoss(q: q.baseAddress!, targets: y.baseAddress!, weights: w.baseAddress!,
-                                                    outputGradient: g.baseAddress!, tdErrors: td.baseAddress!, count: b)
+                                DDPGMath.criticLoss(
+                                    q: q.baseAddress!, targets: y.baseAddress!, weights: w.baseAddress!,
+                                    outputGradient: g.baseAddress!, tdErrors: td.baseAddress!, count: b)
                             }
                         }
-                        return DDPGMath.criticLoss(q: q.baseAddress!, targets: y.baseAddress!, weights: w.baseAddress!,
-                                                   outputGradient: g.baseAddress!, tdErrors: nil, count: b)
+                        return DDPGMath.criticLoss(
+                            q: q.baseAddress!, targets: y.baseAddress!, weights: w.baseAddress!,
+                            outputGradient: g.baseAddress!, tdErrors: nil, count: b)
                     }
                 }
             }
@@ -422,12 +434,15 @@ extension DDPGLearner where A == MLPActor, C == MLPCritic {
     ///   - actionSpec: the actor's output range; nil (default) means `[−1, 1]`.
     ///   - configuration: hyper-parameters (default ``DDPGConfiguration/ddpg``).
     ///   - seed: seeds the weights and the learner's generator.
-    public init(stateSize: Int, actionSize: Int, hiddenSizes: [Int] = [256, 256], batchSize: Int = 64,
-                actionSpec: BoundedSpec? = nil, configuration: DDPGConfiguration = .ddpg, seed: UInt64 = 0) {
+    public init(
+        stateSize: Int, actionSize: Int, hiddenSizes: [Int] = [256, 256], batchSize: Int = 64,
+        actionSpec: BoundedSpec? = nil, configuration: DDPGConfiguration = .ddpg, seed: UInt64 = 0
+    ) {
         var rng = Xoshiro256StarStar(seed: seed)
         let actor = MLPActor(stateSize: stateSize, actionSize: actionSize, hiddenSizes: hiddenSizes, actionSpec: actionSpec, using: &rng)
         let critic = MLPCritic(stateSize: stateSize, actionSize: actionSize, hiddenSizes: hiddenSizes, using: &rng)
-        let second = configuration.twinCritics
+        let second =
+            configuration.twinCritics
             ? MLPCritic(stateSize: stateSize, actionSize: actionSize, hiddenSizes: hiddenSizes, using: &rng) : nil
         self.init(actor: actor, critic: critic, secondCritic: second, configuration: configuration, seed: rng.next())
         reserve(batchSize: batchSize)
@@ -461,7 +476,6 @@ extension DDPGLearner {
         targetCritics = critics
     }
 }
-
 
 extension DDPGLearner {
     /// Whether ``update(_:)`` runs on two threads: ``parallelism`` is at least 2 and the
@@ -511,23 +525,28 @@ extension DDPGLearner {
     /// The update on two lanes (see ``TwoLaneDDPGEngine``); nil when it does not apply.
     mutating func performTwoLaneUpdate(_ batch: TransitionBatch) -> DDPGUpdateStatistics? {
         let b = batch.count, s = stateSize, a = actionSize
-        precondition(batch.states.columns == s && batch.nextStates.columns == s && batch.nextStates.rows == b
-                     && batch.actions.columns == a && batch.actions.rows == b
-                     && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
-                     "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
+        precondition(
+            batch.states.columns == s && batch.nextStates.columns == s && batch.nextStates.rows == b
+                && batch.actions.columns == a && batch.actions.rows == b
+                && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b,
+            "DDPGLearner.update: batch states \(batch.states.shape), actions \(batch.actions.shape) do not fit S = \(s), A = \(a)")
         guard b > 0 else { return nil }
         let stateGradients = configuration.computesStateGradients
         if engine == nil || !isKnownUniquelyReferenced(&engine) {
             guard let actorNetwork = actor.withMLP({ $0 }), let criticNetwork = critics[0].withMLP({ $0 }),
-                  criticNetwork.outputSize == 1, criticNetwork.layers.last?.activation == .identity,
-                  criticNetwork.inputSize == s + a, actorNetwork.inputSize == s, actorNetwork.outputSize == a else { return nil }
-            engine = TwoLaneHandle(TwoLaneDDPGEngine(actor: actorNetwork, critic: criticNetwork, stateSize: s, actionSize: a,
-                                                     computesStateGradients: stateGradients))
+                criticNetwork.outputSize == 1, criticNetwork.layers.last?.activation == .identity,
+                criticNetwork.inputSize == s + a, actorNetwork.inputSize == s, actorNetwork.outputSize == a
+            else { return nil }
+            engine = TwoLaneHandle(
+                TwoLaneDDPGEngine(
+                    actor: actorNetwork, critic: criticNetwork, stateSize: s, actionSize: a,
+                    computesStateGradients: stateGradients))
         }
         guard let engine = engine?.engine else { return nil }
         guard actor.withMLP({ engine.matches($0, .actor) }) == true, targetActor.withMLP({ engine.matches($0, .targetActor) }) == true,
-              critics[0].withMLP({ engine.matches($0, .critic) }) == true,
-              targetCritics[0].withMLP({ engine.matches($0, .targetCritic) }) == true else { return nil }
+            critics[0].withMLP({ engine.matches($0, .critic) }) == true,
+            targetCritics[0].withMLP({ engine.matches($0, .targetCritic) }) == true
+        else { return nil }
         engine.prepare(batchSize: b)
         engine.executor.profiling = profilesPhases
 
@@ -555,9 +574,10 @@ extension DDPGLearner {
                     batch.rewards.withUnsafeBufferPointer { rewards in
                         batch.discounts.withUnsafeBufferPointer { discounts in
                             batch.weights.withUnsafeBufferPointer { weights in
-                                engine.update(states: states.baseAddress!, actions: actions.baseAddress!,
-                                              nextStates: nextStates.baseAddress!, rewards: rewards.baseAddress!,
-                                              discounts: discounts.baseAddress!, weights: weights.baseAddress!)
+                                engine.update(
+                                    states: states.baseAddress!, actions: actions.baseAddress!,
+                                    nextStates: nextStates.baseAddress!, rewards: rewards.baseAddress!,
+                                    discounts: discounts.baseAddress!, weights: weights.baseAddress!)
                             }
                         }
                     }
@@ -589,17 +609,20 @@ extension DDPGLearner {
     /// - Returns: the loss `loss` returned.
     @discardableResult
     public mutating func updateActor(states: Tensor, loss: (_ actions: Tensor, _ gradient: inout Tensor) -> Float) -> Float {
-        precondition(states.rank == 2 && states.columns == stateSize,
-                     "DDPGLearner.updateActor: states \(states.shape) do not have S = \(stateSize) columns")
+        precondition(
+            states.rank == 2 && states.columns == stateSize,
+            "DDPGLearner.updateActor: states \(states.shape) do not have S = \(stateSize) columns")
         return FloatingPointMode.withDenormalsFlushedToZero {
             let b = states.rows, stateGradients = configuration.computesStateGradients
             actor.forward(states, context: &actorContext)
             auxiliaryGradient.prepare(rows: b, columns: actionSize)
             let value = loss(actorContext.output, &auxiliaryGradient)
-            precondition(auxiliaryGradient.rows == b && auxiliaryGradient.columns == actionSize,
-                         "DDPGLearner.updateActor: the loss wrote a gradient of shape \(auxiliaryGradient.shape), expected [\(b), \(actionSize)]")
-            actor.backward(input: states, outputGradient: auxiliaryGradient, context: &actorContext,
-                           gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: stateGradients)
+            precondition(
+                auxiliaryGradient.rows == b && auxiliaryGradient.columns == actionSize,
+                "DDPGLearner.updateActor: the loss wrote a gradient of shape \(auxiliaryGradient.shape), expected [\(b), \(actionSize)]")
+            actor.backward(
+                input: states, outputGradient: auxiliaryGradient, context: &actorContext,
+                gradient: &actorGradient, computeParameterGradient: true, computeInputGradient: stateGradients)
             if stateGradients { actorStateGradient.assign(actorContext.inputGradient) }
             if let m = configuration.maxGradientNorm { clipByGlobalNorm(&actorGradient, maxNorm: m) }
             actorOptimizer.update(&actor, along: actorGradient)

@@ -4,8 +4,10 @@
 enum DDPGMath {
     /// `y[k] = r[k] + γ · d[k] · Q'(k)` with `Q' = min(q1, q2)` when `q2` is given (TD3's
     /// clipped double-Q), else `q1`.
-    static func tdTargets(rewards r: UnsafePointer<Float>, discounts d: UnsafePointer<Float>, q1: UnsafePointer<Float>,
-                          q2: UnsafePointer<Float>?, gamma: Float, into y: UnsafeMutablePointer<Float>, count b: Int) {
+    static func tdTargets(
+        rewards r: UnsafePointer<Float>, discounts d: UnsafePointer<Float>, q1: UnsafePointer<Float>,
+        q2: UnsafePointer<Float>?, gamma: Float, into y: UnsafeMutablePointer<Float>, count b: Int
+    ) {
         if let q2 {
             for k in 0..<b { y[k] = r[k] + gamma * d[k] * Swift.min(q1[k], q2[k]) }
         } else {
@@ -16,9 +18,11 @@ enum DDPGMath {
     /// The importance-weighted critic loss `mean_k w[k] (q[k] − y[k])²`; writes its gradient
     /// `dL/dq[k] = 2 w[k] (q[k] − y[k]) / B` into `outputGradient` and, when given, the TD
     /// errors `δ[k] = y[k] − q[k]` into `tdErrors`.
-    static func criticLoss(q: UnsafePointer<Float>, targets y: UnsafePointer<Float>, weights w: UnsafePointer<Float>,
-                           outputGradient g: UnsafeMutablePointer<Float>, tdErrors: UnsafeMutablePointer<Float>?,
-                           count b: Int) -> Float {
+    static func criticLoss(
+        q: UnsafePointer<Float>, targets y: UnsafePointer<Float>, weights w: UnsafePointer<Float>,
+        outputGradient g: UnsafeMutablePointer<Float>, tdErrors: UnsafeMutablePointer<Float>?,
+        count b: Int
+    ) -> Float {
         guard b > 0 else { return 0 }
         let scale = 2 / Float(b)
         var s: Float = 0

@@ -1,10 +1,10 @@
 import RecRLTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A scalar hyper-parameter as a function of a step count (exploration scale, ε, PER's β).

@@ -74,13 +74,17 @@ public struct MLPActor: Actor {
     ///   - actionSpec: the output range; nil (default) means `[−1, 1]` (plain tanh, no
     ///     scaling pass). Bounds must be finite.
     ///   - rng: the generator for the Glorot-uniform weights.
-    public init<G: RandomNumberGenerator>(stateSize: Int, actionSize: Int, hiddenSizes: [Int] = [256, 256],
-                                          actionSpec: BoundedSpec? = nil, using rng: inout G) {
-        network = MLP(sizes: [stateSize] + hiddenSizes + [actionSize], hiddenActivation: .relu,
-                      outputActivation: .tanh, using: &rng)
+    public init<G: RandomNumberGenerator>(
+        stateSize: Int, actionSize: Int, hiddenSizes: [Int] = [256, 256],
+        actionSpec: BoundedSpec? = nil, using rng: inout G
+    ) {
+        network = MLP(
+            sizes: [stateSize] + hiddenSizes + [actionSize], hiddenActivation: .relu,
+            outputActivation: .tanh, using: &rng)
         if let spec = actionSpec {
-            precondition(spec.count == actionSize && spec.isFinite,
-                         "MLPActor: action spec \(spec.shape) must have \(actionSize) finite bounds")
+            precondition(
+                spec.count == actionSize && spec.isFinite,
+                "MLPActor: action spec \(spec.shape) must have \(actionSize) finite bounds")
             self.actionSpec = spec
             let lo = spec.minimum, hi = spec.maximum
             if lo.allSatisfy({ $0 == -1 }) && hi.allSatisfy({ $0 == 1 }) {
@@ -137,15 +141,19 @@ public struct MLPActor: Actor {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout MLPActor,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout MLPActor,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
         guard let scale else {
-            network.backward(input: input, outputGradient: outputGradient, context: &context.network, gradient: &gradient.network,
-                             computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+            network.backward(
+                input: input, outputGradient: outputGradient, context: &context.network, gradient: &gradient.network,
+                computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
             return
         }
-        precondition(outputGradient.rows == context.scaled.rows && outputGradient.columns == actionSize,
-                     "MLPActor backward: output gradient \(outputGradient.shape) vs output \(context.scaled.shape)")
+        precondition(
+            outputGradient.rows == context.scaled.rows && outputGradient.columns == actionSize,
+            "MLPActor backward: output gradient \(outputGradient.shape) vs output \(context.scaled.shape)")
         context.scaledGradient.prepare(rows: outputGradient.rows, columns: actionSize)
         let cols = actionSize
         outputGradient.withUnsafeBufferPointer { g in
@@ -155,8 +163,9 @@ public struct MLPActor: Actor {
                 }
             }
         }
-        network.backward(input: input, outputGradient: context.scaledGradient, context: &context.network, gradient: &gradient.network,
-                         computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+        network.backward(
+            input: input, outputGradient: context.scaledGradient, context: &context.network, gradient: &gradient.network,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
     }
 
     public mutating func visitParameters(_ body: (String, inout Tensor) throws -> Void) rethrows {
@@ -195,8 +204,9 @@ public struct MLPCritic: Critic {
     ///   - rng: the generator for the Glorot-uniform weights.
     public init<G: RandomNumberGenerator>(stateSize: Int, actionSize: Int, hiddenSizes: [Int] = [256, 256], using rng: inout G) {
         precondition(stateSize > 0 && actionSize > 0, "MLPCritic needs positive sizes, got \(stateSize), \(actionSize)")
-        network = MLP(sizes: [stateSize + actionSize] + hiddenSizes + [1], hiddenActivation: .relu,
-                      outputActivation: .identity, using: &rng)
+        network = MLP(
+            sizes: [stateSize + actionSize] + hiddenSizes + [1], hiddenActivation: .relu,
+            outputActivation: .identity, using: &rng)
         self.stateSize = stateSize
     }
 
@@ -211,10 +221,13 @@ public struct MLPCritic: Critic {
         network.forward(input, context: &context)
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout MLP.Context, gradient: inout MLPCritic,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        network.backward(input: input, outputGradient: outputGradient, context: &context, gradient: &gradient.network,
-                         computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout MLP.Context, gradient: inout MLPCritic,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        network.backward(
+            input: input, outputGradient: outputGradient, context: &context, gradient: &gradient.network,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
     }
 
     public mutating func visitParameters(_ body: (String, inout Tensor) throws -> Void) rethrows {

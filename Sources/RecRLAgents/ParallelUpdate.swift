@@ -157,7 +157,7 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
         actorAdamShare = Array(repeating: 0.5, count: actor.layers.count)
         let la = actor.layers.count, lc = critic.layers.count
         netOffsets = [0, 2 * la, 4 * la, 4 * la + 2 * lc]
-        momentOffsets = [4 * la + 4 * lc, 8 * la + 4 * lc]   // actor, critic: 4 tensors per layer
+        momentOffsets = [4 * la + 4 * lc, 8 * la + 4 * lc]  // actor, critic: 4 tensors per layer
         bufferOffset = 8 * la + 8 * lc
         let slots = bufferOffset + 4
         boxes = (0..<slots).map { _ in TensorBox() }
@@ -190,7 +190,7 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
     /// Sizes the batch buffers for `b` rows (allocates only when `b` changes).
     func prepare(batchSize b: Int) {
         guard b != batchSize else { return }
-        let keep = 2 * (critic.count + actor.count)   // the gradient buffers stay
+        let keep = 2 * (critic.count + actor.count)  // the gradient buffers stay
         for p in owned[keep...] { p.deallocate() }
         owned.removeSubrange(keep...)
         batchSize = b
@@ -278,9 +278,13 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
                 raw[i].weight = clear ? nil : pins[index(net, layer: i, bias: false)]
                 raw[i].bias = clear ? nil : pins[index(net, layer: i, bias: true)]
                 if moments {
-                    raw[i].moments = clear ? (nil, nil, nil, nil)
-                        : (pins[momentIndex(net, layer: i, bias: false, second: false)], pins[momentIndex(net, layer: i, bias: false, second: true)],
-                           pins[momentIndex(net, layer: i, bias: true, second: false)], pins[momentIndex(net, layer: i, bias: true, second: true)])
+                    raw[i].moments =
+                        clear
+                        ? (nil, nil, nil, nil)
+                        : (
+                            pins[momentIndex(net, layer: i, bias: false, second: false)], pins[momentIndex(net, layer: i, bias: false, second: true)],
+                            pins[momentIndex(net, layer: i, bias: true, second: false)], pins[momentIndex(net, layer: i, bias: true, second: true)]
+                        )
                 }
             }
         }
@@ -298,14 +302,14 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
 
     /// Phase codes: kind << 16 | layer index.
     private enum Kind: Int {
-        case forward = 1          // task 1 targets; task 0 critic on [s|a] and actor on s
-        case criticBackward       // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
-        case criticFirstLayer     // layer 0 weight gradient (and dL/ds columns) and Adam, rows split; Adam on layer 1, adaptive split
-        case policyForward        // critic layer i on [s | μ(s)], columns split (last hidden layer: + the head's backward)
-        case policyBackward       // critic layer i input gradient, columns split (layer 0: action columns, and state columns
-                                  // with state gradients; last hidden layer: task 0 also runs the head's forward)
-        case actorBackward        // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
-        case actorFirstLayer      // layer 0 weight gradient (and dL/ds columns) and Adam, rows split; Adam on layer 1, adaptive split
+        case forward = 1  // task 1 targets; task 0 critic on [s|a] and actor on s
+        case criticBackward  // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
+        case criticFirstLayer  // layer 0 weight gradient (and dL/ds columns) and Adam, rows split; Adam on layer 1, adaptive split
+        case policyForward  // critic layer i on [s | μ(s)], columns split (last hidden layer: + the head's backward)
+        case policyBackward  // critic layer i input gradient, columns split (layer 0: action columns, and state columns
+        // with state gradients; last hidden layer: task 0 also runs the head's forward)
+        case actorBackward  // layer i: task 0 input gradient, task 1 weight gradient; Adam on layer i + 1, adaptive split
+        case actorFirstLayer  // layer 0 weight gradient (and dL/ds columns) and Adam, rows split; Adam on layer 1, adaptive split
 
         var name: String {
             switch self {
@@ -328,8 +332,10 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
 
     /// One update on a batch of `batchSize` rows (given as raw rows, valid for the call),
     /// with the learner's tensors parked in ``boxes``. Returns the critic and actor losses.
-    func update(states: UnsafePointer<Float>, actions: UnsafePointer<Float>, nextStates: UnsafePointer<Float>,
-                rewards: UnsafePointer<Float>, discounts: UnsafePointer<Float>, weights: UnsafePointer<Float>) -> (Float, Float) {
+    func update(
+        states: UnsafePointer<Float>, actions: UnsafePointer<Float>, nextStates: UnsafePointer<Float>,
+        rewards: UnsafePointer<Float>, discounts: UnsafePointer<Float>, weights: UnsafePointer<Float>
+    ) -> (Float, Float) {
         self.states = states
         self.actions = actions
         self.nextStates = nextStates
@@ -356,8 +362,9 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
         executor.start()
         executor.beginRound()
         executor.run(code(.forward))
-        let criticLoss = DDPGMath.criticLoss(q: criticOut[n - 1], targets: targets!, weights: weights!,
-                                             outputGradient: criticDelta[n - 1], tdErrors: tdErrors, count: b)
+        let criticLoss = DDPGMath.criticLoss(
+            q: criticOut[n - 1], targets: targets!, weights: weights!,
+            outputGradient: criticDelta[n - 1], tdErrors: tdErrors, count: b)
         for i in stride(from: n - 1, through: 1, by: -1) { executor.run(code(.criticBackward, i)) }
         executor.run(code(.criticFirstLayer))
         // The actor pass. The critic's head is linear and dL/dQ = −1/B, so the head's backward
@@ -392,13 +399,15 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
         case .forward:
             if lane == 1 { forwardTargets() } else { forwardOnline() }
         case .criticBackward:
-            backwardLayer(critic[layer], input: layer == 0 ? joined : criticOut[layer - 1], delta: criticDelta[layer],
-                          gradient: criticGradient[layer], inputDelta: criticDelta[layer == 0 ? 0 : layer - 1],
-                          previous: layer == 0 ? nil : (criticOut[layer - 1], critic[layer - 1].activation), lane: lane)
+            backwardLayer(
+                critic[layer], input: layer == 0 ? joined : criticOut[layer - 1], delta: criticDelta[layer],
+                gradient: criticGradient[layer], inputDelta: criticDelta[layer == 0 ? 0 : layer - 1],
+                previous: layer == 0 ? nil : (criticOut[layer - 1], critic[layer - 1].activation), lane: lane)
             if layer + 1 < critic.count { adam(.critic, layer + 1, lane: lane) }
         case .criticFirstLayer:
-            firstLayer(critic[0], input: joined, delta: criticDelta[0], gradient: criticGradient[0],
-                       stateGradient: criticStateGradient, accumulate: false, lane: lane)
+            firstLayer(
+                critic[0], input: joined, delta: criticDelta[0], gradient: criticGradient[0],
+                stateGradient: criticStateGradient, accumulate: false, lane: lane)
             adamFirstLayer(.critic, lane: lane)
             if critic.count > 1 { adam(.critic, 1, lane: lane) }
         case .policyForward:
@@ -415,12 +424,14 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
             }
             policyBackward(layer, lane: lane)
         case .actorBackward:
-            backwardLayer(actor[layer], input: actorOut[layer - 1], delta: actorDelta[layer], gradient: actorGradient[layer],
-                          inputDelta: actorDelta[layer - 1], previous: (actorOut[layer - 1], actor[layer - 1].activation), lane: lane)
+            backwardLayer(
+                actor[layer], input: actorOut[layer - 1], delta: actorDelta[layer], gradient: actorGradient[layer],
+                inputDelta: actorDelta[layer - 1], previous: (actorOut[layer - 1], actor[layer - 1].activation), lane: lane)
             if layer + 1 < actor.count { adam(.actor, layer + 1, lane: lane) }
         case .actorFirstLayer:
-            firstLayer(actor[0], input: states!, delta: actorDelta[0], gradient: actorGradient[0],
-                       stateGradient: actorStateGradient, accumulate: true, lane: lane)
+            firstLayer(
+                actor[0], input: states!, delta: actorDelta[0], gradient: actorGradient[0],
+                stateGradient: actorStateGradient, accumulate: true, lane: lane)
             adamFirstLayer(.actor, lane: lane)
             if actor.count > 1 { adam(.actor, 1, lane: lane) }
         }
@@ -450,10 +461,12 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
     private func dense(_ l: RawDense, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, columns: Range<Int>) {
         guard !columns.isEmpty else { return }
         let c0 = columns.lowerBound
-        UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batchSize, n: columns.count, k: l.inputs,
-                           a: input, lda: l.inputs, b: l.weight! + c0, ldb: l.outputs, c: output + c0, ldc: l.outputs)
-        UnsafeKernels.biasActivation(output + c0, ld: l.outputs, bias: l.bias! + c0, rows: batchSize, columns: columns.count,
-                                     activation: l.activation)
+        UnsafeKernels.gemm(
+            transposeA: false, transposeB: false, m: batchSize, n: columns.count, k: l.inputs,
+            a: input, lda: l.inputs, b: l.weight! + c0, ldb: l.outputs, c: output + c0, ldc: l.outputs)
+        UnsafeKernels.biasActivation(
+            output + c0, ld: l.outputs, bias: l.bias! + c0, rows: batchSize, columns: columns.count,
+            activation: l.activation)
     }
 
     private func join(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
@@ -484,8 +497,9 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
             let l = targetCritic[i]
             dense(l, input: UnsafePointer(i == 0 ? targetJoined : targetCriticOut[i - 1]), output: targetCriticOut[i], columns: 0..<l.outputs)
         }
-        DDPGMath.tdTargets(rewards: rewards!, discounts: discounts!, q1: targetCriticOut[targetCritic.count - 1], q2: nil,
-                           gamma: gamma, into: targets!, count: batchSize)
+        DDPGMath.tdTargets(
+            rewards: rewards!, discounts: discounts!, q1: targetCriticOut[targetCritic.count - 1], q2: nil,
+            gamma: gamma, into: targets!, count: batchSize)
     }
 
     private func forwardOnline() {
@@ -503,20 +517,25 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
     }
 
     /// Lane 0: `inputDelta = (delta · Wᵀ) ⊙ f'(previous)`; lane 1: `dW = inputᵀ · delta`, `db = Σ delta`.
-    private func backwardLayer(_ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
-                               gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
-                               inputDelta: UnsafeMutablePointer<Float>,
-                               previous: (UnsafeMutablePointer<Float>, Int32)?, lane: Int) {
+    private func backwardLayer(
+        _ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+        gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+        inputDelta: UnsafeMutablePointer<Float>,
+        previous: (UnsafeMutablePointer<Float>, Int32)?, lane: Int
+    ) {
         let b = batchSize
         if lane == 0 {
             guard let previous else { return }
-            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: l.inputs, k: l.outputs,
-                               a: delta, lda: l.outputs, b: l.weight!, ldb: l.outputs, c: inputDelta, ldc: l.inputs)
-            UnsafeKernels.activationBackward(inputDelta, ldDelta: l.inputs, output: previous.0, ldY: l.inputs,
-                                             rows: b, columns: l.inputs, activation: previous.1)
+            UnsafeKernels.gemm(
+                transposeA: false, transposeB: true, m: b, n: l.inputs, k: l.outputs,
+                a: delta, lda: l.outputs, b: l.weight!, ldb: l.outputs, c: inputDelta, ldc: l.inputs)
+            UnsafeKernels.activationBackward(
+                inputDelta, ldDelta: l.inputs, output: previous.0, ldY: l.inputs,
+                rows: b, columns: l.inputs, activation: previous.1)
         } else {
-            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: l.inputs, n: l.outputs, k: b,
-                               a: input, lda: l.inputs, b: delta, ldb: l.outputs, c: gradient.0, ldc: l.outputs)
+            UnsafeKernels.gemm(
+                transposeA: true, transposeB: false, m: l.inputs, n: l.outputs, k: b,
+                a: input, lda: l.inputs, b: delta, ldb: l.outputs, c: gradient.0, ldc: l.outputs)
             UnsafeKernels.columnSums(delta, rows: b, columns: l.outputs, into: gradient.1)
         }
     }
@@ -525,22 +544,26 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
     /// (lane 1 also `db`) and, with `stateGradient`, its columns `rows ∩ [0, S)` of
     /// `dL/ds = delta · W[0..<S]ᵀ` (added to what `stateGradient` holds when `accumulate`),
     /// both read before the lane's Adam step moves those rows.
-    private func firstLayer(_ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
-                            gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
-                            stateGradient: UnsafeMutablePointer<Float>?, accumulate: Bool, lane: Int) {
+    private func firstLayer(
+        _ l: RawDense, input: UnsafePointer<Float>, delta: UnsafePointer<Float>,
+        gradient: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+        stateGradient: UnsafeMutablePointer<Float>?, accumulate: Bool, lane: Int
+    ) {
         let b = batchSize
         let (r0, r1) = firstLayerRows(l, lane: lane)
         if r1 > r0 {
-            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: r1 - r0, n: l.outputs, k: b,
-                               a: input + r0, lda: l.inputs, b: delta, ldb: l.outputs,
-                               c: gradient.0 + r0 * l.outputs, ldc: l.outputs)
+            UnsafeKernels.gemm(
+                transposeA: true, transposeB: false, m: r1 - r0, n: l.outputs, k: b,
+                a: input + r0, lda: l.inputs, b: delta, ldb: l.outputs,
+                c: gradient.0 + r0 * l.outputs, ldc: l.outputs)
         }
         if lane == 1 { UnsafeKernels.columnSums(delta, rows: b, columns: l.outputs, into: gradient.1) }
         let s = stateSize, c1 = Swift.min(r1, s)
         if let stateGradient, c1 > r0 {
-            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: c1 - r0, k: l.outputs,
-                               a: delta, lda: l.outputs, b: l.weight! + r0 * l.outputs, ldb: l.outputs,
-                               beta: accumulate ? 1 : 0, c: stateGradient + r0, ldc: s)
+            UnsafeKernels.gemm(
+                transposeA: false, transposeB: true, m: b, n: c1 - r0, k: l.outputs,
+                a: delta, lda: l.outputs, b: l.weight! + r0 * l.outputs, ldb: l.outputs,
+                beta: accumulate ? 1 : 0, c: stateGradient + r0, ldc: s)
         }
     }
 
@@ -564,10 +587,11 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
         let m = bias ? l.moments.2! : l.moments.0!, v = bias ? l.moments.3! : l.moments.1!
         let step = isCritic ? criticStep : actorStep
         let p = bias ? l.bias! : l.weight!, target = bias ? t.bias! : t.weight!, gradient = bias ? g.1 : g.0
-        UnsafeKernels.adamStep(parameters: p + offset, gradient: gradient + offset, firstMoment: m + offset,
-                               secondMoment: v + offset, count: count, beta1: beta1, beta2: beta2,
-                               learningRate: step.learningRate, epsilon: step.epsilon,
-                               softUpdateTarget: target + offset, tau: tau)
+        UnsafeKernels.adamStep(
+            parameters: p + offset, gradient: gradient + offset, firstMoment: m + offset,
+            secondMoment: v + offset, count: count, beta1: beta1, beta2: beta2,
+            learningRate: step.learningRate, epsilon: step.epsilon,
+            softUpdateTarget: target + offset, tau: tau)
     }
 
     /// Adam on layer `i` of `net` (weight and bias), split between the lanes by the layer's
@@ -606,19 +630,22 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
             let c0 = lane == 0 ? 0 : cut, c1 = lane == 0 ? cut : l.inputs
             guard c1 > c0 else { return }
             let out = policyCriticDelta[i - 1]
-            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
-                               a: delta, lda: l.outputs, b: l.weight! + c0 * l.outputs, ldb: l.outputs, c: out + c0, ldc: l.inputs)
-            UnsafeKernels.activationBackward(out + c0, ldDelta: l.inputs, output: policyCriticOut[i - 1] + c0, ldY: l.inputs,
-                                             rows: b, columns: c1 - c0, activation: critic[i - 1].activation)
+            UnsafeKernels.gemm(
+                transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
+                a: delta, lda: l.outputs, b: l.weight! + c0 * l.outputs, ldb: l.outputs, c: out + c0, ldc: l.inputs)
+            UnsafeKernels.activationBackward(
+                out + c0, ldDelta: l.inputs, output: policyCriticOut[i - 1] + c0, ldY: l.inputs,
+                rows: b, columns: c1 - c0, activation: critic[i - 1].activation)
         } else {
             let k = actionSize, s = stateSize
             if let stateGradient = actorStateGradient {
                 let cut = split(s, align: 16)
                 let c0 = lane == 0 ? 0 : cut, c1 = lane == 0 ? cut : s
                 if c1 > c0 {
-                    UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
-                                       a: delta, lda: l.outputs, b: l.weight! + c0 * l.outputs, ldb: l.outputs,
-                                       c: stateGradient + c0, ldc: s)
+                    UnsafeKernels.gemm(
+                        transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
+                        a: delta, lda: l.outputs, b: l.weight! + c0 * l.outputs, ldb: l.outputs,
+                        c: stateGradient + c0, ldc: s)
                 }
             }
             let cut = split(k, align: 16)
@@ -626,10 +653,12 @@ final class TwoLaneDDPGEngine: TwoLaneSchedule, @unchecked Sendable {
             guard c1 > c0 else { return }
             let top = actor.count - 1
             let out = actorDelta[top]
-            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
-                               a: delta, lda: l.outputs, b: l.weight! + (s + c0) * l.outputs, ldb: l.outputs, c: out + c0, ldc: k)
-            UnsafeKernels.activationBackward(out + c0, ldDelta: k, output: actorOut[top] + c0, ldY: k,
-                                             rows: b, columns: c1 - c0, activation: actor[top].activation)
+            UnsafeKernels.gemm(
+                transposeA: false, transposeB: true, m: b, n: c1 - c0, k: l.outputs,
+                a: delta, lda: l.outputs, b: l.weight! + (s + c0) * l.outputs, ldb: l.outputs, c: out + c0, ldc: k)
+            UnsafeKernels.activationBackward(
+                out + c0, ldDelta: k, output: actorOut[top] + c0, ldY: k,
+                rows: b, columns: c1 - c0, activation: actor[top].activation)
         }
     }
 }

@@ -1,10 +1,10 @@
 import RecRLTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The inverted pendulum swing-up task with exactly Gymnasium's `Pendulum-v1`

@@ -1,10 +1,10 @@
 import RecRLTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A binary tree over `capacity` leaves whose inner nodes hold the sum and the
@@ -133,8 +133,10 @@ public struct PrioritizedReplayBuffer: ReplayBuffer {
     ///   - alpha: priority exponent α (default 0.6).
     ///   - beta: importance-sampling exponent schedule (default linear 0.4 → 1 over 100 000 samples).
     ///   - epsilon: added to `|δ|` (default 1e-6).
-    public init(capacity: Int, stateSize: Int, actionSize: Int, alpha: Double = 0.6,
-                beta: Schedule = .linear(from: 0.4, to: 1, steps: 100_000), epsilon: Float = 1e-6) {
+    public init(
+        capacity: Int, stateSize: Int, actionSize: Int, alpha: Double = 0.6,
+        beta: Schedule = .linear(from: 0.4, to: 1, steps: 100_000), epsilon: Float = 1e-6
+    ) {
         precondition(alpha >= 0, "alpha must be non-negative, got \(alpha)")
         precondition(epsilon > 0, "epsilon must be positive, got \(epsilon)")
         ring = TransitionRing(capacity: capacity, stateSize: stateSize, actionSize: actionSize)

@@ -23,8 +23,9 @@ public struct TransitionBatch: Sendable, Equatable {
 
     /// A zero batch of `batchSize` rows with unit weights, ready to be sampled into.
     public init(batchSize: Int, stateSize: Int, actionSize: Int) {
-        precondition(batchSize > 0 && stateSize > 0 && actionSize > 0,
-                     "TransitionBatch needs positive sizes, got \(batchSize), \(stateSize), \(actionSize)")
+        precondition(
+            batchSize > 0 && stateSize > 0 && actionSize > 0,
+            "TransitionBatch needs positive sizes, got \(batchSize), \(stateSize), \(actionSize)")
         states = Tensor(zeros: [batchSize, stateSize])
         actions = Tensor(zeros: [batchSize, actionSize])
         rewards = Tensor(zeros: [batchSize])
@@ -36,8 +37,10 @@ public struct TransitionBatch: Sendable, Equatable {
 
     /// A batch from precomputed tensors (e.g. for a benchmark); throws when the shapes
     /// do not fit each other. `weights` default to 1, `indices` to `0..<B`.
-    public init(states: Tensor, actions: Tensor, rewards: Tensor, nextStates: Tensor, discounts: Tensor,
-                weights: Tensor? = nil) throws(TensorError) {
+    public init(
+        states: Tensor, actions: Tensor, rewards: Tensor, nextStates: Tensor, discounts: Tensor,
+        weights: Tensor? = nil
+    ) throws(TensorError) {
         let b = states.rows
         guard states.rank == 2, nextStates.shape == states.shape else {
             throw .shapeMismatch(operation: "TransitionBatch states/nextStates", lhs: states.shape, rhs: nextStates.shape)
@@ -123,8 +126,9 @@ struct TransitionRing: Sendable {
     var isFull = false
 
     init(capacity: Int, stateSize: Int, actionSize: Int) {
-        precondition(capacity > 0 && stateSize > 0 && actionSize > 0,
-                     "replay buffer needs positive sizes, got capacity \(capacity), state \(stateSize), action \(actionSize)")
+        precondition(
+            capacity > 0 && stateSize > 0 && actionSize > 0,
+            "replay buffer needs positive sizes, got capacity \(capacity), state \(stateSize), action \(actionSize)")
         self.capacity = capacity
         self.stateSize = stateSize
         self.actionSize = actionSize
@@ -160,8 +164,9 @@ struct TransitionRing: Sendable {
 
     /// Writes a transition at ``position`` and returns its slot.
     mutating func add(state: Tensor, action: Tensor, reward: Float, discount: Float, nextState: Tensor) -> Int {
-        precondition(state.count == stateSize && nextState.count == stateSize && action.count == actionSize,
-                     "replay buffer: state \(state.shape), action \(action.shape), next state \(nextState.shape) for sizes \(stateSize), \(actionSize)")
+        precondition(
+            state.count == stateSize && nextState.count == stateSize && action.count == actionSize,
+            "replay buffer: state \(state.shape), action \(action.shape), next state \(nextState.shape) for sizes \(stateSize), \(actionSize)")
         precondition(discount >= 0 && discount <= 1, "replay buffer: discount \(discount) outside [0, 1]")
         let slot = position
         if slot == allocatedRows { grow() }
@@ -206,10 +211,11 @@ struct TransitionRing: Sendable {
     func checkBatch(_ batch: TransitionBatch) {
         precondition(count > 0, "cannot sample from an empty replay buffer")
         let b = batch.count
-        precondition(batch.states.columns == stateSize && batch.nextStates.columns == stateSize && batch.nextStates.rows == b
-                     && batch.actions.columns == actionSize && batch.actions.rows == b
-                     && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b && batch.indices.count == b,
-                     "replay buffer: batch of shapes \(batch.states.shape)/\(batch.actions.shape) does not fit sizes \(stateSize), \(actionSize)")
+        precondition(
+            batch.states.columns == stateSize && batch.nextStates.columns == stateSize && batch.nextStates.rows == b
+                && batch.actions.columns == actionSize && batch.actions.rows == b
+                && batch.rewards.count == b && batch.discounts.count == b && batch.weights.count == b && batch.indices.count == b,
+            "replay buffer: batch of shapes \(batch.states.shape)/\(batch.actions.shape) does not fit sizes \(stateSize), \(actionSize)")
     }
 }
 

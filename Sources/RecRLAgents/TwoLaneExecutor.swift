@@ -1,11 +1,11 @@
 import RecRLTensor
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// How long one phase of the two-lane update took, summed over the updates profiled
@@ -138,12 +138,14 @@ final class TwoLaneExecutor: @unchecked Sendable {
         UnsafeKernels.prepareGEMMWorkspace()
         var t = pthread_t()
         let context = Unmanaged.passUnretained(self).toOpaque()
-        let rc = pthread_create(&t, nil, { raw in
-            guard let raw else { return nil }
-            // Unretained: shutdown() joins this thread before the executor goes away.
-            Unmanaged<TwoLaneExecutor>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.workerLoop() }
-            return nil
-        }, context)
+        let rc = pthread_create(
+            &t, nil,
+            { raw in
+                guard let raw else { return nil }
+                // Unretained: shutdown() joins this thread before the executor goes away.
+                Unmanaged<TwoLaneExecutor>.fromOpaque(raw)._withUnsafeGuaranteedRef { $0.workerLoop() }
+                return nil
+            }, context)
         precondition(rc == 0, "TwoLaneExecutor: pthread_create failed (\(rc))")
         thread = t
         while workerReady.load(ordering: .acquiring) == 0 { sched_yield() }
@@ -152,7 +154,7 @@ final class TwoLaneExecutor: @unchecked Sendable {
     /// Stops and joins the worker thread (idempotent).
     func shutdown() {
         if let thread {
-            phase = -1   // the worker claims a task of this phase and exits
+            phase = -1  // the worker claims a task of this phase and exits
             post()
             pthread_join(thread, nil)
             self.thread = nil
@@ -261,9 +263,10 @@ final class TwoLaneExecutor: @unchecked Sendable {
         guard profiledRounds > 0 else { return [] }
         return (0..<phaseCount).map { o in
             let (name, layer) = schedule.describe(phase: profileCodes[o])
-            return TwoLanePhaseTiming(name: name, layer: layer, updates: profiledRounds,
-                                      wallNanoseconds: profileTimes[3 * o], task0Nanoseconds: profileTimes[3 * o + 1],
-                                      task1Nanoseconds: profileTimes[3 * o + 2], oneLaneRuns: profileOneLane[o])
+            return TwoLanePhaseTiming(
+                name: name, layer: layer, updates: profiledRounds,
+                wallNanoseconds: profileTimes[3 * o], task0Nanoseconds: profileTimes[3 * o + 1],
+                task1Nanoseconds: profileTimes[3 * o + 2], oneLaneRuns: profileOneLane[o])
         }
     }
 

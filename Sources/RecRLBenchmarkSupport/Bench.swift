@@ -76,19 +76,25 @@ public struct BenchCPU: ParsableCommand {
     public func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         guard let one = FMAThroughput.measure(threads: 1, seconds: seconds)?.first,
-              let many = n == 1 ? [one] : FMAThroughput.measure(threads: n, seconds: seconds) else {
+            let many = n == 1 ? [one] : FMAThroughput.measure(threads: n, seconds: seconds)
+        else {
             throw BenchError("bench cpu: this CPU has no AVX2 + FMA, which the probe needs")
         }
         let total = many.reduce(0, +)
         let f = { (x: Double) in String(format: "%.2f", x) }
         if json {
-            print(try BenchJSON.line(CPUResult(threads: n, singleThreadGFLOPS: BenchJSON.fixed(one, 2),
-                                               perThreadGFLOPS: many.map { BenchJSON.fixed($0, 2) },
-                                               gflops: BenchJSON.fixed(total, 2), scaling: BenchJSON.fixed(total / one, 3))))
+            print(
+                try BenchJSON.line(
+                    CPUResult(
+                        threads: n, singleThreadGFLOPS: BenchJSON.fixed(one, 2),
+                        perThreadGFLOPS: many.map { BenchJSON.fixed($0, 2) },
+                        gflops: BenchJSON.fixed(total, 2), scaling: BenchJSON.fixed(total / one, 3))))
         } else {
             print("FMA throughput (FP32, AVX2 + FMA), \(seconds) s each")
             print("  1 thread:   \(f(one)) GFLOP/s")
-            if n > 1 { print("  \(n) threads: \(f(total)) GFLOP/s (\(many.map(f).joined(separator: " + "))), \(String(format: "%.2f", total / one))x one thread") }
+            if n > 1 {
+                print("  \(n) threads: \(f(total)) GFLOP/s (\(many.map(f).joined(separator: " + "))), \(String(format: "%.2f", total / one))x one thread")
+            }
         }
     }
 }
@@ -183,9 +189,11 @@ public struct BenchGEMM: ParsableCommand {
                     sgemmBoundUpdatesPerSecond: BenchJSON.significant(limit, 4),
                     shapes: rows.map { .init(shape: $0.0, gflops: BenchJSON.significant($0.1, 4), perUpdate: $0.2, kernel: $0.3) })
             }
-            print(try BenchJSON.line(GEMMResult(
-                blasCore: BLASRuntime.coreName, gemmKernel: kernel, threads: n,
-                square: square.map { .init(n: $0.0, gflops: BenchJSON.significant($0.1, 4)) }, configs: configs)))
+            print(
+                try BenchJSON.line(
+                    GEMMResult(
+                        blasCore: BLASRuntime.coreName, gemmKernel: kernel, threads: n,
+                        square: square.map { .init(n: $0.0, gflops: BenchJSON.significant($0.1, 4)) }, configs: configs)))
         } else {
             print("BLAS core \(BLASRuntime.coreName), \(n) threads, GEMM kernel \(kernel)")
             for (size, r) in square { print(String(format: "square %5d: %8.1f GFLOP/s", size, r)) }
@@ -233,7 +241,10 @@ public struct BenchTrain: ParsableCommand {
         abstract: "Updates per second of the canonical DDPG update (WORKLOAD.md).")
 
     @Option(help: "Configuration: paper, medium or large.") var config: String = "paper"
-    @Option(help: "Cores one update uses (default: the machine's cores). 1: the sequential path on 1-thread BLAS; 2 or more: the learner's two-lane path (calling thread + one worker, 1-thread BLAS calls).") var threads: Int?
+    @Option(
+        help:
+            "Cores one update uses (default: the machine's cores). 1: the sequential path on 1-thread BLAS; 2 or more: the learner's two-lane path (calling thread + one worker, 1-thread BLAS calls)."
+    ) var threads: Int?
     @Flag(help: "Run the sequential learner with --threads OpenBLAS threads instead of the two-lane path.") var sequential = false
     @Option(help: "Seconds of timed updates, split over the runs.") var seconds: Double = 5
     @Option(help: "Timed runs; the median is reported (at least 5).") var runs: Int = 5
@@ -375,14 +386,19 @@ public struct BenchTrain: ParsableCommand {
                 blasCore: BLASRuntime.coreName, gemmKernel: BLASRuntime.gemmKernel, threads: n, path: path,
                 blasThreads: BLASRuntime.threadCount, allocationsPerUpdate: allocPerUpdate,
                 gflopPerUpdate: workload.flopsPerUpdate / 1e9, warmupUpdates: warm,
-                phases: !profile ? nil : phases.map {
-                    .init(name: $0.name, layer: $0.layer, updates: $0.updates, wallMicroseconds: perUpdate($0.wallNanoseconds, $0),
-                          task0Microseconds: perUpdate($0.task0Nanoseconds, $0), task1Microseconds: perUpdate($0.task1Nanoseconds, $0),
-                          oneLaneRuns: $0.oneLaneRuns)
-                })
+                phases: !profile
+                    ? nil
+                    : phases.map {
+                        .init(
+                            name: $0.name, layer: $0.layer, updates: $0.updates, wallMicroseconds: perUpdate($0.wallNanoseconds, $0),
+                            task0Microseconds: perUpdate($0.task0Nanoseconds, $0), task1Microseconds: perUpdate($0.task1Nanoseconds, $0),
+                            oneLaneRuns: $0.oneLaneRuns)
+                    })
             print(try BenchJSON.line(result))
         } else {
-            print("\(workload.name): \(Bench.rate(median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate.map { "\($0)" } ?? "n/a (\(AllocationCounting.unavailableNote))")")
+            print(
+                "\(workload.name): \(Bench.rate(median)) updates/s (median of \(runs)), \(String(format: "%.1f", gflops)) GFLOP/s, \(n) threads (\(path) path, \(BLASRuntime.threadCount)-thread BLAS), BLAS core \(BLASRuntime.coreName), allocations/update \(allocPerUpdate.map { "\($0)" } ?? "n/a (\(AllocationCounting.unavailableNote))")"
+            )
             if profile { print(Self.phaseTable(phases)) }
         }
     }
@@ -395,14 +411,17 @@ public struct BenchTrain: ParsableCommand {
     /// The phase timings as a text table, microseconds per update.
     static func phaseTable(_ phases: [TwoLanePhaseTiming]) -> String {
         func us(_ ns: UInt64, _ t: TwoLanePhaseTiming) -> String { String(format: "%8.1f", microsecondsPerUpdate(ns, t)) }
-        var lines = ["phases of the two-lane update, µs per update over \(phases.first?.updates ?? 0) updates (wall: the caller's time from publishing the phase to both tasks done)",
-                     "  phase                              layer     wall   task 0   task 1  one-lane runs"]
+        var lines = [
+            "phases of the two-lane update, µs per update over \(phases.first?.updates ?? 0) updates (wall: the caller's time from publishing the phase to both tasks done)",
+            "  phase                              layer     wall   task 0   task 1  one-lane runs",
+        ]
         var wall: UInt64 = 0
         for t in phases {
             wall &+= t.wallNanoseconds
-            lines.append("  " + t.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6d", t.layer) + " "
-                         + us(t.wallNanoseconds, t) + " " + us(t.task0Nanoseconds, t) + " " + us(t.task1Nanoseconds, t)
-                         + String(format: "%15d", t.oneLaneRuns))
+            lines.append(
+                "  " + t.name.padding(toLength: 34, withPad: " ", startingAt: 0) + String(format: "%6d", t.layer) + " "
+                    + us(t.wallNanoseconds, t) + " " + us(t.task0Nanoseconds, t) + " " + us(t.task1Nanoseconds, t)
+                    + String(format: "%15d", t.oneLaneRuns))
         }
         if let first = phases.first {
             lines.append("  all phases                               " + us(wall, first))

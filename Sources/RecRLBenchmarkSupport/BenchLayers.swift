@@ -17,20 +17,28 @@ public struct LayerBenchmark: Sendable {
 
     /// The benchmarks, in output order.
     public static let standard: [LayerBenchmark] = [
-        LayerBenchmark(name: "conv2d", shape: "batch 64, 3x5x32 -> 3x5x32, kernel 3x3, stride 1, padding 1",
-                       flops: 3 * 2 * 64 * 15 * (9 * 32) * 32) { rng in
-            let layer = try Conv2D(inputHeight: 3, inputWidth: 5, inChannels: 32, outChannels: 32, kernelHeight: 3, kernelWidth: 3,
-                                   stride: 1, padding: 1, using: &rng)
+        LayerBenchmark(
+            name: "conv2d", shape: "batch 64, 3x5x32 -> 3x5x32, kernel 3x3, stride 1, padding 1",
+            flops: 3 * 2 * 64 * 15 * (9 * 32) * 32
+        ) { rng in
+            let layer = try Conv2D(
+                inputHeight: 3, inputWidth: 5, inChannels: 32, outChannels: 32, kernelHeight: 3, kernelWidth: 3,
+                stride: 1, padding: 1, using: &rng)
             return Timed(layer: layer, input: Tensor(randomUniform: [64, 3 * 5 * 32], in: -1...1, using: &rng))
         },
-        LayerBenchmark(name: "conv-transpose2d", shape: "batch 64, 2x3x32 -> 3x5x32, kernel 3x3, stride 2, padding 1",
-                       flops: 3 * 2 * 64 * 6 * 32 * (9 * 32)) { rng in
-            let layer = try ConvTranspose2D(inputHeight: 2, inputWidth: 3, inChannels: 32, outChannels: 32, kernelHeight: 3,
-                                            kernelWidth: 3, stride: 2, padding: 1, using: &rng)
+        LayerBenchmark(
+            name: "conv-transpose2d", shape: "batch 64, 2x3x32 -> 3x5x32, kernel 3x3, stride 2, padding 1",
+            flops: 3 * 2 * 64 * 6 * 32 * (9 * 32)
+        ) { rng in
+            let layer = try ConvTranspose2D(
+                inputHeight: 2, inputWidth: 3, inChannels: 32, outChannels: 32, kernelHeight: 3,
+                kernelWidth: 3, stride: 2, padding: 1, using: &rng)
             return Timed(layer: layer, input: Tensor(randomUniform: [64, 2 * 3 * 32], in: -1...1, using: &rng))
         },
-        LayerBenchmark(name: "gru", shape: "batch 64, 10 steps, input 32, hidden 64",
-                       flops: 3 * 2 * 64 * 10 * (32 + 64) * 3 * 64) { rng in
+        LayerBenchmark(
+            name: "gru", shape: "batch 64, 10 steps, input 32, hidden 64",
+            flops: 3 * 2 * 64 * 10 * (32 + 64) * 3 * 64
+        ) { rng in
             let layer = GRU(inputSize: 32, hiddenSize: 64, using: &rng)
             return Timed(layer: layer, input: Tensor(randomUniform: [64, 10 * 32], in: -1...1, using: &rng))
         },
@@ -61,8 +69,9 @@ struct Timed<L: Layer>: TimedLayer {
 
     mutating func step() {
         layer.forward(input, context: &context)
-        layer.backward(input: input, outputGradient: outputGradient, context: &context, gradient: &gradient,
-                       computeParameterGradient: true, computeInputGradient: true)
+        layer.backward(
+            input: input, outputGradient: outputGradient, context: &context, gradient: &gradient,
+            computeParameterGradient: true, computeInputGradient: true)
     }
 }
 
@@ -157,10 +166,12 @@ public struct BenchLayers: ParsableCommand {
                 allocations = Double(counter() - before) / 10
             }
             let median = rates.sorted()[rates.count / 2]
-            results.append(Result(layer: benchmark.name, shape: benchmark.shape, callsPerSecond: BenchJSON.significant(median, 4),
-                                  millisecondsPerCall: BenchJSON.significant(1000 / median, 4),
-                                  gflops: BenchJSON.significant(median * benchmark.flops / 1e9, 4),
-                                  runs: rates.map { BenchJSON.significant($0, 4) }, allocationsPerCall: allocations))
+            results.append(
+                Result(
+                    layer: benchmark.name, shape: benchmark.shape, callsPerSecond: BenchJSON.significant(median, 4),
+                    millisecondsPerCall: BenchJSON.significant(1000 / median, 4),
+                    gflops: BenchJSON.significant(median * benchmark.flops / 1e9, 4),
+                    runs: rates.map { BenchJSON.significant($0, 4) }, allocationsPerCall: allocations))
         }
         let note = AllocationCounting.counter == nil ? AllocationCounting.unavailableNote : nil
         if json {
@@ -170,7 +181,9 @@ public struct BenchLayers: ParsableCommand {
             for r in results {
                 let name = r.layer.padding(toLength: 18, withPad: " ", startingAt: 0)
                 let allocations = r.allocationsPerCall.map { String(format: "%.1f", $0) } ?? "n/a"
-                print("\(name) \(String(format: "%9.1f calls/s %8.3f ms %7.1f GFLOP/s", r.callsPerSecond, r.millisecondsPerCall, r.gflops))  allocations/call \(allocations)  (\(r.shape))")
+                print(
+                    "\(name) \(String(format: "%9.1f calls/s %8.3f ms %7.1f GFLOP/s", r.callsPerSecond, r.millisecondsPerCall, r.gflops))  allocations/call \(allocations)  (\(r.shape))"
+                )
             }
             if let note { print("allocations: \(note)") }
         }

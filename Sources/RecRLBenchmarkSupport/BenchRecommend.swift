@@ -102,13 +102,15 @@ public struct BenchRecommend: ParsableCommand {
             configuration.projectsTargetActions = false  // serving only: no target projection copy
             configuration.replayCapacity = 1024
             let scale: ClosedRange<Float> = -0.1...0.1
-            let model = try DRRModel(configuration: configuration,
-                                     userEmbeddings: Tensor(randomUniform: [users, dim], in: scale, using: &rng),
-                                     itemEmbeddings: Tensor(randomUniform: [n, dim], in: scale, using: &rng),
-                                     rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
+            let model = try DRRModel(
+                configuration: configuration,
+                userEmbeddings: Tensor(randomUniform: [users, dim], in: scale, using: &rng),
+                itemEmbeddings: Tensor(randomUniform: [n, dim], in: scale, using: &rng),
+                rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
             let userIDs = (0..<users).map { "u\($0)" }
-            let manifest = DRRManifest(policy: "drr-ave", configuration: configuration, seed: seed, dataFingerprint: "bench",
-                                       userIDs: userIDs, itemIDs: (0..<n).map { "i\($0)" }, rewardScale: model.rewardScale)
+            let manifest = DRRManifest(
+                policy: "drr-ave", configuration: configuration, seed: seed, dataFingerprint: "bench",
+                userIDs: userIDs, itemIDs: (0..<n).map { "i\($0)" }, rewardScale: model.rewardScale)
             let online = OnlineDRR(model: model, manifest: manifest, seed: seed)
             for user in userIDs {
                 for _ in 0..<configuration.windowSize {
@@ -130,15 +132,21 @@ public struct BenchRecommend: ParsableCommand {
             latencies.sort()
             func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int((p * Double(latencies.count)).rounded(.up)) - 1)] }
             let mean = latencies.reduce(0, +) / Double(latencies.count)
-            rows.append(RecommendResult.Row(items: n, p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99),
-                                            max: latencies.last!, mean: mean, allocationsPerCall: allocations))
-            let line = String(format: "%8d items: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  allocations/call %@",
-                              n, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last!, allocations.map { "\($0)" } ?? "n/a")
+            rows.append(
+                RecommendResult.Row(
+                    items: n, p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99),
+                    max: latencies.last!, mean: mean, allocationsPerCall: allocations))
+            let line = String(
+                format: "%8d items: p50 %.3f ms  p90 %.3f ms  p99 %.3f ms  max %.3f ms  allocations/call %@",
+                n, percentile(0.5), percentile(0.9), percentile(0.99), latencies.last!, allocations.map { "\($0)" } ?? "n/a")
             if !json { print("  " + line) } else if isatty(2) != 0 { writeToStandardError(line + "\n") }
         }
         if json {
-            print(try BenchJSON.line(RecommendResult(dim: dim, k: k, requests: requests, users: users, threads: 1,
-                                                     blasCore: BLASRuntime.coreName, results: rows)))
+            print(
+                try BenchJSON.line(
+                    RecommendResult(
+                        dim: dim, k: k, requests: requests, users: users, threads: 1,
+                        blasCore: BLASRuntime.coreName, results: rows)))
         } else if AllocationCounting.counter == nil {
             print("  (allocations: \(AllocationCounting.unavailableNote))")
         }

@@ -1,8 +1,8 @@
 import CRecRLBenchmarkProbes
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The FP32 multiply-add throughput the CPU gives at this moment, one figure per thread.
@@ -21,8 +21,10 @@ public enum FMAThroughput {
     /// is the core's FP32 rate at that moment. `checksum` is the sum of the chains' final values
     /// (in chain order), which keeps the work from being optimised away. Nil on CPUs without
     /// AVX2 + FMA, or for negative `iterations`.
-    public static func probe(iterations: Int, start: Float = 0, multiplier: Float = 0.5,
-                             addend: Float = 1) -> (flops: Int, checksum: Float)? {
+    public static func probe(
+        iterations: Int, start: Float = 0, multiplier: Float = 0.5,
+        addend: Float = 1
+    ) -> (flops: Int, checksum: Float)? {
         var checksum: Float = 0
         let flops = recrl_fma_probe(iterations, start, multiplier, addend, &checksum)
         return flops >= 0 ? (flops, checksum) : nil

@@ -93,7 +93,7 @@ public struct TrainingWorkload: Sendable, Equatable, Hashable {
         func weightGrad(_ l: [(Int, Int)], _ times: Int) {
             for (i, o) in l { out[GEMM(m: i, k: batch, n: o, ta: true, tb: false), default: 0] += times }
         }
-        forward(actorLayers, 2); inputGrad(actorLayers, 1); weightGrad(actorLayers, 1)     // target + online actor
+        forward(actorLayers, 2); inputGrad(actorLayers, 1); weightGrad(actorLayers, 1)  // target + online actor
         forward(criticLayers, 3); inputGrad(criticLayers, 2); weightGrad(criticLayers, 1)  // target, TD update, actor pass
         return out
     }
@@ -144,10 +144,11 @@ public struct TrainingWorkload: Sendable, Equatable, Hashable {
             try critic.loadParameters(from: tensors, prefix: "critic.")
         } catch { return nil }
         guard let s = tensors["batch.state"], s.shape == [batch, state],
-              let a = tensors["batch.action"], a.shape == [batch, k],
-              let r = tensors["batch.reward"], r.count == batch,
-              let s2 = tensors["batch.next_state"], s2.shape == [batch, state],
-              let done = tensors["batch.done"], done.count == batch else { return nil }
+            let a = tensors["batch.action"], a.shape == [batch, k],
+            let r = tensors["batch.reward"], r.count == batch,
+            let s2 = tensors["batch.next_state"], s2.shape == [batch, state],
+            let done = tensors["batch.done"], done.count == batch
+        else { return nil }
         var b = TransitionBatch(batchSize: batch, stateSize: state, actionSize: k)
         b.states = s
         b.actions = a

@@ -151,9 +151,10 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
 
     /// The DDPG learner settings these hyper-parameters imply.
     public var learnerConfiguration: DDPGConfiguration {
-        DDPGConfiguration(gamma: gamma, tau: tau, actorLearningRate: actorLearningRate,
-                          criticLearningRate: criticLearningRate, maxGradientNorm: maxGradientNorm,
-                          computesStateGradients: variant != .n)
+        DDPGConfiguration(
+            gamma: gamma, tau: tau, actorLearningRate: actorLearningRate,
+            criticLearningRate: criticLearningRate, maxGradientNorm: maxGradientNorm,
+            computesStateGradients: variant != .n)
     }
 
     /// Checks every value; throws a message naming the bad one.
@@ -180,7 +181,10 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
 extension DRRConfiguration {
     /// The JSON names of the fields (as in a manifest's `configuration`).
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case variant, embeddingSize, windowSize, hiddenSize, episodeLength, gamma, actorLearningRate, criticLearningRate, stateLearningRate, batchSize, tau, replayCapacity, priorityAlpha, priorityBetaStart, episodes, warmupTransitions, epsilonStart, epsilonEnd, actionNoise, unratedReward, embeddingMethod, implicitAlpha, replayAction, maxGradientNorm, embeddingIterations, embeddingRegularization, supervisedWeight, projectsTargetActions, actorTrainsStateModule
+        case variant, embeddingSize, windowSize, hiddenSize, episodeLength, gamma, actorLearningRate, criticLearningRate, stateLearningRate, batchSize, tau,
+            replayCapacity, priorityAlpha, priorityBetaStart, episodes, warmupTransitions, epsilonStart, epsilonEnd, actionNoise, unratedReward,
+            embeddingMethod, implicitAlpha, replayAction, maxGradientNorm, embeddingIterations, embeddingRegularization, supervisedWeight,
+            projectsTargetActions, actorTrainsStateModule
     }
 
     /// Decodes a configuration; a key missing from the JSON (e.g. a hyper-parameter added

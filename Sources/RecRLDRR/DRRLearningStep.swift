@@ -73,8 +73,10 @@ public struct DRRLearningStep: Sendable {
     /// ``DDPGUpdateStatistics/criticLoss`` is not finite: callers check it
     /// (``DRRTrainer`` stops with ``DRRError/trainingDiverged(_:)``).
     @discardableResult
-    public mutating func learn<G: RandomNumberGenerator>(model: inout DRRModel, replay: inout PrioritizedReplayBuffer,
-                                                         using rng: inout G) -> DDPGUpdateStatistics {
+    public mutating func learn<G: RandomNumberGenerator>(
+        model: inout DRRModel, replay: inout PrioritizedReplayBuffer,
+        using rng: inout G
+    ) -> DDPGUpdateStatistics {
         sample(from: &replay, using: &rng)
         let stats = update(model: &model)
         updatePriorities(of: &replay, model: model)
@@ -106,8 +108,9 @@ public struct DRRLearningStep: Sendable {
             if stats.actorLoss != nil && model.configuration.actorTrainsStateModule {
                 stateGradient += model.learner.actorStateGradient
             }
-            model.stateModule.backward(input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
-                                       gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
+            model.stateModule.backward(
+                input: rawBatch.states, outputGradient: stateGradient, context: &moduleContext,
+                gradient: &moduleGradient, computeParameterGradient: true, computeInputGradient: false)
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
         }
         return stats
@@ -127,19 +130,22 @@ public struct DRRLearningStep: Sendable {
         let slots = model.listSize, k = model.configuration.embeddingSize
         let loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
             if slots == 1 {
-                return NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
-                                                       logits: &self.logits, gradient: &gradient)
+                return NextItemSoftmax.lossAndGradient(
+                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
+                    logits: &self.logits, gradient: &gradient)
             }
             let b = actions.rows
-            let value = NextItemSoftmax.lossAndGradient(actions: actions.reshaped([b * slots, k]), itemEmbeddings: items,
-                                                        targets: targets, weight: weight, logits: &self.logits, gradient: &gradient)
+            let value = NextItemSoftmax.lossAndGradient(
+                actions: actions.reshaped([b * slots, k]), itemEmbeddings: items,
+                targets: targets, weight: weight, logits: &self.logits, gradient: &gradient)
             gradient = gradient.reshaped([b, slots * k])
             return value
         }
         if trainsModule(model) {
-            model.stateModule.backward(input: inputs, outputGradient: model.learner.actorStateGradient,
-                                       context: &supervisedContext, gradient: &moduleGradient,
-                                       computeParameterGradient: true, computeInputGradient: false)
+            model.stateModule.backward(
+                input: inputs, outputGradient: model.learner.actorStateGradient,
+                context: &supervisedContext, gradient: &moduleGradient,
+                computeParameterGradient: true, computeInputGradient: false)
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
         }
         return loss

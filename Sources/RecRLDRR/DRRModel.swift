@@ -33,8 +33,10 @@ public struct DRRModel: Sendable {
     /// A fresh model around pretrained embeddings.
     /// - Parameter listSize: items per step (1: DRR; `K` > 1: LIRD's list actor and critic,
     ///   whose action is `K·k` wide).
-    public init<G: RandomNumberGenerator>(configuration: DRRConfiguration, userEmbeddings: Tensor, itemEmbeddings: Tensor,
-                                          rewardScale: RewardScale, listSize: Int = 1, using rng: inout G) throws(DRRError) {
+    public init<G: RandomNumberGenerator>(
+        configuration: DRRConfiguration, userEmbeddings: Tensor, itemEmbeddings: Tensor,
+        rewardScale: RewardScale, listSize: Int = 1, using rng: inout G
+    ) throws(DRRError) {
         try configuration.validate()
         guard listSize >= 1, listSize < itemEmbeddings.shape.first ?? 0 else {
             throw .invalidConfiguration("listSize must be in 1..<\(itemEmbeddings.shape.first ?? 0) (the catalogue size), got \(listSize)")
@@ -59,7 +61,8 @@ public struct DRRModel: Sendable {
     /// Sets the learner's target-action projection (``DRRConfiguration/projectsTargetActions``):
     /// the items the target actor would recommend, ``listSize`` distinct ones per row.
     mutating func installTargetProjection() {
-        learner.targetActionProjection = configuration.projectsTargetActions
+        learner.targetActionProjection =
+            configuration.projectsTargetActions
             ? NearestItemProjection(itemEmbeddings: itemEmbeddings, scale: actionScale, listSize: listSize) : nil
     }
 
@@ -168,8 +171,10 @@ public struct DRRModel: Sendable {
 public enum ListSelection {
     /// Fills `list[0..<slots]`: `scores` holds `slots` rows of `items` scores (row `j` =
     /// slot `j`). Ties go to the lower index. A slot with no eligible item gets −1.
-    public static func select(scores: UnsafePointer<Float>, slots: Int, items m: Int, isExcluded: (Int) -> Bool,
-                              into list: inout [Int]) {
+    public static func select(
+        scores: UnsafePointer<Float>, slots: Int, items m: Int, isExcluded: (Int) -> Bool,
+        into list: inout [Int]
+    ) {
         precondition(list.count >= slots, "ListSelection: room for \(list.count) of \(slots) items")
         for j in 0..<slots {
             let row = scores + j * m
@@ -222,8 +227,9 @@ public struct NearestItemProjection: ActionProjection {
 
     /// A projection onto `scale · itemEmbeddings`' rows, `listSize` distinct ones per action.
     public init(itemEmbeddings: Tensor, scale: Float, listSize: Int = 1) {
-        precondition(itemEmbeddings.rank == 2 && itemEmbeddings.rows >= listSize && listSize >= 1,
-                     "NearestItemProjection needs a [items, k] matrix of at least \(listSize) items, got \(itemEmbeddings.shape)")
+        precondition(
+            itemEmbeddings.rank == 2 && itemEmbeddings.rows >= listSize && listSize >= 1,
+            "NearestItemProjection needs a [items, k] matrix of at least \(listSize) items, got \(itemEmbeddings.shape)")
         items = itemEmbeddings * scale
         self.listSize = listSize
         list = [Int](repeating: 0, count: listSize)
@@ -231,8 +237,9 @@ public struct NearestItemProjection: ActionProjection {
 
     public mutating func project(_ actions: inout Tensor) {
         let k = items.columns, width = k * listSize
-        precondition(actions.rank == 2 && actions.columns == width,
-                     "NearestItemProjection: actions \(actions.shape) do not have K·k = \(width) columns")
+        precondition(
+            actions.rank == 2 && actions.columns == width,
+            "NearestItemProjection: actions \(actions.shape) do not have K·k = \(width) columns")
         let b = actions.rows, m = items.rows, slots = listSize
         if slots == 1 {
             matmul(actions, items, transposeB: true, into: &scores)
@@ -244,8 +251,9 @@ public struct NearestItemProjection: ActionProjection {
             items.withUnsafeBufferPointer { e in
                 actions.withUnsafeMutableBufferPointer { a in
                     for row in 0..<b {
-                        ListSelection.select(scores: z.baseAddress! + row * slots * m, slots: slots, items: m,
-                                             isExcluded: { _ in false }, into: &list)
+                        ListSelection.select(
+                            scores: z.baseAddress! + row * slots * m, slots: slots, items: m,
+                            isExcluded: { _ in false }, into: &list)
                         for (slot, item) in list.enumerated() {
                             (a.baseAddress! + row * width + slot * k).update(from: e.baseAddress! + item * k, count: k)
                         }
@@ -261,8 +269,10 @@ extension DRRModel {
     /// batch of states: `batch.states = module(raw.states)`, `batch.nextStates =
     /// module(raw.nextStates)`, and the actions, rewards, discounts, weights and slots
     /// copied. The contexts keep the module's activations for its backward pass.
-    public func encode(_ raw: TransitionBatch, into batch: inout TransitionBatch,
-                       context: inout BasicContext, nextContext: inout BasicContext) {
+    public func encode(
+        _ raw: TransitionBatch, into batch: inout TransitionBatch,
+        context: inout BasicContext, nextContext: inout BasicContext
+    ) {
         stateModule.forward(raw.states, context: &context)
         stateModule.forward(raw.nextStates, context: &nextContext)
         batch.states.assign(context.output)

@@ -57,9 +57,11 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     /// A manifest stamped with this library's version and the current time.
     /// - Parameter itemPopularity: interactions per item in the training data (e.g.
     ///   `train.itemCounts()`), for ``OnlineDRR``'s cold-start fallback.
-    public init(policy: String, configuration: DRRConfiguration, seed: UInt64, dataFingerprint: String,
-                userIDs: [String], itemIDs: [String], rewardScale: RewardScale, metrics: [String: Double] = [:],
-                itemPopularity: [Int]? = nil) {
+    public init(
+        policy: String, configuration: DRRConfiguration, seed: UInt64, dataFingerprint: String,
+        userIDs: [String], itemIDs: [String], rewardScale: RewardScale, metrics: [String: Double] = [:],
+        itemPopularity: [Int]? = nil
+    ) {
         self.itemPopularity = itemPopularity
         self.policy = policy
         self.configuration = configuration
@@ -115,10 +117,13 @@ public enum DRRModelStore {
     ///   - keep: versions kept after the save, at least 1 (older ones are removed).
     /// - Returns: the new version's folder.
     @discardableResult
-    public static func save(_ model: DRRModel, manifest: DRRManifest, to directory: URL,
-                            keep: Int = defaultVersionsKept) throws -> URL {
-        try save(SafeTensors(tensors: weights(of: model), metadata: ["format": "recrl-drr", "policy": manifest.policy]),
-                 manifest: manifest, to: directory, keep: keep)
+    public static func save(
+        _ model: DRRModel, manifest: DRRManifest, to directory: URL,
+        keep: Int = defaultVersionsKept
+    ) throws -> URL {
+        try save(
+            SafeTensors(tensors: weights(of: model), metadata: ["format": "recrl-drr", "policy": manifest.policy]),
+            manifest: manifest, to: directory, keep: keep)
     }
 
     /// The manifest policy of a DeepPage model.
@@ -129,8 +134,10 @@ public enum DRRModelStore {
     /// the guarantees of ``save(_:manifest:to:keep:)``. The DeepPage configuration travels in
     /// the weights' metadata (``DeepPageModel/safeTensors()``).
     @discardableResult
-    public static func save(_ model: DeepPageModel, manifest: DRRManifest, to directory: URL,
-                            keep: Int = defaultVersionsKept) throws -> URL {
+    public static func save(
+        _ model: DeepPageModel, manifest: DRRManifest, to directory: URL,
+        keep: Int = defaultVersionsKept
+    ) throws -> URL {
         guard manifest.policy == deepPagePolicy, manifest.configuration == model.configuration.base else {
             throw DRRError.invalidModel("a DeepPage model needs a manifest of policy \(deepPagePolicy) and the model's base configuration")
         }
@@ -169,7 +176,7 @@ public enum DRRModelStore {
         while true {
             final = versions.appendingPathComponent(versionName(number))
             if !fm.fileExists(atPath: final.path) {
-                do { try DurableFiles.rename(temporary, to: final); break } catch where fm.fileExists(atPath: final.path) {
+                do { try DurableFiles.rename(temporary, to: final); break } catch  where fm.fileExists(atPath: final.path) {
                     number += 1
                     continue
                 } catch {
@@ -180,8 +187,9 @@ public enum DRRModelStore {
             number += 1
         }
         do {
-            try DurableFiles.replaceSymbolicLink(directory.appendingPathComponent(currentLink),
-                                                 target: "\(versionsFolder)/\(final.lastPathComponent)")
+            try DurableFiles.replaceSymbolicLink(
+                directory.appendingPathComponent(currentLink),
+                target: "\(versionsFolder)/\(final.lastPathComponent)")
             for file in [weightsFile, manifestFile] {
                 let link = directory.appendingPathComponent(file), target = "\(currentLink)/\(file)"
                 if DurableFiles.symbolicLinkTarget(link) != target { try DurableFiles.replaceSymbolicLink(link, target: target) }
@@ -212,15 +220,18 @@ public enum DRRModelStore {
             throw DRRError.invalidModel("model folder '\(directory.lastPathComponent)' holds a DeepPage model: load it with loadDeepPage(from:)")
         }
         guard let users = weights.tensors["embeddings.users"], let items = weights.tensors["embeddings.items"],
-              users.rank == 2, items.rank == 2 else {
+            users.rank == 2, items.rank == 2
+        else {
             throw DRRError.invalidModel("weights lack the embeddings")
         }
         guard users.shape[0] == manifest.userIDs.count, items.shape[0] == manifest.itemIDs.count else {
-            throw DRRError.invalidModel("embeddings (\(users.shape), \(items.shape)) do not match the manifest's \(manifest.userIDs.count) users and \(manifest.itemIDs.count) items")
+            throw DRRError.invalidModel(
+                "embeddings (\(users.shape), \(items.shape)) do not match the manifest's \(manifest.userIDs.count) users and \(manifest.itemIDs.count) items")
         }
         var rng = Xoshiro256StarStar(seed: manifest.seed)
-        var model = try DRRModel(configuration: manifest.configuration, userEmbeddings: users, itemEmbeddings: items,
-                                 rewardScale: manifest.rewardScale, listSize: manifest.lird?.listSize ?? 1, using: &rng)
+        var model = try DRRModel(
+            configuration: manifest.configuration, userEmbeddings: users, itemEmbeddings: items,
+            rewardScale: manifest.rewardScale, listSize: manifest.lird?.listSize ?? 1, using: &rng)
         try model.stateModule.loadParameters(from: weights.tensors, prefix: "state.")
         var actor = model.learner.actor, critic = model.learner.critics[0]
         try actor.loadParameters(from: weights.tensors, prefix: "actor.")
@@ -243,7 +254,8 @@ public enum DRRModelStore {
         }
         let model = try DeepPageModel(safeTensors: weights)
         guard model.configuration.base == manifest.configuration, model.itemCount == manifest.itemIDs.count else {
-            throw DRRError.invalidModel("the DeepPage weights (\(model.itemCount) items) do not match the manifest's \(manifest.itemIDs.count) items and configuration")
+            throw DRRError.invalidModel(
+                "the DeepPage weights (\(model.itemCount) items) do not match the manifest's \(manifest.itemIDs.count) items and configuration")
         }
         return (model, manifest)
     }
@@ -279,7 +291,9 @@ public enum DRRModelStore {
         }
         if let popularity = manifest.itemPopularity {
             guard popularity.count == manifest.itemIDs.count, popularity.allSatisfy({ $0 >= 0 }) else {
-                throw DRRError.invalidModel("item_popularity has \(popularity.count) entries (negative ones: \(popularity.filter { $0 < 0 }.count)) for \(manifest.itemIDs.count) items")
+                throw DRRError.invalidModel(
+                    "item_popularity has \(popularity.count) entries (negative ones: \(popularity.filter { $0 < 0 }.count)) for \(manifest.itemIDs.count) items"
+                )
             }
         }
         return (manifest, weights)

@@ -77,12 +77,15 @@ public struct DRRRecommender: SequentialRecommender {
     public mutating func fit(train: InteractionDataset) throws {
         if let manifest = pretrained {
             guard manifest.userIDs == train.userMap.rawIDs, manifest.itemIDs == train.itemMap.rawIDs else {
-                throw DRRError.invalidModel("the model's id maps (\(manifest.userIDs.count) users, \(manifest.itemIDs.count) items) do not match the data set (\(train.userCount) users, \(train.itemCount) items)")
+                throw DRRError.invalidModel(
+                    "the model's id maps (\(manifest.userIDs.count) users, \(manifest.itemIDs.count) items) do not match the data set (\(train.userCount) users, \(train.itemCount) items)"
+                )
             }
             histories = UserHistories(train)
             return
         }
-        let result = try lird.map { try LIRDTrainer.run(train, configuration: $0, seed: seed, parallelism: parallelism, progress: progress) }
+        let result =
+            try lird.map { try LIRDTrainer.run(train, configuration: $0, seed: seed, parallelism: parallelism, progress: progress) }
             ?? DRRTrainer.run(train, configuration: configuration, seed: seed, parallelism: parallelism, progress: progress)
         model = result.model
         curve = result.curve

@@ -53,53 +53,69 @@ public enum DRRTrainer {
     ///     single-threaded either way. The returned model's learner has parallelism 1 (a
     ///     served model acts on one thread; set it again to train it further on two).
     ///   - progress: called with each curve point.
-    public static func train(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
-                             curveEvery: Int = 100, parallelism: Int = defaultParallelism,
-                             progress: ((DRRCurvePoint) -> Void)? = nil) throws -> (model: DRRModel, curve: [DRRCurvePoint]) {
-        let result = try run(train, configuration: configuration, seed: seed, curveEvery: curveEvery,
-                             parallelism: parallelism, progress: progress)
+    public static func train(
+        _ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
+        curveEvery: Int = 100, parallelism: Int = defaultParallelism,
+        progress: ((DRRCurvePoint) -> Void)? = nil
+    ) throws -> (model: DRRModel, curve: [DRRCurvePoint]) {
+        let result = try run(
+            train, configuration: configuration, seed: seed, curveEvery: curveEvery,
+            parallelism: parallelism, progress: progress)
         return (result.model, result.curve)
     }
 
     /// ``train(_:configuration:seed:curveEvery:parallelism:progress:)`` with the episode
     /// loop's wall time in the result.
-    public static func run(_ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
-                           curveEvery: Int = 100, parallelism: Int = defaultParallelism,
-                           progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DRRTrainingResult {
+    public static func run(
+        _ train: InteractionDataset, configuration: DRRConfiguration = .init(), seed: UInt64 = 0,
+        curveEvery: Int = 100, parallelism: Int = defaultParallelism,
+        progress: ((DRRCurvePoint) -> Void)? = nil
+    ) throws -> DRRTrainingResult {
         try configuration.validate()
         guard parallelism >= 1 else { throw DRRError.invalidConfiguration("parallelism must be at least 1, got \(parallelism)") }
         var rng = Xoshiro256StarStar(seed: seed)
         let setup = try prepare(train, configuration: configuration, listSize: 1, using: &rng)
-        var env = try OfflineSimulator(userEmbeddings: setup.pmf.userFactors, itemEmbeddings: setup.pmf.itemFactors,
-                                       histories: setup.histories, predictedRating: { u, i in setup.pmf.predict(user: u, item: i) },
-                                       rewardScale: setup.model.rewardScale, configuration: configuration, seed: rng.next())
-        var session = TrainingSession(model: setup.model, configuration: configuration, parallelism: parallelism,
-                                      histories: setup.histories, seed: rng.next())
-        return try runLoop(&session, episodes: configuration.episodes, curveEvery: curveEvery, parallelism: parallelism,
-                       progress: progress) { session, episode in session.runEpisode(&env, episode: episode) }
+        var env = try OfflineSimulator(
+            userEmbeddings: setup.pmf.userFactors, itemEmbeddings: setup.pmf.itemFactors,
+            histories: setup.histories, predictedRating: { u, i in setup.pmf.predict(user: u, item: i) },
+            rewardScale: setup.model.rewardScale, configuration: configuration, seed: rng.next())
+        var session = TrainingSession(
+            model: setup.model, configuration: configuration, parallelism: parallelism,
+            histories: setup.histories, seed: rng.next())
+        return try runLoop(
+            &session, episodes: configuration.episodes, curveEvery: curveEvery, parallelism: parallelism,
+            progress: progress
+        ) { session, episode in session.runEpisode(&env, episode: episode) }
     }
 
     /// What training needs before its episode loop: the embeddings pretrained on `train`,
     /// a fresh model of `listSize` items per step around them, and the users' histories.
-    static func prepare<G: RandomNumberGenerator>(_ train: InteractionDataset, configuration: DRRConfiguration, listSize: Int,
-                                                  using rng: inout G) throws -> (pmf: MatrixFactorization, model: DRRModel, histories: UserHistories) {
+    static func prepare<G: RandomNumberGenerator>(
+        _ train: InteractionDataset, configuration: DRRConfiguration, listSize: Int,
+        using rng: inout G
+    ) throws -> (pmf: MatrixFactorization, model: DRRModel, histories: UserHistories) {
         let (pmf, scale, histories) = try pretrain(train, configuration: configuration, using: &rng)
-        let model = try DRRModel(configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
-                                 rewardScale: scale, listSize: listSize, using: &rng)
+        let model = try DRRModel(
+            configuration: configuration, userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
+            rewardScale: scale, listSize: listSize, using: &rng)
         return (pmf, model, histories)
     }
 
     /// The embeddings of ``DRRConfiguration/embeddingMethod`` fitted on `train`, its rating
     /// scale as rewards, and the users' histories.
-    static func pretrain<G: RandomNumberGenerator>(_ train: InteractionDataset, configuration: DRRConfiguration,
-                                                   using rng: inout G) throws -> (pmf: MatrixFactorization, scale: RewardScale, histories: UserHistories) {
+    static func pretrain<G: RandomNumberGenerator>(
+        _ train: InteractionDataset, configuration: DRRConfiguration,
+        using rng: inout G
+    ) throws -> (pmf: MatrixFactorization, scale: RewardScale, histories: UserHistories) {
         guard train.interactionCount > 0 else { throw DRRError.insufficientData("the training split is empty") }
-        let ratings = try SparseRatings(userCount: train.userCount, itemCount: train.itemCount,
-                                        users: train.users, items: train.items, values: train.ratings)
+        let ratings = try SparseRatings(
+            userCount: train.userCount, itemCount: train.itemCount,
+            users: train.users, items: train.items, values: train.ratings)
         let factorization = MatrixFactorization.Configuration(
             factors: configuration.embeddingSize, regularization: configuration.embeddingRegularization,
             iterations: configuration.embeddingIterations, alpha: configuration.implicitAlpha)
-        let pmf = configuration.embeddingMethod == .explicit
+        let pmf =
+            configuration.embeddingMethod == .explicit
             ? try MatrixFactorization.fitExplicit(ratings, configuration: factorization, using: &rng)
             : try MatrixFactorization.fitImplicit(ratings, configuration: factorization, using: &rng)
         let scale = RewardScale(minimum: train.ratingScale.lowerBound, maximum: train.ratingScale.upperBound)
@@ -108,23 +124,29 @@ public enum DRRTrainer {
 
     /// The episode loop shared by DRR and LIRD: runs `episodes` episodes with OpenBLAS on one
     /// thread, records the learning curve, and returns the trained model (parallelism 1).
-    static func runLoop(_ session: inout TrainingSession, episodes: Int, curveEvery: Int, parallelism: Int,
-                        progress: ((DRRCurvePoint) -> Void)?,
-                        episode runEpisode: (inout TrainingSession, Int) -> Float) throws -> DRRTrainingResult {
-        let (curve, loopSeconds) = try runEpisodes(&session, episodes: episodes, curveEvery: curveEvery, progress: progress,
-                                                   episode: runEpisode)
+    static func runLoop(
+        _ session: inout TrainingSession, episodes: Int, curveEvery: Int, parallelism: Int,
+        progress: ((DRRCurvePoint) -> Void)?,
+        episode runEpisode: (inout TrainingSession, Int) -> Float
+    ) throws -> DRRTrainingResult {
+        let (curve, loopSeconds) = try runEpisodes(
+            &session, episodes: episodes, curveEvery: curveEvery, progress: progress,
+            episode: runEpisode)
         var model = session.model
         model.learner.parallelism = 1
-        return DRRTrainingResult(model: model, curve: curve, episodes: episodes, loopSeconds: loopSeconds,
-                                 parallelism: parallelism)
+        return DRRTrainingResult(
+            model: model, curve: curve, episodes: episodes, loopSeconds: loopSeconds,
+            parallelism: parallelism)
     }
 
     /// The episode loop of every trainer here (DRR, LIRD, DeepPage): runs `episodes`
     /// episodes with OpenBLAS on one thread, stops on a non-finite loss, and returns the
     /// learning curve and the loop's wall time.
-    static func runEpisodes<S: EpisodeLoopSession>(_ session: inout S, episodes: Int, curveEvery: Int,
-                                                   progress: ((DRRCurvePoint) -> Void)?,
-                                                   episode runEpisode: (inout S, Int) -> Float) throws -> ([DRRCurvePoint], Double) {
+    static func runEpisodes<S: EpisodeLoopSession>(
+        _ session: inout S, episodes: Int, curveEvery: Int,
+        progress: ((DRRCurvePoint) -> Void)?,
+        episode runEpisode: (inout S, Int) -> Float
+    ) throws -> ([DRRCurvePoint], Double) {
         // Batch-64 GEMMs run best on one core; OpenBLAS's threads only add spinning here.
         let blasThreads = BLASRuntime.threadCount
         BLASRuntime.setThreadCount(1)
@@ -138,15 +160,16 @@ public enum DRRTrainer {
             if let bad = session.nonFiniteLoss {
                 throw DRRError.trainingDiverged(
                     "the \(bad.kind) loss became \(bad.value) in episode \(episode + 1) of \(episodes) "
-                    + "(after \(session.transitions) transitions); lower the learning rates (actor \(session.configuration.actorLearningRate), "
-                    + "critic \(session.configuration.criticLearningRate)) or set maxGradientNorm")
+                        + "(after \(session.transitions) transitions); lower the learning rates (actor \(session.configuration.actorLearningRate), "
+                        + "critic \(session.configuration.criticLearningRate)) or set maxGradientNorm")
             }
             lossSum += session.lossSum; lossCount += session.lossCount
             session.lossSum = 0; session.lossCount = 0
             if (episode + 1) % max(1, curveEvery) == 0 || episode + 1 == episodes {
-                let point = DRRCurvePoint(episode: episode + 1, meanEpisodeReward: rewardSum / Float(episodesInPoint),
-                                          meanCriticLoss: lossCount > 0 ? lossSum / Float(lossCount) : 0,
-                                          epsilon: session.epsilon(at: episode))
+                let point = DRRCurvePoint(
+                    episode: episode + 1, meanEpisodeReward: rewardSum / Float(episodesInPoint),
+                    meanCriticLoss: lossCount > 0 ? lossSum / Float(lossCount) : 0,
+                    epsilon: session.epsilon(at: episode))
                 curve.append(point)
                 progress?(point)
                 rewardSum = 0; lossSum = 0; lossCount = 0; episodesInPoint = 0
@@ -192,13 +215,15 @@ public enum DRRTrainer {
             rng = Xoshiro256StarStar(seed: seed)
             let x = model.inputSize, k = model.learner.actionSize
             if configuration.supervisedWeight > 0 {
-                supervised = SupervisedNextItem(histories: histories, threshold: model.rewardScale.midpoint,
-                                                model: model, batchSize: configuration.batchSize)
+                supervised = SupervisedNextItem(
+                    histories: histories, threshold: model.rewardScale.midpoint,
+                    model: model, batchSize: configuration.batchSize)
             }
             let totalSamples = max(1, configuration.episodes * configuration.episodeLength)
-            replay = PrioritizedReplayBuffer(capacity: configuration.replayCapacity, stateSize: x, actionSize: k,
-                                             alpha: configuration.priorityAlpha,
-                                             beta: .linear(from: Float(configuration.priorityBetaStart), to: 1, steps: totalSamples))
+            replay = PrioritizedReplayBuffer(
+                capacity: configuration.replayCapacity, stateSize: x, actionSize: k,
+                alpha: configuration.priorityAlpha,
+                beta: .linear(from: Float(configuration.priorityBetaStart), to: 1, steps: totalSamples))
             step = DRRLearningStep(model: model, options: .init(trainsStateModule: true))
             input = Tensor(zeros: [1, x])
             actionScale = model.actionScale
@@ -267,8 +292,9 @@ public enum DRRTrainer {
                 var next = Tensor(zeros: [1, model.inputSize])
                 model.writeInput(user: env.user, window: env.window, into: &next)
                 let stored = configuration.replayAction == .itemEmbedding ? model.listAction(list, scale: actionScale) : action
-                replay.add(state: state.reshaped([model.inputSize]), action: stored, reward: reward, discount: 1,
-                           nextState: next.reshaped([model.inputSize]))
+                replay.add(
+                    state: state.reshaped([model.inputSize]), action: stored, reward: reward, discount: 1,
+                    nextState: next.reshaped([model.inputSize]))
                 transitions += 1
                 state = next
                 if replay.count >= max(configuration.warmupTransitions, configuration.batchSize) { learn() }
@@ -318,8 +344,10 @@ extension EpisodeLoopSession {
 /// Per-position ε-greedy exploration of a list or page (LIRD, DeepPage): each position
 /// that is empty (−1) or, with probability `epsilon`, any position gets a random candidate
 /// not elsewhere in `list`.
-func exploreList<G: RandomNumberGenerator>(_ list: inout [Int], epsilon: Float, itemCount: Int, isCandidate: (Int) -> Bool,
-                                           using rng: inout G) {
+func exploreList<G: RandomNumberGenerator>(
+    _ list: inout [Int], epsilon: Float, itemCount: Int, isCandidate: (Int) -> Bool,
+    using rng: inout G
+) {
     for j in list.indices where list[j] < 0 || rng.nextUnitFloat() < epsilon {
         var pick = rng.nextInt(below: itemCount)
         while !isCandidate(pick) || list[..<j].contains(pick) || list[(j + 1)...].contains(pick) {
@@ -374,7 +402,6 @@ struct SupervisedNextItem {
     }
 }
 
-
 /// The next-item objective of ``DRRConfiguration/supervisedWeight``: a softmax over the
 /// whole catalogue of the scores `E · a` that DRR ranks by, and its cross-entropy.
 public enum NextItemSoftmax {
@@ -388,11 +415,14 @@ public enum NextItemSoftmax {
     ///   - weight: the loss weight λ.
     ///   - logits: scratch `[B, items]`, reused across calls.
     ///   - gradient: receives `dL/da`.
-    public static func lossAndGradient(actions: Tensor, itemEmbeddings: Tensor, targets: [Int32], weight: Float,
-                                       logits: inout Tensor, gradient: inout Tensor) -> Float {
+    public static func lossAndGradient(
+        actions: Tensor, itemEmbeddings: Tensor, targets: [Int32], weight: Float,
+        logits: inout Tensor, gradient: inout Tensor
+    ) -> Float {
         let b = actions.rows, k = actions.columns, m = itemEmbeddings.rows
-        precondition(itemEmbeddings.columns == k && targets.count >= b,
-                     "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
+        precondition(
+            itemEmbeddings.columns == k && targets.count >= b,
+            "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
         matmul(actions, itemEmbeddings, transposeB: true, into: &logits)
         for row in 0..<b {
             precondition(targets[row] >= 0 && Int(targets[row]) < m, "NextItemSoftmax: target \(targets[row]) outside 0..<\(m)")

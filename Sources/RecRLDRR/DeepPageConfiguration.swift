@@ -99,10 +99,11 @@ public struct DeepPageConfiguration: Sendable, Codable, Equatable {
 
     /// The networks' sizes.
     public var networkShape: DeepPageShape {
-        DeepPageShape(embeddingSize: base.embeddingSize, categoryChannels: categoryChannels, historyLength: base.windowSize,
-                      recentPages: recentPages, rows: rows, columns: columns, stateSize: stateSize,
-                      convolutionFilters: convolutionFilters, deconvolutionChannels: deconvolutionChannels,
-                      criticHiddenSize: criticHiddenSize)
+        DeepPageShape(
+            embeddingSize: base.embeddingSize, categoryChannels: categoryChannels, historyLength: base.windowSize,
+            recentPages: recentPages, rows: rows, columns: columns, stateSize: stateSize,
+            convolutionFilters: convolutionFilters, deconvolutionChannels: deconvolutionChannels,
+            criticHiddenSize: criticHiddenSize)
     }
 
     /// Items per page, `h · w`.

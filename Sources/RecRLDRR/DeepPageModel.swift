@@ -41,8 +41,10 @@ public struct DeepPageModel: Sendable {
     /// A fresh model around pretrained embeddings.
     /// - Throws: ``DRRError`` for a bad configuration, embeddings without `k` columns, a
     ///   catalogue smaller than a page, or categories of another shape.
-    public init<G: RandomNumberGenerator>(configuration: DeepPageConfiguration, itemEmbeddings: Tensor, itemCategories: Tensor? = nil,
-                                          rewardScale: RewardScale, using rng: inout G) throws(DRRError) {
+    public init<G: RandomNumberGenerator>(
+        configuration: DeepPageConfiguration, itemEmbeddings: Tensor, itemCategories: Tensor? = nil,
+        rewardScale: RewardScale, using rng: inout G
+    ) throws(DRRError) {
         try configuration.validate()
         let k = configuration.base.embeddingSize, c = configuration.categoryChannels
         guard itemEmbeddings.rank == 2, itemEmbeddings.columns == k else {
@@ -69,8 +71,9 @@ public struct DeepPageModel: Sendable {
         ddpg.computesStateGradients = false
         learner = DDPGLearner(actor: actor, critic: critic, configuration: ddpg, seed: rng.next())
         if configuration.base.projectsTargetActions {
-            learner.targetActionProjection = NearestItemProjection(itemEmbeddings: itemEmbeddings, scale: actionScale,
-                                                                   listSize: configuration.pageSize)
+            learner.targetActionProjection = NearestItemProjection(
+                itemEmbeddings: itemEmbeddings, scale: actionScale,
+                listSize: configuration.pageSize)
         }
     }
 
@@ -95,8 +98,9 @@ public struct DeepPageModel: Sendable {
     public func writeObservation(window: StateWindow, pages: [ShownPage], into observation: inout Tensor, row: Int = 0) {
         let s = configuration.networkShape, k = s.embeddingSize, c = s.categoryChannels, ch = s.pageChannels
         let width = s.observationSize, m = itemCount
-        precondition(observation.rank == 2 && observation.columns == width && row < observation.rows,
-                     "observation \(observation.shape) has no row \(row) of width \(width)")
+        precondition(
+            observation.rank == 2 && observation.columns == width && row < observation.rows,
+            "observation \(observation.shape) has no row \(row) of width \(width)")
         let recent = pages.suffix(s.recentPages)
         observation.withUnsafeMutableBufferPointer { x in
             let dst = x.baseAddress! + row * width
@@ -195,27 +199,32 @@ extension DeepPageModel {
         tensors["item_embeddings"] = itemEmbeddings
         if let itemCategories { tensors["item_categories"] = itemCategories }
         let json = (try? JSONEncoder().encode(configuration)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
-        return SafeTensors(tensors: tensors, metadata: [
-            Self.configurationKey: json, "recrl.reward.minimum": "\(rewardScale.minimum)",
-            "recrl.reward.maximum": "\(rewardScale.maximum)",
-        ])
+        return SafeTensors(
+            tensors: tensors,
+            metadata: [
+                Self.configurationKey: json, "recrl.reward.minimum": "\(rewardScale.minimum)",
+                "recrl.reward.maximum": "\(rewardScale.maximum)",
+            ])
     }
 
     /// Restores a model from ``safeTensors()``'s output.
     /// - Throws: ``DRRError/invalidModel(_:)`` when metadata or a tensor is missing or misshapen.
     public init(safeTensors file: SafeTensors) throws(DRRError) {
         guard let json = file.metadata[Self.configurationKey], let data = json.data(using: .utf8),
-              let configuration = try? JSONDecoder().decode(DeepPageConfiguration.self, from: data) else {
+            let configuration = try? JSONDecoder().decode(DeepPageConfiguration.self, from: data)
+        else {
             throw .invalidModel("no DeepPage configuration in the file's metadata")
         }
         guard let lo = file.metadata["recrl.reward.minimum"].flatMap(Float.init),
-              let hi = file.metadata["recrl.reward.maximum"].flatMap(Float.init) else {
+            let hi = file.metadata["recrl.reward.maximum"].flatMap(Float.init)
+        else {
             throw .invalidModel("no reward scale in the file's metadata")
         }
         guard let embeddings = file.tensors["item_embeddings"] else { throw .invalidModel("no item_embeddings tensor") }
         var rng = Xoshiro256StarStar(seed: 0)
-        try self.init(configuration: configuration, itemEmbeddings: embeddings, itemCategories: file.tensors["item_categories"],
-                      rewardScale: RewardScale(minimum: lo, maximum: hi), using: &rng)
+        try self.init(
+            configuration: configuration, itemEmbeddings: embeddings, itemCategories: file.tensors["item_categories"],
+            rewardScale: RewardScale(minimum: lo, maximum: hi), using: &rng)
         do {
             try learner.restore(fromCheckpoint: file.tensors)
         } catch {

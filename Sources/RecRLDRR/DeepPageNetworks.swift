@@ -35,8 +35,10 @@ public struct DeepPageShape: Sendable, Equatable, Codable {
     public var criticHiddenSize: Int
 
     /// A shape with every size given (see each property).
-    public init(embeddingSize: Int, categoryChannels: Int, historyLength: Int, recentPages: Int, rows: Int, columns: Int,
-                stateSize: Int, convolutionFilters: Int, deconvolutionChannels: Int, criticHiddenSize: Int) {
+    public init(
+        embeddingSize: Int, categoryChannels: Int, historyLength: Int, recentPages: Int, rows: Int, columns: Int,
+        stateSize: Int, convolutionFilters: Int, deconvolutionChannels: Int, criticHiddenSize: Int
+    ) {
         self.embeddingSize = embeddingSize
         self.categoryChannels = categoryChannels
         self.historyLength = historyLength
@@ -65,8 +67,10 @@ public struct DeepPageShape: Sendable, Equatable, Codable {
     var seed: (height: Int, width: Int) { ((rows + 1) / 2, (columns + 1) / 2) }
 
     func validate() throws(DRRError) {
-        let values = [embeddingSize, historyLength, recentPages, rows, columns, stateSize, convolutionFilters,
-                      deconvolutionChannels, criticHiddenSize]
+        let values = [
+            embeddingSize, historyLength, recentPages, rows, columns, stateSize, convolutionFilters,
+            deconvolutionChannels, criticHiddenSize,
+        ]
         guard values.allSatisfy({ $0 >= 1 }), categoryChannels >= 0 else {
             throw .invalidConfiguration("DeepPage sizes must be positive (categories non-negative), got \(self)")
         }
@@ -122,9 +126,10 @@ public struct DeepPageStateEncoder: Layer {
         let h = shape.stateSize
         historyGRU = GRU(inputSize: shape.embeddingSize, hiddenSize: h, using: &rng)
         do {
-            pageConvolution = try Conv2D(inputHeight: shape.rows, inputWidth: shape.columns, inChannels: shape.pageChannels,
-                                         outChannels: shape.convolutionFilters, kernelHeight: shape.kernel.height,
-                                         kernelWidth: shape.kernel.width, activation: .relu, using: &rng)
+            pageConvolution = try Conv2D(
+                inputHeight: shape.rows, inputWidth: shape.columns, inChannels: shape.pageChannels,
+                outChannels: shape.convolutionFilters, kernelHeight: shape.kernel.height,
+                kernelWidth: shape.kernel.width, activation: .relu, using: &rng)
         } catch {
             throw .invalidConfiguration("DeepPage page CNN: \(error)")
         }
@@ -147,14 +152,16 @@ public struct DeepPageStateEncoder: Layer {
     }
 
     public func makeContext() -> Context {
-        Context(historyGRU: historyGRU.makeContext(), convolution: pageConvolution.makeContext(), pageGRU: pageGRU.makeContext(),
-                attention: attention.makeContext())
+        Context(
+            historyGRU: historyGRU.makeContext(), convolution: pageConvolution.makeContext(), pageGRU: pageGRU.makeContext(),
+            attention: attention.makeContext())
     }
 
     public func forward(_ input: Tensor, context c: inout Context) {
         let s = shape, b = input.rows, h = s.stateSize, m = s.recentPages
-        precondition(input.rank == 2 && input.columns == s.observationSize,
-                     "DeepPageStateEncoder needs [batch, \(s.observationSize)], got \(input.shape)")
+        precondition(
+            input.rank == 2 && input.columns == s.observationSize,
+            "DeepPageStateEncoder needs [batch, \(s.observationSize)], got \(input.shape)")
         input.sliceColumns(s.historyColumns, into: &c.history)
         input.sliceColumns(s.historyMaskColumns, into: &c.historyMask)
         input.sliceColumns(s.pageColumns, into: &c.pages)
@@ -182,26 +189,32 @@ public struct DeepPageStateEncoder: Layer {
         c.output.assign(c.attention.output)
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context c: inout Context, gradient g: inout DeepPageStateEncoder,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context c: inout Context, gradient g: inout DeepPageStateEncoder,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
         let s = shape, b = c.output.rows, h = s.stateSize, m = s.recentPages
-        attention.backward(input: c.sequence, outputGradient: outputGradient, context: &c.attention, gradient: &g.attention,
-                           computeParameterGradient: computeParameterGradient, computeInputGradient: true)
+        attention.backward(
+            input: c.sequence, outputGradient: outputGradient, context: &c.attention, gradient: &g.attention,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: true)
         c.attention.inputGradient.sliceColumns(0..<h, into: &c.initialGradient)
         c.attention.inputGradient.sliceColumns(h..<(m + 1) * h, into: &c.stepGradient)
-        pageGRU.backward(input: c.pageSteps, outputGradient: c.stepGradient, finalStateGradient: nil, context: &c.pageGRU,
-                         gradient: &g.pageGRU, computeParameterGradient: computeParameterGradient, computeInputGradient: true)
+        pageGRU.backward(
+            input: c.pageSteps, outputGradient: c.stepGradient, finalStateGradient: nil, context: &c.pageGRU,
+            gradient: &g.pageGRU, computeParameterGradient: computeParameterGradient, computeInputGradient: true)
         c.initialGradient.addScaled(c.pageGRU.initialStateGradient, by: 1)
         c.gridGradient.prepare(rows: b * m, columns: c.convolution.output.columns)
         c.gridGradient.withUnsafeMutableBufferPointer { d in
             c.pageGRU.inputGradient.withUnsafeBufferPointer { d.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
         }
-        pageConvolution.backward(input: c.pages, outputGradient: c.gridGradient, context: &c.convolution,
-                                 gradient: &g.pageConvolution, computeParameterGradient: computeParameterGradient,
-                                 computeInputGradient: computeInputGradient)
-        historyGRU.backward(input: c.history, outputGradient: nil, finalStateGradient: c.initialGradient,
-                            context: &c.historyGRU, gradient: &g.historyGRU,
-                            computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+        pageConvolution.backward(
+            input: c.pages, outputGradient: c.gridGradient, context: &c.convolution,
+            gradient: &g.pageConvolution, computeParameterGradient: computeParameterGradient,
+            computeInputGradient: computeInputGradient)
+        historyGRU.backward(
+            input: c.history, outputGradient: nil, finalStateGradient: c.initialGradient,
+            context: &c.historyGRU, gradient: &g.historyGRU,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
         guard computeInputGradient else { return }
         c.inputGradient.prepare(rows: b, columns: s.observationSize)
         c.inputGradient.fill(0)
@@ -289,15 +302,20 @@ public struct DeepPageActor: Actor {
         deconvolution.forward(c.projection.output, context: &c.deconvolution)
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context c: inout Context, gradient g: inout DeepPageActor,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        deconvolution.backward(input: c.projection.output, outputGradient: outputGradient, context: &c.deconvolution,
-                               gradient: &g.deconvolution, computeParameterGradient: computeParameterGradient,
-                               computeInputGradient: true)
-        projection.backward(input: c.encoder.output, outputGradient: c.deconvolution.inputGradient, context: &c.projection,
-                            gradient: &g.projection, computeParameterGradient: computeParameterGradient, computeInputGradient: true)
-        encoder.backward(input: input, outputGradient: c.projection.inputGradient, context: &c.encoder, gradient: &g.encoder,
-                         computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context c: inout Context, gradient g: inout DeepPageActor,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        deconvolution.backward(
+            input: c.projection.output, outputGradient: outputGradient, context: &c.deconvolution,
+            gradient: &g.deconvolution, computeParameterGradient: computeParameterGradient,
+            computeInputGradient: true)
+        projection.backward(
+            input: c.encoder.output, outputGradient: c.deconvolution.inputGradient, context: &c.projection,
+            gradient: &g.projection, computeParameterGradient: computeParameterGradient, computeInputGradient: true)
+        encoder.backward(
+            input: input, outputGradient: c.projection.inputGradient, context: &c.encoder, gradient: &g.encoder,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
     }
 
     public mutating func visitParameters(_ body: (String, inout Tensor) throws -> Void) rethrows {
@@ -343,9 +361,10 @@ public struct DeepPageCritic: Critic {
     public init<G: RandomNumberGenerator>(shape: DeepPageShape, using rng: inout G) throws(DRRError) {
         encoder = try DeepPageStateEncoder(shape: shape, using: &rng)
         do {
-            pageConvolution = try Conv2D(inputHeight: shape.rows, inputWidth: shape.columns, inChannels: shape.embeddingSize,
-                                         outChannels: shape.convolutionFilters, kernelHeight: shape.kernel.height,
-                                         kernelWidth: shape.kernel.width, activation: .relu, using: &rng)
+            pageConvolution = try Conv2D(
+                inputHeight: shape.rows, inputWidth: shape.columns, inChannels: shape.embeddingSize,
+                outChannels: shape.convolutionFilters, kernelHeight: shape.kernel.height,
+                kernelWidth: shape.kernel.width, activation: .relu, using: &rng)
         } catch {
             throw .invalidConfiguration("DeepPage critic CNN: \(error)")
         }
@@ -371,14 +390,16 @@ public struct DeepPageCritic: Critic {
     }
 
     public func makeContext() -> Context {
-        Context(encoder: encoder.makeContext(), convolution: pageConvolution.makeContext(), hidden: hidden.makeContext(),
-                value: output.makeContext())
+        Context(
+            encoder: encoder.makeContext(), convolution: pageConvolution.makeContext(), hidden: hidden.makeContext(),
+            value: output.makeContext())
     }
 
     public func forward(_ input: Tensor, context c: inout Context) {
         let s = stateSize
-        precondition(input.rank == 2 && input.columns == s + actionSize,
-                     "DeepPageCritic needs [batch, \(s + actionSize)], got \(input.shape)")
+        precondition(
+            input.rank == 2 && input.columns == s + actionSize,
+            "DeepPageCritic needs [batch, \(s + actionSize)], got \(input.shape)")
         input.sliceColumns(0..<s, into: &c.observation)
         input.sliceColumns(s..<s + actionSize, into: &c.action)
         encoder.forward(c.observation, context: &c.encoder)
@@ -388,20 +409,26 @@ public struct DeepPageCritic: Critic {
         output.forward(c.hidden.output, context: &c.value)
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context c: inout Context, gradient g: inout DeepPageCritic,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        output.backward(input: c.hidden.output, outputGradient: outputGradient, context: &c.value, gradient: &g.output,
-                        computeParameterGradient: computeParameterGradient, computeInputGradient: true)
-        hidden.backward(input: c.join.joined, outputGradient: c.value.inputGradient, context: &c.hidden, gradient: &g.hidden,
-                        computeParameterGradient: computeParameterGradient, computeInputGradient: true)
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context c: inout Context, gradient g: inout DeepPageCritic,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        output.backward(
+            input: c.hidden.output, outputGradient: outputGradient, context: &c.value, gradient: &g.output,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: true)
+        hidden.backward(
+            input: c.join.joined, outputGradient: c.value.inputGradient, context: &c.hidden, gradient: &g.hidden,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: true)
         c.join.split(c.hidden.inputGradient, first: true, second: true)
-        pageConvolution.backward(input: c.action, outputGradient: c.join.secondGradient, context: &c.convolution,
-                                 gradient: &g.pageConvolution, computeParameterGradient: computeParameterGradient,
-                                 computeInputGradient: computeInputGradient)
+        pageConvolution.backward(
+            input: c.action, outputGradient: c.join.secondGradient, context: &c.convolution,
+            gradient: &g.pageConvolution, computeParameterGradient: computeParameterGradient,
+            computeInputGradient: computeInputGradient)
         // The encoder's parameters need its backward pass; its input gradient only when asked.
         if computeParameterGradient || computeInputGradient {
-            encoder.backward(input: c.observation, outputGradient: c.join.firstGradient, context: &c.encoder, gradient: &g.encoder,
-                             computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+            encoder.backward(
+                input: c.observation, outputGradient: c.join.firstGradient, context: &c.encoder, gradient: &g.encoder,
+                computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
         }
         guard computeInputGradient else { return }
         Tensor.concatenateColumns(c.encoder.inputGradient, c.convolution.inputGradient, into: &c.gradient)

@@ -26,8 +26,10 @@ public enum DeepPageTrainer {
     ///   - seed: seeds everything (embeddings, networks, exploration, replay, user order).
     ///   - curveEvery: episodes per learning-curve point.
     ///   - progress: called with each curve point.
-    public static func run(_ train: InteractionDataset, configuration: DeepPageConfiguration = .init(), seed: UInt64 = 0,
-                           curveEvery: Int = 100, progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DeepPageTrainingResult {
+    public static func run(
+        _ train: InteractionDataset, configuration: DeepPageConfiguration = .init(), seed: UInt64 = 0,
+        curveEvery: Int = 100, progress: ((DRRCurvePoint) -> Void)? = nil
+    ) throws -> DeepPageTrainingResult {
         try configuration.validate()
         let base = configuration.base, pages = configuration.listConfiguration
         var rng = Xoshiro256StarStar(seed: seed)
@@ -39,33 +41,40 @@ public enum DeepPageTrainer {
         case .logged:
             var itemSteps = base
             itemSteps.episodeLength = base.episodeLength * configuration.pageSize
-            let simulator = try OfflineSimulator(userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
-                                                 histories: histories, predictedRating: { u, i in pmf.predict(user: u, item: i) },
-                                                 rewardScale: scale, configuration: itemSteps, seed: envSeed)
+            let simulator = try OfflineSimulator(
+                userEmbeddings: pmf.userFactors, itemEmbeddings: pmf.itemFactors,
+                histories: histories, predictedRating: { u, i in pmf.predict(user: u, item: i) },
+                rewardScale: scale, configuration: itemSteps, seed: envSeed)
             var env = LoggedListSimulator(simulator)
             return try run(&session, episodes: base.episodes, curveEvery: curveEvery, progress: progress) { $0.runEpisode(&env, episode: $1) }
         case .memory:
-            var env = try MemoryListSimulator(itemEmbeddings: pmf.itemFactors, histories: histories, rewardScale: scale,
-                                              configuration: pages, seed: envSeed)
+            var env = try MemoryListSimulator(
+                itemEmbeddings: pmf.itemFactors, histories: histories, rewardScale: scale,
+                configuration: pages, seed: envSeed)
             return try run(&session, episodes: base.episodes, curveEvery: curveEvery, progress: progress) { $0.runEpisode(&env, episode: $1) }
         }
     }
 
     /// Trains `model` against `environment` (any ``ListEnvironment`` answering pages of
     /// ``DeepPageConfiguration/pageSize`` read row by row), e.g. a test's small world.
-    public static func train<E: ListEnvironment>(_ model: DeepPageModel, in environment: inout E, episodes: Int, seed: UInt64 = 0,
-                                                 curveEvery: Int = 10,
-                                                 progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DeepPageTrainingResult {
+    public static func train<E: ListEnvironment>(
+        _ model: DeepPageModel, in environment: inout E, episodes: Int, seed: UInt64 = 0,
+        curveEvery: Int = 10,
+        progress: ((DRRCurvePoint) -> Void)? = nil
+    ) throws -> DeepPageTrainingResult {
         var session = DeepPageSession(model: model, seed: seed)
         return try run(&session, episodes: episodes, curveEvery: curveEvery, progress: progress) {
             $0.runEpisode(&environment, episode: $1)
         }
     }
 
-    static func run(_ session: inout DeepPageSession, episodes: Int, curveEvery: Int, progress: ((DRRCurvePoint) -> Void)?,
-                    episode: (inout DeepPageSession, Int) -> Float) throws -> DeepPageTrainingResult {
-        let (curve, seconds) = try DRRTrainer.runEpisodes(&session, episodes: episodes, curveEvery: curveEvery,
-                                                          progress: progress, episode: episode)
+    static func run(
+        _ session: inout DeepPageSession, episodes: Int, curveEvery: Int, progress: ((DRRCurvePoint) -> Void)?,
+        episode: (inout DeepPageSession, Int) -> Float
+    ) throws -> DeepPageTrainingResult {
+        let (curve, seconds) = try DRRTrainer.runEpisodes(
+            &session, episodes: episodes, curveEvery: curveEvery,
+            progress: progress, episode: episode)
         return DeepPageTrainingResult(model: session.model, curve: curve, episodes: episodes, loopSeconds: seconds)
     }
 }
@@ -88,9 +97,10 @@ struct DeepPageSession: EpisodeLoopSession {
         let c = model.configuration.base
         rng = Xoshiro256StarStar(seed: seed)
         let totalSamples = max(1, c.episodes * c.episodeLength)
-        replay = PrioritizedReplayBuffer(capacity: c.replayCapacity, stateSize: model.observationSize, actionSize: model.actionSize,
-                                         alpha: c.priorityAlpha,
-                                         beta: .linear(from: Float(c.priorityBetaStart), to: 1, steps: totalSamples))
+        replay = PrioritizedReplayBuffer(
+            capacity: c.replayCapacity, stateSize: model.observationSize, actionSize: model.actionSize,
+            alpha: c.priorityAlpha,
+            beta: .linear(from: Float(c.priorityBetaStart), to: 1, steps: totalSamples))
         batch = TransitionBatch(batchSize: c.batchSize, stateSize: model.observationSize, actionSize: model.actionSize)
         actionScale = model.actionScale
     }
@@ -125,8 +135,9 @@ struct DeepPageSession: EpisodeLoopSession {
             if shown.count > model.configuration.recentPages { shown.removeFirst() }
             model.writeObservation(window: env.window, pages: shown, into: &next)
             let stored = c.replayAction == .itemEmbedding ? model.pageAction(page, scale: actionScale) : action
-            replay.add(state: state.reshaped([model.observationSize]), action: stored, reward: reward,
-                       discount: 1, nextState: next.reshaped([model.observationSize]))
+            replay.add(
+                state: state.reshaped([model.observationSize]), action: stored, reward: reward,
+                discount: 1, nextState: next.reshaped([model.observationSize]))
             transitions += 1
             swap(&state, &next)
             if replay.count >= max(c.warmupTransitions, c.batchSize) && nonFiniteLoss == nil { learn() }

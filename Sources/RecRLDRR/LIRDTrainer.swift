@@ -17,35 +17,44 @@ public enum LIRDTrainer {
     ///   - curveEvery: episodes per learning-curve point (rewards are summed list rewards).
     ///   - parallelism: threads of each DDPG update, as in ``DRRTrainer``.
     ///   - progress: called with each curve point.
-    public static func run(_ train: InteractionDataset, configuration: LIRDConfiguration = .init(), seed: UInt64 = 0,
-                           curveEvery: Int = 100, parallelism: Int = DRRTrainer.defaultParallelism,
-                           progress: ((DRRCurvePoint) -> Void)? = nil) throws -> DRRTrainingResult {
+    public static func run(
+        _ train: InteractionDataset, configuration: LIRDConfiguration = .init(), seed: UInt64 = 0,
+        curveEvery: Int = 100, parallelism: Int = DRRTrainer.defaultParallelism,
+        progress: ((DRRCurvePoint) -> Void)? = nil
+    ) throws -> DRRTrainingResult {
         try configuration.validate()
         guard parallelism >= 1 else { throw DRRError.invalidConfiguration("parallelism must be at least 1, got \(parallelism)") }
         let base = configuration.base
         var rng = Xoshiro256StarStar(seed: seed)
         let setup = try DRRTrainer.prepare(train, configuration: base, listSize: configuration.listSize, using: &rng)
-        var session = DRRTrainer.TrainingSession(model: setup.model, configuration: base, parallelism: parallelism,
-                                                 histories: setup.histories, seed: rng.next())
+        var session = DRRTrainer.TrainingSession(
+            model: setup.model, configuration: base, parallelism: parallelism,
+            histories: setup.histories, seed: rng.next())
         let envSeed = rng.next()
         switch configuration.simulator {
         case .logged:
             var itemSteps = base
             itemSteps.episodeLength = base.episodeLength * configuration.listSize
-            let simulator = try OfflineSimulator(userEmbeddings: setup.pmf.userFactors, itemEmbeddings: setup.pmf.itemFactors,
-                                                 histories: setup.histories,
-                                                 predictedRating: { u, i in setup.pmf.predict(user: u, item: i) },
-                                                 rewardScale: setup.model.rewardScale, configuration: itemSteps, seed: envSeed)
+            let simulator = try OfflineSimulator(
+                userEmbeddings: setup.pmf.userFactors, itemEmbeddings: setup.pmf.itemFactors,
+                histories: setup.histories,
+                predictedRating: { u, i in setup.pmf.predict(user: u, item: i) },
+                rewardScale: setup.model.rewardScale, configuration: itemSteps, seed: envSeed)
             var env = LoggedListSimulator(simulator)
-            return try DRRTrainer.runLoop(&session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
-                                      progress: progress) { session, episode in
+            return try DRRTrainer.runLoop(
+                &session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
+                progress: progress
+            ) { session, episode in
                 session.runListEpisode(&env, episode: episode, lird: configuration)
             }
         case .memory:
-            var env = try MemoryListSimulator(itemEmbeddings: setup.pmf.itemFactors, histories: setup.histories,
-                                              rewardScale: setup.model.rewardScale, configuration: configuration, seed: envSeed)
-            return try DRRTrainer.runLoop(&session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
-                                      progress: progress) { session, episode in
+            var env = try MemoryListSimulator(
+                itemEmbeddings: setup.pmf.itemFactors, histories: setup.histories,
+                rewardScale: setup.model.rewardScale, configuration: configuration, seed: envSeed)
+            return try DRRTrainer.runLoop(
+                &session, episodes: base.episodes, curveEvery: curveEvery, parallelism: parallelism,
+                progress: progress
+            ) { session, episode in
                 session.runListEpisode(&env, episode: episode, lird: configuration)
             }
         }

@@ -115,8 +115,10 @@ public struct MemoryListSimulator: ListEnvironment, Sendable {
     /// Builds the memory from `histories` (the training split).
     /// - Throws: ``DRRError/insufficientData(_:)`` when the log yields no list of `K` or no
     ///   user has a positive rating.
-    public init(itemEmbeddings: Tensor, histories: UserHistories, rewardScale: RewardScale,
-                configuration: LIRDConfiguration, seed: UInt64) throws(DRRError) {
+    public init(
+        itemEmbeddings: Tensor, histories: UserHistories, rewardScale: RewardScale,
+        configuration: LIRDConfiguration, seed: UInt64
+    ) throws(DRRError) {
         try configuration.validate()
         let k = itemEmbeddings.columns, n = configuration.base.windowSize, K = configuration.listSize
         guard itemEmbeddings.rank == 2, itemEmbeddings.rows > n + K * configuration.base.episodeLength else {

@@ -17,8 +17,10 @@ public struct ModelLineage: Codable, Sendable, Equatable {
     public var registeredAt: String?
 
     /// A lineage record.
-    public init(data: String? = nil, split: String? = nil, gitRevision: String? = nil,
-                parentVersion: String? = nil, registeredAt: String? = nil) {
+    public init(
+        data: String? = nil, split: String? = nil, gitRevision: String? = nil,
+        parentVersion: String? = nil, registeredAt: String? = nil
+    ) {
         self.data = data
         self.split = split
         self.gitRevision = gitRevision
@@ -114,8 +116,9 @@ public struct ModelRegistry: Sendable {
         do { manifest = try JSONDecoder().decode(DRRManifest.self, from: data) } catch {
             throw DRRError.invalidModel("the manifest of version \(version) is not a DRR manifest: \(error)")
         }
-        return Entry(version: version, directory: folder, manifest: manifest,
-                     stages: Stage.allCases.filter { self.version(at: $0) == version })
+        return Entry(
+            version: version, directory: folder, manifest: manifest,
+            stages: Stage.allCases.filter { self.version(at: $0) == version })
     }
 
     /// Loads `version` (checksum, shapes and finiteness verified by ``DRRModelStore/load(from:)``).
@@ -234,8 +237,9 @@ public struct ModelRegistry: Sendable {
 
     private func movePointer(_ stage: Stage, to version: String) throws {
         do {
-            try DurableFiles.replaceSymbolicLink(directory.appendingPathComponent(stage.rawValue),
-                                                 target: "\(DRRModelStore.versionsFolder)/\(version)")
+            try DurableFiles.replaceSymbolicLink(
+                directory.appendingPathComponent(stage.rawValue),
+                target: "\(DRRModelStore.versionsFolder)/\(version)")
         } catch {
             throw DRRError.invalidModel("cannot move \(stage.rawValue) to \(version): \(error)")
         }

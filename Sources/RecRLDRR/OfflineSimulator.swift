@@ -50,9 +50,11 @@ public struct OfflineSimulator: Environment, Sendable {
     ///   - histories: the log the rewards come from (the training split).
     ///   - predictedRating: the reward model for unrated items, `(user, item) → rating`.
     ///   - seed: seeds the order in which users are served.
-    public init(userEmbeddings: Tensor, itemEmbeddings: Tensor, histories: UserHistories,
-                predictedRating: @escaping @Sendable (Int, Int) -> Float, rewardScale: RewardScale,
-                configuration: DRRConfiguration, seed: UInt64) throws(DRRError) {
+    public init(
+        userEmbeddings: Tensor, itemEmbeddings: Tensor, histories: UserHistories,
+        predictedRating: @escaping @Sendable (Int, Int) -> Float, rewardScale: RewardScale,
+        configuration: DRRConfiguration, seed: UInt64
+    ) throws(DRRError) {
         self.userEmbeddings = userEmbeddings
         self.itemEmbeddings = itemEmbeddings
         self.histories = histories
@@ -65,7 +67,8 @@ public struct OfflineSimulator: Environment, Sendable {
         users = (0..<histories.userCount).filter { !histories.positives(user: $0, threshold: threshold).isEmpty }
         guard !users.isEmpty else { throw .insufficientData("no user has a rating above the scale's midpoint \(threshold)") }
         guard itemEmbeddings.shape[0] > configuration.windowSize + configuration.episodeLength else {
-            throw .insufficientData("\(itemEmbeddings.shape[0]) items cannot fill a window of \(configuration.windowSize) and \(configuration.episodeLength) steps")
+            throw .insufficientData(
+                "\(itemEmbeddings.shape[0]) items cannot fill a window of \(configuration.windowSize) and \(configuration.episodeLength) steps")
         }
         window = StateWindow(size: configuration.windowSize, initial: [])
         rng = Xoshiro256StarStar(seed: seed)

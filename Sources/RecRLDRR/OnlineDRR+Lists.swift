@@ -59,8 +59,9 @@ extension OnlineDRR {
         let u = userIndex[user] ?? -1
         let replaysItems = model.configuration.replayAction == .itemEmbedding
         experience.withLock { e in
-            _ = e.add(model: model, user: u, before: closed.list.stateWindow, after: closed.after, reward: closed.list.listReward,
-                      items: closed.list.items, replaysItems: replaysItems, actorAction: closed.action)
+            _ = e.add(
+                model: model, user: u, before: closed.list.stateWindow, after: closed.after, reward: closed.list.listReward,
+                items: closed.list.items, replaysItems: replaysItems, actorAction: closed.action)
         }
     }
 }

@@ -122,8 +122,10 @@ public final class OnlineDRR: Sendable {
         /// width). Returns false, storing nothing, when the replay was shaped for a model of
         /// another shape (a transition built from the model before a reload); on true
         /// ``state`` holds the transition's state row.
-        mutating func add<C: Collection<Int>>(model: DRRModel, user u: Int, before: StateWindow, after: StateWindow,
-                                              reward: Float, items: C, replaysItems: Bool, actorAction: [Float]?) -> Bool {
+        mutating func add<C: Collection<Int>>(
+            model: DRRModel, user u: Int, before: StateWindow, after: StateWindow,
+            reward: Float, items: C, replaysItems: Bool, actorAction: [Float]?
+        ) -> Bool {
             guard replay.stateSize == model.inputSize && replay.actionSize == model.learner.actionSize else { return false }
             model.writeInput(user: u, window: before, into: &state)
             model.writeInput(user: u, window: after, into: &nextState)
@@ -231,10 +233,12 @@ public final class OnlineDRR: Sendable {
     ///     ``DRRLearningStep/Options/trainsStateModule``).
     ///   - diagnostic: receives a line when a learning batch is not published because a
     ///     weight became NaN or infinite (default: standard error).
-    public init(model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0, learns: Bool = true,
-                sessions: any SessionStore = InMemorySessionStore(),
-                learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false),
-                diagnostic: @escaping @Sendable (String) -> Void = OnlineDRR.standardErrorDiagnostic) {
+    public init(
+        model: DRRModel, manifest: DRRManifest, seed: UInt64 = 0, learns: Bool = true,
+        sessions: any SessionStore = InMemorySessionStore(),
+        learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false),
+        diagnostic: @escaping @Sendable (String) -> Void = OnlineDRR.standardErrorDiagnostic
+    ) {
         self.manifest = manifest
         positionDiscount = manifest.lird?.positionDiscount ?? LIRDConfiguration().positionDiscount
         self.learningOptions = learningOptions
@@ -247,8 +251,9 @@ public final class OnlineDRR: Sendable {
         } else {
             popularityOrder = []
         }
-        loop = OnlineLearningLoop(model: model, learner: learns ? DRROnlineLearner(model: model, seed: seed, options: learningOptions) : nil,
-                                  diagnostic: diagnostic)
+        loop = OnlineLearningLoop(
+            model: model, learner: learns ? DRROnlineLearner(model: model, seed: seed, options: learningOptions) : nil,
+            diagnostic: diagnostic)
     }
 
     /// Writes `message` to standard error, prefixed with `recrl: `.
@@ -256,11 +261,12 @@ public final class OnlineDRR: Sendable {
         FileHandle.standardError.write(Data(("recrl: " + message + "\n").utf8))
     }
 
-
     /// Loads a model folder written by `recrl train`.
-    public convenience init(directory: URL, seed: UInt64 = 0, learns: Bool = true,
-                            sessions: any SessionStore = InMemorySessionStore(),
-                            learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false)) throws {
+    public convenience init(
+        directory: URL, seed: UInt64 = 0, learns: Bool = true,
+        sessions: any SessionStore = InMemorySessionStore(),
+        learningOptions: DRRLearningStep.Options = .init(trainsStateModule: false)
+    ) throws {
         let (model, manifest) = try DRRModelStore.load(from: directory)
         self.init(model: model, manifest: manifest, seed: seed, learns: learns, sessions: sessions, learningOptions: learningOptions)
     }
@@ -324,7 +330,8 @@ public final class OnlineDRR: Sendable {
         let u = userIndex[user] ?? -1
         let window = try sessions.session(for: user)?.window ?? StateWindow(size: model.configuration.windowSize, initial: [])
         if u < 0 && !popularityOrder.isEmpty && !window.items.contains(where: { $0 >= 0 }),
-           let counts = manifest.itemPopularity {
+            let counts = manifest.itemPopularity
+        {
             // Cold start: a new user with no positive feedback yet gets the popular items.
             var items: [(id: String, score: Float)] = []
             items.reserveCapacity(k)
@@ -470,8 +477,11 @@ public final class OnlineDRR: Sendable {
         let replaysItem = logged || model.configuration.replayAction == .itemEmbedding
         let supervised = model.configuration.supervisedWeight > 0
         experience.withLock { e in
-            guard e.add(model: model, user: u, before: transition.before, after: transition.after, reward: reward,
-                        items: CollectionOfOne(i), replaysItems: replaysItem, actorAction: transition.action) else { return }
+            guard
+                e.add(
+                    model: model, user: u, before: transition.before, after: transition.after, reward: reward,
+                    items: CollectionOfOne(i), replaysItems: replaysItem, actorAction: transition.action)
+            else { return }
             if supervised && reward > 0 { e.addExample(e.state, item: i) }
         }
         return transition.before
@@ -580,7 +590,8 @@ struct DRROnlineLearner: OnlineLearningAlgorithm {
         let old = model
         if old.inputSize == new.inputSize && old.learner.actionSize == new.learner.actionSize
             && old.configuration.batchSize == new.configuration.batchSize
-            && (old.configuration.supervisedWeight > 0) == (new.configuration.supervisedWeight > 0) {
+            && (old.configuration.supervisedWeight > 0) == (new.configuration.supervisedWeight > 0)
+        {
             model = new
             return true
         }

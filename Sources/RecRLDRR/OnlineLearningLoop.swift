@@ -100,8 +100,9 @@ final class OnlineLearningLoop<Algorithm: OnlineLearningAlgorithm>: Sendable {
                 let current = snapshot.withLock { $0 }
                 state.revert(to: current.model)
                 counts.withLock { $0.skipped += 1 }
-                diagnostic("online learning: a batch of \(updates) updates made \(bad) non-finite (NaN or infinite); "
-                           + "not published, kept model version \(current.version) and continue from it")
+                diagnostic(
+                    "online learning: a batch of \(updates) updates made \(bad) non-finite (NaN or infinite); "
+                        + "not published, kept model version \(current.version) and continue from it")
                 return 0
             }
             let model = state.model

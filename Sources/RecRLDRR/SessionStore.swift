@@ -201,8 +201,10 @@ public final class InMemorySessionStore: SessionStore {
     /// A store of at most `capacity` sessions (≥ 1), each kept while used at least every
     /// `timeToLive` seconds (> 0). `clock` gives seconds on a monotonic scale (default: the
     /// system's uptime); tests pass their own.
-    public init(capacity: Int = defaultCapacity, timeToLive: Double = defaultTimeToLive,
-                clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
+    public init(
+        capacity: Int = defaultCapacity, timeToLive: Double = defaultTimeToLive,
+        clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
+    ) {
         precondition(capacity >= 1, "InMemorySessionStore: capacity must be at least 1, got \(capacity)")
         precondition(timeToLive > 0, "InMemorySessionStore: timeToLive must be positive, got \(timeToLive)")
         self.capacity = capacity

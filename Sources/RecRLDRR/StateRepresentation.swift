@@ -64,8 +64,9 @@ public struct DRRStateRepresentation: Layer {
     public func makeContext() -> BasicContext { BasicContext() }
 
     public func forward(_ input: Tensor, context: inout BasicContext) {
-        precondition(input.rank == 2 && input.shape[1] == inputSize,
-                     "DRR-\(variant.rawValue) expects rows [u | i_1 … i_\(windowSize)] of width \(inputSize), got shape \(input.shape)")
+        precondition(
+            input.rank == 2 && input.shape[1] == inputSize,
+            "DRR-\(variant.rawValue) expects rows [u | i_1 … i_\(windowSize)] of width \(inputSize), got shape \(input.shape)")
         let rows = input.shape[0], k = embeddingSize, n = windowSize, width = outputSize, inWidth = inputSize
         context.output.prepare(rows: rows, columns: width)
         let wn = Float(n)
@@ -115,85 +116,93 @@ public struct DRRStateRepresentation: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout BasicContext, gradient: inout DRRStateRepresentation,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        precondition(outputGradient.shape == context.output.shape,
-                     "DRR-\(variant.rawValue) backward: gradient \(outputGradient.shape) vs output \(context.output.shape)")
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout BasicContext, gradient: inout DRRStateRepresentation,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        precondition(
+            outputGradient.shape == context.output.shape,
+            "DRR-\(variant.rawValue) backward: gradient \(outputGradient.shape) vs output \(context.output.shape)")
         let rows = input.shape[0], k = embeddingSize, n = windowSize, width = outputSize, inWidth = inputSize
         let wn = Float(n)
         if computeParameterGradient { gradient.itemWeights.prepare(count: n); gradient.itemWeights.fill(0) }
         if computeInputGradient { context.inputGradient.prepare(rows: rows, columns: inWidth); context.inputGradient.fill(0) }
         let wantW = computeParameterGradient, wantX = computeInputGradient
         itemWeights.withUnsafeBufferPointer { w in
-        input.withUnsafeBufferPointer { x in
-        outputGradient.withUnsafeBufferPointer { g in
-        context.output.withUnsafeBufferPointer { s in
-        gradient.itemWeights.withUnsafeMutableBufferPointer { gw in
-        context.inputGradient.withUnsafeMutableBufferPointer { gx in
-            for r in 0..<rows {
-                let u = x.baseAddress! + r * inWidth, items = u + k
-                let go = g.baseAddress! + r * width
-                let gu = wantX ? gx.baseAddress! + r * inWidth : nil
-                let gi = gu.map { $0 + k }
-                switch variant {
-                case .n:
-                    if let gi { gi.update(from: go, count: n * k) }
-                case .p, .u:
-                    for a in 0..<n {
-                        let ia = items + a * k, ga = go + a * k
-                        if variant == .p {
-                            if let gi { for j in 0..<k { gi[a * k + j] += ga[j] } }
-                        } else {
-                            // o = u ⊙ w_a i_a
-                            var dw: Float = 0
-                            for j in 0..<k {
-                                dw += ga[j] * u[j] * ia[j]
-                                if let gu, let gi {
-                                    gu[j] += ga[j] * w[a] * ia[j]
-                                    gi[a * k + j] += ga[j] * w[a] * u[j]
+            input.withUnsafeBufferPointer { x in
+                outputGradient.withUnsafeBufferPointer { g in
+                    context.output.withUnsafeBufferPointer { s in
+                        gradient.itemWeights.withUnsafeMutableBufferPointer { gw in
+                            context.inputGradient.withUnsafeMutableBufferPointer { gx in
+                                for r in 0..<rows {
+                                    let u = x.baseAddress! + r * inWidth, items = u + k
+                                    let go = g.baseAddress! + r * width
+                                    let gu = wantX ? gx.baseAddress! + r * inWidth : nil
+                                    let gi = gu.map { $0 + k }
+                                    switch variant {
+                                    case .n:
+                                        if let gi { gi.update(from: go, count: n * k) }
+                                    case .p, .u:
+                                        for a in 0..<n {
+                                            let ia = items + a * k, ga = go + a * k
+                                            if variant == .p {
+                                                if let gi { for j in 0..<k { gi[a * k + j] += ga[j] } }
+                                            } else {
+                                                // o = u ⊙ w_a i_a
+                                                var dw: Float = 0
+                                                for j in 0..<k {
+                                                    dw += ga[j] * u[j] * ia[j]
+                                                    if let gu, let gi {
+                                                        gu[j] += ga[j] * w[a] * ia[j]
+                                                        gi[a * k + j] += ga[j] * w[a] * u[j]
+                                                    }
+                                                }
+                                                if wantW { gw[a] += dw }
+                                            }
+                                        }
+                                        var slot = n
+                                        for a in 0..<n {
+                                            for b in (a + 1)..<max(a + 1, n) {
+                                                let ia = items + a * k, ib = items + b * k, gab = go + slot * k
+                                                let wab = w[a] * w[b]
+                                                var dot: Float = 0
+                                                for j in 0..<k {
+                                                    let p = gab[j] * ia[j] * ib[j]
+                                                    dot += p
+                                                    if let gi {
+                                                        gi[a * k + j] += gab[j] * wab * ib[j]
+                                                        gi[b * k + j] += gab[j] * wab * ia[j]
+                                                    }
+                                                }
+                                                if wantW {
+                                                    gw[a] += dot * w[b]
+                                                    gw[b] += dot * w[a]
+                                                }
+                                                slot += 1
+                                            }
+                                        }
+                                    case .ave:
+                                        let v = s.baseAddress! + r * width + 2 * k
+                                        // dv = g_uv ⊙ u + g_v ;  du = g_u + g_uv ⊙ v
+                                        for a in 0..<n {
+                                            let ia = items + a * k
+                                            var dw: Float = 0
+                                            for j in 0..<k {
+                                                let dv = go[k + j] * u[j] + go[2 * k + j]
+                                                dw += dv * ia[j]
+                                                if let gi { gi[a * k + j] += dv * w[a] / wn }
+                                            }
+                                            if wantW { gw[a] += dw / wn }
+                                        }
+                                        if let gu { for j in 0..<k { gu[j] += go[j] + go[k + j] * v[j] } }
+                                    }
                                 }
                             }
-                            if wantW { gw[a] += dw }
                         }
                     }
-                    var slot = n
-                    for a in 0..<n {
-                        for b in (a + 1)..<max(a + 1, n) {
-                            let ia = items + a * k, ib = items + b * k, gab = go + slot * k
-                            let wab = w[a] * w[b]
-                            var dot: Float = 0
-                            for j in 0..<k {
-                                let p = gab[j] * ia[j] * ib[j]
-                                dot += p
-                                if let gi {
-                                    gi[a * k + j] += gab[j] * wab * ib[j]
-                                    gi[b * k + j] += gab[j] * wab * ia[j]
-                                }
-                            }
-                            if wantW {
-                                gw[a] += dot * w[b]
-                                gw[b] += dot * w[a]
-                            }
-                            slot += 1
-                        }
-                    }
-                case .ave:
-                    let v = s.baseAddress! + r * width + 2 * k
-                    // dv = g_uv ⊙ u + g_v ;  du = g_u + g_uv ⊙ v
-                    for a in 0..<n {
-                        let ia = items + a * k
-                        var dw: Float = 0
-                        for j in 0..<k {
-                            let dv = go[k + j] * u[j] + go[2 * k + j]
-                            dw += dv * ia[j]
-                            if let gi { gi[a * k + j] += dv * w[a] / wn }
-                        }
-                        if wantW { gw[a] += dw / wn }
-                    }
-                    if let gu { for j in 0..<k { gu[j] += go[j] + go[k + j] * v[j] } }
                 }
             }
-        }}}}}}
+        }
     }
 
     public mutating func visitParameters(_ body: (String, inout Tensor) throws -> Void) rethrows {

@@ -85,7 +85,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "unknown data format '\(name)' (expected one of: \(DatasetFormat.allCases.map(\.rawValue).joined(separator: ", ")))"
         case let .cannotDetectFormat(directory, files):
             let listed = files.isEmpty ? "no files" : files.sorted().prefix(8).joined(separator: ", ")
-            return "cannot detect data format in \(directory) (found: \(listed)); expected u.data, ratings.dat, ratings.csv, interactions.csv or a single .csv file"
+            return
+                "cannot detect data format in \(directory) (found: \(listed)); expected u.data, ratings.dat, ratings.csv, interactions.csv or a single .csv file"
         case let .noInteractions(file):
             return "\(file): no valid interactions after validation"
         }

@@ -69,8 +69,10 @@ public struct LoadOptions: Sendable {
     public var csvSeparator: UInt8
 
     /// Creates options; all parameters have the documented defaults.
-    public init(strict: Bool = false, ratingScale: ClosedRange<Float>? = nil,
-                csvColumns: CSVColumns = CSVColumns(), csvSeparator: UInt8 = UInt8(ascii: ",")) {
+    public init(
+        strict: Bool = false, ratingScale: ClosedRange<Float>? = nil,
+        csvColumns: CSVColumns = CSVColumns(), csvSeparator: UInt8 = UInt8(ascii: ",")
+    ) {
         self.strict = strict
         self.ratingScale = ratingScale
         self.csvColumns = csvColumns
@@ -146,8 +148,10 @@ public enum DatasetLoader {
     ///   - format: the format, or `.auto` (default) to detect it.
     ///   - options: validation options (default: lenient, format's rating scale).
     /// - Throws: ``DataError`` for fatal problems (see the type's policy).
-    public static func load(directory path: String, format: DatasetFormat = .auto,
-                            options: LoadOptions = LoadOptions()) throws -> LoadedDataset {
+    public static func load(
+        directory path: String, format: DatasetFormat = .auto,
+        options: LoadOptions = LoadOptions()
+    ) throws -> LoadedDataset {
         let resolved: any InteractionFormat
         if format == .auto {
             resolved = try detect(path: path)
@@ -163,8 +167,10 @@ public enum DatasetLoader {
     /// Loads and validates a data set in `format`, registered in ``formats`` or not.
     /// - Throws: ``DataError/missingDirectory(path:)`` when `path` does not exist, or is a file
     ///   and `format` does not read single files; otherwise what `format` throws.
-    public static func load(directory path: String, using format: any InteractionFormat,
-                            options: LoadOptions = LoadOptions()) throws -> LoadedDataset {
+    public static func load(
+        directory path: String, using format: any InteractionFormat,
+        options: LoadOptions = LoadOptions()
+    ) throws -> LoadedDataset {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw DataError.missingDirectory(path: path)
@@ -186,8 +192,10 @@ public enum DatasetLoader {
     static func name(of path: String) -> String { (path as NSString).lastPathComponent }
 
     /// Parses a header-less delimited interactions file with fields user, item, rating, timestamp.
-    static func parseDelimited(path: String, separator: FieldSeparator, fieldCount: Int,
-                               into collector: inout RowCollector) throws {
+    static func parseDelimited(
+        path: String, separator: FieldSeparator, fieldCount: Int,
+        into collector: inout RowCollector
+    ) throws {
         let (bytes, start) = try readTextFile(path)
         try bytes.withUnsafeBufferPointer { buf in
             var sc = RecordScanner(bytes: buf, separator: separator, quoting: false, start: start)
@@ -198,8 +206,10 @@ public enum DatasetLoader {
     }
 
     /// Parses an RFC-4180 CSV interactions file with a header naming the columns.
-    static func parseCSV(path: String, separator: UInt8, columns: CSVColumns, requireTimestamp: Bool,
-                         into collector: inout RowCollector) throws {
+    static func parseCSV(
+        path: String, separator: UInt8, columns: CSVColumns, requireTimestamp: Bool,
+        into collector: inout RowCollector
+    ) throws {
         let (bytes, start) = try readTextFile(path)
         let file = name(of: path)
         try bytes.withUnsafeBufferPointer { buf in
@@ -229,8 +239,10 @@ public enum DatasetLoader {
     }
 
     /// Attaches `movies.dat` / `movies.csv` (id, title, "A|B" genres) if the file exists.
-    static func attachPipeGenreMovies(to loaded: inout LoadedDataset, path: String, separator: FieldSeparator,
-                                      quoting: Bool, utf8: Bool, header: Bool) throws {
+    static func attachPipeGenreMovies(
+        to loaded: inout LoadedDataset, path: String, separator: FieldSeparator,
+        quoting: Bool, utf8: Bool, header: Bool
+    ) throws {
         // First pass collects genre names so their indices are sorted and stable.
         var rows: [(Int, String, [String])] = []  // item index, title, genre names
         let file = name(of: path)
@@ -332,8 +344,10 @@ public enum DatasetLoader {
     }
 
     /// Attaches a header-less user file (`u.user`, `users.dat`) if it exists.
-    static func attachUsers(to loaded: inout LoadedDataset, path: String, separator: FieldSeparator, fieldCount: Int,
-                            age: Int, gender: Int, occupation: Int) throws {
+    static func attachUsers(
+        to loaded: inout LoadedDataset, path: String, separator: FieldSeparator, fieldCount: Int,
+        age: Int, gender: Int, occupation: Int
+    ) throws {
         let file = name(of: path)
         guard FileManager.default.fileExists(atPath: path) else {
             loaded.report.notes.append("\(file) not found: no user attributes")

@@ -33,8 +33,9 @@ public struct InteractionDataset: Sendable {
         users: [Int32], items: [Int32], ratings: [Float], timestamps: [Int64],
         ratingScale: ClosedRange<Float>, itemInfo: ItemInfo? = nil, userInfo: UserInfo? = nil
     ) {
-        precondition(users.count == items.count && items.count == ratings.count && ratings.count == timestamps.count,
-                     "InteractionDataset columns must have equal length")
+        precondition(
+            users.count == items.count && items.count == ratings.count && ratings.count == timestamps.count,
+            "InteractionDataset columns must have equal length")
         self.name = name
         self.userMap = userMap
         self.itemMap = itemMap
@@ -98,11 +99,14 @@ public struct InteractionDataset: Sendable {
     }
 
     /// Repeated (user, item) pairs are summed into one entry.
-    private func interactionMatrix(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32],
-                                   binary: Bool) -> SparseMatrix {
+    private func interactionMatrix(
+        rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32],
+        binary: Bool
+    ) -> SparseMatrix {
         do {
-            return try SparseMatrix(rows: rows, columns: columns, rowIndices: rowIndices, columnIndices: columnIndices,
-                                    values: binary ? nil : ratings)
+            return try SparseMatrix(
+                rows: rows, columns: columns, rowIndices: rowIndices, columnIndices: columnIndices,
+                values: binary ? nil : ratings)
         } catch {
             // The dataset's invariant: every index lies in 0..<userCount / 0..<itemCount.
             preconditionFailure("InteractionDataset holds an index outside its maps: \(error)")

@@ -35,8 +35,10 @@ struct RowCollector {
     }
 
     /// Validates and adds the scanner's current record.
-    mutating func add(scanner sc: RecordScanner, user u: Int, item i: Int, rating r: Int, timestamp t: Int?,
-                      expectedFields: Int) throws {
+    mutating func add(
+        scanner sc: RecordScanner, user u: Int, item i: Int, rating r: Int, timestamp t: Int?,
+        expectedFields: Int
+    ) throws {
         let fields = sc.fields
         report.rowsRead += 1
         if fields.isEmpty {

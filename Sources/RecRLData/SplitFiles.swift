@@ -102,7 +102,8 @@ public enum SplitFiles {
             throw DataError.unreadableFile(file: descriptionFile, reason: "not a split description: \(error)")
         }
         guard description.ratingScale.count == 2, description.ratingScale[0] <= description.ratingScale[1],
-              description.trainRows >= 0, description.testRows >= 0 else {
+            description.trainRows >= 0, description.testRows >= 0
+        else {
             throw DataError.unreadableFile(file: descriptionFile, reason: "bad rating_scale or row counts")
         }
         let strategy = SplitStrategy(name: description.strategy, testFraction: description.testFraction ?? 0)
@@ -114,10 +115,15 @@ public enum SplitFiles {
             options: LoadOptions(strict: true, ratingScale: description.ratingScale[0]...description.ratingScale[1]))
         let all = loaded.dataset
         guard loaded.report.duplicatesResolved == 0, all.interactionCount == description.trainRows + description.testRows else {
-            throw DataError.unreadableFile(file: interactionsFile, reason: "\(all.interactionCount) distinct rows, but \(descriptionFile) lists \(description.trainRows) training and \(description.testRows) test rows")
+            throw DataError.unreadableFile(
+                file: interactionsFile,
+                reason:
+                    "\(all.interactionCount) distinct rows, but \(descriptionFile) lists \(description.trainRows) training and \(description.testRows) test rows"
+            )
         }
-        let split = Split(train: all.subset(rows: Array(0..<description.trainRows)),
-                          test: all.subset(rows: Array(description.trainRows..<all.interactionCount)), strategy: strategy)
+        let split = Split(
+            train: all.subset(rows: Array(0..<description.trainRows)),
+            test: all.subset(rows: Array(description.trainRows..<all.interactionCount)), strategy: strategy)
         guard split.train.fingerprint == description.trainFingerprint, split.test.fingerprint == description.testFingerprint else {
             throw DataError.unreadableFile(file: interactionsFile, reason: "the rows do not match the fingerprints in \(descriptionFile)")
         }

@@ -121,8 +121,9 @@ public enum DatasetTransforms {
         for u in 0..<dataset.userCount where userNew[u] == 0 { userNew[u] = Int32(userKeep.count); userKeep.append(u) }
         for i in 0..<dataset.itemCount where itemNew[i] == 0 { itemNew[i] = Int32(itemKeep.count); itemKeep.append(i) }
         let info = dataset.itemInfo
-        let itemInfo = ItemInfo(titles: itemKeep.map { info.titles[$0] }, genres: itemKeep.map { info.genres[$0] },
-                                genreNames: info.genreNames)
+        let itemInfo = ItemInfo(
+            titles: itemKeep.map { info.titles[$0] }, genres: itemKeep.map { info.genres[$0] },
+            genreNames: info.genreNames)
         var userInfo = UserInfo(userCount: userKeep.count)
         for (k, u) in userKeep.enumerated() {
             userInfo.ages[k] = dataset.userInfo.ages[u]
@@ -144,8 +145,10 @@ public enum DatasetTransforms {
     ///   - strategy: the split strategy.
     ///   - rng: randomness for `.random` (temporal and leave-last-out ignore it).
     /// - Returns: train and test sharing the source's id maps; rows keep their source order.
-    public static func split(_ dataset: InteractionDataset, strategy: SplitStrategy,
-                             using rng: inout some RandomNumberGenerator) -> Split {
+    public static func split(
+        _ dataset: InteractionDataset, strategy: SplitStrategy,
+        using rng: inout some RandomNumberGenerator
+    ) -> Split {
         var isTest = [Bool](repeating: false, count: dataset.interactionCount)
         switch strategy {
         case let .random(fraction):
@@ -185,8 +188,10 @@ public enum DatasetTransforms {
     ///   - train: the training set of an existing split.
     ///   - strategy: how to carve validation rows (e.g. `.temporal(testFraction: 0.1)`).
     ///   - rng: randomness for `.random`.
-    public static func validationSplit(of train: InteractionDataset, strategy: SplitStrategy,
-                                       using rng: inout some RandomNumberGenerator) -> Split {
+    public static func validationSplit(
+        of train: InteractionDataset, strategy: SplitStrategy,
+        using rng: inout some RandomNumberGenerator
+    ) -> Split {
         split(train, strategy: strategy, using: &rng)
     }
 

@@ -92,8 +92,10 @@ public struct MatrixFactorization: Sendable {
     ///   - configuration: hyper-parameters.
     ///   - rng: initialisation randomness.
     ///   - progress: called after each sweep with (iteration, training RMSE).
-    public static func fitExplicit<G: RandomNumberGenerator>(_ ratings: SparseRatings, configuration: Configuration = .init(),
-                                                             using rng: inout G, progress: ((Int, Float) -> Void)? = nil) throws(TensorError) -> MatrixFactorization {
+    public static func fitExplicit<G: RandomNumberGenerator>(
+        _ ratings: SparseRatings, configuration: Configuration = .init(),
+        using rng: inout G, progress: ((Int, Float) -> Void)? = nil
+    ) throws(TensorError) -> MatrixFactorization {
         let k = configuration.factors
         guard k > 0, configuration.iterations >= 0, configuration.regularization > 0 else {
             throw .invalidShape([k, configuration.iterations])
@@ -104,18 +106,22 @@ public struct MatrixFactorization: Sendable {
             itemFactors: Tensor(randomNormal: [ratings.itemCount, k], standardDeviation: configuration.initialScale, using: &rng),
             globalMean: mu)
         for iteration in 0..<configuration.iterations {
-            try solveSide(ratings.byUser, fixed: model.itemFactors, solved: &model.userFactors, mu: mu,
-                          lambda: configuration.regularization, implicit: nil)
-            try solveSide(ratings.byItem, fixed: model.userFactors, solved: &model.itemFactors, mu: mu,
-                          lambda: configuration.regularization, implicit: nil)
+            try solveSide(
+                ratings.byUser, fixed: model.itemFactors, solved: &model.userFactors, mu: mu,
+                lambda: configuration.regularization, implicit: nil)
+            try solveSide(
+                ratings.byItem, fixed: model.userFactors, solved: &model.itemFactors, mu: mu,
+                lambda: configuration.regularization, implicit: nil)
             progress?(iteration + 1, model.rmse(ratings))
         }
         return model
     }
 
     /// Fits an implicit-feedback model (Hu, Koren & Volinsky 2008). See the type's documentation.
-    public static func fitImplicit<G: RandomNumberGenerator>(_ ratings: SparseRatings, configuration: Configuration = .init(regularization: 0.1),
-                                                             using rng: inout G, progress: ((Int, Float) -> Void)? = nil) throws(TensorError) -> MatrixFactorization {
+    public static func fitImplicit<G: RandomNumberGenerator>(
+        _ ratings: SparseRatings, configuration: Configuration = .init(regularization: 0.1),
+        using rng: inout G, progress: ((Int, Float) -> Void)? = nil
+    ) throws(TensorError) -> MatrixFactorization {
         let k = configuration.factors
         guard k > 0, configuration.iterations >= 0, configuration.regularization > 0, configuration.alpha >= 0 else {
             throw .invalidShape([k, configuration.iterations])
@@ -125,10 +131,12 @@ public struct MatrixFactorization: Sendable {
             itemFactors: Tensor(randomNormal: [ratings.itemCount, k], standardDeviation: configuration.initialScale, using: &rng),
             globalMean: 0)
         for iteration in 0..<configuration.iterations {
-            try solveSide(ratings.byUser, fixed: model.itemFactors, solved: &model.userFactors, mu: 0,
-                          lambda: configuration.regularization, implicit: configuration.alpha)
-            try solveSide(ratings.byItem, fixed: model.userFactors, solved: &model.itemFactors, mu: 0,
-                          lambda: configuration.regularization, implicit: configuration.alpha)
+            try solveSide(
+                ratings.byUser, fixed: model.itemFactors, solved: &model.userFactors, mu: 0,
+                lambda: configuration.regularization, implicit: configuration.alpha)
+            try solveSide(
+                ratings.byItem, fixed: model.userFactors, solved: &model.itemFactors, mu: 0,
+                lambda: configuration.regularization, implicit: configuration.alpha)
             progress?(iteration + 1, model.rmse(ratings))
         }
         return model
@@ -156,8 +164,10 @@ public struct MatrixFactorization: Sendable {
     /// A row without entries gets the zero vector (the solution of both systems).
     /// The row's `Yᵤᵀ Yᵤ` is one GEMM over its gathered factors, and the implicit Gram
     /// `YᵀY` one GEMM per half-step, so the per-row cost is the gather plus a `k × k` solve.
-    private static func solveSide(_ matrix: SparseMatrix, fixed: Tensor, solved: inout Tensor, mu: Float, lambda: Float,
-                                  implicit alpha: Float?) throws(TensorError) {
+    private static func solveSide(
+        _ matrix: SparseMatrix, fixed: Tensor, solved: inout Tensor, mu: Float, lambda: Float,
+        implicit alpha: Float?
+    ) throws(TensorError) {
         let rows = matrix.rows, offsets = matrix.rowStart, columns = matrix.columnIndices, values = matrix.values
         let k = fixed.shape[1]
         var gram = Tensor(zeros: [k, k])

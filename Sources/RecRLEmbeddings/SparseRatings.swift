@@ -38,8 +38,10 @@ public struct SparseRatings: Sendable {
         guard users.count == items.count, items.count == values.count else {
             throw .shapeMismatch(operation: "SparseRatings(users:items:values:)", lhs: [users.count, items.count], rhs: [values.count])
         }
-        try self.init(byUser: SparseMatrix(rows: userCount, columns: itemCount, rowIndices: users, columnIndices: items,
-                                           values: values, duplicates: .keep))
+        try self.init(
+            byUser: SparseMatrix(
+                rows: userCount, columns: itemCount, rowIndices: users, columnIndices: items,
+                values: values, duplicates: .keep))
     }
 
     /// Uses a user × item matrix as it is (e.g. `InteractionDataset.userItemMatrix(binary:)`);

@@ -44,8 +44,10 @@ public enum EnvironmentConformance {
     ///   - episodes: episodes to run with random actions (default 3).
     ///   - maxEpisodeSteps: a step budget per episode; an episode that has not ended by
     ///     then is a violation (default 10 000).
-    public static func check<E: Environment>(_ environment: E, seed: UInt64 = 0, episodes: Int = 3,
-                                             maxEpisodeSteps: Int = 10_000) -> [ConformanceViolation] {
+    public static func check<E: Environment>(
+        _ environment: E, seed: UInt64 = 0, episodes: Int = 3,
+        maxEpisodeSteps: Int = 10_000
+    ) -> [ConformanceViolation] {
         var env = environment
         var violations: [ConformanceViolation] = []
         var rng = Xoshiro256StarStar(seed: seed ^ 0x9E37_79B9_7F4A_7C15)
@@ -57,7 +59,9 @@ public enum EnvironmentConformance {
 
         func checkFirst(_ step: TimeStep, _ context: String) -> ConformanceViolation? {
             if step.kind != .first { return .init(check: "first step", message: "\(context) returned kind \(step.kind), expected .first") }
-            if step.reward != 0 { return .init(check: "first step", message: "\(context) returned reward \(step.reward), expected 0 (no reward on a first step)") }
+            if step.reward != 0 {
+                return .init(check: "first step", message: "\(context) returned reward \(step.reward), expected 0 (no reward on a first step)")
+            }
             if step.discount != 1 { return .init(check: "first step", message: "\(context) returned discount \(step.discount), expected 1") }
             do { try observationSpec.validate(step.observation) } catch {
                 return .init(check: "observation spec", message: "\(context): \(error)")

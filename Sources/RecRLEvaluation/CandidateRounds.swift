@@ -56,8 +56,10 @@ extension OffPolicyRound {
     /// same ranking): the candidate's probability of each logged item at its position, of
     /// the logged slate and of each of its prefixes, and the reward model's predictions at the logged items and in
     /// expectation under the candidate.
-    public init(impression x: LoggedImpression, ranking: [String], distribution: SlateDistribution,
-                rewardModel: some SlateRewardModel) {
+    public init(
+        impression x: LoggedImpression, ranking: [String], distribution: SlateDistribution,
+        rewardModel: some SlateRewardModel
+    ) {
         var rankOf: [String: Int] = [:]
         rankOf.reserveCapacity(ranking.count)
         for (r, item) in ranking.enumerated() where rankOf[item] == nil { rankOf[item] = r }
@@ -67,10 +69,11 @@ extension OffPolicyRound {
         let expected = x.items.indices.map { j in
             distribution.expectedValue(position: j) { r in rewardModel.predict(user: x.user, item: ranking[r], position: j) }
         }
-        self.init(loggingPropensities: x.propensities, targetPropensities: target,
-                  loggingSlatePropensity: x.slatePropensity,
-                  targetSlatePropensity: distribution.slateProbability(rankIndices: indices),
-                  rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected,
-                  targetPrefixPropensities: indices.indices.map { distribution.slateProbability(rankIndices: Array(indices[...$0])) })
+        self.init(
+            loggingPropensities: x.propensities, targetPropensities: target,
+            loggingSlatePropensity: x.slatePropensity,
+            targetSlatePropensity: distribution.slateProbability(rankIndices: indices),
+            rewards: x.rewards, predictedRewards: predicted, targetPredictedRewards: expected,
+            targetPrefixPropensities: indices.indices.map { distribution.slateProbability(rankIndices: Array(indices[...$0])) })
     }
 }

@@ -26,8 +26,10 @@ public struct LoggedImpression: Sendable, Codable, Equatable {
     public var timestamp: Double
 
     /// An impression.
-    public init(requestID: String, user: String, items: [String], propensities: [Double], slatePropensity: Double,
-                rewards: [Double], loggingPolicy: String, modelVersion: String, timestamp: Double = 0) {
+    public init(
+        requestID: String, user: String, items: [String], propensities: [Double], slatePropensity: Double,
+        rewards: [Double], loggingPolicy: String, modelVersion: String, timestamp: Double = 0
+    ) {
         self.requestID = requestID; self.user = user; self.items = items; self.propensities = propensities
         self.slatePropensity = slatePropensity; self.rewards = rewards; self.loggingPolicy = loggingPolicy
         self.modelVersion = modelVersion; self.timestamp = timestamp
@@ -73,10 +75,12 @@ public struct OffPolicyRound: Sendable, Equatable, Codable {
 
     /// A round. Arguments `predictedRewards` and `targetPredictedRewards` default to zeros
     /// (for the estimators that use no reward model).
-    public init(loggingPropensities: [Double], targetPropensities: [Double], loggingSlatePropensity: Double? = nil,
-                targetSlatePropensity: Double? = nil, rewards: [Double], predictedRewards: [Double]? = nil,
-                targetPredictedRewards: [Double]? = nil, loggingPrefixPropensities: [Double]? = nil,
-                targetPrefixPropensities: [Double]? = nil) {
+    public init(
+        loggingPropensities: [Double], targetPropensities: [Double], loggingSlatePropensity: Double? = nil,
+        targetSlatePropensity: Double? = nil, rewards: [Double], predictedRewards: [Double]? = nil,
+        targetPredictedRewards: [Double]? = nil, loggingPrefixPropensities: [Double]? = nil,
+        targetPrefixPropensities: [Double]? = nil
+    ) {
         self.loggingPropensities = loggingPropensities
         self.targetPropensities = targetPropensities
         self.loggingSlatePropensity = loggingSlatePropensity ?? loggingPropensities.reduce(1, *)

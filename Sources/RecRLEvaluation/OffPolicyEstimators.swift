@@ -124,8 +124,10 @@ public struct OffPolicyEvaluator: Sendable {
     public var minimumEffectiveFraction: Double
 
     /// An evaluator; every argument has the default documented on its property.
-    public init(bootstrapSamples: Int = 200, confidence: Double = 0.95, seed: UInt64 = 0,
-                minimumEffectiveSampleSize: Double = 30, minimumEffectiveFraction: Double = 0.01) {
+    public init(
+        bootstrapSamples: Int = 200, confidence: Double = 0.95, seed: UInt64 = 0,
+        minimumEffectiveSampleSize: Double = 30, minimumEffectiveFraction: Double = 0.01
+    ) {
         self.bootstrapSamples = bootstrapSamples; self.confidence = confidence; self.seed = seed
         self.minimumEffectiveSampleSize = minimumEffectiveSampleSize
         self.minimumEffectiveFraction = minimumEffectiveFraction
@@ -140,8 +142,10 @@ public struct OffPolicyEvaluator: Sendable {
     /// - Throws: ``OffPolicyError`` for an empty log, arrays of different lengths,
     ///   propensities outside `(0, 1]` (logging) or `[0, 1]` (target), non-finite rewards
     ///   or predictions, an invalid estimator parameter, or `clusters` of another length.
-    public func estimate(_ estimator: OffPolicyEstimator, rounds: [OffPolicyRound],
-                         clusters: [Int]? = nil) throws(OffPolicyError) -> OffPolicyEstimate {
+    public func estimate(
+        _ estimator: OffPolicyEstimator, rounds: [OffPolicyRound],
+        clusters: [Int]? = nil
+    ) throws(OffPolicyError) -> OffPolicyEstimate {
         try validate(estimator, rounds)
         if let clusters, clusters.count != rounds.count {
             throw .invalidParameter("\(clusters.count) cluster labels for \(rounds.count) rounds")
@@ -177,8 +181,9 @@ public struct OffPolicyEvaluator: Sendable {
         let lower = resampled.isEmpty ? value : Self.quantile(resampled, alpha)
         let upper = resampled.isEmpty ? value : Self.quantile(resampled, 1 - alpha)
         let ess = statistic.effectiveSampleSize(rounds)
-        return OffPolicyEstimate(estimator: estimator.name, value: value, lower: lower, upper: upper, confidence: confidence,
-                                 effectiveSampleSize: ess, rounds: n, warnings: warnings(estimator, rounds, ess: ess))
+        return OffPolicyEstimate(
+            estimator: estimator.name, value: value, lower: lower, upper: upper, confidence: confidence,
+            effectiveSampleSize: ess, rounds: n, warnings: warnings(estimator, rounds, ess: ess))
     }
 
     /// Linear-interpolated quantile of sorted values (numpy's default method).
@@ -200,7 +205,8 @@ public struct OffPolicyEvaluator: Sendable {
         for (i, r) in rounds.enumerated() {
             let l = r.length
             guard l > 0, r.loggingPropensities.count == l, r.targetPropensities.count == l,
-                  r.predictedRewards.count == l, r.targetPredictedRewards.count == l else {
+                r.predictedRewards.count == l, r.targetPredictedRewards.count == l
+            else {
                 throw .invalidLog("round \(i): the per-position arrays must be non-empty and of equal length")
             }
             for p in r.loggingPropensities + [r.loggingSlatePropensity] where !(p > 0 && p <= 1) {
@@ -214,7 +220,8 @@ public struct OffPolicyEvaluator: Sendable {
             }
             if estimator == .cascadeIPS {
                 guard let logging = r.loggingPrefixPropensities, let target = r.targetPrefixPropensities,
-                      logging.count == l, target.count == l else {
+                    logging.count == l, target.count == l
+                else {
                     throw .invalidLog("round \(i): cascade-ips needs the logging and target policies' probability of every prefix of the slate")
                 }
                 for p in logging where !(p > 0 && p <= 1) { throw .invalidLog("round \(i): logging prefix propensity \(p) is not in (0, 1]") }
@@ -227,29 +234,35 @@ public struct OffPolicyEvaluator: Sendable {
         var result: [String] = []
         let n = Double(rounds.count)
         if rounds.allSatisfy({ $0.loggingPropensities.allSatisfy { $0 == 1 } }) {
-            result.append("the logging policy was deterministic (every propensity is 1): importance weights are 0 or 1, "
-                          + "so only a policy that shows exactly the logged slates can be evaluated; log with a stochastic serving policy")
+            result.append(
+                "the logging policy was deterministic (every propensity is 1): importance weights are 0 or 1, "
+                    + "so only a policy that shows exactly the logged slates can be evaluated; log with a stochastic serving policy")
         }
         if estimator != .directMethod {
             let anySupport = rounds.contains { $0.targetPropensities.contains { $0 > 0 } }
             if !anySupport {
                 result.append("the target policy gives probability 0 to every logged item: the weighted estimate rests on no data")
             } else if ess < max(minimumEffectiveSampleSize, minimumEffectiveFraction * n) {
-                result.append("effective sample size \(Self.rounded(ess)) of \(rounds.count) rounds: the importance weights "
-                              + "concentrate on few rounds and the estimate is unreliable")
+                result.append(
+                    "effective sample size \(Self.rounded(ess)) of \(rounds.count) rounds: the importance weights "
+                        + "concentrate on few rounds and the estimate is unreliable")
             }
         }
         if let (mean, standardError) = Self.meanWeight(estimator, rounds),
-           abs(mean - 1) > max(0.1, 3 * standardError) {
-            result.append("mean importance weight \(Self.short(mean)) "
-                          + "is far from 1: " + (mean < 1
-                              ? "the target policy puts much of its probability where the log has little or no data, "
-                                + "so the estimate is biased toward 0"
-                              : "a few rare logged actions dominate; the estimate is unreliable"))
+            abs(mean - 1) > max(0.1, 3 * standardError)
+        {
+            result.append(
+                "mean importance weight \(Self.short(mean)) "
+                    + "is far from 1: "
+                    + (mean < 1
+                        ? "the target policy puts much of its probability where the log has little or no data, "
+                            + "so the estimate is biased toward 0"
+                        : "a few rare logged actions dominate; the estimate is unreliable"))
         }
         if estimator == .pseudoInverse, rounds.contains(where: { $0.length > 1 }) {
-            result.append("the pseudo-inverse estimator assumes rewards add over positions and a logging policy that "
-                          + "factorises over positions; under ε-greedy slates it is an approximation")
+            result.append(
+                "the pseudo-inverse estimator assumes rewards add over positions and a logging policy that "
+                    + "factorises over positions; under ε-greedy slates it is an approximation")
         }
         if rounds.count < 30 { result.append("only \(rounds.count) rounds: the bootstrap interval is rough") }
         return result

@@ -130,7 +130,8 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
     /// Returns the slate (indices into `ranking`), each position's marginal propensity and
     /// the slate's propensity (see the type's documentation).
     public func sample<G: RandomNumberGenerator>(rankingCount: Int, k: Int, using rng: inout G)
-        -> (positions: [Int], propensities: [Double], slatePropensity: Double) {
+        -> (positions: [Int], propensities: [Double], slatePropensity: Double)
+    {
         switch self {
         case .deterministic:
             let n = min(k, rankingCount)
@@ -185,7 +186,8 @@ public enum ServingPolicy: Sendable, Hashable, Codable {
             let m = poolSize(rankingCount: rankingCount)
             let k = rankIndices.count
             guard k <= m, Set(rankIndices.compactMap { $0 }).count == k,
-                  rankIndices.allSatisfy({ $0.map { $0 < m } ?? false }) else { return 0 }
+                rankIndices.allSatisfy({ $0.map { $0 < m } ?? false })
+            else { return 0 }
             return (isTop ? 1 - epsilon : 0) + epsilon * Self.uniformSlateProbability(m: m, k: k)
         case .softmax:
             Self.needsScores()
@@ -225,6 +227,8 @@ public enum ServingPolicyError: Error, Equatable, CustomStringConvertible {
     /// Invalid parameters, with the reason.
     case invalid(String)
     public var description: String {
-        switch self { case .invalid(let reason): reason }
+        switch self {
+        case .invalid(let reason): reason
+        }
     }
 }

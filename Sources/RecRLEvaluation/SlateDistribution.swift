@@ -78,7 +78,8 @@ public struct SlateDistribution: Sendable {
     /// distribution was built for, under softmax). Returns the slate (indices into the
     /// ranking), each position's marginal propensity and the slate's propensity.
     public func sample<G: RandomNumberGenerator>(k: Int, using rng: inout G)
-        -> (positions: [Int], propensities: [Double], slatePropensity: Double) {
+        -> (positions: [Int], propensities: [Double], slatePropensity: Double)
+    {
         guard let law else { return policy.sample(rankingCount: rankingCount, k: k, using: &rng) }
         let positions = law.sample(count: min(k, law.depth), using: &rng)
         let propensities = positions.enumerated().map { j, r in law.marginal(rank: r, position: j) }
@@ -99,7 +100,8 @@ public struct SlateDistribution: Sendable {
         guard let law else { return policy.slateProbability(rankIndices: rankIndices, rankingCount: rankingCount) }
         let ranks = rankIndices.compactMap { $0 }
         guard ranks.count == rankIndices.count, ranks.count <= law.depth, Set(ranks).count == ranks.count,
-              ranks.allSatisfy({ $0 < law.poolSize }) else { return 0 }
+            ranks.allSatisfy({ $0 < law.poolSize })
+        else { return 0 }
         return law.slateProbability(ranks)
     }
 
@@ -137,7 +139,9 @@ struct PlackettLuce: Sendable {
         self.depth = min(depth, weights.count)
         let exact = !forceSampling && Self.prefixCount(m: weights.count, depth: self.depth) <= SlateDistribution.exactPrefixBudget
         isExact = exact
-        marginals = exact ? Self.enumerate(weights, depth: self.depth)
+        marginals =
+            exact
+            ? Self.enumerate(weights, depth: self.depth)
             : Self.estimate(weights, depth: self.depth, samples: SlateDistribution.marginalSamples)
     }
 

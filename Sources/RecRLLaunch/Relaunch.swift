@@ -1,8 +1,8 @@
 import RecRLTensor
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Start-up helpers for RecRL's executables (`recrl`, `recrl-bench`, the examples). Not part
@@ -22,7 +22,8 @@ public enum Launch {
     /// (then the slower kernels are used, with a warning).
     public static func relaunchWithOptimizedBLASCoreIfNeeded() {
         guard getenv("OPENBLAS_CORETYPE") == nil, getenv(relaunchMarker) == nil,
-              BLASRuntime.isGenericCore, let core = BLASRuntime.recommendedCoreType else {
+            BLASRuntime.isGenericCore, let core = BLASRuntime.recommendedCoreType
+        else {
             BLASRuntime.warnIfGenericCore()
             return
         }
@@ -32,7 +33,8 @@ public enum Launch {
         cargs.append(nil)
         execv("/proc/self/exe", &cargs)
         // Only reached when exec failed.
-        RecRLLog.log(.warning, "could not re-launch with OPENBLAS_CORETYPE=\(core) (errno \(errno)); continuing with the slower \(BLASRuntime.coreName) kernels")
+        RecRLLog.log(
+            .warning, "could not re-launch with OPENBLAS_CORETYPE=\(core) (errno \(errno)); continuing with the slower \(BLASRuntime.coreName) kernels")
         unsetenv("OPENBLAS_CORETYPE")
         unsetenv(relaunchMarker)
     }

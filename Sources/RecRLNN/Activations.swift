@@ -18,11 +18,14 @@ extension ActivationLayer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout BasicContext, gradient: inout Self,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout BasicContext, gradient: inout Self,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
         guard computeInputGradient else { return }
-        precondition(outputGradient.shape == context.output.shape,
-                     "\(Self.self) backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
+        precondition(
+            outputGradient.shape == context.output.shape,
+            "\(Self.self) backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
         context.inputGradient.assign(outputGradient)
         let n = context.inputGradient.count, act = Int32(Self.activation.rawValue)
         context.output.withUnsafeBufferPointer { y in

@@ -84,8 +84,8 @@ public struct AttentionPooling: Layer {
         public internal(set) var inputGradient = Tensor(zeros: [0])
         /// The attention weights `[batch, T]` of the most recent forward pass.
         public internal(set) var weights = Tensor(zeros: [0])
-        var hidden = Tensor(zeros: [0])        // additive: tanh(h W + b), [batch·T, a]
-        var scoreGradient = Tensor(zeros: [0]) // [batch, T], then additive: dZ [batch·T, a]
+        var hidden = Tensor(zeros: [0])  // additive: tanh(h W + b), [batch·T, a]
+        var scoreGradient = Tensor(zeros: [0])  // [batch, T], then additive: dZ [batch·T, a]
         var hiddenGradient = Tensor(zeros: [0])
     }
 
@@ -98,8 +98,9 @@ public struct AttentionPooling: Layer {
     /// The forward pass with a mask `[batch, T]` (1 valid, 0 padding; nil: all valid).
     public func forward(_ input: Tensor, mask: Tensor?, context: inout Context) {
         let d = size, batch = input.rows
-        precondition(input.rank == 2 && input.columns % d == 0 && input.columns > 0,
-                     "AttentionPooling(\(d)) needs input [batch, T · \(d)], got \(input.shape)")
+        precondition(
+            input.rank == 2 && input.columns % d == 0 && input.columns > 0,
+            "AttentionPooling(\(d)) needs input [batch, T · \(d)], got \(input.shape)")
         let steps = input.columns / d
         if let mask { precondition(mask.count == batch * steps, "AttentionPooling mask \(mask.shape) does not fit [\(batch), \(steps)]") }
         context.weights.prepare(rows: batch, columns: steps)
@@ -111,8 +112,9 @@ public struct AttentionPooling: Layer {
             input.withUnsafeBufferPointer { h in
                 query.withUnsafeBufferPointer { q in
                     context.weights.withUnsafeMutableBufferPointer { w in
-                        UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batch * steps, n: 1, k: d, alpha: s,
-                                           a: h.baseAddress!, lda: d, b: q.baseAddress!, ldb: 1, c: w.baseAddress!, ldc: 1)
+                        UnsafeKernels.gemm(
+                            transposeA: false, transposeB: false, m: batch * steps, n: 1, k: d, alpha: s,
+                            a: h.baseAddress!, lda: d, b: q.baseAddress!, ldb: 1, c: w.baseAddress!, ldc: 1)
                     }
                 }
             }
@@ -125,12 +127,15 @@ public struct AttentionPooling: Layer {
                         vector.withUnsafeBufferPointer { v in
                             context.hidden.withUnsafeMutableBufferPointer { u in
                                 context.weights.withUnsafeMutableBufferPointer { w in
-                                    UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batch * steps, n: a, k: d,
-                                                       a: h.baseAddress!, lda: d, b: wp.baseAddress!, ldb: a, c: u.baseAddress!, ldc: a)
-                                    UnsafeKernels.biasActivation(u.baseAddress!, ld: a, bias: bp.baseAddress!, rows: batch * steps,
-                                                                 columns: a, activation: Int32(Activation.tanh.rawValue))
-                                    UnsafeKernels.gemm(transposeA: false, transposeB: false, m: batch * steps, n: 1, k: a,
-                                                       a: u.baseAddress!, lda: a, b: v.baseAddress!, ldb: 1, c: w.baseAddress!, ldc: 1)
+                                    UnsafeKernels.gemm(
+                                        transposeA: false, transposeB: false, m: batch * steps, n: a, k: d,
+                                        a: h.baseAddress!, lda: d, b: wp.baseAddress!, ldb: a, c: u.baseAddress!, ldc: a)
+                                    UnsafeKernels.biasActivation(
+                                        u.baseAddress!, ld: a, bias: bp.baseAddress!, rows: batch * steps,
+                                        columns: a, activation: Int32(Activation.tanh.rawValue))
+                                    UnsafeKernels.gemm(
+                                        transposeA: false, transposeB: false, m: batch * steps, n: 1, k: a,
+                                        a: u.baseAddress!, lda: a, b: v.baseAddress!, ldb: 1, c: w.baseAddress!, ldc: 1)
                                 }
                             }
                         }
@@ -158,11 +163,14 @@ public struct AttentionPooling: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout AttentionPooling,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout AttentionPooling,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
         let d = size, batch = context.weights.rows, steps = context.weights.columns
-        precondition(outputGradient.count == batch * d,
-                     "AttentionPooling backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
+        precondition(
+            outputGradient.count == batch * d,
+            "AttentionPooling backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
         // dL/dα_bt = dy_b · h_bt, then through the softmax: ds = α ⊙ (dα − Σ α dα).
         // The direct part of dL/dh_bt is α_bt dy_b.
         context.scoreGradient.prepare(rows: batch, columns: steps)
@@ -204,8 +212,9 @@ public struct AttentionPooling: Layer {
                     context.scoreGradient.withUnsafeBufferPointer { ds in
                         gradient.query.withUnsafeMutableBufferPointer { dq in
                             // dq = s · Hᵀ ds
-                            UnsafeKernels.gemm(transposeA: true, transposeB: false, m: d, n: 1, k: rows, alpha: s,
-                                               a: h.baseAddress!, lda: d, b: ds.baseAddress!, ldb: 1, c: dq.baseAddress!, ldc: 1)
+                            UnsafeKernels.gemm(
+                                transposeA: true, transposeB: false, m: d, n: 1, k: rows, alpha: s,
+                                a: h.baseAddress!, lda: d, b: ds.baseAddress!, ldb: 1, c: dq.baseAddress!, ldc: 1)
                         }
                     }
                 }
@@ -215,8 +224,9 @@ public struct AttentionPooling: Layer {
                     context.scoreGradient.withUnsafeBufferPointer { ds in
                         context.inputGradient.withUnsafeMutableBufferPointer { dh in
                             // dh += s · ds qᵀ
-                            UnsafeKernels.gemm(transposeA: false, transposeB: false, m: rows, n: d, k: 1, alpha: s,
-                                               a: ds.baseAddress!, lda: 1, b: q.baseAddress!, ldb: d, beta: 1, c: dh.baseAddress!, ldc: d)
+                            UnsafeKernels.gemm(
+                                transposeA: false, transposeB: false, m: rows, n: d, k: 1, alpha: s,
+                                a: ds.baseAddress!, lda: 1, b: q.baseAddress!, ldb: d, beta: 1, c: dh.baseAddress!, ldc: d)
                         }
                     }
                 }
@@ -229,10 +239,12 @@ public struct AttentionPooling: Layer {
                 vector.withUnsafeBufferPointer { v in
                     context.hidden.withUnsafeBufferPointer { u in
                         context.hiddenGradient.withUnsafeMutableBufferPointer { dz in
-                            UnsafeKernels.gemm(transposeA: false, transposeB: false, m: rows, n: a, k: 1,
-                                               a: ds.baseAddress!, lda: 1, b: v.baseAddress!, ldb: a, c: dz.baseAddress!, ldc: a)
-                            UnsafeKernels.activationBackward(dz.baseAddress!, ldDelta: a, output: u.baseAddress!, ldY: a,
-                                                             rows: rows, columns: a, activation: Int32(Activation.tanh.rawValue))
+                            UnsafeKernels.gemm(
+                                transposeA: false, transposeB: false, m: rows, n: a, k: 1,
+                                a: ds.baseAddress!, lda: 1, b: v.baseAddress!, ldb: a, c: dz.baseAddress!, ldc: a)
+                            UnsafeKernels.activationBackward(
+                                dz.baseAddress!, ldDelta: a, output: u.baseAddress!, ldY: a,
+                                rows: rows, columns: a, activation: Int32(Activation.tanh.rawValue))
                         }
                     }
                 }
@@ -246,15 +258,17 @@ public struct AttentionPooling: Layer {
                         context.hidden.withUnsafeBufferPointer { u in
                             context.hiddenGradient.withUnsafeBufferPointer { dz in
                                 gradient.weight.withUnsafeMutableBufferPointer { dw in
-                                    UnsafeKernels.gemm(transposeA: true, transposeB: false, m: d, n: a, k: rows,
-                                                       a: h.baseAddress!, lda: d, b: dz.baseAddress!, ldb: a, c: dw.baseAddress!, ldc: a)
+                                    UnsafeKernels.gemm(
+                                        transposeA: true, transposeB: false, m: d, n: a, k: rows,
+                                        a: h.baseAddress!, lda: d, b: dz.baseAddress!, ldb: a, c: dw.baseAddress!, ldc: a)
                                 }
                                 gradient.bias.withUnsafeMutableBufferPointer { db in
                                     UnsafeKernels.columnSums(dz.baseAddress!, rows: rows, columns: a, into: db.baseAddress!)
                                 }
                                 gradient.vector.withUnsafeMutableBufferPointer { dv in
-                                    UnsafeKernels.gemm(transposeA: true, transposeB: false, m: a, n: 1, k: rows,
-                                                       a: u.baseAddress!, lda: a, b: ds.baseAddress!, ldb: 1, c: dv.baseAddress!, ldc: 1)
+                                    UnsafeKernels.gemm(
+                                        transposeA: true, transposeB: false, m: a, n: 1, k: rows,
+                                        a: u.baseAddress!, lda: a, b: ds.baseAddress!, ldb: 1, c: dv.baseAddress!, ldc: 1)
                                 }
                             }
                         }
@@ -265,8 +279,9 @@ public struct AttentionPooling: Layer {
                 weight.withUnsafeBufferPointer { wp in
                     context.hiddenGradient.withUnsafeBufferPointer { dz in
                         context.inputGradient.withUnsafeMutableBufferPointer { dh in
-                            UnsafeKernels.gemm(transposeA: false, transposeB: true, m: rows, n: d, k: a,
-                                               a: dz.baseAddress!, lda: a, b: wp.baseAddress!, ldb: a, beta: 1, c: dh.baseAddress!, ldc: d)
+                            UnsafeKernels.gemm(
+                                transposeA: false, transposeB: true, m: rows, n: d, k: a,
+                                a: dz.baseAddress!, lda: a, b: wp.baseAddress!, ldb: a, beta: 1, c: dh.baseAddress!, ldc: d)
                         }
                     }
                 }

@@ -59,7 +59,9 @@ public struct SafeTensors: Sendable, Equatable {
         for name in names {
             let t = tensors[name]!
             let bytes = t.count * 4
-            entries.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            entries.append(
+                "\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+            )
             offset += bytes
         }
         var header = Array("{\(entries.joined(separator: ","))}".utf8)
@@ -116,7 +118,8 @@ public struct SafeTensors: Sendable, Equatable {
                 return i
             }
             guard let begin = exactInteger(offsetsAny[0]), let end = exactInteger(offsetsAny[1]),
-                  begin >= 0, end >= begin else { throw .inconsistentOffsets("entry '\(name)' has bad data_offsets") }
+                begin >= 0, end >= begin
+            else { throw .inconsistentOffsets("entry '\(name)' has bad data_offsets") }
             guard end <= dataCount else {
                 throw .truncated("tensor '\(name)' ends at byte \(end) but the data has \(dataCount) bytes")
             }

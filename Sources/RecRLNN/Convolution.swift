@@ -33,8 +33,9 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
     func validate(_ operation: String) throws(TensorError) {
         let shape = [imageHeight, imageWidth, kernelHeight, kernelWidth, strideHeight, strideWidth, paddingHeight, paddingWidth]
         guard imageHeight > 0, imageWidth > 0, kernelHeight > 0, kernelWidth > 0, strideHeight > 0, strideWidth > 0,
-              paddingHeight >= 0, paddingWidth >= 0, paddingHeight < kernelHeight, paddingWidth < kernelWidth,
-              imageHeight + 2 * paddingHeight >= kernelHeight, imageWidth + 2 * paddingWidth >= kernelWidth else {
+            paddingHeight >= 0, paddingWidth >= 0, paddingHeight < kernelHeight, paddingWidth < kernelWidth,
+            imageHeight + 2 * paddingHeight >= kernelHeight, imageWidth + 2 * paddingWidth >= kernelWidth
+        else {
             throw .shapeMismatch(operation: "\(operation) geometry [H, W, kh, kw, sh, sw, ph, pw]", lhs: shape, rhs: [])
         }
     }
@@ -103,18 +104,22 @@ public struct ConvolutionGeometry: Sendable, Equatable, Codable {
     /// position, `inner` the shared dimension) into `image` through
     /// ``columnsToImage(_:batch:channels:into:)``, with `columns` as the scratch for the rows;
     /// straight into `image` when the geometry is pointwise (the rows are then the image).
-    func productToImage(positions: Int, k: Int, inner: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
-                        transposeB: Bool, ldb: Int, batch: Int, channels: Int, columns: inout Tensor,
-                        into image: UnsafeMutablePointer<Float>) {
+    func productToImage(
+        positions: Int, k: Int, inner: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+        transposeB: Bool, ldb: Int, batch: Int, channels: Int, columns: inout Tensor,
+        into image: UnsafeMutablePointer<Float>
+    ) {
         if isPointwise {
-            UnsafeKernels.gemm(transposeA: false, transposeB: transposeB, m: positions, n: k, k: inner,
-                               a: a, lda: lda, b: b, ldb: ldb, c: image, ldc: k)
+            UnsafeKernels.gemm(
+                transposeA: false, transposeB: transposeB, m: positions, n: k, k: inner,
+                a: a, lda: lda, b: b, ldb: ldb, c: image, ldc: k)
             return
         }
         columns.prepare(rows: positions, columns: k)
         columns.withMutableBase { c in
-            UnsafeKernels.gemm(transposeA: false, transposeB: transposeB, m: positions, n: k, k: inner,
-                               a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: k)
+            UnsafeKernels.gemm(
+                transposeA: false, transposeB: transposeB, m: positions, n: k, k: inner,
+                a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: k)
             columnsToImage(c, batch: batch, channels: channels, into: image)
         }
     }
@@ -156,16 +161,20 @@ public struct Conv2D: Layer {
 
     /// A layer for `inputHeight × inputWidth` images, Glorot-uniform weights
     /// (fan-in `kh·kw·inChannels`, fan-out `kh·kw·outChannels`) and zero bias.
-    public init<G: RandomNumberGenerator>(inputHeight: Int, inputWidth: Int, inChannels: Int, outChannels: Int,
-                                          kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0,
-                                          activation: Activation = .identity, using rng: inout G) throws(TensorError) {
-        let geometry = ConvolutionGeometry(imageHeight: inputHeight, imageWidth: inputWidth, kernelHeight: kernelHeight,
-                                           kernelWidth: kernelWidth, strideHeight: stride, strideWidth: stride,
-                                           paddingHeight: padding, paddingWidth: padding)
+    public init<G: RandomNumberGenerator>(
+        inputHeight: Int, inputWidth: Int, inChannels: Int, outChannels: Int,
+        kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0,
+        activation: Activation = .identity, using rng: inout G
+    ) throws(TensorError) {
+        let geometry = ConvolutionGeometry(
+            imageHeight: inputHeight, imageWidth: inputWidth, kernelHeight: kernelHeight,
+            kernelWidth: kernelWidth, strideHeight: stride, strideWidth: stride,
+            paddingHeight: padding, paddingWidth: padding)
         try geometry.validate("Conv2D")
         guard inChannels > 0, outChannels > 0 else { throw .invalidShape([inChannels, outChannels]) }
-        self.weight = glorotKernel([kernelHeight, kernelWidth, inChannels, outChannels], area: kernelHeight * kernelWidth,
-                                   inChannels: inChannels, outChannels: outChannels, using: &rng)
+        self.weight = glorotKernel(
+            [kernelHeight, kernelWidth, inChannels, outChannels], area: kernelHeight * kernelWidth,
+            inChannels: inChannels, outChannels: outChannels, using: &rng)
         self.bias = Tensor(zeros: [outChannels])
         self.activation = activation
         self.geometry = geometry
@@ -173,14 +182,17 @@ public struct Conv2D: Layer {
 
     /// A layer with the given weight `[kh, kw, inChannels, outChannels]` and bias
     /// `[outChannels]`; throws when the shapes or the geometry do not fit.
-    public init(weight: Tensor, bias: Tensor, inputHeight: Int, inputWidth: Int, strideHeight: Int = 1, strideWidth: Int = 1,
-                paddingHeight: Int = 0, paddingWidth: Int = 0, activation: Activation = .identity) throws(TensorError) {
+    public init(
+        weight: Tensor, bias: Tensor, inputHeight: Int, inputWidth: Int, strideHeight: Int = 1, strideWidth: Int = 1,
+        paddingHeight: Int = 0, paddingWidth: Int = 0, activation: Activation = .identity
+    ) throws(TensorError) {
         guard weight.rank == 4, weight.count > 0, bias.shape == [weight.shape[3]] else {
             throw .shapeMismatch(operation: "Conv2D(weight:bias:)", lhs: weight.shape, rhs: bias.shape)
         }
-        let geometry = ConvolutionGeometry(imageHeight: inputHeight, imageWidth: inputWidth, kernelHeight: weight.shape[0],
-                                           kernelWidth: weight.shape[1], strideHeight: strideHeight, strideWidth: strideWidth,
-                                           paddingHeight: paddingHeight, paddingWidth: paddingWidth)
+        let geometry = ConvolutionGeometry(
+            imageHeight: inputHeight, imageWidth: inputWidth, kernelHeight: weight.shape[0],
+            kernelWidth: weight.shape[1], strideHeight: strideHeight, strideWidth: strideWidth,
+            paddingHeight: paddingHeight, paddingWidth: paddingWidth)
         try geometry.validate("Conv2D")
         self.weight = weight
         self.bias = bias
@@ -202,8 +214,9 @@ public struct Conv2D: Layer {
     public func forward(_ input: Tensor, context: inout Context) {
         let g = geometry, cin = inChannels, cout = outChannels
         let pixels = g.imageHeight * g.imageWidth * cin
-        precondition(input.rank == 2 && input.columns == pixels,
-                     "Conv2D(\(g.imageHeight)x\(g.imageWidth)x\(cin)) needs input [batch, \(pixels)], got \(input.shape)")
+        precondition(
+            input.rank == 2 && input.columns == pixels,
+            "Conv2D(\(g.imageHeight)x\(g.imageWidth)x\(cin)) needs input [batch, \(pixels)], got \(input.shape)")
         let batch = input.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cin
         let a: Tensor
         if g.isPointwise {
@@ -221,8 +234,9 @@ public struct Conv2D: Layer {
             weight.withBase { w in
                 bias.withBase { b in
                     context.output.withMutableBase { y in
-                        UnsafeKernels.gemm(transposeA: false, transposeB: false, m: positions, n: cout, k: k,
-                                           a: a, lda: k, b: w, ldb: cout, c: y, ldc: cout)
+                        UnsafeKernels.gemm(
+                            transposeA: false, transposeB: false, m: positions, n: cout, k: k,
+                            a: a, lda: k, b: w, ldb: cout, c: y, ldc: cout)
                         UnsafeKernels.biasActivation(y, ld: cout, bias: b, rows: positions, columns: cout, activation: act)
                     }
                 }
@@ -230,10 +244,13 @@ public struct Conv2D: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Conv2D,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        precondition(outputGradient.count == context.output.count,
-                     "Conv2D backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Conv2D,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        precondition(
+            outputGradient.count == context.output.count,
+            "Conv2D backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
         let g = geometry, cin = inChannels, cout = outChannels
         let batch = context.output.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cin
         let delta = activationDelta(outputGradient, output: context.output, activation: activation, into: &context.delta)
@@ -244,8 +261,9 @@ public struct Conv2D: Layer {
             a.withBase { a in
                 delta.withBase { delta in
                     gradient.weight.withMutableBase { dw in
-                        UnsafeKernels.gemm(transposeA: true, transposeB: false, m: k, n: cout, k: positions,
-                                           a: a, lda: k, b: delta, ldb: cout, c: dw, ldc: cout)
+                        UnsafeKernels.gemm(
+                            transposeA: true, transposeB: false, m: k, n: cout, k: positions,
+                            a: a, lda: k, b: delta, ldb: cout, c: dw, ldc: cout)
                     }
                     gradient.bias.withMutableBase { db in UnsafeKernels.columnSums(delta, rows: positions, columns: cout, into: db) }
                 }
@@ -256,8 +274,9 @@ public struct Conv2D: Layer {
             delta.withBase { delta in
                 weight.withBase { w in
                     context.inputGradient.withMutableBase { dx in
-                        g.productToImage(positions: positions, k: k, inner: cout, a: delta, lda: cout, b: w, transposeB: true,
-                                         ldb: cout, batch: batch, channels: cin, columns: &context.columnGradient, into: dx)
+                        g.productToImage(
+                            positions: positions, k: k, inner: cout, a: delta, lda: cout, b: w, transposeB: true,
+                            ldb: cout, batch: batch, channels: cin, columns: &context.columnGradient, into: dx)
                     }
                 }
             }
@@ -318,13 +337,17 @@ public struct ConvTranspose2D: Layer {
     /// The output's width.
     public var outputWidth: Int { geometry.imageWidth }
 
-    static func geometry(inputHeight: Int, inputWidth: Int, kernelHeight: Int, kernelWidth: Int,
-                         strideHeight: Int, strideWidth: Int, paddingHeight: Int, paddingWidth: Int,
-                         outputPaddingHeight: Int, outputPaddingWidth: Int) throws(TensorError) -> ConvolutionGeometry {
+    static func geometry(
+        inputHeight: Int, inputWidth: Int, kernelHeight: Int, kernelWidth: Int,
+        strideHeight: Int, strideWidth: Int, paddingHeight: Int, paddingWidth: Int,
+        outputPaddingHeight: Int, outputPaddingWidth: Int
+    ) throws(TensorError) -> ConvolutionGeometry {
         guard inputHeight > 0, inputWidth > 0, outputPaddingHeight >= 0, outputPaddingWidth >= 0,
-              outputPaddingHeight < strideHeight, outputPaddingWidth < strideWidth else {
-            throw .shapeMismatch(operation: "ConvTranspose2D input and output padding (must be below the stride)",
-                                 lhs: [inputHeight, inputWidth], rhs: [outputPaddingHeight, outputPaddingWidth])
+            outputPaddingHeight < strideHeight, outputPaddingWidth < strideWidth
+        else {
+            throw .shapeMismatch(
+                operation: "ConvTranspose2D input and output padding (must be below the stride)",
+                lhs: [inputHeight, inputWidth], rhs: [outputPaddingHeight, outputPaddingWidth])
         }
         let g = ConvolutionGeometry(
             imageHeight: (inputHeight - 1) * strideHeight - 2 * paddingHeight + kernelHeight + outputPaddingHeight,
@@ -340,33 +363,40 @@ public struct ConvTranspose2D: Layer {
 
     /// A layer for `inputHeight × inputWidth` inputs, Glorot-uniform weights (fan-in
     /// `kh·kw·inChannels`, fan-out `kh·kw·outChannels`) and zero bias.
-    public init<G: RandomNumberGenerator>(inputHeight: Int, inputWidth: Int, inChannels: Int, outChannels: Int,
-                                          kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0,
-                                          outputPadding: Int = 0, activation: Activation = .identity,
-                                          using rng: inout G) throws(TensorError) {
-        geometry = try Self.geometry(inputHeight: inputHeight, inputWidth: inputWidth, kernelHeight: kernelHeight,
-                                     kernelWidth: kernelWidth, strideHeight: stride, strideWidth: stride,
-                                     paddingHeight: padding, paddingWidth: padding,
-                                     outputPaddingHeight: outputPadding, outputPaddingWidth: outputPadding)
+    public init<G: RandomNumberGenerator>(
+        inputHeight: Int, inputWidth: Int, inChannels: Int, outChannels: Int,
+        kernelHeight: Int, kernelWidth: Int, stride: Int = 1, padding: Int = 0,
+        outputPadding: Int = 0, activation: Activation = .identity,
+        using rng: inout G
+    ) throws(TensorError) {
+        geometry = try Self.geometry(
+            inputHeight: inputHeight, inputWidth: inputWidth, kernelHeight: kernelHeight,
+            kernelWidth: kernelWidth, strideHeight: stride, strideWidth: stride,
+            paddingHeight: padding, paddingWidth: padding,
+            outputPaddingHeight: outputPadding, outputPaddingWidth: outputPadding)
         guard inChannels > 0, outChannels > 0 else { throw .invalidShape([inChannels, outChannels]) }
-        weight = glorotKernel([inChannels, kernelHeight, kernelWidth, outChannels], area: kernelHeight * kernelWidth,
-                              inChannels: inChannels, outChannels: outChannels, using: &rng)
+        weight = glorotKernel(
+            [inChannels, kernelHeight, kernelWidth, outChannels], area: kernelHeight * kernelWidth,
+            inChannels: inChannels, outChannels: outChannels, using: &rng)
         bias = Tensor(zeros: [outChannels])
         self.activation = activation
     }
 
     /// A layer with the given weight `[inChannels, kh, kw, outChannels]` and bias
     /// `[outChannels]`; throws when the shapes or the geometry do not fit.
-    public init(weight: Tensor, bias: Tensor, inputHeight: Int, inputWidth: Int, strideHeight: Int = 1, strideWidth: Int = 1,
-                paddingHeight: Int = 0, paddingWidth: Int = 0, outputPaddingHeight: Int = 0, outputPaddingWidth: Int = 0,
-                activation: Activation = .identity) throws(TensorError) {
+    public init(
+        weight: Tensor, bias: Tensor, inputHeight: Int, inputWidth: Int, strideHeight: Int = 1, strideWidth: Int = 1,
+        paddingHeight: Int = 0, paddingWidth: Int = 0, outputPaddingHeight: Int = 0, outputPaddingWidth: Int = 0,
+        activation: Activation = .identity
+    ) throws(TensorError) {
         guard weight.rank == 4, weight.count > 0, bias.shape == [weight.shape[3]] else {
             throw .shapeMismatch(operation: "ConvTranspose2D(weight:bias:)", lhs: weight.shape, rhs: bias.shape)
         }
-        geometry = try Self.geometry(inputHeight: inputHeight, inputWidth: inputWidth, kernelHeight: weight.shape[1],
-                                     kernelWidth: weight.shape[2], strideHeight: strideHeight, strideWidth: strideWidth,
-                                     paddingHeight: paddingHeight, paddingWidth: paddingWidth,
-                                     outputPaddingHeight: outputPaddingHeight, outputPaddingWidth: outputPaddingWidth)
+        geometry = try Self.geometry(
+            inputHeight: inputHeight, inputWidth: inputWidth, kernelHeight: weight.shape[1],
+            kernelWidth: weight.shape[2], strideHeight: strideHeight, strideWidth: strideWidth,
+            paddingHeight: paddingHeight, paddingWidth: paddingWidth,
+            outputPaddingHeight: outputPaddingHeight, outputPaddingWidth: outputPaddingWidth)
         self.weight = weight
         self.bias = bias
         self.activation = activation
@@ -385,8 +415,9 @@ public struct ConvTranspose2D: Layer {
     public func forward(_ input: Tensor, context: inout Context) {
         let g = geometry, cin = inChannels, cout = outChannels
         let pixels = g.gridHeight * g.gridWidth * cin
-        precondition(input.rank == 2 && input.columns == pixels,
-                     "ConvTranspose2D(\(g.gridHeight)x\(g.gridWidth)x\(cin)) needs input [batch, \(pixels)], got \(input.shape)")
+        precondition(
+            input.rank == 2 && input.columns == pixels,
+            "ConvTranspose2D(\(g.gridHeight)x\(g.gridWidth)x\(cin)) needs input [batch, \(pixels)], got \(input.shape)")
         let batch = input.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cout
         context.output.prepare(rows: batch, columns: g.imageHeight * g.imageWidth * cout)
         let act = Int32(activation.rawValue)
@@ -394,20 +425,25 @@ public struct ConvTranspose2D: Layer {
             weight.withBase { w in
                 bias.withBase { b in
                     context.output.withMutableBase { y in
-                        g.productToImage(positions: positions, k: k, inner: cin, a: x, lda: cin, b: w, transposeB: false,
-                                         ldb: k, batch: batch, channels: cout, columns: &context.columns, into: y)
-                        UnsafeKernels.biasActivation(y, ld: cout, bias: b, rows: batch * g.imageHeight * g.imageWidth,
-                                                     columns: cout, activation: act)
+                        g.productToImage(
+                            positions: positions, k: k, inner: cin, a: x, lda: cin, b: w, transposeB: false,
+                            ldb: k, batch: batch, channels: cout, columns: &context.columns, into: y)
+                        UnsafeKernels.biasActivation(
+                            y, ld: cout, bias: b, rows: batch * g.imageHeight * g.imageWidth,
+                            columns: cout, activation: act)
                     }
                 }
             }
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout ConvTranspose2D,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        precondition(outputGradient.count == context.output.count,
-                     "ConvTranspose2D backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout ConvTranspose2D,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        precondition(
+            outputGradient.count == context.output.count,
+            "ConvTranspose2D backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
         let g = geometry, cin = inChannels, cout = outChannels
         let batch = context.output.rows, positions = batch * g.gridHeight * g.gridWidth, k = g.kernelHeight * g.kernelWidth * cout
         let delta = activationDelta(outputGradient, output: context.output, activation: activation, into: &context.delta)
@@ -427,8 +463,9 @@ public struct ConvTranspose2D: Layer {
             input.withBase { x in
                 dcol.withBase { dcol in
                     gradient.weight.withMutableBase { dw in
-                        UnsafeKernels.gemm(transposeA: true, transposeB: false, m: cin, n: k, k: positions,
-                                           a: x, lda: cin, b: dcol, ldb: k, c: dw, ldc: k)
+                        UnsafeKernels.gemm(
+                            transposeA: true, transposeB: false, m: cin, n: k, k: positions,
+                            a: x, lda: cin, b: dcol, ldb: k, c: dw, ldc: k)
                     }
                 }
             }
@@ -443,8 +480,9 @@ public struct ConvTranspose2D: Layer {
             dcol.withBase { dcol in
                 weight.withBase { w in
                     context.inputGradient.withMutableBase { dx in
-                        UnsafeKernels.gemm(transposeA: false, transposeB: true, m: positions, n: cin, k: k,
-                                           a: dcol, lda: k, b: w, ldb: k, c: dx, ldc: cin)
+                        UnsafeKernels.gemm(
+                            transposeA: false, transposeB: true, m: positions, n: cin, k: k,
+                            a: dcol, lda: k, b: w, ldb: k, c: dx, ldc: cin)
                     }
                 }
             }
@@ -490,8 +528,10 @@ func activationDelta(_ outputGradient: Tensor, output: Tensor, activation: Activ
 
 /// A convolution kernel of `shape` drawn Glorot-uniform with fan-in `area · inChannels` and
 /// fan-out `area · outChannels` (what Keras and PyTorch's `xavier_uniform_` use for kernels).
-func glorotKernel<G: RandomNumberGenerator>(_ shape: [Int], area: Int, inChannels: Int, outChannels: Int,
-                                            using rng: inout G) -> Tensor {
+func glorotKernel<G: RandomNumberGenerator>(
+    _ shape: [Int], area: Int, inChannels: Int, outChannels: Int,
+    using rng: inout G
+) -> Tensor {
     let limit = (6 / Float(area * (inChannels + outChannels))).squareRoot()
     return Tensor(randomUniform: shape, in: -limit...limit, using: &rng)
 }

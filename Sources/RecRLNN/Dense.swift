@@ -48,8 +48,9 @@ public struct Dense: Layer {
     public func makeContext() -> Context { Context() }
 
     public func forward(_ input: Tensor, context: inout Context) {
-        precondition(input.rank == 2 && input.shape[1] == inputSize,
-                     "Dense(\(inputSize) -> \(outputSize)) got input of shape \(input.shape)")
+        precondition(
+            input.rank == 2 && input.shape[1] == inputSize,
+            "Dense(\(inputSize) -> \(outputSize)) got input of shape \(input.shape)")
         matmul(input, weight, into: &context.output)
         let rows = context.output.rows, cols = outputSize
         let act = Int32(activation.rawValue)
@@ -60,10 +61,13 @@ public struct Dense: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Dense,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        precondition(outputGradient.shape == context.output.shape,
-                     "Dense backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Dense,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        precondition(
+            outputGradient.shape == context.output.shape,
+            "Dense backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
         // delta = dL/dy ⊙ f'(·), with f' written through the output y.
         let delta: Tensor
         if activation == .identity {

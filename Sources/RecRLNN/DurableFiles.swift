@@ -1,10 +1,10 @@
 import Foundation
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// File operations whose result survives a crash or power loss at any point: data is on
@@ -91,10 +91,10 @@ public enum DurableFiles {
 @inline(__always)
 private func posixRename(_ a: String, _ b: String) -> Int32 {
     #if canImport(Glibc)
-    return Glibc.rename(a, b)
+        return Glibc.rename(a, b)
     #elseif canImport(Musl)
-    return Musl.rename(a, b)
+        return Musl.rename(a, b)
     #else
-    return Darwin.rename(a, b)
+        return Darwin.rename(a, b)
     #endif
 }

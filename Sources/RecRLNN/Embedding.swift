@@ -81,10 +81,13 @@ public struct Embedding: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout BasicContext, gradient: inout Embedding,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        precondition(outputGradient.count == input.count * dimension,
-                     "Embedding backward: output gradient \(outputGradient.shape) does not fit \(input.shape) indices of dimension \(dimension)")
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout BasicContext, gradient: inout Embedding,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        precondition(
+            outputGradient.count == input.count * dimension,
+            "Embedding backward: output gradient \(outputGradient.shape) does not fit \(input.shape) indices of dimension \(dimension)")
         if computeInputGradient {
             context.inputGradient.prepare(shape: input.shape)
             context.inputGradient.fill(0)

@@ -39,8 +39,9 @@ public protocol Layer: Sendable {
     ///   - computeParameterGradient: false skips the weight gradients (e.g. a critic whose
     ///     weights are frozen during the actor update).
     ///   - computeInputGradient: false skips dL/d(input) (e.g. a network's first layer).
-    func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Self,
-                  computeParameterGradient: Bool, computeInputGradient: Bool)
+    func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Self,
+        computeParameterGradient: Bool, computeInputGradient: Bool)
 
     /// Visits every parameter by name (e.g. `layers.0.weight`), mutably.
     mutating func visitParameters(_ body: (_ name: String, _ parameter: inout Tensor) throws -> Void) rethrows
@@ -71,8 +72,9 @@ extension Layer {
         var context = makeContext()
         forward(input, context: &context)
         var g = zeroGradient()
-        backward(input: input, outputGradient: outputGradient, context: &context, gradient: &g,
-                 computeParameterGradient: true, computeInputGradient: true)
+        backward(
+            input: input, outputGradient: outputGradient, context: &context, gradient: &g,
+            computeParameterGradient: true, computeInputGradient: true)
         return (context.inputGradient, g)
     }
 

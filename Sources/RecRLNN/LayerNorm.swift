@@ -49,8 +49,9 @@ public struct LayerNorm: Layer {
 
     public func forward(_ input: Tensor, context: inout Context) {
         let d = size
-        precondition(input.rank == 2 && input.columns % d == 0 && input.count > 0,
-                     "LayerNorm(\(d)) needs input [batch, m · \(d)], got \(input.shape)")
+        precondition(
+            input.rank == 2 && input.columns % d == 0 && input.count > 0,
+            "LayerNorm(\(d)) needs input [batch, m · \(d)], got \(input.shape)")
         let groups = input.count / d
         context.output.prepare(rows: input.rows, columns: input.columns)
         context.normalized.prepare(rows: groups, columns: d)
@@ -86,10 +87,13 @@ public struct LayerNorm: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout LayerNorm,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
-        precondition(outputGradient.count == context.output.count,
-                     "LayerNorm backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout LayerNorm,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
+        precondition(
+            outputGradient.count == context.output.count,
+            "LayerNorm backward: output gradient \(outputGradient.shape) does not match output \(context.output.shape)")
         let d = size, groups = context.normalized.rows
         if computeParameterGradient {
             gradient.scale.prepare(count: d)

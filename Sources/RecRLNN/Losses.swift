@@ -133,8 +133,9 @@ public enum SoftmaxCrossEntropy {
                     }
                     var end = row + 1
                     while end < rows && t[end] >= 0 { end += 1 }
-                    loss += UnsafeKernels.softmaxCrossEntropy(z.baseAddress! + row * m, rows: end - row, columns: m, ld: m,
-                                                              targets: t.baseAddress! + row, scale: scale)
+                    loss += UnsafeKernels.softmaxCrossEntropy(
+                        z.baseAddress! + row * m, rows: end - row, columns: m, ld: m,
+                        targets: t.baseAddress! + row, scale: scale)
                     row = end
                 }
             }

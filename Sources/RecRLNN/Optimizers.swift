@@ -84,8 +84,9 @@ public struct Adam: Optimizer {
         let b1 = beta1, b2 = beta2
         var index = 0
         model.updateParameters(pairedWith: gradient) { p, g in
-            precondition(p.shape == g.shape && p.count == firstMoments[index].count,
-                         "Adam: parameter \(p.shape) vs gradient \(g.shape)")
+            precondition(
+                p.shape == g.shape && p.count == firstMoments[index].count,
+                "Adam: parameter \(p.shape) vs gradient \(g.shape)")
             let n = p.count
             g.withUnsafeBufferPointer { gp in
                 firstMoments[index].withUnsafeMutableBufferPointer { mp in
@@ -136,7 +137,8 @@ extension Adam {
     /// Both moment lists must have the same length and shapes, one per parameter tensor.
     public mutating func restore(step: Int, firstMoments: [Tensor], secondMoments: [Tensor]) throws(CheckpointError) {
         guard step >= 0, firstMoments.count == secondMoments.count,
-              zip(firstMoments, secondMoments).allSatisfy({ $0.shape == $1.shape }) else {
+            zip(firstMoments, secondMoments).allSatisfy({ $0.shape == $1.shape })
+        else {
             throw .invalidHeader("Adam state: step \(step), \(firstMoments.count) first and \(secondMoments.count) second moments of differing shapes")
         }
         self.step = step
@@ -154,8 +156,12 @@ extension Adam {
 
     /// Calls `body` with the index, first-moment and second-moment storage of every parameter
     /// tensor, in ``Layer/updateParameters(pairedWith:_:)`` order (empty before the first step).
-    public mutating func withMomentBuffers(_ body: (_ index: Int, _ first: UnsafeMutableBufferPointer<Float>,
-                                                    _ second: UnsafeMutableBufferPointer<Float>) -> Void) {
+    public mutating func withMomentBuffers(
+        _ body: (
+            _ index: Int, _ first: UnsafeMutableBufferPointer<Float>,
+            _ second: UnsafeMutableBufferPointer<Float>
+        ) -> Void
+    ) {
         for i in firstMoments.indices {
             firstMoments[i].withUnsafeMutableBufferPointer { m in
                 secondMoments[i].withUnsafeMutableBufferPointer { v in body(i, m, v) }
@@ -165,9 +171,9 @@ extension Adam {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Scales `gradient` so that its global L2 norm is at most `maxNorm` and returns

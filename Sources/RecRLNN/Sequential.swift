@@ -28,14 +28,18 @@ public struct Sequential<First: Layer, Second: Layer>: Layer {
         second.forward(context.first.output, context: &context.second)
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Self,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout Self,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
         let middle = context.first.output
-        second.backward(input: middle, outputGradient: outputGradient, context: &context.second, gradient: &gradient.second,
-                        computeParameterGradient: computeParameterGradient, computeInputGradient: true)
+        second.backward(
+            input: middle, outputGradient: outputGradient, context: &context.second, gradient: &gradient.second,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: true)
         let middleGradient = context.second.inputGradient
-        first.backward(input: input, outputGradient: middleGradient, context: &context.first, gradient: &gradient.first,
-                       computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
+        first.backward(
+            input: input, outputGradient: middleGradient, context: &context.first, gradient: &gradient.first,
+            computeParameterGradient: computeParameterGradient, computeInputGradient: computeInputGradient)
     }
 
     public mutating func visitParameters(_ body: (String, inout Tensor) throws -> Void) rethrows {
@@ -79,8 +83,10 @@ public struct MLP: Layer {
     /// An MLP `sizes[0] -> sizes[1] -> … -> sizes.last`, with `hiddenActivation`
     /// after every hidden layer and `outputActivation` after the last one.
     /// Weights are Glorot-uniform, biases zero.
-    public init<G: RandomNumberGenerator>(sizes: [Int], hiddenActivation: Activation = .relu,
-                                          outputActivation: Activation = .identity, using rng: inout G) {
+    public init<G: RandomNumberGenerator>(
+        sizes: [Int], hiddenActivation: Activation = .relu,
+        outputActivation: Activation = .identity, using rng: inout G
+    ) {
         precondition(sizes.count >= 2, "MLP needs at least an input and an output size, got \(sizes)")
         var layers: [Dense] = []
         for i in 0..<(sizes.count - 1) {
@@ -112,15 +118,18 @@ public struct MLP: Layer {
         }
     }
 
-    public func backward(input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout MLP,
-                         computeParameterGradient: Bool, computeInputGradient: Bool) {
+    public func backward(
+        input: Tensor, outputGradient: Tensor, context: inout Context, gradient: inout MLP,
+        computeParameterGradient: Bool, computeInputGradient: Bool
+    ) {
         var i = layers.count - 1
         var upstream = outputGradient
         while i >= 0 {
             let x = i == 0 ? input : context.layers[i - 1].output
-            layers[i].backward(input: x, outputGradient: upstream, context: &context.layers[i], gradient: &gradient.layers[i],
-                               computeParameterGradient: computeParameterGradient,
-                               computeInputGradient: i > 0 || computeInputGradient)
+            layers[i].backward(
+                input: x, outputGradient: upstream, context: &context.layers[i], gradient: &gradient.layers[i],
+                computeParameterGradient: computeParameterGradient,
+                computeInputGradient: i > 0 || computeInputGradient)
             if i > 0 { upstream = context.layers[i].inputGradient }
             i -= 1
         }

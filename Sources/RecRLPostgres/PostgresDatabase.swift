@@ -94,8 +94,9 @@ public struct PostgresSettings: Sendable {
         case "require": tls = .require(.makeClientConfiguration())
         default: tls = .prefer(.makeClientConfiguration())
         }
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
-                                                         database: database, tls: tls)
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password,
+            database: database, tls: tls)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         configuration.options.connectionIdleTimeout = .seconds(60)
@@ -151,8 +152,10 @@ public final class PostgresPool: Sendable {
     /// ``PostgresStoreError/timedOut(operation:seconds:)`` when the lease and the work take
     /// longer than `timeout` seconds (default ``PostgresSettings/operationTimeout``) (the work is cancelled then; a
     /// statement the server already committed stays committed).
-    public func withConnection<T: Sendable>(_ operation: String, timeout: Double? = nil,
-                                            _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func withConnection<T: Sendable>(
+        _ operation: String, timeout: Double? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let client = self.client
         return try await withTimeout(operation, seconds: timeout ?? settings.operationTimeout) {
             try await client.withConnection { connection in try await body(connection) }
@@ -161,8 +164,10 @@ public final class PostgresPool: Sendable {
 
     /// ``withConnection(_:timeout:_:)`` inside a transaction (committed when `body` returns,
     /// rolled back when it throws).
-    public func withTransaction<T: Sendable>(_ operation: String, timeout: Double? = nil,
-                                             _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+    public func withTransaction<T: Sendable>(
+        _ operation: String, timeout: Double? = nil,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let logger = self.logger
         return try await withConnection(operation, timeout: timeout) { connection in
             try await connection.query("BEGIN", logger: logger)
@@ -178,8 +183,10 @@ public final class PostgresPool: Sendable {
     }
 
     /// Runs `work`, or fails after `seconds` without waiting for it (it is cancelled).
-    func withTimeout<T: Sendable>(_ operation: String, seconds: Double,
-                                  _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+    func withTimeout<T: Sendable>(
+        _ operation: String, seconds: Double,
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let pending = PendingContinuation(continuation)
             let timer = Task {
@@ -228,14 +235,16 @@ public final class PostgresPool: Sendable {
         // A one-off at start-up, possibly waiting for another replica's migration.
         return try await withTransaction("migrate", timeout: max(settings.operationTimeout, 30)) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
-            try await connection.query("""
+            try await connection.query(
+                """
                 CREATE TABLE IF NOT EXISTS recrl_migrations (
                     version TEXT PRIMARY KEY,
                     applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
                 """, logger: logger)
             var applied = Set<String>()
             for try await version in try await connection.query("SELECT version FROM recrl_migrations", logger: logger)
-                .decode(String.self) {
+                .decode(String.self)
+            {
                 applied.insert(version)
             }
             var now: [String] = []

@@ -44,89 +44,93 @@ public final class PostgresEventLog: FeedbackEventLog {
     /// The schema, in order (the SQLite log's columns; `"user"` and `"timestamp"` are
     /// quoted because they are keywords in PostgreSQL).
     public static let migrations: [PostgresPool.Migration] = [
-        .init(version: "events/v1", statements: [
-            """
-            CREATE TABLE events (
-                id BIGSERIAL PRIMARY KEY,
-                "user" TEXT NOT NULL,
-                item TEXT NOT NULL,
-                reward DOUBLE PRECISION NOT NULL,
-                rating DOUBLE PRECISION,
-                "timestamp" DOUBLE PRECISION NOT NULL,
-                model_version TEXT NOT NULL,
-                arm TEXT NOT NULL,
-                event_id TEXT)
-            """,
-            "CREATE INDEX events_arm ON events(arm)",
-            "CREATE UNIQUE INDEX events_event_id ON events(event_id)",
-            "CREATE TABLE recrl_write_probe (id INT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
-            """
-            CREATE FUNCTION recrl_append_event(
-                p_user TEXT, p_item TEXT, p_reward DOUBLE PRECISION, p_rating DOUBLE PRECISION,
-                p_timestamp DOUBLE PRECISION, p_model_version TEXT, p_arm TEXT, p_event_id TEXT,
-                OUT row_id BIGINT, OUT inserted BOOLEAN)
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                -- Held until commit: rows commit in the order of their ids.
-                PERFORM pg_advisory_xact_lock(\(appendLockKey));
-                IF p_event_id IS NOT NULL THEN
-                    SELECT e.id INTO row_id FROM events e WHERE e.event_id = p_event_id;
-                    IF FOUND THEN
-                        inserted := false;
-                        RETURN;
+        .init(
+            version: "events/v1",
+            statements: [
+                """
+                CREATE TABLE events (
+                    id BIGSERIAL PRIMARY KEY,
+                    "user" TEXT NOT NULL,
+                    item TEXT NOT NULL,
+                    reward DOUBLE PRECISION NOT NULL,
+                    rating DOUBLE PRECISION,
+                    "timestamp" DOUBLE PRECISION NOT NULL,
+                    model_version TEXT NOT NULL,
+                    arm TEXT NOT NULL,
+                    event_id TEXT)
+                """,
+                "CREATE INDEX events_arm ON events(arm)",
+                "CREATE UNIQUE INDEX events_event_id ON events(event_id)",
+                "CREATE TABLE recrl_write_probe (id INT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
+                """
+                CREATE FUNCTION recrl_append_event(
+                    p_user TEXT, p_item TEXT, p_reward DOUBLE PRECISION, p_rating DOUBLE PRECISION,
+                    p_timestamp DOUBLE PRECISION, p_model_version TEXT, p_arm TEXT, p_event_id TEXT,
+                    OUT row_id BIGINT, OUT inserted BOOLEAN)
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    -- Held until commit: rows commit in the order of their ids.
+                    PERFORM pg_advisory_xact_lock(\(appendLockKey));
+                    IF p_event_id IS NOT NULL THEN
+                        SELECT e.id INTO row_id FROM events e WHERE e.event_id = p_event_id;
+                        IF FOUND THEN
+                            inserted := false;
+                            RETURN;
+                        END IF;
                     END IF;
-                END IF;
-                INSERT INTO events ("user", item, reward, rating, "timestamp", model_version, arm, event_id)
-                VALUES (p_user, p_item, p_reward, p_rating, p_timestamp, p_model_version, p_arm, p_event_id)
-                RETURNING id INTO row_id;
-                inserted := true;
-            END
-            $$
-            """,
-        ]),
+                    INSERT INTO events ("user", item, reward, rating, "timestamp", model_version, arm, event_id)
+                    VALUES (p_user, p_item, p_reward, p_rating, p_timestamp, p_model_version, p_arm, p_event_id)
+                    RETURNING id INTO row_id;
+                    inserted := true;
+                END
+                $$
+                """,
+            ]),
         // The SQLite log's v3-impressions. The 8-argument recrl_append_event stays (its
         // rows get a NULL request_id), so replicas of the previous release keep appending
         // during a rolling upgrade.
-        .init(version: "events/v2-impressions", statements: [
-            "ALTER TABLE events ADD COLUMN request_id TEXT",
-            "CREATE INDEX events_request_id ON events(request_id)",
-            """
-            CREATE TABLE impressions (
-                id BIGSERIAL PRIMARY KEY,
-                request_id TEXT NOT NULL UNIQUE,
-                "user" TEXT NOT NULL,
-                items TEXT NOT NULL,
-                propensities TEXT NOT NULL,
-                slate_propensity DOUBLE PRECISION NOT NULL,
-                serving_policy TEXT NOT NULL,
-                model_version TEXT NOT NULL,
-                arm TEXT NOT NULL,
-                "timestamp" DOUBLE PRECISION NOT NULL)
-            """,
-            """
-            CREATE FUNCTION recrl_append_event(
-                p_user TEXT, p_item TEXT, p_reward DOUBLE PRECISION, p_rating DOUBLE PRECISION,
-                p_timestamp DOUBLE PRECISION, p_model_version TEXT, p_arm TEXT, p_event_id TEXT,
-                p_request_id TEXT, OUT row_id BIGINT, OUT inserted BOOLEAN)
-            LANGUAGE plpgsql AS $$
-            BEGIN
-                -- Held until commit: rows commit in the order of their ids.
-                PERFORM pg_advisory_xact_lock(\(appendLockKey));
-                IF p_event_id IS NOT NULL THEN
-                    SELECT e.id INTO row_id FROM events e WHERE e.event_id = p_event_id;
-                    IF FOUND THEN
-                        inserted := false;
-                        RETURN;
+        .init(
+            version: "events/v2-impressions",
+            statements: [
+                "ALTER TABLE events ADD COLUMN request_id TEXT",
+                "CREATE INDEX events_request_id ON events(request_id)",
+                """
+                CREATE TABLE impressions (
+                    id BIGSERIAL PRIMARY KEY,
+                    request_id TEXT NOT NULL UNIQUE,
+                    "user" TEXT NOT NULL,
+                    items TEXT NOT NULL,
+                    propensities TEXT NOT NULL,
+                    slate_propensity DOUBLE PRECISION NOT NULL,
+                    serving_policy TEXT NOT NULL,
+                    model_version TEXT NOT NULL,
+                    arm TEXT NOT NULL,
+                    "timestamp" DOUBLE PRECISION NOT NULL)
+                """,
+                """
+                CREATE FUNCTION recrl_append_event(
+                    p_user TEXT, p_item TEXT, p_reward DOUBLE PRECISION, p_rating DOUBLE PRECISION,
+                    p_timestamp DOUBLE PRECISION, p_model_version TEXT, p_arm TEXT, p_event_id TEXT,
+                    p_request_id TEXT, OUT row_id BIGINT, OUT inserted BOOLEAN)
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    -- Held until commit: rows commit in the order of their ids.
+                    PERFORM pg_advisory_xact_lock(\(appendLockKey));
+                    IF p_event_id IS NOT NULL THEN
+                        SELECT e.id INTO row_id FROM events e WHERE e.event_id = p_event_id;
+                        IF FOUND THEN
+                            inserted := false;
+                            RETURN;
+                        END IF;
                     END IF;
-                END IF;
-                INSERT INTO events ("user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id)
-                VALUES (p_user, p_item, p_reward, p_rating, p_timestamp, p_model_version, p_arm, p_event_id, p_request_id)
-                RETURNING id INTO row_id;
-                inserted := true;
-            END
-            $$
-            """,
-        ]),
+                    INSERT INTO events ("user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id)
+                    VALUES (p_user, p_item, p_reward, p_rating, p_timestamp, p_model_version, p_arm, p_event_id, p_request_id)
+                    RETURNING id INTO row_id;
+                    inserted := true;
+                END
+                $$
+                """,
+            ]),
     ]
 
     /// The advisory lock key of appends ("recrl-ev" in ASCII).
@@ -159,7 +163,8 @@ public final class PostgresEventLog: FeedbackEventLog {
             do {
                 let at = Date().timeIntervalSince1970
                 try await database.withConnection("write probe") { connection in
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         INSERT INTO recrl_write_probe (id, at) VALUES (1, \(at))
                         ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at
                         """, logger: logger)
@@ -176,7 +181,8 @@ public final class PostgresEventLog: FeedbackEventLog {
         let logger = database.logger
         do {
             let (id, inserted) = try await database.withConnection("append") { connection -> (Int64, Bool) in
-                let rows = try await connection.query("""
+                let rows = try await connection.query(
+                    """
                     SELECT row_id, inserted FROM recrl_append_event(
                         \(event.user), \(event.item), \(Double(event.reward)), \(event.rating.map { Double($0) }),
                         \(event.timestamp.timeIntervalSince1970), \(event.modelVersion), \(event.arm), \(event.eventID),
@@ -236,10 +242,13 @@ public final class PostgresEventLog: FeedbackEventLog {
             var events: [FeedbackEvent] = []
             let rows = try await connection.query(query, logger: logger)
             for try await (id, user, item, reward, rating, seconds, version, arm, eventID, requestID)
-                in rows.decode((Int64, String, String, Double, Double?, Double, String, String, String?, String?).self) {
-                events.append(FeedbackEvent(id: id, user: user, item: item, reward: Float(reward), rating: rating.map { Float($0) },
-                                            timestamp: Date(timeIntervalSince1970: seconds), modelVersion: version,
-                                            arm: arm, eventID: eventID, requestID: requestID))
+                in rows.decode((Int64, String, String, Double, Double?, Double, String, String, String?, String?).self)
+            {
+                events.append(
+                    FeedbackEvent(
+                        id: id, user: user, item: item, reward: Float(reward), rating: rating.map { Float($0) },
+                        timestamp: Date(timeIntervalSince1970: seconds), modelVersion: version,
+                        arm: arm, eventID: eventID, requestID: requestID))
             }
             return events
         }
@@ -255,7 +264,8 @@ public final class PostgresEventLog: FeedbackEventLog {
         let logger = database.logger
         do {
             let id = try await database.withConnection("append impression") { connection -> Int64 in
-                let rows = try await connection.query("""
+                let rows = try await connection.query(
+                    """
                     INSERT INTO impressions (request_id, "user", items, propensities, slate_propensity, serving_policy,
                                              model_version, arm, "timestamp")
                     VALUES (\(impression.requestID), \(impression.user), \(items), \(propensities),
@@ -281,16 +291,19 @@ public final class PostgresEventLog: FeedbackEventLog {
         let logger = database.logger
         return try await database.withConnection("read impressions") { connection in
             var stored: [ImpressionRecord] = []
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT id, request_id, "user", items, propensities, slate_propensity, serving_policy, model_version, arm, "timestamp"
                 FROM impressions ORDER BY id
                 """, logger: logger)
             for try await (id, request, user, items, propensities, slate, policy, version, arm, seconds)
-                in rows.decode((Int64, String, String, String, String, Double, String, String, String, Double).self) {
-                stored.append(try ImpressionRecord(
-                    id: id, requestID: request, user: user, encodedItems: items, encodedPropensities: propensities,
-                    slatePropensity: slate, servingPolicy: policy, modelVersion: version, arm: arm,
-                    timestamp: Date(timeIntervalSince1970: seconds)))
+                in rows.decode((Int64, String, String, String, String, Double, String, String, String, Double).self)
+            {
+                stored.append(
+                    try ImpressionRecord(
+                        id: id, requestID: request, user: user, encodedItems: items, encodedPropensities: propensities,
+                        slatePropensity: slate, servingPolicy: policy, modelVersion: version, arm: arm,
+                        timestamp: Date(timeIntervalSince1970: seconds)))
             }
             return stored
         }

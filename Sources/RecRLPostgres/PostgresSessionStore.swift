@@ -28,15 +28,17 @@ public final class PostgresSessionStore: SharedSessionStore {
 
     /// The schema, in order.
     public static let migrations: [PostgresPool.Migration] = [
-        .init(version: "sessions/v1", statements: [
-            """
-            CREATE TABLE recrl_sessions (
-                user_id TEXT PRIMARY KEY,
-                items TEXT[] NOT NULL,
-                updated_at TIMESTAMPTZ NOT NULL DEFAULT now())
-            """,
-            "CREATE INDEX recrl_sessions_updated_at ON recrl_sessions(updated_at)",
-        ]),
+        .init(
+            version: "sessions/v1",
+            statements: [
+                """
+                CREATE TABLE recrl_sessions (
+                    user_id TEXT PRIMARY KEY,
+                    items TEXT[] NOT NULL,
+                    updated_at TIMESTAMPTZ NOT NULL DEFAULT now())
+                """,
+                "CREATE INDEX recrl_sessions_updated_at ON recrl_sessions(updated_at)",
+            ])
     ]
 
     /// The store in `database`, after applying its migrations.
@@ -54,7 +56,8 @@ public final class PostgresSessionStore: SharedSessionStore {
     public func window(user: String) async throws -> [String] {
         let logger = database.logger, ttl = self.ttl
         return try await database.withConnection("read session") { connection in
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 SELECT items FROM recrl_sessions
                 WHERE user_id = \(user) AND updated_at > now() - make_interval(secs => \(ttl))
                 """, logger: logger)
@@ -67,7 +70,8 @@ public final class PostgresSessionStore: SharedSessionStore {
         let logger = database.logger, ttl = self.ttl, size = max(1, size)
         return try await database.withConnection("update session") { connection in
             // `previous` reads the row before the upsert (the statement's snapshot).
-            let rows = try await connection.query("""
+            let rows = try await connection.query(
+                """
                 WITH previous AS (
                     SELECT items FROM recrl_sessions
                     WHERE user_id = \(user) AND updated_at > now() - make_interval(secs => \(ttl)))

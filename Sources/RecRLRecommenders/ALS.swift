@@ -44,8 +44,9 @@ public struct ALSRecommender: Recommender, Sendable {
     public mutating func fit(train: InteractionDataset) throws {
         var rng = SplitMix64(seed: seed)
         let ratings = try SparseRatings(byUser: train.userItemMatrix(binary: false))
-        let configuration = MatrixFactorization.Configuration(factors: factors, regularization: regularization,
-                                                              iterations: iterations, initialScale: 0.1)
+        let configuration = MatrixFactorization.Configuration(
+            factors: factors, regularization: regularization,
+            iterations: iterations, initialScale: 0.1)
         let model = try MatrixFactorization.fitExplicit(ratings, configuration: configuration, using: &rng)
         itemCount = train.itemCount
         scale = train.ratingScale
@@ -100,8 +101,10 @@ public struct IALSRecommender: Recommender, Sendable {
     private var itemCount = 0
 
     /// Creates an implicit ALS model; all parameters have the documented defaults.
-    public init(factors: Int = 32, iterations: Int = 10, regularization: Float = 50, alpha: Float = 5,
-                useRatings: Bool = false, seed: UInt64 = 0) {
+    public init(
+        factors: Int = 32, iterations: Int = 10, regularization: Float = 50, alpha: Float = 5,
+        useRatings: Bool = false, seed: UInt64 = 0
+    ) {
         self.factors = factors
         self.iterations = iterations
         self.regularization = regularization
@@ -116,8 +119,9 @@ public struct IALSRecommender: Recommender, Sendable {
     public mutating func fit(train: InteractionDataset) throws {
         var rng = SplitMix64(seed: seed)
         let ratings = try SparseRatings(byUser: train.userItemMatrix(binary: !useRatings))
-        let configuration = MatrixFactorization.Configuration(factors: factors, regularization: regularization,
-                                                              iterations: iterations, alpha: alpha, initialScale: 0.01)
+        let configuration = MatrixFactorization.Configuration(
+            factors: factors, regularization: regularization,
+            iterations: iterations, alpha: alpha, initialScale: 0.01)
         let model = try MatrixFactorization.fitImplicit(ratings, configuration: configuration, using: &rng)
         itemCount = train.itemCount
         userFactors = model.userFactors.scalars

@@ -127,8 +127,10 @@ public struct ItemKNNRecommender: Recommender, Sendable {
             // Invert: item i lists every j that has i among its neighbours, by ascending j.
             var owner = [Int32](repeating: 0, count: index.count)
             for j in 0..<n { for b in start[j]..<start[j + 1] { owner[b] = Int32(j) } }
-            let inverted = try SparseMatrix(rows: n, columns: n, rowIndices: owner, columnIndices: index, values: sims,
-                                            duplicates: .keep).transposed()
+            let inverted = try SparseMatrix(
+                rows: n, columns: n, rowIndices: owner, columnIndices: index, values: sims,
+                duplicates: .keep
+            ).transposed()
             neighbourStart = inverted.rowStart
             neighbourIndex = inverted.columnIndices
             neighbourSimilarity = inverted.values
@@ -194,8 +196,10 @@ public struct BPRRecommender: Recommender, Sendable {
     private var itemCount = 0
 
     /// Creates a BPR-MF model; all parameters have the documented defaults.
-    public init(factors: Int = 64, epochs: Int = 60, learningRate: Float = 0.05, regularization: Float = 0.02,
-                initStd: Float = 0.1, seed: UInt64 = 0) {
+    public init(
+        factors: Int = 64, epochs: Int = 60, learningRate: Float = 0.05, regularization: Float = 0.02,
+        initStd: Float = 0.1, seed: UInt64 = 0
+    ) {
         self.factors = factors
         self.epochs = epochs
         self.learningRate = learningRate

@@ -31,8 +31,9 @@ public struct EvaluationReport: Codable, Sendable {
 
         /// Summarises a data set and its split.
         public init(dataset: InteractionDataset, split: Split) {
-            self.init(users: dataset.userCount, items: dataset.itemCount, interactions: dataset.interactionCount,
-                      train: split.train.interactionCount, test: split.test.interactionCount)
+            self.init(
+                users: dataset.userCount, items: dataset.itemCount, interactions: dataset.interactionCount,
+                train: split.train.interactionCount, test: split.test.interactionCount)
         }
     }
 
@@ -52,8 +53,10 @@ public struct EvaluationReport: Codable, Sendable {
     public var results: [PolicyResult]
 
     /// Creates a report.
-    public init(dataset: DatasetSummary, split: String, evaluationProtocol: String, seed: UInt64,
-                relevanceThreshold: Double, validation: ValidationReport, results: [PolicyResult]) {
+    public init(
+        dataset: DatasetSummary, split: String, evaluationProtocol: String, seed: UInt64,
+        relevanceThreshold: Double, validation: ValidationReport, results: [PolicyResult]
+    ) {
         self.dataset = dataset
         self.split = split
         self.evaluationProtocol = evaluationProtocol

@@ -37,8 +37,10 @@ public struct EvaluationConfig: Sendable {
     public var diversityFeatures: DiversityFeatures
 
     /// Creates a configuration; all parameters have the documented defaults.
-    public init(ks: [Int] = [5, 10], relevanceThreshold: Float = 4, evaluationProtocol: EvaluationProtocol = .full,
-                diversityFeatures: DiversityFeatures = .genresFirst) {
+    public init(
+        ks: [Int] = [5, 10], relevanceThreshold: Float = 4, evaluationProtocol: EvaluationProtocol = .full,
+        diversityFeatures: DiversityFeatures = .genresFirst
+    ) {
         self.ks = ks
         self.relevanceThreshold = relevanceThreshold
         self.evaluationProtocol = evaluationProtocol
@@ -61,8 +63,10 @@ public struct PolicyResult: Codable, Sendable {
     public var tuning: TuningOutcome?
 
     /// Creates a result.
-    public init(policy: String, metrics: [String: Double], trainSeconds: Double, evalSeconds: Double,
-                tuning: TuningOutcome? = nil) {
+    public init(
+        policy: String, metrics: [String: Double], trainSeconds: Double, evalSeconds: Double,
+        tuning: TuningOutcome? = nil
+    ) {
         self.policy = policy
         self.metrics = metrics
         self.trainSeconds = trainSeconds
@@ -81,15 +85,18 @@ public struct PolicyResult: Codable, Sendable {
 /// Computes offline metrics of recommenders on a ``Split``.
 public enum Evaluator {
     /// Fits `recommender` on `split.train`, evaluates it on `split.test`, and times both.
-    public static func run(_ recommender: inout some Recommender, split: Split,
-                           config: EvaluationConfig = EvaluationConfig()) throws -> PolicyResult {
+    public static func run(
+        _ recommender: inout some Recommender, split: Split,
+        config: EvaluationConfig = EvaluationConfig()
+    ) throws -> PolicyResult {
         let t0 = Date()
         try recommender.fit(train: split.train)
         let t1 = Date()
         let metrics = evaluate(recommender, split: split, config: config)
         let t2 = Date()
-        return PolicyResult(policy: recommender.name, metrics: metrics,
-                            trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1))
+        return PolicyResult(
+            policy: recommender.name, metrics: metrics,
+            trainSeconds: t1.timeIntervalSince(t0), evalSeconds: t2.timeIntervalSince(t1))
     }
 
     /// Evaluates an already-fitted recommender.
@@ -100,8 +107,10 @@ public enum Evaluator {
     /// diversity; omitted without genres or embeddings) and `novelty` (mean −log2(pop(i)/#train users)
     /// of recommended items, pop clipped to ≥ 1). `drr` reports `precision@K` and `ndcg@K`.
     /// Both add `rmse` and `mae` over all test interactions when the model predicts ratings.
-    public static func evaluate(_ recommender: some Recommender, split: Split,
-                                config: EvaluationConfig = EvaluationConfig()) -> [String: Double] {
+    public static func evaluate(
+        _ recommender: some Recommender, split: Split,
+        config: EvaluationConfig = EvaluationConfig()
+    ) -> [String: Double] {
         let ks = Array(Set(config.ks.filter { $0 > 0 })).sorted()
         var metrics: [String: Double] = [:]
         guard let maxK = ks.last else { return metrics }
@@ -196,7 +205,8 @@ public enum Evaluator {
     /// predict ratings (its first prediction is `nil`) or the test set is empty.
     public static func ratingErrors(_ recommender: some Recommender, test: InteractionDataset) -> (rmse: Double, mae: Double)? {
         guard test.interactionCount > 0,
-              recommender.predictRating(user: Int(test.users[0]), item: Int(test.items[0])) != nil else { return nil }
+            recommender.predictRating(user: Int(test.users[0]), item: Int(test.items[0])) != nil
+        else { return nil }
         var se = 0.0, ae = 0.0, n = 0
         for r in 0..<test.interactionCount {
             guard let p = recommender.predictRating(user: Int(test.users[r]), item: Int(test.items[r])) else { continue }
@@ -209,10 +219,13 @@ public enum Evaluator {
         return ((se / Double(n)).squareRoot(), ae / Double(n))
     }
 
-    static func diversitySimilarity(train: InteractionDataset, recommender: some Recommender,
-                                    source: DiversityFeatures) -> ((Int, Int) -> Double)? {
+    static func diversitySimilarity(
+        train: InteractionDataset, recommender: some Recommender,
+        source: DiversityFeatures
+    ) -> ((Int, Int) -> Double)? {
         let genres = train.itemInfo.genres
-        let genreSim: ((Int, Int) -> Double)? = train.itemInfo.hasGenres
+        let genreSim: ((Int, Int) -> Double)? =
+            train.itemInfo.hasGenres
             ? { a, b in RankingMetrics.setCosine(genres[a], genres[b]) } : nil
         var embeddingSim: ((Int, Int) -> Double)? = nil
         if let emb = recommender.itemEmbeddings, emb.count == train.itemCount {

@@ -37,8 +37,10 @@ public struct GRU4RecConfiguration: Sendable, Equatable {
     public var maxGradientNorm: Float
 
     /// Creates a configuration; every parameter has the documented default.
-    public init(embeddingSize: Int = 64, hiddenSize: Int = 100, learningRate: Float = 0.002, epochs: Int = 10,
-                batchSize: Int = 32, truncation: Int = 20, maxGradientNorm: Float = 5) {
+    public init(
+        embeddingSize: Int = 64, hiddenSize: Int = 100, learningRate: Float = 0.002, epochs: Int = 10,
+        batchSize: Int = 32, truncation: Int = 20, maxGradientNorm: Float = 5
+    ) {
         self.embeddingSize = embeddingSize
         self.hiddenSize = hiddenSize
         self.learningRate = learningRate
@@ -115,8 +117,9 @@ public struct GRU4RecRecommender: Recommender, Sendable {
         // No more lanes than sequences and no longer windows than the longest sequence: the
         // rest would be padding only (the same model, less work on small data sets).
         let longest = sequences.map(\.count).max() ?? 1
-        var buffers = SequenceBatch(lanes: max(1, min(c.batchSize, trainable.count)), steps: max(1, min(c.truncation, longest)),
-                                    hidden: c.hiddenSize)
+        var buffers = SequenceBatch(
+            lanes: max(1, min(c.batchSize, trainable.count)), steps: max(1, min(c.truncation, longest)),
+            hidden: c.hiddenSize)
         var embeddingContext = embedding.makeContext(), gruContext = gru.makeContext(), outputContext = output.makeContext()
         var embeddingGradient = embedding.zeroGradient(), gruGradient = gru.zeroGradient(), outputGradient = output.zeroGradient()
         var embeddingOptimizer = Adam(learningRate: c.learningRate), gruOptimizer = Adam(learningRate: c.learningRate)
@@ -134,18 +137,23 @@ public struct GRU4RecRecommender: Recommender, Sendable {
                 let hidden = gruContext.output.reshaped([buffers.lanes * buffers.steps, c.hiddenSize])
                 output.forward(hidden, context: &outputContext)
                 logits.assign(outputContext.output)
-                let loss = SoftmaxCrossEntropy.replaceWithGradient(&logits, targets: buffers.targets,
-                                                                   scale: 1 / Float(buffers.validSteps))
+                let loss = SoftmaxCrossEntropy.replaceWithGradient(
+                    &logits, targets: buffers.targets,
+                    scale: 1 / Float(buffers.validSteps))
                 lossSum += Double(loss)
                 predicted += buffers.validSteps
-                output.backward(input: hidden, outputGradient: logits, context: &outputContext, gradient: &outputGradient,
-                                computeParameterGradient: true, computeInputGradient: true)
-                gru.backward(input: embeddingContext.output, outputGradient: outputContext.inputGradient, finalStateGradient: nil,
-                             context: &gruContext, gradient: &gruGradient, computeParameterGradient: true, computeInputGradient: true)
-                embedding.backward(input: buffers.indices, outputGradient: gruContext.inputGradient, context: &embeddingContext,
-                                   gradient: &embeddingGradient, computeParameterGradient: true, computeInputGradient: false)
-                let norm = (embeddingGradient.globalNorm.squared + gruGradient.globalNorm.squared
-                            + outputGradient.globalNorm.squared).squareRoot()
+                output.backward(
+                    input: hidden, outputGradient: logits, context: &outputContext, gradient: &outputGradient,
+                    computeParameterGradient: true, computeInputGradient: true)
+                gru.backward(
+                    input: embeddingContext.output, outputGradient: outputContext.inputGradient, finalStateGradient: nil,
+                    context: &gruContext, gradient: &gruGradient, computeParameterGradient: true, computeInputGradient: true)
+                embedding.backward(
+                    input: buffers.indices, outputGradient: gruContext.inputGradient, context: &embeddingContext,
+                    gradient: &embeddingGradient, computeParameterGradient: true, computeInputGradient: false)
+                let norm =
+                    (embeddingGradient.globalNorm.squared + gruGradient.globalNorm.squared
+                    + outputGradient.globalNorm.squared).squareRoot()
                 if norm > c.maxGradientNorm {
                     let factor = c.maxGradientNorm / norm
                     embeddingGradient.scaleParameters(by: factor)
@@ -166,11 +174,13 @@ public struct GRU4RecRecommender: Recommender, Sendable {
         while buffers.next(sequences: sequences, predicting: false) {
             embedding.forward(buffers.indices, context: &embeddingContext)
             gru.forward(embeddingContext.output, initialState: buffers.state, mask: buffers.mask, context: &gruContext)
-            buffers.carry(finalState: gruContext.finalState, finished: { user, state in
-                userStates.withUnsafeMutableBufferPointer { s in
-                    (s.baseAddress! + user * c.hiddenSize).update(from: state, count: c.hiddenSize)
-                }
-            })
+            buffers.carry(
+                finalState: gruContext.finalState,
+                finished: { user, state in
+                    userStates.withUnsafeMutableBufferPointer { s in
+                        (s.baseAddress! + user * c.hiddenSize).update(from: state, count: c.hiddenSize)
+                    }
+                })
         }
         self.embedding = embedding
         self.gru = gru

@@ -75,10 +75,10 @@ public struct LinearBandit: Sendable {
     /// The decision rule.
     public let strategy: Strategy
 
-    private let features: [Double]        // itemCount × d
-    private var inverses: [Double]        // userCount × d × d: A_u⁻¹
-    private var targets: [Double]         // userCount × d: b_u
-    private var observations: [Int]       // per user
+    private let features: [Double]  // itemCount × d
+    private var inverses: [Double]  // userCount × d × d: A_u⁻¹
+    private var targets: [Double]  // userCount × d: b_u
+    private var observations: [Int]  // per user
     private var rng: Xoshiro256StarStar
     // Scratch, reused by every call.
     private var theta: [Double]
@@ -94,8 +94,10 @@ public struct LinearBandit: Sendable {
     ///   - strategy: LinUCB or Thompson sampling.
     ///   - seed: seeds the Thompson draws.
     /// - Throws: ``LinearBanditError`` for a bad size, hyper-parameter or feature.
-    public init(itemFeatures: [Float], dimension: Int, userCount: Int, ridge: Double = 1,
-                strategy: Strategy, seed: UInt64 = 0) throws {
+    public init(
+        itemFeatures: [Float], dimension: Int, userCount: Int, ridge: Double = 1,
+        strategy: Strategy, seed: UInt64 = 0
+    ) throws {
         guard dimension > 0 else { throw LinearBanditError.invalidParameter("dimension must be positive, got \(dimension)") }
         guard userCount > 0 else { throw LinearBanditError.invalidParameter("userCount must be positive, got \(userCount)") }
         guard !itemFeatures.isEmpty, itemFeatures.count % dimension == 0 else {

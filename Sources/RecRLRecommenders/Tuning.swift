@@ -50,8 +50,10 @@ public struct TuningOutcome: Codable, Sendable, Equatable {
     public var seconds: Double
 
     /// Creates an outcome.
-    public init(chosen: [String: Double], validationNDCG: Double, trials: [Trial], validationTrain: Int, validationTest: Int,
-                seconds: Double) {
+    public init(
+        chosen: [String: Double], validationNDCG: Double, trials: [Trial], validationTrain: Int, validationTest: Int,
+        seconds: Double
+    ) {
         self.chosen = chosen
         self.validationNDCG = validationNDCG
         self.trials = trials
@@ -128,8 +130,9 @@ public enum BaselineTuning {
             return product([64, 128], [0.001, 0.003]).flatMap { h, lr in
                 [10.0, 20].map { e in
                     TuningCandidate(parameters: ["hidden_size": h, "learning_rate": lr, "epochs": e]) {
-                        GRU4RecRecommender(configuration: GRU4RecConfiguration(hiddenSize: Int(h), learningRate: Float(lr), epochs: Int(e)),
-                                           seed: seed)
+                        GRU4RecRecommender(
+                            configuration: GRU4RecConfiguration(hiddenSize: Int(h), learningRate: Float(lr), epochs: Int(e)),
+                            seed: seed)
                     }
                 }
             }
@@ -147,8 +150,10 @@ public enum BaselineTuning {
     ///   - config: evaluation settings; the validation score is always NDCG@10 under its protocol.
     ///   - rng: randomness for a random validation split.
     /// - Throws: ``RecommenderError/invalidParameter(_:)`` for an empty grid; any fitting error.
-    public static func tune(_ candidates: [TuningCandidate], train: InteractionDataset, strategy: SplitStrategy,
-                            config: EvaluationConfig, using rng: inout some RandomNumberGenerator) throws -> (best: Int, outcome: TuningOutcome) {
+    public static func tune(
+        _ candidates: [TuningCandidate], train: InteractionDataset, strategy: SplitStrategy,
+        config: EvaluationConfig, using rng: inout some RandomNumberGenerator
+    ) throws -> (best: Int, outcome: TuningOutcome) {
         guard !candidates.isEmpty else { throw RecommenderError.invalidParameter("tuning needs at least one grid point") }
         let start = Date()
         let validation = DatasetTransforms.validationSplit(of: train, strategy: strategy, using: &rng)
@@ -163,10 +168,11 @@ public enum BaselineTuning {
             trials.append(.init(parameters: candidate.parameters, validationNDCG: ndcg))
             if ndcg > trials[best].validationNDCG { best = index }
         }
-        let outcome = TuningOutcome(chosen: candidates[best].parameters, validationNDCG: trials[best].validationNDCG,
-                                    trials: trials, validationTrain: validation.train.interactionCount,
-                                    validationTest: validation.test.interactionCount,
-                                    seconds: Date().timeIntervalSince(start))
+        let outcome = TuningOutcome(
+            chosen: candidates[best].parameters, validationNDCG: trials[best].validationNDCG,
+            trials: trials, validationTrain: validation.train.interactionCount,
+            validationTest: validation.test.interactionCount,
+            seconds: Date().timeIntervalSince(start))
         return (best, outcome)
     }
 

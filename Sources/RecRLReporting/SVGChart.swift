@@ -30,8 +30,10 @@ public enum SVGChart {
 
     /// Renders `series` on shared axes with a legend, five ticks per axis and light grid lines.
     /// - Returns: the SVG document, ending with a newline.
-    public static func lines(title: String, xLabel: String, yLabel: String, series: [Series],
-                             width: Double = 640, height: Double = 360) -> String {
+    public static func lines(
+        title: String, xLabel: String, yLabel: String, series: [Series],
+        width: Double = 640, height: Double = 360
+    ) -> String {
         let all = series.flatMap(\.points).filter { $0.0.isFinite && $0.1.isFinite }
         let xs = all.map(\.0), ys = all.map(\.1)
         var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1)

@@ -5,12 +5,16 @@ import RecRLSimulation
 public enum ABTestSummary {
     /// A readable multi-line summary: per-arm counts, means and standard deviations,
     /// the difference with its bootstrap interval, Welch's test and the verdict.
-    public static func text(_ report: ABTestReport, metric: ABMetric, unit: ABUnit, alpha: Double = 0.05,
-                            eventLog: String) -> String {
+    public static func text(
+        _ report: ABTestReport, metric: ABMetric, unit: ABUnit, alpha: Double = 0.05,
+        eventLog: String
+    ) -> String {
         func f(_ x: Double) -> String { String(format: "%.4f", x) }
         func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s : s + String(repeating: " ", count: width - s.count) }
-        var lines = ["A/B test of '\(metric.rawValue)' per \(unit.rawValue) (event log: \(eventLog))",
-                     pad("arm", 11) + pad("n", 9) + pad("mean", 11) + "std"]
+        var lines = [
+            "A/B test of '\(metric.rawValue)' per \(unit.rawValue) (event log: \(eventLog))",
+            pad("arm", 11) + pad("n", 9) + pad("mean", 11) + "std",
+        ]
         for arm in report.arms {
             lines.append(pad(arm.name, 11) + pad(String(arm.n), 9) + pad(f(arm.mean), 11) + f(arm.std))
         }

@@ -102,14 +102,17 @@ public final class DRREngine: RecommendationEngine {
     ///     ``InMemorySessionStore`` with its default limits).
     ///   - seed: seed of the replay sampling.
     /// - Throws: ``DRRError/invalidModel(_:)`` when the manifest lists a user or item id twice.
-    public init(model: DRRModel, manifest: DRRManifest, name: String? = nil, directory: URL? = nil,
-                updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
-                sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
-                seed: UInt64 = 0) throws(DRRError) {
+    public init(
+        model: DRRModel, manifest: DRRManifest, name: String? = nil, directory: URL? = nil,
+        updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+        sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
+        seed: UInt64 = 0
+    ) throws(DRRError) {
         try Self.checkUniqueIDs(manifest, directory: directory)
         if let updatesPerSecond {
-            precondition(updatesPerSecond > 0 && updatesPerSecond.isFinite,
-                         "DRREngine: updatesPerSecond must be positive, got \(updatesPerSecond)")
+            precondition(
+                updatesPerSecond > 0 && updatesPerSecond.isFinite,
+                "DRREngine: updatesPerSecond must be positive, got \(updatesPerSecond)")
         }
         modelName = name ?? manifest.policy
         self.updatesPerSecond = updatesPerSecond
@@ -118,30 +121,38 @@ public final class DRREngine: RecommendationEngine {
         self.learnsOnline = learnsOnline
         self.sessionStore = sessionStore
         let online = Self.makeOnline(model: model, manifest: manifest, seed: seed, learns: learnsOnline, sessions: sessionStore())
-        loaded = Mutex(Loaded(online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
-                              modelID: Self.modelID(of: manifest), versionOffset: 0,
-                              previousObserved: 0, previousUpdates: 0, previousEvictions: 0, previousDropped: 0,
-                              previousSkipped: 0, reloads: 0,
-                              popularity: Self.trainingPopularity(of: manifest), createdAt: Self.creationDate(of: manifest)))
+        loaded = Mutex(
+            Loaded(
+                online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
+                modelID: Self.modelID(of: manifest), versionOffset: 0,
+                previousObserved: 0, previousUpdates: 0, previousEvictions: 0, previousDropped: 0,
+                previousSkipped: 0, reloads: 0,
+                popularity: Self.trainingPopularity(of: manifest), createdAt: Self.creationDate(of: manifest)))
         if let updatesPerSecond, learnsOnline { online.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
     }
 
     /// Loads the model folder `directory` (see ``DRRModelStore/load(from:)``) and serves it.
     /// - Throws: the ``DRRError`` of the load, naming what is missing or inconsistent.
-    public convenience init(directory: URL, name: String? = nil, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
-                            sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
-                            seed: UInt64 = 0) throws {
+    public convenience init(
+        directory: URL, name: String? = nil, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+        sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() },
+        seed: UInt64 = 0
+    ) throws {
         let (model, manifest) = try DRRModelStore.load(from: directory)
-        try self.init(model: model, manifest: manifest, name: name, directory: directory,
-                      updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline, sessionStore: sessionStore, seed: seed)
+        try self.init(
+            model: model, manifest: manifest, name: name, directory: directory,
+            updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline, sessionStore: sessionStore, seed: seed)
     }
 
     /// The OnlineDRR serving one model; a skipped (non-finite) publication is logged as an error.
-    static func makeOnline(model: DRRModel, manifest: DRRManifest, seed: UInt64, learns: Bool,
-                           sessions: any SessionStore) -> OnlineDRR {
+    static func makeOnline(
+        model: DRRModel, manifest: DRRManifest, seed: UInt64, learns: Bool,
+        sessions: any SessionStore
+    ) -> OnlineDRR {
         let logger = Logger(label: "recrl.online")
-        return OnlineDRR(model: model, manifest: manifest, seed: seed, learns: learns, sessions: sessions,
-                         diagnostic: { logger.error("\($0)") })
+        return OnlineDRR(
+            model: model, manifest: manifest, seed: seed, learns: learns, sessions: sessions,
+            diagnostic: { logger.error("\($0)") })
     }
 
     deinit {
@@ -213,8 +224,9 @@ public final class DRREngine: RecommendationEngine {
         let state = current
         do {
             let result = try state.online.recommend(user: user, k: k, exclude: exclude)
-            return Recommendation(items: result.items.map { ScoredItem(item: $0.id, score: $0.score) },
-                                  modelVersion: state.version(result.version))
+            return Recommendation(
+                items: result.items.map { ScoredItem(item: $0.id, score: $0.score) },
+                modelVersion: state.version(result.version))
         } catch let error as OnlineError {
             throw Self.requestError(error)
         }
@@ -287,8 +299,8 @@ public final class DRREngine: RecommendationEngine {
         if !added.isEmpty { details.append("\(added.count) new item(s) (\(sample(added)))") }
         return .unprocessable(
             "the model in \(directory.path) has a different item catalogue (\(candidate.count) items against \(served.count) served: "
-            + details.joined(separator: ", ")
-            + "); kept version \(version). Restart the server to serve a new catalogue.")
+                + details.joined(separator: ", ")
+                + "); kept version \(version). Restart the server to serve a new catalogue.")
     }
 
     /// Loads the model in `directory` and swaps it in atomically (see the type's
@@ -305,8 +317,10 @@ public final class DRREngine: RecommendationEngine {
                 throw RequestError.unprocessable("cannot load a DRR model from \(directory.path): \(error); kept version \(modelVersion)")
             }
             let old = current
-            if let refusal = Self.incompatibleCatalogue(served: old.manifest.itemIDs, candidate: manifest.itemIDs,
-                                                        directory: directory, version: modelVersion) {
+            if let refusal = Self.incompatibleCatalogue(
+                served: old.manifest.itemIDs, candidate: manifest.itemIDs,
+                directory: directory, version: modelVersion)
+            {
                 throw refusal
             }
             // The old model's replay and sessions are released with it; the new one starts
@@ -317,16 +331,17 @@ public final class DRREngine: RecommendationEngine {
                 // new numbering starts above anything the old model can still report.
                 state.online.stopBackgroundLearning()
                 let statistics = state.online.statistics
-                state = Loaded(online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
-                               modelID: Self.modelID(of: manifest),
-                               versionOffset: state.versionOffset + state.online.modelVersion + 1,
-                               previousObserved: state.previousObserved + statistics.observed,
-                               previousUpdates: state.previousUpdates + statistics.updates,
-                               previousEvictions: state.previousEvictions + state.online.sessions.evictions,
-                               previousDropped: state.previousDropped + state.online.droppedTransitions,
-                               previousSkipped: state.previousSkipped + state.online.skippedPublications,
-                               reloads: state.reloads + 1,
-                               popularity: Self.trainingPopularity(of: manifest), createdAt: Self.creationDate(of: manifest))
+                state = Loaded(
+                    online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
+                    modelID: Self.modelID(of: manifest),
+                    versionOffset: state.versionOffset + state.online.modelVersion + 1,
+                    previousObserved: state.previousObserved + statistics.observed,
+                    previousUpdates: state.previousUpdates + statistics.updates,
+                    previousEvictions: state.previousEvictions + state.online.sessions.evictions,
+                    previousDropped: state.previousDropped + state.online.droppedTransitions,
+                    previousSkipped: state.previousSkipped + state.online.skippedPublications,
+                    reloads: state.reloads + 1,
+                    popularity: Self.trainingPopularity(of: manifest), createdAt: Self.creationDate(of: manifest))
             }
             if let updatesPerSecond, learning.withLock({ $0 }) {
                 online.startBackgroundLearning(updatesPerSecond: updatesPerSecond)
@@ -340,7 +355,11 @@ public final class DRREngine: RecommendationEngine {
     /// when a multi-threaded BLAS call is still running on another thread.
     public func stopBackgroundLearning() {
         reloadLock.withLock { _ in
-            guard learning.withLock({ on in defer { on = false }; return on }) else { return }
+            guard
+                learning.withLock({ on in
+                    defer { on = false }; return on
+                })
+            else { return }
             let online = current.online
             online.stopBackgroundLearning()
             // `learn` takes the learner's lock: this waits for a batch in progress. A
@@ -369,7 +388,8 @@ public final class DRREngine: RecommendationEngine {
         let k = model.configuration.embeddingSize, width = model.inputSize
         guard state.count == width || state.count == k else {
             throw RequestError.unprocessable(
-                "state has \(state.count) values; model '\(modelName)' takes its module input [u | i_1 … i_n] (\(width) values) or a user embedding (\(k) values)")
+                "state has \(state.count) values; model '\(modelName)' takes its module input [u | i_1 … i_n] (\(width) values) or a user embedding (\(k) values)"
+            )
         }
         guard state.allSatisfy(\.isFinite) else { throw RequestError.unprocessable("state values must be finite numbers") }
         var input = Tensor(zeros: [1, width])
@@ -436,7 +456,9 @@ public final class DRREngine: RecommendationEngine {
 /// `sessionStore` as in ``DRREngine/init(model:manifest:name:directory:updatesPerSecond:learnsOnline:sessionStore:seed:)``).
 /// `recrl serve` uses it.
 /// - Throws: the ``DRRError`` of the load when the folder holds no loadable model.
-public func makeEngine(modelDirectory: URL, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
-                       sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() }) throws -> any RecommendationEngine {
+public func makeEngine(
+    modelDirectory: URL, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+    sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() }
+) throws -> any RecommendationEngine {
     try DRREngine(directory: modelDirectory, updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline, sessionStore: sessionStore)
 }

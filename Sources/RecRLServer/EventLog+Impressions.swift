@@ -28,8 +28,10 @@ public struct ImpressionRecord: Sendable, Codable, Equatable {
     public var timestamp: Date
 
     /// An impression; `id` is assigned by ``EventLog/recordImpression(_:)``.
-    public init(id: Int64? = nil, requestID: String, user: String, items: [String], propensities: [Double],
-                slatePropensity: Double, servingPolicy: String, modelVersion: String, arm: String, timestamp: Date) {
+    public init(
+        id: Int64? = nil, requestID: String, user: String, items: [String], propensities: [Double],
+        slatePropensity: Double, servingPolicy: String, modelVersion: String, arm: String, timestamp: Date
+    ) {
         self.id = id; self.requestID = requestID; self.user = user; self.items = items
         self.propensities = propensities; self.slatePropensity = slatePropensity; self.servingPolicy = servingPolicy
         self.modelVersion = modelVersion; self.arm = arm; self.timestamp = timestamp
@@ -40,19 +42,24 @@ extension ImpressionRecord {
     /// The `items` and `propensities` columns of a stored impression: JSON arrays, top of
     /// the slate first (the encoding every event log store uses).
     public func encodedSlate() throws -> (items: String, propensities: String) {
-        (String(decoding: try JSONEncoder().encode(items), as: UTF8.self),
-         String(decoding: try JSONEncoder().encode(propensities), as: UTF8.self))
+        (
+            String(decoding: try JSONEncoder().encode(items), as: UTF8.self),
+            String(decoding: try JSONEncoder().encode(propensities), as: UTF8.self)
+        )
     }
 
     /// An impression read back from a store, decoding the columns of ``encodedSlate()``.
     /// - Throws: `DecodingError` when a column is not a JSON array of the right type.
-    public init(id: Int64?, requestID: String, user: String, encodedItems: String, encodedPropensities: String,
-                slatePropensity: Double, servingPolicy: String, modelVersion: String, arm: String, timestamp: Date) throws {
-        self.init(id: id, requestID: requestID, user: user,
-                  items: try JSONDecoder().decode([String].self, from: Data(encodedItems.utf8)),
-                  propensities: try JSONDecoder().decode([Double].self, from: Data(encodedPropensities.utf8)),
-                  slatePropensity: slatePropensity, servingPolicy: servingPolicy, modelVersion: modelVersion,
-                  arm: arm, timestamp: timestamp)
+    public init(
+        id: Int64?, requestID: String, user: String, encodedItems: String, encodedPropensities: String,
+        slatePropensity: Double, servingPolicy: String, modelVersion: String, arm: String, timestamp: Date
+    ) throws {
+        self.init(
+            id: id, requestID: requestID, user: user,
+            items: try JSONDecoder().decode([String].self, from: Data(encodedItems.utf8)),
+            propensities: try JSONDecoder().decode([Double].self, from: Data(encodedPropensities.utf8)),
+            slatePropensity: slatePropensity, servingPolicy: servingPolicy, modelVersion: modelVersion,
+            arm: arm, timestamp: timestamp)
     }
 }
 
@@ -86,13 +93,17 @@ extension EventLog {
         let (items, propensities) = try impression.encodedSlate()
         do {
             let id = try await pool.write { db -> Int64 in
-                try db.execute(sql: """
-                    INSERT INTO impressions (request_id, user, items, propensities, slate_propensity, serving_policy,
-                                             model_version, arm, timestamp)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [impression.requestID, impression.user, items, propensities, impression.slatePropensity,
-                                     impression.servingPolicy, impression.modelVersion, impression.arm,
-                                     impression.timestamp.timeIntervalSince1970])
+                try db.execute(
+                    sql: """
+                        INSERT INTO impressions (request_id, user, items, propensities, slate_propensity, serving_policy,
+                                                 model_version, arm, timestamp)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        impression.requestID, impression.user, items, propensities, impression.slatePropensity,
+                        impression.servingPolicy, impression.modelVersion, impression.arm,
+                        impression.timestamp.timeIntervalSince1970,
+                    ])
                 return db.lastInsertedRowID
             }
             health.withLock { $0.failing = false }
@@ -139,10 +150,11 @@ extension EventLog {
         }
         return stored.map { x in
             let given = rewards[x.requestID] ?? [:]
-            return LoggedImpression(requestID: x.requestID, user: x.user, items: x.items, propensities: x.propensities,
-                                    slatePropensity: x.slatePropensity, rewards: x.items.map { given[$0] ?? 0 },
-                                    loggingPolicy: x.servingPolicy, modelVersion: x.modelVersion,
-                                    timestamp: x.timestamp.timeIntervalSince1970)
+            return LoggedImpression(
+                requestID: x.requestID, user: x.user, items: x.items, propensities: x.propensities,
+                slatePropensity: x.slatePropensity, rewards: x.items.map { given[$0] ?? 0 },
+                loggingPolicy: x.servingPolicy, modelVersion: x.modelVersion,
+                timestamp: x.timestamp.timeIntervalSince1970)
         }
     }
 }

@@ -30,8 +30,10 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
     public var requestID: String?
 
     /// An event; `id` is assigned by ``EventLog/append(_:)``.
-    public init(id: Int64? = nil, user: String, item: String, reward: Float, rating: Float?,
-                timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil, requestID: String? = nil) {
+    public init(
+        id: Int64? = nil, user: String, item: String, reward: Float, rating: Float?,
+        timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil, requestID: String? = nil
+    ) {
         self.id = id; self.user = user; self.item = item; self.reward = reward; self.rating = rating
         self.timestamp = timestamp; self.modelVersion = modelVersion; self.arm = arm; self.eventID = eventID
         self.requestID = requestID
@@ -87,25 +89,27 @@ public final class EventLog: FeedbackEventLog {
         }
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-events") { db in
-            try db.execute(sql: """
-                CREATE TABLE events (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    user TEXT NOT NULL,
-                    item TEXT NOT NULL,
-                    reward REAL NOT NULL,
-                    rating REAL,
-                    timestamp REAL NOT NULL,
-                    model_version TEXT NOT NULL,
-                    arm TEXT NOT NULL
-                );
-                CREATE INDEX events_arm ON events(arm);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        user TEXT NOT NULL,
+                        item TEXT NOT NULL,
+                        reward REAL NOT NULL,
+                        rating REAL,
+                        timestamp REAL NOT NULL,
+                        model_version TEXT NOT NULL,
+                        arm TEXT NOT NULL
+                    );
+                    CREATE INDEX events_arm ON events(arm);
+                    """)
         }
         migrator.registerMigration("v2-event-id") { db in
-            try db.execute(sql: """
-                ALTER TABLE events ADD COLUMN event_id TEXT;
-                CREATE UNIQUE INDEX events_event_id ON events(event_id);
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE events ADD COLUMN event_id TEXT;
+                    CREATE UNIQUE INDEX events_event_id ON events(event_id);
+                    """)
         }
         migrator.registerMigration("v3-impressions") { db in
             try db.execute(sql: Self.impressionsSchema)
@@ -135,11 +139,15 @@ public final class EventLog: FeedbackEventLog {
         if probe {
             do {
                 try await pool.write { db in
-                    try db.execute(sql: """
-                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
-                        VALUES (?, ?, 0, NULL, 0, ?, 'probe', NULL)
-                        """, arguments: [String(repeating: "p", count: RequestValidation.maxIDBytes),
-                                         String(repeating: "p", count: RequestValidation.maxIDBytes), "probe"])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
+                            VALUES (?, ?, 0, NULL, 0, ?, 'probe', NULL)
+                            """,
+                        arguments: [
+                            String(repeating: "p", count: RequestValidation.maxIDBytes),
+                            String(repeating: "p", count: RequestValidation.maxIDBytes), "probe",
+                        ])
                     try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [db.lastInsertedRowID])
                 }
                 health.withLock { $0.failing = false }
@@ -163,12 +171,16 @@ public final class EventLog: FeedbackEventLog {
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT(event_id) DO NOTHING
                         """,
-                    arguments: [event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
-                                event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm, event.eventID,
-                                event.requestID])
+                    arguments: [
+                        event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
+                        event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm, event.eventID,
+                        event.requestID,
+                    ])
                 if db.changesCount > 0 { return (db.lastInsertedRowID, true) }
-                let existing = try Int64.fetchOne(db, sql: "SELECT id FROM events WHERE event_id = ?",
-                                                  arguments: [event.eventID]) ?? -1
+                let existing =
+                    try Int64.fetchOne(
+                        db, sql: "SELECT id FROM events WHERE event_id = ?",
+                        arguments: [event.eventID]) ?? -1
                 return (existing, false)
             }
             health.withLock { $0.failing = false }
@@ -189,8 +201,10 @@ public final class EventLog: FeedbackEventLog {
     /// and `PRAGMA synchronous` (2 = FULL).
     public func durabilitySettings() throws -> (journalMode: String, synchronous: Int) {
         try pool.write { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
-             try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1)
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "",
+                try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            )
         }
     }
 
@@ -225,11 +239,12 @@ public final class EventLog: FeedbackEventLog {
         let rating: Double? = row["rating"]
         let reward: Double = row["reward"]
         let seconds: Double = row["timestamp"]
-        return FeedbackEvent(id: row["id"], user: row["user"], item: row["item"],
-                             reward: Float(reward), rating: rating.map { Float($0) },
-                             timestamp: Date(timeIntervalSince1970: seconds),
-                             modelVersion: row["model_version"], arm: row["arm"], eventID: row["event_id"],
-                             requestID: row["request_id"])
+        return FeedbackEvent(
+            id: row["id"], user: row["user"], item: row["item"],
+            reward: Float(reward), rating: rating.map { Float($0) },
+            timestamp: Date(timeIntervalSince1970: seconds),
+            modelVersion: row["model_version"], arm: row["arm"], eventID: row["event_id"],
+            requestID: row["request_id"])
     }
 
     /// Runs `sql` on the writer connection (tests use it to set `PRAGMA max_page_count`).
@@ -291,10 +306,12 @@ public final class EventLog: FeedbackEventLog {
         }
         // rename(2) replaces an existing file atomically.
         guard rename(temporary.path, url.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [
-                NSFilePathErrorKey: url.path,
-                NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO),
-            ])
+            throw CocoaError(
+                .fileWriteUnknown,
+                userInfo: [
+                    NSFilePathErrorKey: url.path,
+                    NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO),
+                ])
         }
         moved = true
         return count

@@ -58,11 +58,14 @@ extension EventLog {
     /// are ignored.
     /// - Throws: ``ABTestError`` when an arm has fewer than 2 units or both arms have
     ///   zero variance.
-    public func abTestReport(metric: ABMetric = .reward, unit: ABUnit = .user, alpha: Double = 0.05,
-                             resamples: Int = 2000, seed: UInt64 = 0) throws -> ABTestReport {
+    public func abTestReport(
+        metric: ABMetric = .reward, unit: ABUnit = .user, alpha: Double = 0.05,
+        resamples: Int = 2000, seed: UInt64 = 0
+    ) throws -> ABTestReport {
         let control = try metricValues(arm: .control, metric: metric, unit: unit)
         let treatment = try metricValues(arm: .treatment, metric: metric, unit: unit)
-        return try ABTest.analyze(control: control, treatment: treatment, alpha: alpha,
-                                  resamples: resamples, seed: seed)
+        return try ABTest.analyze(
+            control: control, treatment: treatment, alpha: alpha,
+            resamples: resamples, seed: seed)
     }
 }

@@ -104,8 +104,10 @@ public final class EventLogLearner {
     /// A learner that resumes from the publisher's checkpoint, or starts from
     /// `initial` (the offline-trained model) before the first publication. The gate's
     /// reference is the publisher's production model, else `initial`.
-    public init(log: any FeedbackEventLog, publisher: any LearnerPublisher,
-                initial: (model: DRRModel, manifest: DRRManifest), settings: Settings = Settings(), seed: UInt64 = 0) throws {
+    public init(
+        log: any FeedbackEventLog, publisher: any LearnerPublisher,
+        initial: (model: DRRModel, manifest: DRRManifest), settings: Settings = Settings(), seed: UInt64 = 0
+    ) throws {
         self.log = log
         self.publisher = publisher
         self.settings = settings
@@ -156,8 +158,9 @@ public final class EventLogLearner {
     /// last publication, or ``Settings/publishEverySeconds`` passed with at least one.
     public func publishIfDue(now: ContinuousClock.Instant = .now) throws -> Publication? {
         let elapsed = now - lastPublication
-        guard updatesSincePublication >= settings.publishEveryUpdates
-            || (updatesSincePublication > 0 && elapsed >= .milliseconds(Int64(settings.publishEverySeconds * 1000)))
+        guard
+            updatesSincePublication >= settings.publishEveryUpdates
+                || (updatesSincePublication > 0 && elapsed >= .milliseconds(Int64(settings.publishEverySeconds * 1000)))
         else { return nil }
         return try publish()
     }
@@ -172,8 +175,9 @@ public final class EventLogLearner {
         let promote = n >= settings.gateMinimumEvents && candidateRate >= productionRate - settings.gateTolerance
         let version = try publisher.publish(model: candidate, manifest: manifest, lastEventID: lastEventID, promote: promote)
         if promote { productionModel = candidate }
-        let publication = Publication(version: version, promoted: promote, lastEventID: lastEventID,
-                                      candidateHitRate: candidateRate, productionHitRate: productionRate, gatedEvents: n)
+        let publication = Publication(
+            version: version, promoted: promote, lastEventID: lastEventID,
+            candidateHitRate: candidateRate, productionHitRate: productionRate, gatedEvents: n)
         publications.append(publication)
         gate = (0, 0, 0)
         updatesSincePublication = 0

@@ -25,8 +25,10 @@ public final class LearnerService: Sendable {
     private let onPublication: @Sendable (EventLogLearner.Publication) -> Void
 
     /// A service polling every `pollInterval` seconds when idle.
-    public init(pollInterval: Double = 0.5, logger: Logger = Logger(label: "recrl.learner"),
-                onPublication: @escaping @Sendable (EventLogLearner.Publication) -> Void = { _ in }) {
+    public init(
+        pollInterval: Double = 0.5, logger: Logger = Logger(label: "recrl.learner"),
+        onPublication: @escaping @Sendable (EventLogLearner.Publication) -> Void = { _ in }
+    ) {
         self.pollInterval = pollInterval
         self.logger = logger
         self.onPublication = onPublication
@@ -44,7 +46,9 @@ public final class LearnerService: Sendable {
                 read = step.events
                 ready.withLock { $0 = true }
             } catch {
-                if ready.withLock({ on in defer { on = false }; return on }) {
+                if ready.withLock({ on in
+                    defer { on = false }; return on
+                }) {
                     logger.error("learner step failed", metadata: ["error": "\(error)"])
                 }
                 read = 0
@@ -53,10 +57,12 @@ public final class LearnerService: Sendable {
                 metrics.increment("recrl_learner_publications_total", [("promoted", "\(publication.promoted)")])
                 metrics.setGauge("recrl_learner_hit_rate", [("model", "candidate")], publication.candidateHitRate)
                 metrics.setGauge("recrl_learner_hit_rate", [("model", "production")], publication.productionHitRate)
-                logger.info("published", metadata: [
-                    "version": "\(publication.version)", "promoted": "\(publication.promoted)",
-                    "last_event_id": "\(publication.lastEventID)", "gated_events": "\(publication.gatedEvents)",
-                ])
+                logger.info(
+                    "published",
+                    metadata: [
+                        "version": "\(publication.version)", "promoted": "\(publication.promoted)",
+                        "last_event_id": "\(publication.lastEventID)", "gated_events": "\(publication.gatedEvents)",
+                    ])
                 onPublication(publication)
             }
             published = learner.publications.count
@@ -73,8 +79,10 @@ public final class LearnerService: Sendable {
     /// - Throws: the HTTP server's error (e.g. the port is taken).
     public func run(_ learner: sending EventLogLearner, listen: (host: String, port: Int)?) async throws {
         guard let listen else { return await run(learner) }
-        let group = ServiceGroup(configuration: .init(services: [makeApplication(host: listen.host, port: listen.port)],
-                                                      gracefulShutdownSignals: [], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [makeApplication(host: listen.host, port: listen.port)],
+                gracefulShutdownSignals: [], logger: logger))
         let http = Task { try await group.run() }
         await run(learner)
         await group.triggerGracefulShutdown()
@@ -87,10 +95,12 @@ public final class LearnerService: Sendable {
         router.get("/v2/health/live") { _, _ in Response(status: .ok) }
         router.get("/v2/health/ready") { [self] _, _ in Response(status: self.ready.withLock { $0 } ? .ok : .serviceUnavailable) }
         router.get("/metrics") { [metrics] _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: metrics.render())))
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "recrl-learn"),
-                           logger: logger)
+        return Application(
+            router: router, configuration: .init(address: .hostname(host, port: port), serverName: "recrl-learn"),
+            logger: logger)
     }
 }

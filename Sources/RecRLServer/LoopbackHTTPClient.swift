@@ -122,10 +122,12 @@ public final class LoopbackHTTPClient: Sendable {
 
     /// Closes the connection (the next request opens a new one).
     public func shutdown() async {
-        guard let open = channel.withLock({ current -> (any Channel)? in
-            defer { current = nil }
-            return current
-        }) else { return }
+        guard
+            let open = channel.withLock({ current -> (any Channel)? in
+                defer { current = nil }
+                return current
+            })
+        else { return }
         try? await open.close()
     }
 
@@ -238,8 +240,9 @@ private final class ExchangeHandler: ChannelDuplexHandler {
             }
             head = nil
             let headers = responseHead.headers.map { (name: $0.name, value: $0.value) }
-            exchange.response.succeed(LoopbackHTTPClient.Response(
-                status: Int(responseHead.status.code), headers: headers, body: Data(body.readableBytesView)))
+            exchange.response.succeed(
+                LoopbackHTTPClient.Response(
+                    status: Int(responseHead.status.code), headers: headers, body: Data(body.readableBytesView)))
         }
     }
 

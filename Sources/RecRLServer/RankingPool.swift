@@ -38,8 +38,9 @@ final class RankingPool: Sendable {
             return true
         }
         guard admittedNow else {
-            throw APIError(.serviceUnavailable, "the server is busy: \(limit) ranking requests are in progress; retry later",
-                           headers: [.retryAfter: "1"], overload: true)
+            throw APIError(
+                .serviceUnavailable, "the server is busy: \(limit) ranking requests are in progress; retry later",
+                headers: [.retryAfter: "1"], overload: true)
         }
         defer { admitted.withLock { $0 -= 1 } }
         return try await pool.runIfActive(work)

@@ -54,12 +54,14 @@ public struct ServerConfiguration: Sendable {
     public var servingSeed: UInt64?
 
     /// A configuration; every argument has the default documented on its property.
-    public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
-                defaultK: Int = 10, maxK: Int = 1000, apiKey: String? = nil, adminEnabled: Bool = false,
-                maxInferBatch: Int = 64, maxInferElements: Int = 1 << 16, maxConcurrentRanking: Int = 64,
-                rankingThreads: Int = ProcessInfo.processInfo.activeProcessorCount, idleTimeout: Double? = 30,
-                outOfScalePolicy: OutOfScalePolicy = .reject, servingPolicy: ServingPolicy? = nil,
-                servingSeed: UInt64? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 1 << 20,
+        defaultK: Int = 10, maxK: Int = 1000, apiKey: String? = nil, adminEnabled: Bool = false,
+        maxInferBatch: Int = 64, maxInferElements: Int = 1 << 16, maxConcurrentRanking: Int = 64,
+        rankingThreads: Int = ProcessInfo.processInfo.activeProcessorCount, idleTimeout: Double? = 30,
+        outOfScalePolicy: OutOfScalePolicy = .reject, servingPolicy: ServingPolicy? = nil,
+        servingSeed: UInt64? = nil
+    ) {
         self.host = host; self.port = port; self.maxBodyBytes = maxBodyBytes
         self.defaultK = defaultK; self.maxK = maxK
         self.apiKey = apiKey; self.adminEnabled = adminEnabled
@@ -144,9 +146,11 @@ public final class RecommendationServer: Sendable {
 
     /// A server for `mode` that logs feedback to `eventLog` and, with `sessions`, keeps
     /// user sessions in a store shared with other replicas.
-    public init(mode: ServingMode, eventLog: any FeedbackEventLog, sessions: (any SharedSessionStore)? = nil,
-                configuration: ServerConfiguration = ServerConfiguration(),
-                logger: Logger = Logger(label: "recrl.server")) {
+    public init(
+        mode: ServingMode, eventLog: any FeedbackEventLog, sessions: (any SharedSessionStore)? = nil,
+        configuration: ServerConfiguration = ServerConfiguration(),
+        logger: Logger = Logger(label: "recrl.server")
+    ) {
         if case let .abTest(_, _, split, _) = mode {
             precondition((0...1).contains(split), "RecommendationServer: split must be in [0, 1], got \(split)")
         }
@@ -235,10 +239,12 @@ public final class RecommendationServer: Sendable {
         directories.withLock { $0[armName] = url }
         metrics.increment("recrl_model_reloads_total", [("arm", armName), ("result", "ok")])
         let result = ReloadResult(arm: armName, previousVersion: previous, modelVersion: engine.modelVersion)
-        logger.info("model reloaded", metadata: [
-            "arm": "\(armName)", "path": "\(url.path)",
-            "previous_version": "\(previous)", "model_version": "\(result.modelVersion)",
-        ])
+        logger.info(
+            "model reloaded",
+            metadata: [
+                "arm": "\(armName)", "path": "\(url.path)",
+                "previous_version": "\(previous)", "model_version": "\(result.modelVersion)",
+            ])
         return result
     }
 
@@ -348,11 +354,13 @@ public final class RecommendationServer: Sendable {
         }
         source.resume()
         defer { source.cancel() }
-        logger.info("serving", metadata: [
-            "address": "\(configuration.host):\(configuration.port)",
-            "models": "\(engines.map { "\($0.arm)=\($0.engine.modelName)@\($0.engine.modelVersion)" }.joined(separator: ","))",
-            "events": "\(eventLog.location)",
-        ])
+        logger.info(
+            "serving",
+            metadata: [
+                "address": "\(configuration.host):\(configuration.port)",
+                "models": "\(engines.map { "\($0.arm)=\($0.engine.modelName)@\($0.engine.modelVersion)" }.joined(separator: ","))",
+                "events": "\(eventLog.location)",
+            ])
         try await makeApplication().runService()
     }
 }

@@ -18,16 +18,21 @@ extension RecommendationServer {
     /// - Parameters:
     ///   - servedVersion: the version the engine was loaded from at start, if any.
     ///   - interval: seconds between polls (> 0).
-    public func follow(_ registry: ModelRegistry, stage: ModelRegistry.Stage, servedVersion: String?,
-                       arm: String? = nil, interval: Double) async {
+    public func follow(
+        _ registry: ModelRegistry, stage: ModelRegistry.Stage, servedVersion: String?,
+        arm: String? = nil, interval: Double
+    ) async {
         var lastTried = servedVersion
         while !Task.isCancelled {
             try? await Task.sleep(nanoseconds: UInt64(max(0.01, interval) * 1e9))
             if Task.isCancelled { return }
             guard let version = registry.version(at: stage), version != lastTried else { continue }
             lastTried = version
-            logger.info("registry stage moved", metadata: [
-                "stage": "\(stage.rawValue)", "version": "\(version)", "registry": "\(registry.directory.path)"])
+            logger.info(
+                "registry stage moved",
+                metadata: [
+                    "stage": "\(stage.rawValue)", "version": "\(version)", "registry": "\(registry.directory.path)",
+                ])
             _ = try? await reload(arm: arm, from: registry.directory(of: version))
         }
     }

@@ -129,8 +129,10 @@ public enum RequestValidation {
 
     /// Decodes `{"user", "item", "rating" | "reward", "event_id"?, "request_id"?, "position"?}` and checks the value
     /// against the scale of the engine that serves the user (`scale(user)`) under `policy`.
-    public static func feedback(_ body: Data, policy: OutOfScalePolicy = .reject,
-                                scale: (_ user: String) -> FeedbackScale) throws(RequestError) -> FeedbackSubmission {
+    public static func feedback(
+        _ body: Data, policy: OutOfScalePolicy = .reject,
+        scale: (_ user: String) -> FeedbackScale
+    ) throws(RequestError) -> FeedbackSubmission {
         let request = try decode(FeedbackRequest.self, body)
         let scale = scale(request.user)
         try checkID(request.user, "user")
@@ -140,8 +142,9 @@ public enum RequestValidation {
         if let position = request.position, !(0..<1000).contains(position) {
             throw .unprocessable("field 'position' must be in 0...999, got \(position)")
         }
-        var submission = FeedbackSubmission(user: request.user, item: request.item, rating: nil, reward: nil,
-                                            eventID: request.eventID, requestID: request.requestID, position: request.position)
+        var submission = FeedbackSubmission(
+            user: request.user, item: request.item, rating: nil, reward: nil,
+            eventID: request.eventID, requestID: request.requestID, position: request.position)
         switch (request.rating, request.reward) {
         case (nil, nil), (.some, .some):
             throw .badRequest("give exactly one of 'rating' and 'reward'")
@@ -153,8 +156,10 @@ public enum RequestValidation {
         return submission
     }
 
-    static func scaled(_ value: Double, _ field: String, _ range: ClosedRange<Float>?,
-                       _ policy: OutOfScalePolicy) throws(RequestError) -> Float {
+    static func scaled(
+        _ value: Double, _ field: String, _ range: ClosedRange<Float>?,
+        _ policy: OutOfScalePolicy
+    ) throws(RequestError) -> Float {
         guard value.isFinite, abs(value) <= Double(Float.greatestFiniteMagnitude) else {
             throw .unprocessable("field '\(field)' must be a finite number")
         }
@@ -193,7 +198,9 @@ public enum RequestValidation {
         switch (input.name, input.datatype) {
         case ("state", "FP32"):
             guard input.data.strings.isEmpty, input.data.numbers.count == elementCount else {
-                throw .badRequest("field 'inputs[0].data': shape \(input.shape) needs \(elementCount) numbers, got \(input.data.numbers.count) numbers and \(input.data.strings.count) strings")
+                throw .badRequest(
+                    "field 'inputs[0].data': shape \(input.shape) needs \(elementCount) numbers, got \(input.data.numbers.count) numbers and \(input.data.strings.count) strings"
+                )
             }
             let values = input.data.numbers.map { Float($0) }
             guard values.allSatisfy(\.isFinite) else {
@@ -205,12 +212,15 @@ public enum RequestValidation {
                 throw .badRequest("field '\(field)': input 'user' must be [batch] or [batch, 1], got \(input.shape)")
             }
             guard input.data.numbers.isEmpty, input.data.strings.count == elementCount else {
-                throw .badRequest("field 'inputs[0].data': shape \(input.shape) needs \(elementCount) strings, got \(input.data.strings.count) strings and \(input.data.numbers.count) numbers")
+                throw .badRequest(
+                    "field 'inputs[0].data': shape \(input.shape) needs \(elementCount) strings, got \(input.data.strings.count) strings and \(input.data.numbers.count) numbers"
+                )
             }
             for user in input.data.strings { try checkID(user, "inputs[0].data") }
             return InferQuery(id: request.id, input: .users(input.data.strings), k: k)
         case ("state", _), ("user", _):
-            throw .badRequest("field 'inputs[0].datatype': input '\(input.name)' must have datatype \(input.name == "state" ? "FP32" : "BYTES"), got '\(input.datatype)'")
+            throw .badRequest(
+                "field 'inputs[0].datatype': input '\(input.name)' must have datatype \(input.name == "state" ? "FP32" : "BYTES"), got '\(input.datatype)'")
         default:
             throw .badRequest("field 'inputs[0].name': unknown input '\(input.name)'; expected 'state' (FP32) or 'user' (BYTES)")
         }

@@ -57,15 +57,18 @@ public struct JSONLogHandler: LogHandler {
     }
 
     /// The JSON line of one record (without the newline).
-    public static func line(timestamp: Date, level: Logger.Level, label: String, message: String, source: String,
-                            metadata: Logger.Metadata) -> String {
+    public static func line(
+        timestamp: Date, level: Logger.Level, label: String, message: String, source: String,
+        metadata: Logger.Metadata
+    ) -> String {
         var object: [String: String] = [:]
         for (key, value) in metadata { object[key] = "\(value)" }
         for key in ["ts", "level", "logger", "message", "source"] where object[key] != nil {
             object["meta_" + key] = object.removeValue(forKey: key)
         }
-        object["ts"] = ISO8601DateFormatter.string(from: timestamp, timeZone: TimeZone(identifier: "UTC")!,
-                                                   formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        object["ts"] = ISO8601DateFormatter.string(
+            from: timestamp, timeZone: TimeZone(identifier: "UTC")!,
+            formatOptions: [.withInternetDateTime, .withFractionalSeconds])
         object["level"] = level.rawValue
         object["logger"] = label
         object["message"] = message
@@ -74,8 +77,10 @@ public struct JSONLogHandler: LogHandler {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
+    public func log(
+        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+        file: String, function: String, line: UInt
+    ) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided, uniquingKeysWith: { _, new in new }) }
         if let explicit { merged.merge(explicit, uniquingKeysWith: { _, new in new }) }

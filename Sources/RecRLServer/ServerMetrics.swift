@@ -94,8 +94,11 @@ public final class ServerMetrics: Sendable {
     func recordReward(arm: String, _ reward: Float) {
         let key = "recrl_feedback_reward|arm=\(arm)"
         let recorder = state.withLock { state -> CoreMetrics.Recorder in
-            let recorder = state.recorders[key] ?? CoreMetrics.Recorder(label: "recrl_feedback_reward", dimensions: [("arm", arm)],
-                                                                        aggregate: true, factory: factory)
+            let recorder =
+                state.recorders[key]
+                ?? CoreMetrics.Recorder(
+                    label: "recrl_feedback_reward", dimensions: [("arm", arm)],
+                    aggregate: true, factory: factory)
             state.recorders[key] = recorder
             return recorder
         }
@@ -139,16 +142,20 @@ public final class ServerMetrics: Sendable {
     public func recordRequest(route: String, method: String, status: Int, nanoseconds: UInt64) {
         let (counter, timer) = state.withLock { state -> (CoreMetrics.Counter, CoreMetrics.Timer) in
             let rk = RequestKey(route: route, method: method, status: status)
-            let counter = state.requests[rk] ?? CoreMetrics.Counter(
-                label: "recrl_http_requests_total",
-                dimensions: [("route", route), ("method", method), ("status", String(status))],
-                factory: factory)
+            let counter =
+                state.requests[rk]
+                ?? CoreMetrics.Counter(
+                    label: "recrl_http_requests_total",
+                    dimensions: [("route", route), ("method", method), ("status", String(status))],
+                    factory: factory)
             state.requests[rk] = counter
             let tk = TimerKey(route: route, method: method)
-            let timer = state.timers[tk] ?? CoreMetrics.Timer(
-                label: "recrl_http_request_duration_seconds",
-                dimensions: [("route", route), ("method", method)],
-                factory: factory)
+            let timer =
+                state.timers[tk]
+                ?? CoreMetrics.Timer(
+                    label: "recrl_http_request_duration_seconds",
+                    dimensions: [("route", route), ("method", method)],
+                    factory: factory)
             state.timers[tk] = timer
             return (counter, timer)
         }
@@ -195,9 +202,10 @@ public final class ServerMetrics: Sendable {
         let stale: CoreMetrics.Gauge? = state.withLock { state -> CoreMetrics.Gauge? in
             if let current = state.info[arm], current.version == version, current.model == model { return nil }
             let old = state.info[arm]?.gauge
-            let gauge = CoreMetrics.Gauge(label: "recrl_model_info",
-                              dimensions: [("arm", arm), ("model", model), ("version", version)],
-                              factory: factory)
+            let gauge = CoreMetrics.Gauge(
+                label: "recrl_model_info",
+                dimensions: [("arm", arm), ("model", model), ("version", version)],
+                factory: factory)
             gauge.record(1)
             state.info[arm] = (version, model, gauge)
             return old
@@ -221,8 +229,11 @@ public final class ServerMetrics: Sendable {
         let labels = [("arm", arm), ("model", model)]
         let key = "recrl_session_evictions_total|arm=\(arm),model=\(model)"
         let (counter, delta) = state.withLock { state -> (CoreMetrics.Counter, Int) in
-            let counter = state.counters[key] ?? CoreMetrics.Counter(label: "recrl_session_evictions_total",
-                                                                       dimensions: labels, factory: factory)
+            let counter =
+                state.counters[key]
+                ?? CoreMetrics.Counter(
+                    label: "recrl_session_evictions_total",
+                    dimensions: labels, factory: factory)
             state.counters[key] = counter
             let previous = state.evictions[key] ?? 0
             state.evictions[key] = total
@@ -238,8 +249,9 @@ public final class ServerMetrics: Sendable {
 
     /// Lower-cases `name` and replaces every character outside `[a-z0-9_]` with `_`.
     static func sanitize(_ name: String) -> String {
-        String(name.lowercased().map { c -> Character in
-            (c.isASCII && (c.isLetter || c.isNumber)) || c == "_" ? c : "_"
-        })
+        String(
+            name.lowercased().map { c -> Character in
+                (c.isASCII && (c.isLetter || c.isNumber)) || c == "_" ? c : "_"
+            })
     }
 }

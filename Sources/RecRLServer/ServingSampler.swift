@@ -20,7 +20,8 @@ final class ServingSampler: Sendable {
     /// with its propensities: ``SlateDistribution/sample(k:using:)``.
     /// - Throws: ``ServingPolicyError`` when softmax serving meets a non-finite score.
     func sample(scores: [Double], k: Int) throws(ServingPolicyError)
-        -> (positions: [Int], propensities: [Double], slatePropensity: Double) {
+        -> (positions: [Int], propensities: [Double], slatePropensity: Double)
+    {
         let distribution = try SlateDistribution(policy: policy, scores: scores, k: k)
         if isSeeded {
             return seeded.withLock { rng in distribution.sample(k: k, using: &rng) }

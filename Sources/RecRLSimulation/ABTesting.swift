@@ -247,17 +247,22 @@ public enum ABTest {
     ///   - seed: seeds the bootstrap's `Xoshiro256StarStar` (default 0), so a report is
     ///     reproducible; the interval's confidence is `1 − alpha`.
     /// - Throws: ``ABTestError`` as ``welchTTest(control:treatment:)`` does.
-    public static func analyze(control: [Double], treatment: [Double], alpha: Double = 0.05,
-                               resamples: Int = 2000, seed: UInt64 = 0) throws -> ABTestReport {
+    public static func analyze(
+        control: [Double], treatment: [Double], alpha: Double = 0.05,
+        resamples: Int = 2000, seed: UInt64 = 0
+    ) throws -> ABTestReport {
         precondition(alpha > 0 && alpha < 1, "ABTest.analyze: alpha must be in (0, 1), got \(alpha)")
         let c = Summary(of: control), t = Summary(of: treatment)
         let welch = try welchTTest(control: c, treatment: t)
         var rng = Xoshiro256StarStar(seed: seed)
-        let ci = bootstrapDifferenceInterval(control: control, treatment: treatment,
-                                             confidence: 1 - alpha, resamples: resamples, using: &rng)
+        let ci = bootstrapDifferenceInterval(
+            control: control, treatment: treatment,
+            confidence: 1 - alpha, resamples: resamples, using: &rng)
         return ABTestReport(
-            arms: [ABTestReport.ArmStatistics(name: Arm.control.rawValue, n: c.count, mean: c.mean, std: c.standardDeviation),
-                   ABTestReport.ArmStatistics(name: Arm.treatment.rawValue, n: t.count, mean: t.mean, std: t.standardDeviation)],
+            arms: [
+                ABTestReport.ArmStatistics(name: Arm.control.rawValue, n: c.count, mean: c.mean, std: c.standardDeviation),
+                ABTestReport.ArmStatistics(name: Arm.treatment.rawValue, n: t.count, mean: t.mean, std: t.standardDeviation),
+            ],
             difference: t.mean - c.mean, ciLow: ci.low, ciHigh: ci.high,
             t: welch.t, df: welch.degreesOfFreedom, pValue: welch.pValue,
             significant: welch.pValue < alpha)
@@ -320,8 +325,10 @@ public struct ABTestReport: Codable, Sendable, Hashable {
     public var significant: Bool
 
     /// A report with the given fields.
-    public init(arms: [ArmStatistics], difference: Double, ciLow: Double, ciHigh: Double,
-                t: Double, df: Double, pValue: Double, significant: Bool) {
+    public init(
+        arms: [ArmStatistics], difference: Double, ciLow: Double, ciHigh: Double,
+        t: Double, df: Double, pValue: Double, significant: Bool
+    ) {
         self.arms = arms; self.difference = difference; self.ciLow = ciLow; self.ciHigh = ciHigh
         self.t = t; self.df = df; self.pValue = pValue; self.significant = significant
     }

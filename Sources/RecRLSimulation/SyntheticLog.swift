@@ -109,9 +109,12 @@ public struct SyntheticLog: Sendable, Hashable {
     static func appendDecimal(_ value: Int64, to bytes: inout [UInt8]) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
         var v = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
         withUnsafeMutableBytes(of: &digits) { buffer in
             repeat {
@@ -149,7 +152,7 @@ extension SyntheticWorld {
         startTimestamp: Int64 = 1_700_000_000, using rng: inout G
     ) -> SyntheticLog {
         precondition(sessionsPerUser >= 0 && sessionLength >= 0, "generateLog: session counts must be non-negative")
-        var rng = Xoshiro256StarStar(seed: rng.next())   // one draw from the caller's generator; concrete type is faster
+        var rng = Xoshiro256StarStar(seed: rng.next())  // one draw from the caller's generator; concrete type is faster
         let n = itemCount, u = userCount
 
         var epsilon = 1.0
@@ -157,7 +160,7 @@ extension SyntheticWorld {
         // most sessionsPerUser·sessionLength picks, and every pick advances the cursor
         // past at most one seen item, so deeper entries are never reached.
         let depth = min(n, sessionsPerUser * sessionLength)
-        var ranking: [Int32] = []          // [users, depth]
+        var ranking: [Int32] = []  // [users, depth]
         if case let .noisyPopularity(eps, personalization) = policy {
             precondition((0...1).contains(eps), "generateLog: epsilon must be in [0, 1], got \(eps)")
             precondition(personalization >= 0, "generateLog: personalization must be non-negative, got \(personalization)")
@@ -176,7 +179,7 @@ extension SyntheticWorld {
 
         var seen = [Bool](repeating: false, count: u * n)
         var seenCount = [Int](repeating: 0, count: u)
-        var cursor = [Int](repeating: 0, count: u)   // next ranking position to inspect
+        var cursor = [Int](repeating: 0, count: u)  // next ranking position to inspect
         var clock = startTimestamp
         var entries: [LoggedInteraction] = []
         entries.reserveCapacity(u * sessionsPerUser * sessionLength)
@@ -209,8 +212,10 @@ extension SyntheticWorld {
                     let feedback = respond(user: user, item: item)
                     seen[user * n + item] = true
                     seenCount[user] += 1
-                    entries.append(LoggedInteraction(user: user, item: item, rating: feedback.rating, timestamp: clock,
-                                                 explored: explored, propensity: propensity, left: feedback.left))
+                    entries.append(
+                        LoggedInteraction(
+                            user: user, item: item, rating: feedback.rating, timestamp: clock,
+                            explored: explored, propensity: propensity, left: feedback.left))
                     if feedback.left { break }
                 }
             }
@@ -233,7 +238,7 @@ extension SyntheticWorld {
             let mid = lo + (hi - lo) / 2
             if before(a[mid], a[lo]) { a.swapAt(mid, lo) }
             if before(a[hi], a[lo]) { a.swapAt(hi, lo) }
-            if before(a[mid], a[hi]) { a.swapAt(mid, hi) }   // a[hi] is now the median of three
+            if before(a[mid], a[hi]) { a.swapAt(mid, hi) }  // a[hi] is now the median of three
             let pivot = a[hi]
             var store = lo
             for i in lo..<hi where before(a[i], pivot) {
@@ -249,8 +254,10 @@ extension SyntheticWorld {
 
     /// A uniformly random unseen item of `user` (rejection sampling, then the
     /// `r`-th unseen item by a scan when the user has seen most items).
-    static func uniformUnseen<G: RandomNumberGenerator>(seen: [Bool], user: Int, items n: Int, unseen: Int,
-                                                        using rng: inout G) -> Int {
+    static func uniformUnseen<G: RandomNumberGenerator>(
+        seen: [Bool], user: Int, items n: Int, unseen: Int,
+        using rng: inout G
+    ) -> Int {
         if unseen * 4 >= n {
             while true {
                 let i = rng.nextInt(below: n)

@@ -92,8 +92,9 @@ extension SyntheticWorld: Environment {
     }
 
     public var observationSpec: BoundedSpec {
-        BoundedSpec(shape: [episodeConfiguration.historyLength * configuration.dimension], minimum: -1, maximum: 1,
-                    name: "observation")
+        BoundedSpec(
+            shape: [episodeConfiguration.historyLength * configuration.dimension], minimum: -1, maximum: 1,
+            name: "observation")
     }
 
     public var actionSpec: BoundedSpec {
@@ -162,8 +163,9 @@ extension SyntheticWorld: Environment {
             // A truncated session is closed too, so the next reset starts a fresh one.
             inSession[user] = false
         }
-        return TimeStep(kind: last ? .last : .mid, reward: Float(feedback.rating - 3) / 2,
-                        discount: feedback.left ? 0 : 1, observation: observation(user: user))
+        return TimeStep(
+            kind: last ? .last : .mid, reward: Float(feedback.rating - 3) / 2,
+            discount: feedback.left ? 0 : 1, observation: observation(user: user))
     }
 
     /// The observation of `user`: their liked items' vectors, most recent first.

@@ -113,14 +113,16 @@ public struct SyntheticWorld: Sendable {
         public var continueProbability: Double
 
         /// A configuration; every parameter has the default documented on its property.
-        public init(users: Int = 500, items: Int = 1000, dimension: Int = 16, categories: Int = 10,
-                    itemSpread: Float = 0.6, tasteSpread: Float = 1.0,
-                    popularityExponent: Double = 1.0, popularityWeight: Float = 0.5,
-                    affinityScale: Float = 2.5, affinityOffset: Float = 0, responseNoise: Float = 0.3,
-                    driftRate: Float = 0.05,
-                    fatigueIncrement: Float = 0.35, fatigueDecay: Float = 0.8, fatigueSessionCarryover: Float = 0.3,
-                    baseLeaveProbability: Double = 0.02, leaveProbabilityPerMiss: Double = 0.1,
-                    maxLeaveProbability: Double = 0.9, continueProbability: Double = 0.8) {
+        public init(
+            users: Int = 500, items: Int = 1000, dimension: Int = 16, categories: Int = 10,
+            itemSpread: Float = 0.6, tasteSpread: Float = 1.0,
+            popularityExponent: Double = 1.0, popularityWeight: Float = 0.5,
+            affinityScale: Float = 2.5, affinityOffset: Float = 0, responseNoise: Float = 0.3,
+            driftRate: Float = 0.05,
+            fatigueIncrement: Float = 0.35, fatigueDecay: Float = 0.8, fatigueSessionCarryover: Float = 0.3,
+            baseLeaveProbability: Double = 0.02, leaveProbabilityPerMiss: Double = 0.1,
+            maxLeaveProbability: Double = 0.9, continueProbability: Double = 0.8
+        ) {
             self.users = users; self.items = items; self.dimension = dimension; self.categories = categories
             self.itemSpread = itemSpread; self.tasteSpread = tasteSpread
             self.popularityExponent = popularityExponent; self.popularityWeight = popularityWeight
@@ -134,16 +136,18 @@ public struct SyntheticWorld: Sendable {
 
         /// Stops the program with a message if a parameter is out of range.
         func validate() {
-            precondition(users > 0 && items > 0 && dimension > 0 && categories > 0,
-                         "SyntheticWorld: users, items, dimension and categories must be positive, got \(users), \(items), \(dimension), \(categories)")
+            precondition(
+                users > 0 && items > 0 && dimension > 0 && categories > 0,
+                "SyntheticWorld: users, items, dimension and categories must be positive, got \(users), \(items), \(dimension), \(categories)")
             precondition(itemSpread >= 0 && tasteSpread >= 0 && responseNoise >= 0, "SyntheticWorld: spreads and noise must be non-negative")
             precondition(popularityExponent >= 0, "SyntheticWorld: popularityExponent must be non-negative, got \(popularityExponent)")
             precondition((0...1).contains(driftRate), "SyntheticWorld: driftRate must be in [0, 1], got \(driftRate)")
             precondition(fatigueIncrement >= 0, "SyntheticWorld: fatigueIncrement must be non-negative, got \(fatigueIncrement)")
             precondition((0...1).contains(fatigueDecay), "SyntheticWorld: fatigueDecay must be in [0, 1], got \(fatigueDecay)")
             precondition((0...1).contains(fatigueSessionCarryover), "SyntheticWorld: fatigueSessionCarryover must be in [0, 1], got \(fatigueSessionCarryover)")
-            precondition((0...1).contains(baseLeaveProbability) && leaveProbabilityPerMiss >= 0 && (0...1).contains(maxLeaveProbability),
-                         "SyntheticWorld: leave probabilities must be in [0, 1]")
+            precondition(
+                (0...1).contains(baseLeaveProbability) && leaveProbabilityPerMiss >= 0 && (0...1).contains(maxLeaveProbability),
+                "SyntheticWorld: leave probabilities must be in [0, 1]")
             precondition((0...1).contains(continueProbability), "SyntheticWorld: continueProbability must be in [0, 1], got \(continueProbability)")
         }
     }
@@ -184,7 +188,7 @@ public struct SyntheticWorld: Sendable {
     let itemVectors: [Float]
     let centroids: [Float]
     var tastes: [Float]
-    var fatigue: [Float]          // [users, categories]
+    var fatigue: [Float]  // [users, categories]
     var misses: [Int]
     var inSession: [Bool]
     /// Favourite category of each user (the centroid their initial taste was drawn
@@ -206,8 +210,10 @@ public struct SyntheticWorld: Sendable {
     ///   - episodeConfiguration: how the world runs as an ``Environment`` (default
     ///     `EpisodeConfiguration()`: a history of 5 liked items, at most 50 steps).
     ///   - seed: seeds every random draw of the world, at construction and in responses.
-    public init(configuration: Configuration = Configuration(), episodeConfiguration: EpisodeConfiguration = EpisodeConfiguration(),
-                seed: UInt64) {
+    public init(
+        configuration: Configuration = Configuration(), episodeConfiguration: EpisodeConfiguration = EpisodeConfiguration(),
+        seed: UInt64
+    ) {
         configuration.validate()
         episodeConfiguration.validate()
         self.episodeConfiguration = episodeConfiguration
@@ -304,19 +310,19 @@ public struct SyntheticWorld: Sendable {
     /// The true latent vector of `item` (unit norm). For tests and diagnostics only.
     public func trueItemVector(_ item: Int) -> [Float] {
         let d = configuration.dimension
-        return Array(itemVectors[item * d ..< (item + 1) * d])
+        return Array(itemVectors[item * d..<(item + 1) * d])
     }
 
     /// The current taste vector of `user` (unit norm). For tests and diagnostics only.
     public func trueTaste(user: Int) -> [Float] {
         let d = configuration.dimension
-        return Array(tastes[user * d ..< (user + 1) * d])
+        return Array(tastes[user * d..<(user + 1) * d])
     }
 
     /// The current fatigue of `user` for each category. For tests and diagnostics only.
     public func trueFatigue(user: Int) -> [Float] {
         let k = configuration.categories
-        return Array(fatigue[user * k ..< (user + 1) * k])
+        return Array(fatigue[user * k..<(user + 1) * k])
     }
 
     /// The noise-free affinity `α⟨t_u, v_i⟩ + b_i − φ_u[k_i] + μ` of `user` for `item`
@@ -401,8 +407,9 @@ public struct SyntheticWorld: Sendable {
 
         // 3. Churn.
         misses[user] = positive ? 0 : misses[user] + 1
-        let leaveProbability = min(cfg.maxLeaveProbability,
-                                   cfg.baseLeaveProbability + cfg.leaveProbabilityPerMiss * Double(misses[user]))
+        let leaveProbability = min(
+            cfg.maxLeaveProbability,
+            cfg.baseLeaveProbability + cfg.leaveProbabilityPerMiss * Double(misses[user]))
         let left = rng.nextUnitDouble() < leaveProbability
         if left { inSession[user] = false }
         return Feedback(item: item, examined: true, rating: rating, positive: positive, left: left)

@@ -163,7 +163,9 @@ extension Tensor {
     /// Column sums of a rank-2 tensor into `out` (`out = beta * out + Σ_rows self`): a bias gradient.
     public func sumRows(into out: inout Tensor, beta: Float = 0) {
         precondition(rank == 2, "sumRows(into:) needs a rank-2 tensor, got shape \(shape)")
-        if beta == 0 { out.prepare(count: shape[1]) } else if out.count != shape[1] {
+        if beta == 0 {
+            out.prepare(count: shape[1])
+        } else if out.count != shape[1] {
             shapeFailure("sumRows(into:)", shape, out.shape)
         }
         out.makeUnique()

@@ -2,9 +2,9 @@ import CRecRLBLAS
 import CRecRLKernels
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The BLAS library RecRL runs its dense kernels on (OpenBLAS), its settings, and which
@@ -66,7 +66,9 @@ public enum BLASRuntime {
     }
 
     /// Core names OpenBLAS falls back to on CPUs it does not recognise.
-    public static let genericCores: Set<String> = ["Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood", "Banias", "Generic", "generic", "unknown"]
+    public static let genericCores: Set<String> = [
+        "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Katmai", "Coppermine", "Northwood", "Banias", "Generic", "generic", "unknown",
+    ]
 
     /// Whether OpenBLAS runs generic kernels that are slower than this CPU allows.
     public static var isGenericCore: Bool {
@@ -93,7 +95,10 @@ public enum BLASRuntime {
             return !w
         }
         guard first, isGenericCore, let core = recommendedCoreType else { return }
-        RecRLLog.log(.warning, "OpenBLAS is running its generic \(coreName) kernels on this CPU (several times slower). Start the process with OPENBLAS_CORETYPE=\(core) in its environment (setting it after start-up has no effect).")
+        RecRLLog.log(
+            .warning,
+            "OpenBLAS is running its generic \(coreName) kernels on this CPU (several times slower). Start the process with OPENBLAS_CORETYPE=\(core) in its environment (setting it after start-up has no effect)."
+        )
     }
 }
 

@@ -50,11 +50,12 @@ public struct CPUProfile: Sendable, Hashable, CustomStringConvertible {
         if recrl_cpu_supports("avx2") != 0 { features.insert(.avx2) }
         if recrl_cpu_supports("fma") != 0 { features.insert(.fma) }
         if recrl_cpu_supports("avx512f") != 0 { features.insert(.avx512f) }
-        let vendor: Vendor = switch recrl_cpu_vendor() {
-        case Int32(RECRL_CPU_VENDOR_AMD): .amd
-        case Int32(RECRL_CPU_VENDOR_INTEL): .intel
-        default: .other
-        }
+        let vendor: Vendor =
+            switch recrl_cpu_vendor() {
+            case Int32(RECRL_CPU_VENDOR_AMD): .amd
+            case Int32(RECRL_CPU_VENDOR_INTEL): .intel
+            default: .other
+            }
         return CPUProfile(vendor: vendor, family: Int(recrl_cpu_family()), features: features)
     }()
 
@@ -118,8 +119,10 @@ public struct GEMMRoutingPolicy: Sendable, Hashable {
 
     /// A policy with explicit rules; ``ownKernel`` must be nil, ``Kernel/recrlAVX512`` or
     /// ``Kernel/recrlAVX2`` (anything else is treated as nil).
-    public init(ownKernel: Kernel?, minimumRows: Int, minimumDepth: Int, minimumColumns: Int, columnBlock: Int,
-                maximumColumnPadding: Double, maximumWork: Double?, transposedBDepthMultiple: Int) {
+    public init(
+        ownKernel: Kernel?, minimumRows: Int, minimumDepth: Int, minimumColumns: Int, columnBlock: Int,
+        maximumColumnPadding: Double, maximumWork: Double?, transposedBDepthMultiple: Int
+    ) {
         self.ownKernel = ownKernel == .recrlAVX512 || ownKernel == .recrlAVX2 ? ownKernel : nil
         self.minimumRows = minimumRows
         self.minimumDepth = minimumDepth

@@ -23,8 +23,9 @@ extension Tensor {
     /// Adds row `r` of `source` into row `indices[r]` of this tensor, for every `r`:
     /// the gradient of ``gatherRows(_:)``. Repeated indices accumulate.
     public mutating func scatterAddRows(_ indices: [Int], from source: Tensor) {
-        precondition(rank == 2 && source.rank == 2 && source.shape[1] == shape[1] && source.shape[0] == indices.count,
-                     TensorError.shapeMismatch(operation: "scatterAddRows", lhs: shape, rhs: source.shape).description + " for \(indices.count) indices")
+        precondition(
+            rank == 2 && source.rank == 2 && source.shape[1] == shape[1] && source.shape[0] == indices.count,
+            TensorError.shapeMismatch(operation: "scatterAddRows", lhs: shape, rhs: source.shape).description + " for \(indices.count) indices")
         makeUnique()
         let c = shape[1], n = shape[0]
         let src = source.storage.pointer, dst = storage.pointer
@@ -57,8 +58,9 @@ extension Tensor {
     /// Copies columns `range` of a rank-2 tensor into `out` (`[rows, range.count]`):
     /// the inverse of ``concatenateColumns(_:_:into:)``, used to split a gradient.
     public func sliceColumns(_ range: Range<Int>, into out: inout Tensor) {
-        precondition(rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[1],
-                     "columns \(range) out of range for shape \(shape)")
+        precondition(
+            rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[1],
+            "columns \(range) out of range for shape \(shape)")
         let r = shape[0], c = shape[1], w = range.count
         out.prepare(rows: r, columns: w)
         let src = storage.pointer, dst = out.storage.pointer
@@ -74,8 +76,9 @@ extension Tensor {
 
     /// Rows `range` of a rank-2 tensor as a new tensor.
     public func sliceRows(_ range: Range<Int>) -> Tensor {
-        precondition(rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[0],
-                     "rows \(range) out of range for shape \(shape)")
+        precondition(
+            rank == 2 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+            "rows \(range) out of range for shape \(shape)")
         let c = shape[1]
         let out = Tensor(zeros: [range.count, c])
         out.storage.pointer.update(from: storage.pointer + range.lowerBound * c, count: range.count * c)

@@ -27,8 +27,10 @@ extension Tensor {
 /// allocating nothing when it already has that shape); with `beta != 0` it must
 /// already have that shape. Stops with both shapes named when they do not fit.
 @inlinable
-public func matmul(_ a: Tensor, _ b: Tensor, transposeA ta: Bool = false, transposeB tb: Bool = false,
-                   into out: inout Tensor, alpha: Float = 1, beta: Float = 0) {
+public func matmul(
+    _ a: Tensor, _ b: Tensor, transposeA ta: Bool = false, transposeB tb: Bool = false,
+    into out: inout Tensor, alpha: Float = 1, beta: Float = 0
+) {
     guard a.rank == 2, b.rank == 2 else { shapeFailure("matmul", a.shape, b.shape) }
     let m = ta ? a.shape[1] : a.shape[0]
     let k = ta ? a.shape[0] : a.shape[1]
@@ -48,8 +50,9 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA ta: Bool = false, transp
         if beta == 0 { out.storage.pointer.update(repeating: 0, count: m * n) } else { out *= beta }
         return
     }
-    rawSgemm(ta, tb, m, n, k, alpha, a.storage.pointer, a.shape[1], b.storage.pointer, b.shape[1],
-             beta, out.storage.pointer, n)
+    rawSgemm(
+        ta, tb, m, n, k, alpha, a.storage.pointer, a.shape[1], b.storage.pointer, b.shape[1],
+        beta, out.storage.pointer, n)
 }
 
 /// `out = alpha · op(a) · x + beta · out` for a rank-2 `a` and rank-1 `x` (GEMV).
@@ -59,7 +62,9 @@ public func matvec(_ a: Tensor, _ x: Tensor, transposeA ta: Bool = false, into o
     let rows = a.shape[0], cols = a.shape[1]
     let inLen = ta ? rows : cols, outLen = ta ? cols : rows
     guard x.count == inLen else { shapeFailure("matvec(transposed: \(ta))", a.shape, x.shape) }
-    if beta == 0 { out.prepare(count: outLen) } else {
+    if beta == 0 {
+        out.prepare(count: outLen)
+    } else {
         guard out.shape == [outLen] else { shapeFailure("matvec output", [outLen], out.shape) }
         out.makeUnique()
     }
@@ -68,8 +73,9 @@ public func matvec(_ a: Tensor, _ x: Tensor, transposeA ta: Bool = false, into o
         out.storage.pointer.update(repeating: 0, count: outLen)
         return
     }
-    cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), alpha,
-                a.storage.pointer, Int32(cols), x.storage.pointer, 1, beta, out.storage.pointer, 1)
+    cblas_sgemv(
+        CblasRowMajor, ta ? CblasTrans : CblasNoTrans, Int32(rows), Int32(cols), alpha,
+        a.storage.pointer, Int32(cols), x.storage.pointer, 1, beta, out.storage.pointer, 1)
 }
 
 /// Dense linear solvers through LAPACKE. Matrices are rank-2, row-major.
@@ -91,8 +97,9 @@ public enum LinearAlgebra {
         if n == 0 { return }
         let info = a.withUnsafeMutableBufferPointer { pa in
             b.withUnsafeMutableBufferPointer { pb in
-                LAPACKE_sposv(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), Int32(nrhs),
-                              pa.baseAddress, Int32(n), pb.baseAddress, Int32(nrhs))
+                LAPACKE_sposv(
+                    LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), Int32(nrhs),
+                    pa.baseAddress, Int32(n), pb.baseAddress, Int32(nrhs))
             }
         }
         if info > 0 { throw .notPositiveDefinite(minor: Int(info)) }
@@ -108,8 +115,9 @@ public enum LinearAlgebra {
         var pivots = [Int32](repeating: 0, count: n)
         let info = lu.withUnsafeMutableBufferPointer { pa in
             x.withUnsafeMutableBufferPointer { pb in
-                LAPACKE_sgesv(LAPACK_ROW_MAJOR, Int32(n), Int32(nrhs), pa.baseAddress, Int32(n),
-                              &pivots, pb.baseAddress, Int32(nrhs))
+                LAPACKE_sgesv(
+                    LAPACK_ROW_MAJOR, Int32(n), Int32(nrhs), pa.baseAddress, Int32(n),
+                    &pivots, pb.baseAddress, Int32(nrhs))
             }
         }
         if info > 0 { throw .singularMatrix(pivot: Int(info)) }

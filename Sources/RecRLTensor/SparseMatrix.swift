@@ -42,16 +42,20 @@ public struct SparseMatrix: Sendable, Equatable {
     /// - Throws: ``TensorError/invalidShape(_:)`` for a negative dimension,
     ///   ``TensorError/shapeMismatch(operation:lhs:rhs:)`` when the arrays differ in length
     ///   or an index lies outside the matrix.
-    public init(rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32], values: [Float]? = nil,
-                duplicates: Duplicates = .sum) throws(TensorError) {
+    public init(
+        rows: Int, columns: Int, rowIndices: [Int32], columnIndices: [Int32], values: [Float]? = nil,
+        duplicates: Duplicates = .sum
+    ) throws(TensorError) {
         guard rows >= 0, columns >= 0 else { throw .invalidShape([rows, columns]) }
         guard rowIndices.count == columnIndices.count, values.map({ $0.count == rowIndices.count }) ?? true else {
-            throw .shapeMismatch(operation: "SparseMatrix: row, column and value counts",
-                                 lhs: [rowIndices.count, columnIndices.count], rhs: [values?.count ?? rowIndices.count])
+            throw .shapeMismatch(
+                operation: "SparseMatrix: row, column and value counts",
+                lhs: [rowIndices.count, columnIndices.count], rhs: [values?.count ?? rowIndices.count])
         }
         for (r, c) in zip(rowIndices, columnIndices) where r < 0 || Int(r) >= rows || c < 0 || Int(c) >= columns {
-            throw .shapeMismatch(operation: "SparseMatrix: entry (\(r), \(c)) outside the matrix",
-                                 lhs: [rows, columns], rhs: [Int(r), Int(c)])
+            throw .shapeMismatch(
+                operation: "SparseMatrix: entry (\(r), \(c)) outside the matrix",
+                lhs: [rows, columns], rhs: [Int(r), Int(c)])
         }
         // Bucket by column first, then by row (two stable counting sorts): rows come out with
         // ascending columns and, within a column, in input order.

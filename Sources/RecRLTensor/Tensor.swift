@@ -193,13 +193,15 @@ public struct Tensor: Sendable {
     @inlinable
     public subscript(row: Int, column: Int) -> Float {
         get {
-            precondition(rank == 2 && row >= 0 && row < shape[0] && column >= 0 && column < shape[1],
-                         "index (\(row), \(column)) out of range for shape \(shape)")
+            precondition(
+                rank == 2 && row >= 0 && row < shape[0] && column >= 0 && column < shape[1],
+                "index (\(row), \(column)) out of range for shape \(shape)")
             return storage.pointer[row * shape[1] + column]
         }
         set {
-            precondition(rank == 2 && row >= 0 && row < shape[0] && column >= 0 && column < shape[1],
-                         "index (\(row), \(column)) out of range for shape \(shape)")
+            precondition(
+                rank == 2 && row >= 0 && row < shape[0] && column >= 0 && column < shape[1],
+                "index (\(row), \(column)) out of range for shape \(shape)")
             makeUnique()
             storage.pointer[row * shape[1] + column] = newValue
         }

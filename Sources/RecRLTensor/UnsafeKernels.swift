@@ -1,11 +1,11 @@
 import CRecRLBLAS
 import CRecRLKernels
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Raw-pointer entry points to the dense kernels, for hot paths in other modules that
@@ -17,25 +17,31 @@ public enum UnsafeKernels {
     /// `C = alpha · op(A) · op(B) + beta · C` for an `m × n` block `C` (row stride `ldc`),
     /// `op(A)` `m × k`, `op(B)` `k × n` (BLAS `sgemm`, row-major).
     @inlinable
-    public static func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
-                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    public static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         if m == 0 || n == 0 { return }
         rawSgemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     /// Adds `bias[0..<columns]` (when given) to every row of a `rows × columns` block with
     /// row stride `ld`, then applies the activation (codes: 0 identity, 1 ReLU, 2 tanh, 3 sigmoid).
-    public static func biasActivation(_ y: UnsafeMutablePointer<Float>, ld: Int, bias: UnsafePointer<Float>?,
-                                      rows: Int, columns: Int, activation: Int32) {
+    public static func biasActivation(
+        _ y: UnsafeMutablePointer<Float>, ld: Int, bias: UnsafePointer<Float>?,
+        rows: Int, columns: Int, activation: Int32
+    ) {
         if rows == 0 || columns == 0 { return }
         recrl_bias_activation_strided(y, ld, bias, rows, columns, activation)
     }
 
     /// Multiplies a `rows × columns` block of `delta` (row stride `ldDelta`) by the activation's
     /// derivative written through its output `y` (row stride `ldY`), in place.
-    public static func activationBackward(_ delta: UnsafeMutablePointer<Float>, ldDelta: Int, output y: UnsafePointer<Float>,
-                                          ldY: Int, rows: Int, columns: Int, activation: Int32) {
+    public static func activationBackward(
+        _ delta: UnsafeMutablePointer<Float>, ldDelta: Int, output y: UnsafePointer<Float>,
+        ldY: Int, rows: Int, columns: Int, activation: Int32
+    ) {
         if rows == 0 || columns == 0 || activation == 0 { return }
         recrl_activation_backward_strided(delta, ldDelta, y, ldY, rows, columns, activation)
     }
@@ -46,8 +52,10 @@ public enum UnsafeKernels {
     /// `scale · (softmax(z_row) − onehot(target))` in `z`, the gradient of `scale` times that sum.
     /// Vectorised with a fixed summation order: the same bits on every CPU. Every target must
     /// lie in `0..<columns` (not checked here).
-    public static func softmaxCrossEntropy(_ z: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int,
-                                           targets: UnsafePointer<Int32>, scale: Float) -> Float {
+    public static func softmaxCrossEntropy(
+        _ z: UnsafeMutablePointer<Float>, rows: Int, columns: Int, ld: Int,
+        targets: UnsafePointer<Int32>, scale: Float
+    ) -> Float {
         if rows == 0 || columns == 0 { return 0 }
         return recrl_softmax_cross_entropy(z, rows, columns, ld, targets, scale)
     }
@@ -62,10 +70,12 @@ public enum UnsafeKernels {
     /// when `target` is given. Element-wise, one rounding per operation (no fused multiply-add),
     /// vectorised with AVX2 when the CPU has it: any sub-range gives bit-identical results to the
     /// whole tensor in one call, on every CPU.
-    public static func adamStep(parameters p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
-                                firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
-                                count: Int, beta1: Float, beta2: Float, learningRate: Float, epsilon: Float,
-                                softUpdateTarget target: UnsafeMutablePointer<Float>?, tau: Float) {
+    public static func adamStep(
+        parameters p: UnsafeMutablePointer<Float>, gradient g: UnsafePointer<Float>,
+        firstMoment m: UnsafeMutablePointer<Float>, secondMoment v: UnsafeMutablePointer<Float>,
+        count: Int, beta1: Float, beta2: Float, learningRate: Float, epsilon: Float,
+        softUpdateTarget target: UnsafeMutablePointer<Float>?, tau: Float
+    ) {
         if count <= 0 { return }
         recrl_adam_soft_step(p, g, m, v, target, count, beta1, beta2, learningRate, epsilon, tau)
     }
@@ -93,9 +103,11 @@ public enum UnsafeKernels {
 /// allocation, so their last `n mod 16` columns are computed with one GEMV each instead
 /// (same product, summed in another order).
 @usableFromInline
-func rawSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-              _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+func rawSgemm(
+    _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+) {
     switch GEMMRouting.servingKernel(transposeB: tb, m: m, n: n, k: k, blasThreads: Int(openblas_get_num_threads())) {
     case .rank1:
         // op(A)[i][0] is a[i·lda] (or a[i] when transposed), op(B)[0][j] is b[j] (or b[j·ldb]).
@@ -112,18 +124,21 @@ func rawSgemm(_ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Flo
     if tail >= 1 && tail <= 8 && Double(m) * Double(n) * Double(k) <= 1e6 {
         let head = n - tail
         if head > 0 {
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(head), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            cblas_sgemm(
+                CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(head), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
         // Column j of the product is op(a) · (column j of op(b)).
         let rows = ta ? k : m, columns = ta ? m : k
         for j in head..<n {
             let x = tb ? b + j * ldb : b + j
-            cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, Int32(rows), Int32(columns), alpha,
-                        a, Int32(lda), x, Int32(tb ? 1 : ldb), beta, c + j, Int32(ldc))
+            cblas_sgemv(
+                CblasRowMajor, ta ? CblasTrans : CblasNoTrans, Int32(rows), Int32(columns), alpha,
+                a, Int32(lda), x, Int32(tb ? 1 : ldb), beta, c + j, Int32(ldc))
         }
         return
     }
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    cblas_sgemm(
+        CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -36,8 +36,9 @@ struct Demo: ParsableCommand {
             for epoch in 1...epochs {
                 model.forward(x, context: &context)
                 loss = MeanSquaredError.gradient(predicted: context.output, target: y, into: &lossGradient)
-                model.backward(input: x, outputGradient: lossGradient, context: &context, gradient: &gradient,
-                               computeParameterGradient: true, computeInputGradient: false)
+                model.backward(
+                    input: x, outputGradient: lossGradient, context: &context, gradient: &gradient,
+                    computeParameterGradient: true, computeInputGradient: false)
                 optimizer.update(&model, along: gradient)
                 if epoch == 1 || epoch % max(1, epochs / 10) == 0 || epoch == epochs {
                     let line = "epoch \(epoch)/\(epochs)  mse \(String(format: "%.5f", loss))\n"
@@ -48,9 +49,12 @@ struct Demo: ParsableCommand {
         }
         let seconds = Date().timeIntervalSince(start)
         if json {
-            print(try JSONOutput.encode(DemoOutput(seed: seed, epochs: epochs, finalMSE: Double(loss),
-                                                   parameters: model.parameterCount, seconds: seconds,
-                                                   blasCore: BLASRuntime.coreName)))
+            print(
+                try JSONOutput.encode(
+                    DemoOutput(
+                        seed: seed, epochs: epochs, finalMSE: Double(loss),
+                        parameters: model.parameterCount, seconds: seconds,
+                        blasCore: BLASRuntime.coreName)))
         } else {
             print("trained \(model.parameterCount) parameters in \(String(format: "%.2f", seconds)) s on BLAS core \(BLASRuntime.coreName); final mse \(loss)")
         }

@@ -5,9 +5,9 @@ import RecRLData
 import RecRLRecommenders
 import RecRLDRR
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A bad-input error of `recrl evaluate`, printed by ArgumentParser as one `Error: …` line (exit code 1).
@@ -34,7 +34,9 @@ struct Evaluate: ParsableCommand {
     )
 
     /// Known policy names.
-    static let knownPolicies = ["random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "gru4rec", "drr-n", "drr-p", "drr-u", "drr-ave", "lird", "deeppage"]
+    static let knownPolicies = [
+        "random", "popularity", "itemknn", "als", "ials", "bpr", "ease", "gru4rec", "drr-n", "drr-p", "drr-u", "drr-ave", "lird", "deeppage",
+    ]
 
     @Option(name: .long, help: ArgumentHelp("Data directory (or a .csv file for --format csv).", valueName: "DIR"))
     var data: String?
@@ -42,12 +44,18 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("in"), help: ArgumentHelp("A split folder written by `recrl split` (instead of --data and --split).", valueName: "DIR"))
     var input: String?
 
-    @Option(name: .long, help: ArgumentHelp("A release gate, e.g. 'ndcg@10 >= 1.0 * itemknn' or 'ndcg@10 > 0.05': the candidate (the --model's policy, else the first of --policies) against a baseline evaluated in the same run or a constant. Exit status 3 when it fails.", valueName: "EXPR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A release gate, e.g. 'ndcg@10 >= 1.0 * itemknn' or 'ndcg@10 > 0.05': the candidate (the --model's policy, else the first of --policies) against a baseline evaluated in the same run or a constant. Exit status 3 when it fails.",
+            valueName: "EXPR"))
     var gate: String?
 
     @OptionGroup var formatOption: FormatOption
 
-    @Option(name: .long, help: "Split: temporal (each user's latest fraction), random (global fraction) or leave-last (each user's last interaction; ignores --test-fraction).")
+    @Option(
+        name: .long,
+        help: "Split: temporal (each user's latest fraction), random (global fraction) or leave-last (each user's last interaction; ignores --test-fraction).")
     var split: String = "random"
 
     @OptionGroup var testFractionOption: TestFractionOption
@@ -61,28 +69,46 @@ struct Evaluate: ParsableCommand {
     @Option(name: .customLong("k"), help: "Comma-separated cut-offs K.")
     var ks: String = "5,10"
 
-    @Option(name: .customLong("relevance-threshold"), help: "A test rating ≥ this is relevant (also 4 on half-star scales; 1 makes every test interaction relevant on 1–5 scales).")
+    @Option(
+        name: .customLong("relevance-threshold"),
+        help: "A test rating ≥ this is relevant (also 4 on half-star scales; 1 makes every test interaction relevant on 1–5 scales).")
     var relevanceThreshold: Double = 4
 
     @OptionGroup var seedOption: SeedOption
 
     @OptionGroup var output: JSONFlag
 
-    @Option(name: .long, help: ArgumentHelp("A DRR model saved by `recrl train` to evaluate instead of training one (its policy must be listed in --policies).", valueName: "DIR"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A DRR model saved by `recrl train` to evaluate instead of training one (its policy must be listed in --policies).", valueName: "DIR"))
     var model: String?
 
-    @Flag(name: .long, help: "Tune without touching the test split: evaluate on a validation split carved from the training split (same --split and --test-fraction), fitting on the rest.")
+    @Flag(
+        name: .long,
+        help:
+            "Tune without touching the test split: evaluate on a validation split carved from the training split (same --split and --test-fraction), fitting on the rest."
+    )
     var validation = false
 
-    @Flag(name: .long, help: "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR policies keep their configuration.")
+    @Flag(
+        name: .long,
+        help:
+            "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR policies keep their configuration."
+    )
     var tune = false
 
     @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 500).")
     var episodes: Int?
 
-    @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4); its ranking starts with the list, so metrics at K are the list's (add K to --k).")
+    @Option(
+        name: .customLong("list-size"),
+        help: "LIRD: items per recommended list K (default 4); its ranking starts with the list, so metrics at K are the list's (add K to --k).")
     var listSize: Int?
-    @Option(name: .customLong("page-rows"), help: "DeepPage: rows of a page (default 2); its ranking starts with the page read row by row, so metrics at rows x cols are the page's (add it to --k).")
+    @Option(
+        name: .customLong("page-rows"),
+        help:
+            "DeepPage: rows of a page (default 2); its ranking starts with the page read row by row, so metrics at rows x cols are the page's (add it to --k).")
     var pageRows: Int?
     @Option(name: .customLong("page-cols"), help: "DeepPage: columns of a page (default 2).")
     var pageCols: Int?
@@ -165,13 +191,18 @@ struct Evaluate: ParsableCommand {
             var recommender = DeepPageRecommender(configuration: deepPage, seed: seed)
             if isatty(2) != 0 {
                 recommender.progress = { point in
-                    FileHandle.standardError.write(Data("  \(name) episode \(point.episode): page reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "  \(name) episode \(point.episode): page reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n"
+                                .utf8))
                 }
             }
             return recommender
         }
         let isLIRD = name == "lird"
-        if isLIRD || name.hasPrefix("drr-"), let variant = isLIRD ? LIRDConfiguration().base.variant : DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4))) {
+        if isLIRD || name.hasPrefix("drr-"),
+            let variant = isLIRD ? LIRDConfiguration().base.variant : DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4)))
+        {
             if let model {
                 let loaded = try DRRModelStore.load(from: URL(fileURLWithPath: model))
                 guard loaded.manifest.policy == name else {
@@ -187,7 +218,10 @@ struct Evaluate: ParsableCommand {
             var drr = isLIRD ? DRRRecommender(lird: lird, seed: seed) : DRRRecommender(configuration: configuration, seed: seed)
             if isatty(2) != 0 {
                 drr.progress = { point in
-                    FileHandle.standardError.write(Data("  \(name) episode \(point.episode): reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n".utf8))
+                    FileHandle.standardError.write(
+                        Data(
+                            "  \(name) episode \(point.episode): reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss))\n"
+                                .utf8))
                 }
             }
             return drr
@@ -225,7 +259,9 @@ struct Evaluate: ParsableCommand {
         } else {
             log("loading \(data!)…")
             let loaded = try DatasetLoader.load(directory: data!, format: format)
-            log("loaded \(loaded.format.rawValue): \(loaded.dataset.userCount) users, \(loaded.dataset.itemCount) items, \(loaded.dataset.interactionCount) interactions")
+            log(
+                "loaded \(loaded.format.rawValue): \(loaded.dataset.userCount) users, \(loaded.dataset.itemCount) items, \(loaded.dataset.interactionCount) interactions"
+            )
             split = DatasetTransforms.split(loaded.dataset, strategy: strategy, using: &rng)
             validationReport = loaded.report
             formatName = loaded.format.rawValue
@@ -244,8 +280,9 @@ struct Evaluate: ParsableCommand {
             if tune, let grid = BaselineTuning.grid(for: name, seed: seed) {
                 log("tuning \(name) on a validation split of the training split (\(grid.count) grid points)…")
                 var validationRNG = tuningRNG
-                let (best, outcome) = try BaselineTuning.tune(grid, train: split.train, strategy: strategy, config: config,
-                                                              using: &validationRNG)
+                let (best, outcome) = try BaselineTuning.tune(
+                    grid, train: split.train, strategy: strategy, config: config,
+                    using: &validationRNG)
                 var recommender = grid[best].make()
                 log("refitting \(name) with \(Self.describe(outcome.chosen)) on the training split and evaluating…")
                 var result = try Evaluator.run(&recommender, split: split, config: config)
@@ -260,8 +297,9 @@ struct Evaluate: ParsableCommand {
             results.append(try Evaluator.run(&recommender, split: split, config: config))
         }
         let report = EvaluationReport(
-            dataset: .init(users: split.train.userCount, items: split.train.itemCount, interactions: interactionCount,
-                           train: split.train.interactionCount, test: split.test.interactionCount), split: validation ? "\(splitName)-validation" : splitName,
+            dataset: .init(
+                users: split.train.userCount, items: split.train.itemCount, interactions: interactionCount,
+                train: split.train.interactionCount, test: split.test.interactionCount), split: validation ? "\(splitName)-validation" : splitName,
             evaluationProtocol: evalProtocol.rawValue, seed: seed, relevanceThreshold: relevanceThreshold,
             validation: validationReport, results: results)
         if json {
@@ -296,7 +334,8 @@ struct Evaluate: ParsableCommand {
         let t = report.relevanceThreshold
         let threshold = t == t.rounded() && abs(t) < 1e15 ? String(Int64(t)) : String(t)
         let users = report.results.first.map { Int($0.metrics["users_evaluated"] ?? 0) } ?? 0
-        lines.append("Split \(report.split), protocol \(report.evaluationProtocol), seed \(report.seed), relevant: rating ≥ \(threshold), users evaluated: \(users)")
+        lines.append(
+            "Split \(report.split), protocol \(report.evaluationProtocol), seed \(report.seed), relevant: rating ≥ \(threshold), users evaluated: \(users)")
         lines.append("")
         let metricNames = report.evaluationProtocol == "full" ? ["precision", "recall", "ndcg", "map", "hit"] : ["precision", "ndcg"]
         func pad(_ s: String, _ w: Int, right: Bool = true) -> String {
@@ -328,10 +367,14 @@ struct Evaluate: ParsableCommand {
         let tuned = report.results.filter { $0.tuning != nil }
         if let first = tuned.first?.tuning {
             lines.append("")
-            lines.append("Tuned by NDCG@10 on a validation split carved from training (\(first.validationTrain) train, \(first.validationTest) validation interactions):")
+            lines.append(
+                "Tuned by NDCG@10 on a validation split carved from training (\(first.validationTrain) train, \(first.validationTest) validation interactions):"
+            )
             for result in tuned {
                 guard let t = result.tuning else { continue }
-                lines.append("  \(result.policy): \(describe(t.chosen)) (validation NDCG@10 \(String(format: "%.4f", t.validationNDCG)), \(t.trials.count) points, \(String(format: "%.1f", t.seconds)) s)")
+                lines.append(
+                    "  \(result.policy): \(describe(t.chosen)) (validation NDCG@10 \(String(format: "%.4f", t.validationNDCG)), \(t.trials.count) points, \(String(format: "%.1f", t.seconds)) s)"
+                )
             }
         }
         if report.results.contains(where: { $0.metrics["rmse"] != nil }) {

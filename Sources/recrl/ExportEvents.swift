@@ -27,8 +27,10 @@ struct ExportEvents: ParsableCommand {
     @Option(help: ArgumentHelp("SQLite event log written by `recrl serve --events`.", valueName: "FILE"))
     var events: String
 
-    @Option(help: ArgumentHelp("Output: a .csv file, or a directory that receives interactions.csv (created if needed).",
-                               valueName: "PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Output: a .csv file, or a directory that receives interactions.csv (created if needed).",
+            valueName: "PATH"))
     var out: String
 
     @Option(help: "Lowest rating of the scale (for events that carry a reward only).")
@@ -82,8 +84,11 @@ struct ExportEvents: ParsableCommand {
             impressionsFile = url
         }
         if json {
-            print(try JSONOutput.encode(ExportEventsOutput(events: events, out: file.path, rows: count,
-                                                           impressionsOut: impressionsFile?.path, impressions: impressions.count)))
+            print(
+                try JSONOutput.encode(
+                    ExportEventsOutput(
+                        events: events, out: file.path, rows: count,
+                        impressionsOut: impressionsFile?.path, impressions: impressions.count)))
         } else {
             print("exported \(count) event\(count == 1 ? "" : "s") from \(events) to \(file.path)")
             if let impressionsFile { print("exported \(impressions.count) impressions to \(impressionsFile.path)") }

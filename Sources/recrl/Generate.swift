@@ -35,9 +35,12 @@ struct Generate: ParsableCommand {
         let policy = LoggingPolicy.noisyPopularity(epsilon: 0.3)
         let log = world.generateLog(policy: policy, sessionsPerUser: 10, sessionLength: 10, using: &rng)
         try log.write(toDirectory: URL(fileURLWithPath: out))
-        try LoggedImpression.writeJSONLines(Self.impressions(of: log, policy: policy),
-                                            to: URL(fileURLWithPath: out).appendingPathComponent(LoggedImpression.fileName))
-        print("wrote \(log.interactions.count) interactions of \(users) users on \(items) items to \(out)/interactions.csv, items.csv and \(LoggedImpression.fileName)")
+        try LoggedImpression.writeJSONLines(
+            Self.impressions(of: log, policy: policy),
+            to: URL(fileURLWithPath: out).appendingPathComponent(LoggedImpression.fileName))
+        print(
+            "wrote \(log.interactions.count) interactions of \(users) users on \(items) items to \(out)/interactions.csv, items.csv and \(LoggedImpression.fileName)"
+        )
     }
 
     /// The log as one-item impressions: request id `r<index>`, reward `(rating − 3) / 2`
@@ -51,10 +54,11 @@ struct Generate: ParsableCommand {
             name = "random"
         }
         return log.interactions.enumerated().map { index, x in
-            LoggedImpression(requestID: "r\(index)", user: SyntheticWorld.userID(x.user), items: [SyntheticWorld.itemID(x.item)],
-                             propensities: [x.propensity], slatePropensity: x.propensity,
-                             rewards: [(Double(x.rating) - 3) / 2], loggingPolicy: name, modelVersion: "synthetic-logging",
-                             timestamp: Double(x.timestamp))
+            LoggedImpression(
+                requestID: "r\(index)", user: SyntheticWorld.userID(x.user), items: [SyntheticWorld.itemID(x.item)],
+                propensities: [x.propensity], slatePropensity: x.propensity,
+                rewards: [(Double(x.rating) - 3) / 2], loggingPolicy: name, modelVersion: "synthetic-logging",
+                timestamp: Double(x.timestamp))
         }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import RecRL
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The logged data of the seeded synthetic world (`recrl generate`'s world with its default
@@ -47,11 +47,16 @@ struct Ingest: ParsableCommand {
     }
 
     func run() throws {
-        var manifest = StageManifest(stage: "ingest", parameters: [
-            "data": data ?? "synthetic(seed \(seedOption.seed))", "format": formatOption.format,
-            "max_bad_fraction": "\(maxBadFraction)"])
-        let loaded = synthetic ? try syntheticDataset(seed: seedOption.seed)
-                               : try DatasetLoader.load(directory: data!, format: formatOption.parsed!)
+        var manifest = StageManifest(
+            stage: "ingest",
+            parameters: [
+                "data": data ?? "synthetic(seed \(seedOption.seed))", "format": formatOption.format,
+                "max_bad_fraction": "\(maxBadFraction)",
+            ])
+        let loaded =
+            synthetic
+            ? try syntheticDataset(seed: seedOption.seed)
+            : try DatasetLoader.load(directory: data!, format: formatOption.parsed!)
         let report = loaded.report, dataset = loaded.dataset
         let outURL = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
@@ -61,16 +66,20 @@ struct Ingest: ParsableCommand {
         let bad = report.droppedTotal
         let badFraction = report.rowsRead > 0 ? Double(bad) / Double(report.rowsRead) : 0
         if badFraction > maxBadFraction {
-            throw StageError("\(bad) of \(report.rowsRead) rows are bad (\(String(format: "%.2f", badFraction * 100))%), more than --max-bad-fraction \(maxBadFraction); see \(out)/validation.json")
+            throw StageError(
+                "\(bad) of \(report.rowsRead) rows are bad (\(String(format: "%.2f", badFraction * 100))%), more than --max-bad-fraction \(maxBadFraction); see \(out)/validation.json"
+            )
         }
         try dataset.writeCSV(to: outURL.appendingPathComponent(SplitFiles.interactionsFile))
         manifest.inputs.append(.init(path: data ?? "synthetic", fingerprint: dataset.fingerprint))
         manifest.parameters["format_detected"] = loaded.format.rawValue
         manifest.parameters["rating_scale"] = "\(dataset.ratingScale.lowerBound)...\(dataset.ratingScale.upperBound)"
-        manifest.metrics = ["rows_read": Double(report.rowsRead), "rows_kept": Double(report.rowsKept),
-                            "rows_bad": Double(bad), "bad_fraction": badFraction,
-                            "duplicates_resolved": Double(report.duplicatesResolved),
-                            "users": Double(dataset.userCount), "items": Double(dataset.itemCount)]
+        manifest.metrics = [
+            "rows_read": Double(report.rowsRead), "rows_kept": Double(report.rowsKept),
+            "rows_bad": Double(bad), "bad_fraction": badFraction,
+            "duplicates_resolved": Double(report.duplicatesResolved),
+            "users": Double(dataset.userCount), "items": Double(dataset.itemCount),
+        ]
         try manifest.addOutputs([SplitFiles.interactionsFile, "validation.json"], in: outURL)
         try manifest.write(to: outURL)
         print("ingested \(report.rowsKept) interactions (\(dataset.userCount) users, \(dataset.itemCount) items; \(bad) bad rows dropped) into \(out)")
@@ -107,16 +116,23 @@ struct SplitCommand: ParsableCommand {
     }
 
     func run() throws {
-        var manifest = StageManifest(stage: "split", parameters: [
-            "split": split, "test_fraction": "\(testFractionOption.testFraction)", "seed": "\(seedOption.seed)"])
+        var manifest = StageManifest(
+            stage: "split",
+            parameters: [
+                "split": split, "test_fraction": "\(testFractionOption.testFraction)", "seed": "\(seedOption.seed)",
+            ])
         let inURL = URL(fileURLWithPath: input)
         let scale = ingestedRatingScale(of: inURL)
-        let dataset = try DatasetLoader.load(directory: input, format: .auto,
-                                             options: LoadOptions(ratingScale: scale)).dataset
+        let dataset = try DatasetLoader.load(
+            directory: input, format: .auto,
+            options: LoadOptions(ratingScale: scale)
+        ).dataset
         var rng = SplitMix64(seed: seedOption.seed)
         let parts = DatasetTransforms.split(dataset, strategy: strategy!, using: &rng)
         guard parts.train.interactionCount > 0, parts.test.interactionCount > 0 else {
-            throw StageError("the \(split) split of \(dataset.interactionCount) interactions leaves \(parts.train.interactionCount) for training and \(parts.test.interactionCount) for test; both must be non-empty")
+            throw StageError(
+                "the \(split) split of \(dataset.interactionCount) interactions leaves \(parts.train.interactionCount) for training and \(parts.test.interactionCount) for test; both must be non-empty"
+            )
         }
         let outURL = URL(fileURLWithPath: out)
         let description = try SplitFiles.write(parts, to: outURL)
@@ -136,8 +152,9 @@ struct SplitCommand: ParsableCommand {
 /// span; `nil` for other folders.
 func ingestedRatingScale(of folder: URL) -> ClosedRange<Float>? {
     guard let data = try? Data(contentsOf: folder.appendingPathComponent(StageManifest.fileName)),
-          let manifest = try? JSONDecoder().decode(StageManifest.self, from: data),
-          let text = manifest.parameters["rating_scale"] else { return nil }
+        let manifest = try? JSONDecoder().decode(StageManifest.self, from: data),
+        let text = manifest.parameters["rating_scale"]
+    else { return nil }
     let parts = text.components(separatedBy: "...")
     guard parts.count == 2, let lo = Float(parts[0]), let hi = Float(parts[1]), lo <= hi else { return nil }
     return lo...hi

@@ -36,8 +36,10 @@ struct Learn: AsyncParsableCommand {
             /metrics (recrl_learner_*). Run one learner per event log.
             """)
 
-    @Option(help: ArgumentHelp("Event log: a PostgreSQL URL or a SQLite file (default: RECRL_EVENTS, which keeps a password out of the process list).",
-                               valueName: "URL|PATH"))
+    @Option(
+        help: ArgumentHelp(
+            "Event log: a PostgreSQL URL or a SQLite file (default: RECRL_EVENTS, which keeps a password out of the process list).",
+            valueName: "URL|PATH"))
     var events: String?
 
     /// `--events`, else a non-empty `RECRL_EVENTS`.
@@ -48,8 +50,10 @@ struct Learn: AsyncParsableCommand {
     @Option(help: "The model to start from before the first publication (a folder written by `recrl train`).")
     var model: String
 
-    @Option(help: ArgumentHelp("The model registry versions are registered in and promoted through (created when missing).",
-                               valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "The model registry versions are registered in and promoted through (created when missing).",
+            valueName: "DIR"))
     var registry: String
 
     @Option(help: "Events read per poll of the log.")
@@ -93,7 +97,9 @@ struct Learn: AsyncParsableCommand {
         guard batchEvents > 0 else { throw ValidationError("--batch-events must be positive, got \(batchEvents)") }
         guard updatesPerEvent >= 0 && updatesPerEvent.isFinite else { throw ValidationError("--updates-per-event must be >= 0, got \(updatesPerEvent)") }
         guard publishEveryUpdates > 0 else { throw ValidationError("--publish-every-updates must be positive, got \(publishEveryUpdates)") }
-        guard publishEverySeconds > 0 && publishEverySeconds.isFinite else { throw ValidationError("--publish-every-seconds must be positive, got \(publishEverySeconds)") }
+        guard publishEverySeconds > 0 && publishEverySeconds.isFinite else {
+            throw ValidationError("--publish-every-seconds must be positive, got \(publishEverySeconds)")
+        }
         guard gateK > 0 else { throw ValidationError("--gate-k must be positive, got \(gateK)") }
         guard gateMinEvents >= 0 else { throw ValidationError("--gate-min-events must be >= 0, got \(gateMinEvents)") }
         guard gateTolerance >= 0 && gateTolerance.isFinite else { throw ValidationError("--gate-tolerance must be >= 0, got \(gateTolerance)") }

@@ -34,7 +34,8 @@ struct Models: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add a model folder written by `recrl train` as a new version (printed on the last line).")
         @OptionGroup var registry: RegistryOption
         @Option(help: ArgumentHelp("Model folder written by `recrl train`.", valueName: "DIR")) var model: String
-        @Option(help: ArgumentHelp("A `recrl evaluate --json` report: the model's policy's metrics are stored with the version.", valueName: "FILE")) var metrics: String?
+        @Option(help: ArgumentHelp("A `recrl evaluate --json` report: the model's policy's metrics are stored with the version.", valueName: "FILE"))
+        var metrics: String?
 
         func run() throws {
             var values: [String: Double] = [:]
@@ -65,9 +66,11 @@ struct Models: ParsableCommand {
             let entries = try reg.versions().reversed().map { try reg.entry($0) }
             if output.json {
                 let rows: [Any] = entries.map { e in
-                    ["version": e.version, "policy": e.manifest.policy, "stages": e.stages.map(\.rawValue),
-                     "created_at": e.manifest.createdAt, "metrics": e.manifest.metrics,
-                     "parent_version": e.manifest.lineage?.parentVersion as Any? ?? NSNull()] as [String: Any]
+                    [
+                        "version": e.version, "policy": e.manifest.policy, "stages": e.stages.map(\.rawValue),
+                        "created_at": e.manifest.createdAt, "metrics": e.manifest.metrics,
+                        "parent_version": e.manifest.lineage?.parentVersion as Any? ?? NSNull(),
+                    ] as [String: Any]
                 }
                 print(try JSONOutput.object([("registry", registry.registry), ("versions", rows)]))
                 return
@@ -89,10 +92,11 @@ struct Models: ParsableCommand {
 
         func run() throws {
             let reg = registry.value
-            let resolved = try ModelRegistry.Stage(rawValue: version).map { stage in
-                guard let v = reg.version(at: stage) else { throw StageError("no version has been promoted to \(stage.rawValue)") }
-                return v
-            } ?? version
+            let resolved =
+                try ModelRegistry.Stage(rawValue: version).map { stage in
+                    guard let v = reg.version(at: stage) else { throw StageError("no version has been promoted to \(stage.rawValue)") }
+                    return v
+                } ?? version
             let entry = try reg.entry(resolved)
             print(String(decoding: try Data(contentsOf: entry.directory.appendingPathComponent(DRRModelStore.manifestFile)), as: UTF8.self))
         }

@@ -25,8 +25,10 @@ struct OffPolicyEvaluate: ParsableCommand {
             --model models/next --estimator all
             """)
 
-    @Option(help: ArgumentHelp("Logged impressions: an event log (SQLite), an impressions.jsonl file or a directory with one.",
-                               valueName: "DB|DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Logged impressions: an event log (SQLite), an impressions.jsonl file or a directory with one.",
+            valueName: "DB|DIR"))
     var events: String
 
     @Option(help: ArgumentHelp("The candidate model directory (written by `recrl train`).", valueName: "DIR"))
@@ -35,8 +37,10 @@ struct OffPolicyEvaluate: ParsableCommand {
     @Option(help: "Estimator: dm, ips, snips, dr, dr-clip, switch-dr, slate-ips, pi, or all.")
     var estimator: String = "dr"
 
-    @Option(help: ArgumentHelp("How the candidate would serve: epsilon-greedy:EPSILON:POOL, softmax:TEMPERATURE:POOL or deterministic.",
-                               valueName: "POLICY"))
+    @Option(
+        help: ArgumentHelp(
+            "How the candidate would serve: epsilon-greedy:EPSILON:POOL, softmax:TEMPERATURE:POOL or deterministic.",
+            valueName: "POLICY"))
     var policy: String = "deterministic"
 
     @Option(help: "Largest importance weight of dr-clip, and the threshold of switch-dr.")
@@ -48,8 +52,10 @@ struct OffPolicyEvaluate: ParsableCommand {
     @Option(help: "Seed of the bootstrap.")
     var seed: UInt64 = 0
 
-    @Option(help: ArgumentHelp("Also write the evaluated rounds (propensities, rewards, reward-model predictions) as JSON lines, for cross-checks.",
-                               valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write the evaluated rounds (propensities, rewards, reward-model predictions) as JSON lines, for cross-checks.",
+            valueName: "FILE"))
     var exportRounds: String?
 
     @OptionGroup var output: JSONFlag
@@ -107,18 +113,24 @@ struct OffPolicyEvaluate: ParsableCommand {
                 ranking = (scored.map(\.item), try SlateDistribution(policy: candidate, scores: scored.map { Double($0.score) }, k: longest))
                 rankings[x.user] = ranking
             }
-            rounds.append(OffPolicyRound(impression: x, ranking: ranking.items, distribution: ranking.distribution,
-                                         rewardModel: rewardModel))
+            rounds.append(
+                OffPolicyRound(
+                    impression: x, ranking: ranking.items, distribution: ranking.distribution,
+                    rewardModel: rewardModel))
         }
-        let estimators = estimator == "all"
+        let estimators =
+            estimator == "all"
             ? try OffPolicyEstimator.all.map { try OffPolicyEstimator(name: $0.name, parameter: clip) }
             : [try OffPolicyEstimator(name: estimator, parameter: clip)]
         let evaluator = OffPolicyEvaluator(bootstrapSamples: bootstrap, seed: seed)
         let estimates = try estimators.map { try evaluator.estimate($0, rounds: rounds) }
         let logging = Set(impressions.map(\.loggingPolicy)).sorted()
         let loggedValue = impressions.reduce(0.0) { $0 + $1.rewards.reduce(0, +) } / Double(impressions.count)
-        return (OPEOutput(events: events, model: model, policy: candidate.description, loggingPolicies: logging,
-                          impressions: impressions.count, loggedValue: loggedValue, estimates: estimates), rounds)
+        return (
+            OPEOutput(
+                events: events, model: model, policy: candidate.description, loggingPolicies: logging,
+                impressions: impressions.count, loggedValue: loggedValue, estimates: estimates), rounds
+        )
     }
 
     func run() throws {
@@ -131,8 +143,9 @@ struct OffPolicyEvaluate: ParsableCommand {
             return
         }
         let estimates = result.estimates
-        print("\(result.impressions) impressions logged by \(result.loggingPolicies.joined(separator: ", ")); "
-              + "logged value \(fmt(result.loggedValue))")
+        print(
+            "\(result.impressions) impressions logged by \(result.loggingPolicies.joined(separator: ", ")); "
+                + "logged value \(fmt(result.loggedValue))")
         print("candidate \(model) served \(result.policy)")
         print("estimator   value     \(Int((estimates.first?.confidence ?? 0.95) * 100))% interval          ESS")
         for e in estimates {
@@ -154,10 +167,12 @@ struct OffPolicyEvaluate: ParsableCommand {
         let encoder = JSONEncoder()
         var data = Data()
         for r in rounds {
-            data.append(try encoder.encode(Line(
-                logging_propensities: r.loggingPropensities, target_propensities: r.targetPropensities,
-                logging_slate_propensity: r.loggingSlatePropensity, target_slate_propensity: r.targetSlatePropensity,
-                rewards: r.rewards, predicted_rewards: r.predictedRewards, target_predicted_rewards: r.targetPredictedRewards)))
+            data.append(
+                try encoder.encode(
+                    Line(
+                        logging_propensities: r.loggingPropensities, target_propensities: r.targetPropensities,
+                        logging_slate_propensity: r.loggingSlatePropensity, target_slate_propensity: r.targetSlatePropensity,
+                        rewards: r.rewards, predicted_rewards: r.predictedRewards, target_predicted_rewards: r.targetPredictedRewards)))
             data.append(UInt8(ascii: "\n"))
         }
         try data.write(to: url, options: .atomic)

@@ -117,9 +117,12 @@ struct OffPolicyValidation: ParsableCommand {
     /// With a `shadow` policy, before each logged slate the shadow serves `shadowDraws`
     /// slates of its own to copies of the world as it is at that moment (the copies are
     /// discarded); their mean reward is the shadow's value on the states the log visited.
-    static func serve(world: inout SyntheticWorld, ranking: [Ranking], distributions: [SlateDistribution], rounds: Int, k: Int,
-                      seed: UInt64, shadow: (ranking: [Ranking], distributions: [SlateDistribution], draws: Int)? = nil)
-        -> (log: [LoggedImpression], shadowValue: Double?) {
+    static func serve(
+        world: inout SyntheticWorld, ranking: [Ranking], distributions: [SlateDistribution], rounds: Int, k: Int,
+        seed: UInt64, shadow: (ranking: [Ranking], distributions: [SlateDistribution], draws: Int)? = nil
+    )
+        -> (log: [LoggedImpression], shadowValue: Double?)
+    {
         var rng = Xoshiro256StarStar(seed: seed)
         var shadowRNG = Xoshiro256StarStar(seed: seed ^ 0x5AD0)
         var shadowSum = 0.0
@@ -138,10 +141,12 @@ struct OffPolicyValidation: ParsableCommand {
             let slate = distributions[user].sample(k: k, using: &rng)
             let items = slate.positions.map { ranking[user].items[$0] }
             let feedback = world.respond(user: user, slate: items)
-            result.append(LoggedImpression(requestID: "r\(r)", user: SyntheticWorld.userID(user), items: items.map(SyntheticWorld.itemID),
-                                           propensities: slate.propensities, slatePropensity: slate.slatePropensity,
-                                           rewards: feedback.map { $0.positive ? 1 : 0 }, loggingPolicy: distributions[user].policy.description,
-                                           modelVersion: "synthetic", timestamp: Double(r)))
+            result.append(
+                LoggedImpression(
+                    requestID: "r\(r)", user: SyntheticWorld.userID(user), items: items.map(SyntheticWorld.itemID),
+                    propensities: slate.propensities, slatePropensity: slate.slatePropensity,
+                    rewards: feedback.map { $0.positive ? 1 : 0 }, loggingPolicy: distributions[user].policy.description,
+                    modelVersion: "synthetic", timestamp: Double(r)))
         }
         return (result, shadow.map { shadowSum / Double(rounds * $0.draws) })
     }
@@ -167,21 +172,27 @@ struct OffPolicyValidation: ParsableCommand {
         let loggingLaws = try Self.distributions(loggingRanking, policy: ServingPolicy(parsing: loggingPolicy), k: k)
         let targetLaws = try Self.distributions(targetRanking, policy: ServingPolicy(parsing: targetPolicy), k: k)
         var world = initial
-        let (log, stateTruth) = Self.serve(world: &world, ranking: loggingRanking, distributions: loggingLaws, rounds: rounds, k: k,
-                                           seed: seed &+ 1, shadow: (targetRanking, targetLaws, truthRuns))
+        let (log, stateTruth) = Self.serve(
+            world: &world, ranking: loggingRanking, distributions: loggingLaws, rounds: rounds, k: k,
+            seed: seed &+ 1, shadow: (targetRanking, targetLaws, truthRuns))
         var truths: [Double] = []
         for run in 0..<truthRuns {
             var online = initial
-            truths.append(Self.meanSlateReward(Self.serve(world: &online, ranking: targetRanking, distributions: targetLaws,
-                                                          rounds: rounds, k: k, seed: seed &+ 1000 &+ UInt64(run)).log))
+            truths.append(
+                Self.meanSlateReward(
+                    Self.serve(
+                        world: &online, ranking: targetRanking, distributions: targetLaws,
+                        rounds: rounds, k: k, seed: seed &+ 1000 &+ UInt64(run)
+                    ).log))
         }
         let truth = truths.reduce(0, +) / Double(truths.count)
         let variance = truths.count > 1 ? truths.reduce(0) { $0 + ($1 - truth) * ($1 - truth) } / Double(truths.count - 1) : 0
         let rewardModel = PositionItemRewardModel(impressions: log)
         let rounds = log.map { x in
             let user = Int(x.user.dropFirst())!
-            var round = OffPolicyRound(impression: x, ranking: targetRanking[user].items.map(SyntheticWorld.itemID),
-                                       distribution: targetLaws[user], rewardModel: rewardModel)
+            var round = OffPolicyRound(
+                impression: x, ranking: targetRanking[user].items.map(SyntheticWorld.itemID),
+                distribution: targetLaws[user], rewardModel: rewardModel)
             // The logging policy's probability of each prefix, for cascade-ips.
             let ranks = x.items.map { id in loggingRanking[user].items.firstIndex(of: Int(id.dropFirst())!) }
             round.loggingPrefixPropensities = ranks.indices.map { loggingLaws[user].slateProbability(rankIndices: Array(ranks[...$0])) }
@@ -190,8 +201,9 @@ struct OffPolicyValidation: ParsableCommand {
         let evaluator = OffPolicyEvaluator(bootstrapSamples: bootstrap, seed: seed)
         let clusters = clusterBootstrap ? log.map { Int($0.user.dropFirst())! } : nil
         let estimates = try Self.estimators.map { try evaluator.estimate($0, rounds: rounds, clusters: clusters) }
-        return SeedResult(seed: seed, truth: truth, truthStandardError: (variance / Double(truths.count)).squareRoot(),
-                          stateTruth: stateTruth ?? truth, loggedValue: Self.meanSlateReward(log), estimates: estimates)
+        return SeedResult(
+            seed: seed, truth: truth, truthStandardError: (variance / Double(truths.count)).squareRoot(),
+            stateTruth: stateTruth ?? truth, loggedValue: Self.meanSlateReward(log), estimates: estimates)
     }
 
     /// Coverage and error of one estimator over the seeds.
@@ -227,17 +239,18 @@ struct OffPolicyValidation: ParsableCommand {
         let summaries = Self.estimators.enumerated().map { index, estimator in
             let pairs = results.map { ($0.estimates[index], $0.truth) }
             let n = Double(pairs.count)
-            return Summary(estimator: estimator.name,
-                           covered: pairs.filter { $0.0.lower <= $0.1 && $0.1 <= $0.0.upper }.count, seeds: pairs.count,
-                           meanBias: pairs.reduce(0) { $0 + $1.0.value - $1.1 } / n,
-                           rmse: (pairs.reduce(0) { $0 + ($1.0.value - $1.1) * ($1.0.value - $1.1) } / n).squareRoot(),
-                           meanWidth: pairs.reduce(0) { $0 + $1.0.upper - $1.0.lower } / n,
-                           meanEffectiveSampleSize: pairs.reduce(0) { $0 + $1.0.effectiveSampleSize } / n,
-                           coveredStateTruth: results.filter { r in
-                               let e = r.estimates[index]
-                               return e.lower <= r.stateTruth && r.stateTruth <= e.upper
-                           }.count,
-                           meanBiasStateTruth: results.reduce(0) { $0 + $1.estimates[index].value - $1.stateTruth } / n)
+            return Summary(
+                estimator: estimator.name,
+                covered: pairs.filter { $0.0.lower <= $0.1 && $0.1 <= $0.0.upper }.count, seeds: pairs.count,
+                meanBias: pairs.reduce(0) { $0 + $1.0.value - $1.1 } / n,
+                rmse: (pairs.reduce(0) { $0 + ($1.0.value - $1.1) * ($1.0.value - $1.1) } / n).squareRoot(),
+                meanWidth: pairs.reduce(0) { $0 + $1.0.upper - $1.0.lower } / n,
+                meanEffectiveSampleSize: pairs.reduce(0) { $0 + $1.0.effectiveSampleSize } / n,
+                coveredStateTruth: results.filter { r in
+                    let e = r.estimates[index]
+                    return e.lower <= r.stateTruth && r.stateTruth <= e.upper
+                }.count,
+                meanBiasStateTruth: results.reduce(0) { $0 + $1.estimates[index].value - $1.stateTruth } / n)
         }
         if output.json {
             print(try JSONOutput.encode(Output(summaries: summaries, seeds: results)))
@@ -247,14 +260,16 @@ struct OffPolicyValidation: ParsableCommand {
         let meanLogged = results.reduce(0) { $0 + $1.loggedValue } / Double(results.count)
         print("logging \(loggingPolicy), target \(targetPolicy)")
         let meanStateTruth = results.reduce(0) { $0 + $1.stateTruth } / Double(results.count)
-        print("target value (online truth) \(String(format: "%.4f", meanTruth)), on the logged states \(String(format: "%.4f", meanStateTruth)), "
-              + "logging policy \(String(format: "%.4f", meanLogged)), mean over \(results.count) seeds")
+        print(
+            "target value (online truth) \(String(format: "%.4f", meanTruth)), on the logged states \(String(format: "%.4f", meanStateTruth)), "
+                + "logging policy \(String(format: "%.4f", meanLogged)), mean over \(results.count) seeds")
         print("| estimator | 95% CI covers truth | mean bias | RMSE | mean CI width | mean ESS | covers truth on logged states | bias there |")
         print("|---|---|---|---|---|---|---|---|")
         for s in summaries {
-            print("| \(s.estimator) | \(s.covered)/\(s.seeds) | \(String(format: "%+.4f", s.meanBias)) | \(String(format: "%.4f", s.rmse)) | "
-                  + "\(String(format: "%.4f", s.meanWidth)) | \(String(format: "%.0f", s.meanEffectiveSampleSize)) | "
-                  + "\(s.coveredStateTruth)/\(s.seeds) | \(String(format: "%+.4f", s.meanBiasStateTruth)) |")
+            print(
+                "| \(s.estimator) | \(s.covered)/\(s.seeds) | \(String(format: "%+.4f", s.meanBias)) | \(String(format: "%.4f", s.rmse)) | "
+                    + "\(String(format: "%.4f", s.meanWidth)) | \(String(format: "%.0f", s.meanEffectiveSampleSize)) | "
+                    + "\(s.coveredStateTruth)/\(s.seeds) | \(String(format: "%+.4f", s.meanBiasStateTruth)) |")
         }
     }
 }

@@ -71,9 +71,11 @@ struct OnlineCompare: ParsableCommand {
             say("arm         users  mean reward  last-quarter  cum. reward/user  retention  arm − DRR (95% CI, p)")
             for r in result.arms {
                 let v = r.minusDRR.map { String(format: "%+.3f [%+.3f, %+.3f] p=%.3g", $0.difference, $0.ciLow, $0.ciHigh, $0.pValue) } ?? "—"
-                say(r.arm.padding(toLength: 10, withPad: " ", startingAt: 0)
-                    + String(format: "  %5d  %+11.4f  %+12.4f  %16.3f  %9.3f  ", r.users, r.meanReward, r.lastQuarterMeanReward,
-                             r.cumulativeRewardPerUser, r.sessionRetention) + v)
+                say(
+                    r.arm.padding(toLength: 10, withPad: " ", startingAt: 0)
+                        + String(
+                            format: "  %5d  %+11.4f  %+12.4f  %16.3f  %9.3f  ", r.users, r.meanReward, r.lastQuarterMeanReward,
+                            r.cumulativeRewardPerUser, r.sessionRetention) + v)
             }
             say("wrote \(out)/{online-compare.svg,rounds.csv} in \(String(format: "%.1f", result.seconds)) s")
         }
@@ -106,11 +108,14 @@ struct OnlineCompare: ParsableCommand {
             (0..<rounds).map { r in runs.reduce(0) { $0 + $1.arms[a].rewardPerRound[r] } / Double(runs.count) }
         }
         let outDir = URL(fileURLWithPath: out)
-        try SVGChart.lines(title: "Online mean reward per recommendation, per round (mean over \(seeds) seeds)", xLabel: "round",
-                           yLabel: "mean reward", series: names.indices.map { .init(name: names[$0], values: meanCurves[$0]) })
-            .write(to: outDir.appendingPathComponent("online-compare.svg"), atomically: true, encoding: .utf8)
-        let result = OnlineCompareSeedsOutput(seeds: runs.map(\.seed), rounds: rounds, users: users, items: items,
-                                              arms: summaries, runs: runs)
+        try SVGChart.lines(
+            title: "Online mean reward per recommendation, per round (mean over \(seeds) seeds)", xLabel: "round",
+            yLabel: "mean reward", series: names.indices.map { .init(name: names[$0], values: meanCurves[$0]) }
+        )
+        .write(to: outDir.appendingPathComponent("online-compare.svg"), atomically: true, encoding: .utf8)
+        let result = OnlineCompareSeedsOutput(
+            seeds: runs.map(\.seed), rounds: rounds, users: users, items: items,
+            arms: summaries, runs: runs)
         if json {
             print(try JSONOutput.encode(result))
             return
@@ -121,11 +126,12 @@ struct OnlineCompare: ParsableCommand {
         say("mean over \(seeds) seeds, 95% t-interval over seeds")
         say("arm         cum. reward/user            retention                arm − DRR (paired by seed)     seeds > DRR")
         for r in summaries {
-            say(r.arm.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
-                + interval(r.cumulativeRewardPerUser, "%.3f").padding(toLength: 26, withPad: " ", startingAt: 0) + "  "
-                + interval(r.sessionRetention, "%.3f").padding(toLength: 23, withPad: " ", startingAt: 0) + "  "
-                + (r.minusDRR.map { interval($0, "%+.3f") } ?? "—").padding(toLength: 29, withPad: " ", startingAt: 0) + "  "
-                + (r.seedsBeatingDRR.map { "\($0)/\(seeds)" } ?? "—"))
+            say(
+                r.arm.padding(toLength: 10, withPad: " ", startingAt: 0) + "  "
+                    + interval(r.cumulativeRewardPerUser, "%.3f").padding(toLength: 26, withPad: " ", startingAt: 0) + "  "
+                    + interval(r.sessionRetention, "%.3f").padding(toLength: 23, withPad: " ", startingAt: 0) + "  "
+                    + (r.minusDRR.map { interval($0, "%+.3f") } ?? "—").padding(toLength: 29, withPad: " ", startingAt: 0) + "  "
+                    + (r.seedsBeatingDRR.map { "\($0)/\(seeds)" } ?? "—"))
         }
         say("wrote \(out)/online-compare.svg and \(out)/seed-*/{online-compare.svg,rounds.csv}")
     }
@@ -161,9 +167,10 @@ struct OnlineCompare: ParsableCommand {
         try drr.fit(train: dataset)
         guard let model = drr.model else { throw ValidationError("DRR produced no model") }
         let scale = model.rewardScale
-        let manifest = DRRManifest(policy: "drr-ave", configuration: drrConfig, seed: seed, dataFingerprint: dataset.fingerprint,
-                                   userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: scale,
-                                   itemPopularity: dataset.itemCounts())
+        let manifest = DRRManifest(
+            policy: "drr-ave", configuration: drrConfig, seed: seed, dataFingerprint: dataset.fingerprint,
+            userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: scale,
+            itemPopularity: dataset.itemCounts())
         let dimension = model.itemEmbeddings.shape[1]
         let features = (0..<dataset.itemCount * dimension).map { model.itemEmbeddings[flat: $0] }
         say(String(format: "trained drr-ave offline (%d episodes) in %.1f s", episodes, Date().timeIntervalSince(started)))
@@ -185,11 +192,13 @@ struct OnlineCompare: ParsableCommand {
             switch name {
             case "popularity": return .popularity(dataset.itemCounts().map(Float.init))
             case "linucb", "lints":
-                var bandit = try LinearBandit(itemFeatures: features, dimension: dimension, userCount: dataset.userCount,
-                                              strategy: name == "linucb" ? .ucb(alpha: alpha) : .thompson(scale: tsScale), seed: seed)
+                var bandit = try LinearBandit(
+                    itemFeatures: features, dimension: dimension, userCount: dataset.userCount,
+                    strategy: name == "linucb" ? .ucb(alpha: alpha) : .thompson(scale: tsScale), seed: seed)
                 for row in 0..<dataset.interactionCount {
-                    try bandit.update(user: Int(dataset.users[row]), item: Int(dataset.items[row]),
-                                      reward: Double(scale.reward(forRating: dataset.ratings[row])))
+                    try bandit.update(
+                        user: Int(dataset.users[row]), item: Int(dataset.items[row]),
+                        reward: Double(scale.reward(forRating: dataset.ratings[row])))
                 }
                 return .bandit(bandit)
             case "knn", "ials":
@@ -252,21 +261,26 @@ struct OnlineCompare: ParsableCommand {
                 versus = .init(difference: r.difference, ciLow: r.ciLow, ciHigh: r.ciHigh, pValue: r.pValue, significant: r.significant)
             }
             let summary = ABTest.Summary(of: perUser[a])
-            rows.append(.init(arm: names[a], users: summary.count, recommendations: recommendations[a],
-                              meanReward: perRound[a].reduce(0, +) / Double(rounds),
-                              lastQuarterMeanReward: Self.tailMean(perRound[a]),
-                              cumulativeRewardPerUser: summary.mean, cumulativeRewardStd: summary.standardDeviation,
-                              sessionRetention: Double(completed[a]) / Double(max(sessions[a], 1)),
-                              minusDRR: versus, rewardPerRound: perRound[a]))
+            rows.append(
+                .init(
+                    arm: names[a], users: summary.count, recommendations: recommendations[a],
+                    meanReward: perRound[a].reduce(0, +) / Double(rounds),
+                    lastQuarterMeanReward: Self.tailMean(perRound[a]),
+                    cumulativeRewardPerUser: summary.mean, cumulativeRewardStd: summary.standardDeviation,
+                    sessionRetention: Double(completed[a]) / Double(max(sessions[a], 1)),
+                    minusDRR: versus, rewardPerRound: perRound[a]))
         }
         var csv = "round," + names.joined(separator: ",") + "\n"
         for r in 0..<rounds { csv += "\(r + 1)," + names.indices.map { String(perRound[$0][r]) }.joined(separator: ",") + "\n" }
         try csv.write(to: outDir.appendingPathComponent("rounds.csv"), atomically: true, encoding: .utf8)
-        try SVGChart.lines(title: "Online mean reward per recommendation, per round", xLabel: "round", yLabel: "mean reward",
-                           series: names.indices.map { .init(name: names[$0], values: perRound[$0]) })
-            .write(to: outDir.appendingPathComponent("online-compare.svg"), atomically: true, encoding: .utf8)
-        return OnlineCompareOutput(seed: seed, rounds: rounds, users: users, items: items, sessionLength: sessionLength,
-                                   seconds: Date().timeIntervalSince(started), arms: rows)
+        try SVGChart.lines(
+            title: "Online mean reward per recommendation, per round", xLabel: "round", yLabel: "mean reward",
+            series: names.indices.map { .init(name: names[$0], values: perRound[$0]) }
+        )
+        .write(to: outDir.appendingPathComponent("online-compare.svg"), atomically: true, encoding: .utf8)
+        return OnlineCompareOutput(
+            seed: seed, rounds: rounds, users: users, items: items, sessionLength: sessionLength,
+            seconds: Date().timeIntervalSince(started), arms: rows)
     }
 
     /// The mean of the last quarter (at least one) of `values`.
@@ -391,7 +405,8 @@ struct OnlineCompareSeedsOutput: Encodable {
         init(_ values: [Double]) {
             let summary = ABTest.Summary(of: values)
             mean = summary.mean
-            let half = values.count > 1
+            let half =
+                values.count > 1
                 ? Self.tQuantile975(degreesOfFreedom: Double(values.count - 1)) * summary.standardDeviation / Double(values.count).squareRoot()
                 : 0
             low = mean - half

@@ -31,7 +31,10 @@ struct PipelineCommand: ParsableCommand {
         @Option(help: "Split: temporal, global-time, random or leave-last.") var split: String = "global-time"
         @OptionGroup var testFractionOption: TestFractionOption
         @OptionGroup var seedOption: SeedOption
-        @Option(help: "The candidate policy: drr-n, drr-p, drr-u, drr-ave (trained and registered) or a baseline (evaluated only; a baseline candidate is never registered).") var policy: String = "drr-ave"
+        @Option(
+            help:
+                "The candidate policy: drr-n, drr-p, drr-u, drr-ave (trained and registered) or a baseline (evaluated only; a baseline candidate is never registered)."
+        ) var policy: String = "drr-ave"
         @Option(help: "Training episodes.") var episodes: Int = 500
         @Flag(help: "Tune before training (recrl tune with --space).") var tune = false
         @Option(help: ArgumentHelp("Search space of the tuning.", valueName: "FILE")) var space: String = "deploy/kubeflow/tune-space.json"
@@ -63,30 +66,48 @@ struct PipelineCommand: ParsableCommand {
             var ingest = ["ingest", "--out", path("ingest"), "--max-bad-fraction", "\(maxBadFraction)", "--seed", seed]
             ingest += data.map { ["--data", $0, "--format", formatOption.format] } ?? ["--synthetic"]
             try runStage("ingest", ingest)
-            try runStage("split", ["split", "--in", path("ingest"), "--out", path("split"), "--split", split,
-                                "--test-fraction", "\(testFractionOption.testFraction)", "--seed", seed])
+            try runStage(
+                "split",
+                [
+                    "split", "--in", path("ingest"), "--out", path("split"), "--split", split,
+                    "--test-fraction", "\(testFractionOption.testFraction)", "--seed", seed,
+                ])
             var overrides: [String] = []
             if tune && isDRR {
-                try runStage("tune", ["tune", "--in", path("split"), "--policy", policy, "--space", space, "--trials", "\(trials)",
-                                   "--budget", "\(budget)", "--out", path("tune"), "--seed", seed])
+                try runStage(
+                    "tune",
+                    [
+                        "tune", "--in", path("split"), "--policy", policy, "--space", space, "--trials", "\(trials)",
+                        "--budget", "\(budget)", "--out", path("tune"), "--seed", seed,
+                    ])
                 let text = try String(contentsOf: workURL.appendingPathComponent("tune/best-overrides.txt"), encoding: .utf8)
                 overrides = text.split(separator: "\n").flatMap { ["--set", String($0)] }
             }
             if isDRR {
-                try runStage("train", ["train", "--in", path("split"), "--policy", policy, "--episodes", "\(episodes)",
-                                    "--seed", seed, "--out", path("model")] + overrides)
+                try runStage(
+                    "train",
+                    [
+                        "train", "--in", path("split"), "--policy", policy, "--episodes", "\(episodes)",
+                        "--seed", seed, "--out", path("model"),
+                    ] + overrides)
             }
-            var evaluate = ["evaluate", "--in", path("split"), "--policies", ([policy] + baselines.split(separator: ",").map(String.init)).joined(separator: ","),
-                            "--gate", gate, "--seed", seed, "--json"]
+            var evaluate = [
+                "evaluate", "--in", path("split"), "--policies", ([policy] + baselines.split(separator: ",").map(String.init)).joined(separator: ","),
+                "--gate", gate, "--seed", seed, "--json",
+            ]
             if isDRR { evaluate += ["--model", path("model")] }
             let status = try runStage("evaluate + gate", evaluate, stdout: path("report.json"), allowed: [ReleaseGate.failedExitCode])
             if status == ReleaseGate.failedExitCode || !isDRR {
-                writeToStandardError("pipeline: the candidate \(policy) was not registered (\(status == ReleaseGate.failedExitCode ? "the gate failed" : "not a DRR model")); \(stage) is unchanged\n")
+                writeToStandardError(
+                    "pipeline: the candidate \(policy) was not registered (\(status == ReleaseGate.failedExitCode ? "the gate failed" : "not a DRR model")); \(stage) is unchanged\n"
+                )
                 throw ExitCode(ReleaseGate.failedExitCode)
             }
-            try runStage("register", ["models", "register", "--registry", registryPath, "--model", path("model"), "--metrics", path("report.json")],
-                      stdout: path("version.txt"))
-            let version = try String(contentsOf: workURL.appendingPathComponent("version.txt"), encoding: .utf8)
+            try runStage(
+                "register", ["models", "register", "--registry", registryPath, "--model", path("model"), "--metrics", path("report.json")],
+                stdout: path("version.txt"))
+            let version =
+                try String(contentsOf: workURL.appendingPathComponent("version.txt"), encoding: .utf8)
                 .split(separator: "\n").last.map(String.init) ?? ""
             try runStage("promote", ["models", "promote", version, "--stage", stage, "--registry", registryPath])
             print("pipeline: \(version) is in \(stage) in \(registryPath); serve it with: recrl serve --registry \(registryPath) --stage \(stage)")

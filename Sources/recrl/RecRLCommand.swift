@@ -12,10 +12,12 @@ struct RecRLCommand: AsyncParsableCommand {
         commandName: "recrl",
         abstract: "Deep reinforcement learning recommenders: train, evaluate, serve.",
         version: recrlVersion,
-        subcommands: [Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
-                      Serve.self, Learn.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
-                      OffPolicyValidation.self, Ingest.self, SplitCommand.self, Tune.self, Models.self, PipelineCommand.self,
-                      OnlineCompare.self]
+        subcommands: [
+            Info.self, Demo.self, Generate.self, Train.self, Evaluate.self, Simulate.self, Bench.self,
+            Serve.self, Learn.self, ABTestCommand.self, ExportEvents.self, OffPolicyEvaluate.self,
+            OffPolicyValidation.self, Ingest.self, SplitCommand.self, Tune.self, Models.self, PipelineCommand.self,
+            OnlineCompare.self,
+        ]
     )
 
     static func main() async {
@@ -33,11 +35,13 @@ struct Info: ParsableCommand {
 
     func run() throws {
         if output.json {
-            print(try JSONOutput.encode(InfoOutput(
-                version: recrlVersion, blasCore: BLASRuntime.coreName, gemmKernel: BLASRuntime.gemmKernel,
-                blasThreads: BLASRuntime.threadCount, blasConfig: BLASRuntime.configuration,
-                blasGenericCore: BLASRuntime.isGenericCore, recommendedCoretype: BLASRuntime.recommendedCoreType,
-                openblasCoretypeEnv: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])))
+            print(
+                try JSONOutput.encode(
+                    InfoOutput(
+                        version: recrlVersion, blasCore: BLASRuntime.coreName, gemmKernel: BLASRuntime.gemmKernel,
+                        blasThreads: BLASRuntime.threadCount, blasConfig: BLASRuntime.configuration,
+                        blasGenericCore: BLASRuntime.isGenericCore, recommendedCoretype: BLASRuntime.recommendedCoreType,
+                        openblasCoretypeEnv: ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"])))
         } else {
             print("RecRL \(recrlVersion)")
             print("BLAS core:    \(BLASRuntime.coreName)\(BLASRuntime.isGenericCore ? " (generic: slow kernels)" : "")")

@@ -48,7 +48,8 @@ struct ReleaseGate: Equatable {
         let expression = text.trimmingCharacters(in: .whitespaces)
         // Two-character operators first, so `>=` is not read as `>`.
         guard let op = [Comparison.greaterOrEqual, .lessOrEqual, .greater, .less].first(where: { expression.contains($0.rawValue) }),
-              let range = expression.range(of: op.rawValue) else {
+            let range = expression.range(of: op.rawValue)
+        else {
             throw Failure(description: "gate '\(text)' has no comparison (expected METRIC >= [FACTOR *] BASELINE, e.g. 'ndcg@10 >= 1.0 * itemknn')")
         }
         let metric = expression[..<range.lowerBound].trimmingCharacters(in: .whitespaces).lowercased()
@@ -95,6 +96,10 @@ struct ReleaseGate: Equatable {
             referenceText = "\(factor) * \(name) \(String(format: "%.4f", v))"
         }
         let passed = comparison.holds(candidateValue, threshold)
-        return Outcome(passed: passed, summary: "gate \(passed ? "passed" : "FAILED"): \(candidate) \(metric) \(String(format: "%.4f", candidateValue)) \(comparison.rawValue) \(referenceText) (= \(String(format: "%.4f", threshold)))")
+        return Outcome(
+            passed: passed,
+            summary:
+                "gate \(passed ? "passed" : "FAILED"): \(candidate) \(metric) \(String(format: "%.4f", candidateValue)) \(comparison.rawValue) \(referenceText) (= \(String(format: "%.4f", threshold)))"
+        )
     }
 }

@@ -72,7 +72,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Model directory to serve (also what SIGHUP and POST /admin/reload reload from).")
     var model: String?
 
-    @Option(help: ArgumentHelp("Serve a model registry's stage instead of --model, and reload whenever the stage pointer moves (promote, rollback).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Serve a model registry's stage instead of --model, and reload whenever the stage pointer moves (promote, rollback).", valueName: "DIR"))
     var registry: String?
 
     @Option(help: "The registry stage to serve and follow: production or staging (with --registry).")
@@ -87,8 +89,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to bind.")
     var host: String = "127.0.0.1"
 
-    @Option(help: ArgumentHelp("Event log of feedback: a SQLite file (created if missing; WAL, synchronous=FULL), or a PostgreSQL URL postgres://user[:password]@host[:port]/db shared by serving replicas (migrated on start; RECRL_EVENTS overrides the default and keeps a password out of the process list).",
-                               valueName: "PATH|URL"))
+    @Option(
+        help: ArgumentHelp(
+            "Event log of feedback: a SQLite file (created if missing; WAL, synchronous=FULL), or a PostgreSQL URL postgres://user[:password]@host[:port]/db shared by serving replicas (migrated on start; RECRL_EVENTS overrides the default and keeps a password out of the process list).",
+            valueName: "PATH|URL"))
     var events: String = ProcessInfo.processInfo.environment["RECRL_EVENTS"].flatMap { $0.isEmpty ? nil : $0 } ?? "events.sqlite"
 
     @Option(help: "A second model directory: run an A/B test with --model as control and this as treatment.")
@@ -103,8 +107,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest accepted request body in bytes (larger: 413).")
     var maxBodyBytes: Int = 1 << 20
 
-    @Option(help: ArgumentHelp("Bearer token required on POST /v1/feedback and the admin routes (default: the RECRL_API_KEY environment variable; none: no authentication).",
-                               valueName: "KEY"))
+    @Option(
+        help: ArgumentHelp(
+            "Bearer token required on POST /v1/feedback and the admin routes (default: the RECRL_API_KEY environment variable; none: no authentication).",
+            valueName: "KEY"))
     var apiKey: String?
 
     @Flag(help: "Serve the admin routes (POST /admin/reload); off by default.")
@@ -128,8 +134,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Clamp rewards and ratings outside the model's scale instead of refusing them with 422.")
     var clipFeedback = false
 
-    @Option(help: ArgumentHelp("Draw slates with this policy and log them as impressions: epsilon-greedy:EPSILON:POOL, softmax:TEMPERATURE:POOL or deterministic (default: top k, no impressions).",
-                               valueName: "POLICY"))
+    @Option(
+        help: ArgumentHelp(
+            "Draw slates with this policy and log them as impressions: epsilon-greedy:EPSILON:POOL, softmax:TEMPERATURE:POOL or deterministic (default: top k, no impressions).",
+            valueName: "POLICY"))
     var servingPolicy: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.")
@@ -138,8 +146,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log format: text (one line with key=value metadata) or json (one JSON object per line).")
     var logFormat: String = "text"
 
-    @Option(help: ArgumentHelp("Learn online from feedback: DDPG updates per second in the background (default: off).",
-                               valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "Learn online from feedback: DDPG updates per second in the background (default: off).",
+            valueName: "N"))
     var updatesPerSecond: Double?
 
     @Option(help: "Most user sessions kept in memory (least recently used evicted first).")
@@ -148,8 +158,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Seconds a user session is kept after its last request.", valueName: "SECONDS"))
     var sessionTtl: Double = InMemorySessionStore.defaultTimeToLive
 
-    @Option(help: ArgumentHelp("OpenBLAS threads per BLAS call (default 1: requests rank in parallel on the ranking threads, and multi-threaded OpenBLAS spends the cores spinning on small products).",
-                               valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "OpenBLAS threads per BLAS call (default 1: requests rank in parallel on the ranking threads, and multi-threaded OpenBLAS spends the cores spinning on small products).",
+            valueName: "N"))
     var blasThreads: Int = 1
 
     @Flag(help: "Keep user sessions in the PostgreSQL database of --events, shared with the other replicas (no session state in this process).")
@@ -159,7 +171,9 @@ struct Serve: AsyncParsableCommand {
         guard (model == nil) != (registry == nil) else { throw ValidationError("give exactly one of --model DIR or --registry DIR") }
         if registry != nil {
             _ = try parseStage(stage)
-            guard pollInterval.isFinite && pollInterval > 0 else { throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)") }
+            guard pollInterval.isFinite && pollInterval > 0 else {
+                throw ValidationError("--poll-interval must be a positive number of seconds, got \(pollInterval)")
+            }
         }
         if sharedSessions && !PostgresSettings.isPostgresURL(events) {
             throw ValidationError("--shared-sessions needs a PostgreSQL event log (--events postgres://...)")
@@ -201,21 +215,24 @@ struct Serve: AsyncParsableCommand {
 
     /// The server settings the options describe.
     var serverConfiguration: ServerConfiguration {
-        ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyBytes, apiKey: resolvedAPIKey,
-                            adminEnabled: admin, maxInferBatch: maxInferBatch, maxInferElements: maxInferElements,
-                            maxConcurrentRanking: maxConcurrentRanking,
-                            rankingThreads: rankingThreads ?? ProcessInfo.processInfo.activeProcessorCount,
-                            idleTimeout: idleTimeout > 0 ? idleTimeout : nil,
-                            outOfScalePolicy: clipFeedback ? .clip : .reject,
-                            servingPolicy: servingPolicy.flatMap { try? ServingPolicy(parsing: $0) })
+        ServerConfiguration(
+            host: host, port: port, maxBodyBytes: maxBodyBytes, apiKey: resolvedAPIKey,
+            adminEnabled: admin, maxInferBatch: maxInferBatch, maxInferElements: maxInferElements,
+            maxConcurrentRanking: maxConcurrentRanking,
+            rankingThreads: rankingThreads ?? ProcessInfo.processInfo.activeProcessorCount,
+            idleTimeout: idleTimeout > 0 ? idleTimeout : nil,
+            outOfScalePolicy: clipFeedback ? .clip : .reject,
+            servingPolicy: servingPolicy.flatMap { try? ServingPolicy(parsing: $0) })
     }
 
     func run() async throws {
-        ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info,
-                                format: ServerLogging.Format(rawValue: logFormat) ?? .text)
+        ServerLogging.bootstrap(
+            level: ServerLogging.level(named: logLevel) ?? .info,
+            format: ServerLogging.Format(rawValue: logFormat) ?? .text)
         BLASRuntime.setThreadCount(blasThreads)
         if serverConfiguration.servingPolicy == .deterministic {
-            writeToStandardError("warning: --serving-policy deterministic logs propensity 1: off-policy evaluation of any other policy cannot work on this log\n")
+            writeToStandardError(
+                "warning: --serving-policy deterministic logs propensity 1: off-policy evaluation of any other policy cannot work on this log\n")
         }
         let followed = try registry.map { path -> (ModelRegistry, ModelRegistry.Stage, String) in
             let registry = ModelRegistry(directory: URL(fileURLWithPath: path)), stage = try parseStage(stage)
@@ -228,17 +245,20 @@ struct Serve: AsyncParsableCommand {
         let (capacity, ttl) = (maxSessions, sessionTtl)
         let sessionStore: @Sendable () -> any SessionStore = { InMemorySessionStore(capacity: capacity, timeToLive: ttl) }
         let learns = updatesPerSecond != nil
-        let control = ServedModel(engine: try makeEngine(modelDirectory: modelURL, updatesPerSecond: updatesPerSecond,
-                                                         learnsOnline: learns, sessionStore: sessionStore),
-                                  directory: modelURL)
+        let control = ServedModel(
+            engine: try makeEngine(
+                modelDirectory: modelURL, updatesPerSecond: updatesPerSecond,
+                learnsOnline: learns, sessionStore: sessionStore),
+            directory: modelURL)
         let mode: ServingMode
         if let treatmentModel {
             let treatmentURL = URL(fileURLWithPath: treatmentModel)
             let (model, manifest) = try DRRModelStore.load(from: treatmentURL)
             // The KServe routes find a model by name: keep the two arms' names apart.
             let name = manifest.policy == control.engine.modelName ? "\(manifest.policy)-treatment" : manifest.policy
-            let engine = try DRREngine(model: model, manifest: manifest, name: name, directory: treatmentURL,
-                                       updatesPerSecond: updatesPerSecond, learnsOnline: learns, sessionStore: sessionStore)
+            let engine = try DRREngine(
+                model: model, manifest: manifest, name: name, directory: treatmentURL,
+                updatesPerSecond: updatesPerSecond, learnsOnline: learns, sessionStore: sessionStore)
             let treatment = ServedModel(engine: engine, directory: treatmentURL)
             mode = .abTest(control: control, treatment: treatment, split: split, salt: salt)
         } else {

@@ -18,12 +18,19 @@ struct Simulate: ParsableCommand {
     @Option(help: ArgumentHelp("Data directory.", valueName: "DIR")) var data: String
     @OptionGroup var formatOption: FormatOption
     @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
-    @Option(name: .customLong("list-size"), help: "LIRD: items per list K (default 4); an episode shows --horizon items as lists of K (the last list shorter if K does not divide it).") var listSize: Int = 4
+    @Option(
+        name: .customLong("list-size"),
+        help: "LIRD: items per list K (default 4); an episode shows --horizon items as lists of K (the last list shorter if K does not divide it).")
+    var listSize: Int = 4
     @Option(help: "Evaluation episodes.") var episodes: Int = 500
     @Option(help: "Steps per episode T.") var horizon: Int = 10
     @Option(help: "DRR training episodes.") var trainEpisodes: Int = 500
     @OptionGroup var seedOption: SeedOption
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set a DRRConfiguration field for the DRR policies by its JSON name (repeatable), e.g. --set supervisedWeight=0.", valueName: "KEY=VALUE")) var overrides: [String] = []
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Set a DRRConfiguration field for the DRR policies by its JSON name (repeatable), e.g. --set supervisedWeight=0.", valueName: "KEY=VALUE"))
+    var overrides: [String] = []
     @OptionGroup var output: JSONFlag
 
     var format: String { formatOption.format }
@@ -47,8 +54,9 @@ struct Simulate: ParsableCommand {
         func log(_ s: String) { if progress { writeToStandardError(s + "\n") } }
         let dataset = try DatasetLoader.load(directory: data, format: DatasetFormat(rawValue: format)!).dataset
         var rng = Xoshiro256StarStar(seed: seed)
-        let ratings = try SparseRatings(userCount: dataset.userCount, itemCount: dataset.itemCount,
-                                        users: dataset.users, items: dataset.items, values: dataset.ratings)
+        let ratings = try SparseRatings(
+            userCount: dataset.userCount, itemCount: dataset.itemCount,
+            users: dataset.users, items: dataset.items, values: dataset.ratings)
         log("fitting the PMF world model on all \(dataset.interactionCount) ratings")
         let world = try MatrixFactorization.fitExplicit(ratings, configuration: .init(factors: 100, regularization: 0.1, iterations: 10), using: &rng)
         let scale = RewardScale(minimum: dataset.ratingScale.lowerBound, maximum: dataset.ratingScale.upperBound)

@@ -3,7 +3,7 @@ import Foundation
 import RecRL
 import RecRLReporting
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `recrl train`: trains a DRR model on a data set's training split and saves it.
@@ -19,11 +19,13 @@ struct Train: ParsableCommand {
             """)
 
     @Option(help: ArgumentHelp("Data directory (MovieLens or interactions CSV).", valueName: "DIR")) var data: String?
-    @Option(name: .customLong("in"), help: ArgumentHelp("A split folder written by `recrl split` (instead of --data and --split).", valueName: "DIR")) var input: String?
+    @Option(name: .customLong("in"), help: ArgumentHelp("A split folder written by `recrl split` (instead of --data and --split).", valueName: "DIR"))
+    var input: String?
     @Option(help: ArgumentHelp("Also add the model to this model registry as a new version (see `recrl models`).", valueName: "DIR")) var register: String?
     @Flag(help: "Train on a synthetic world's logged data generated on the fly (no download needed).") var synthetic = false
     @OptionGroup var formatOption: FormatOption
-    @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave, lird (list-wise, --list-size items per step) or deeppage (page-wise, --page-rows x --page-cols).") var policy: String = "drr-ave"
+    @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave, lird (list-wise, --list-size items per step) or deeppage (page-wise, --page-rows x --page-cols).")
+    var policy: String = "drr-ave"
     @Option(name: .customLong("list-size"), help: "LIRD: items per recommended list K (default 4, the paper's).") var listSize: Int?
     @Option(name: .customLong("page-rows"), help: "DeepPage: rows of a recommended page (default 2).") var pageRows: Int?
     @Option(name: .customLong("page-cols"), help: "DeepPage: columns of a recommended page (default 2; the paper preset: 5).") var pageCols: Int?
@@ -33,14 +35,29 @@ struct Train: ParsableCommand {
     @OptionGroup var seedOption: SeedOption
     @Option(help: "Training episodes (default 500).") var episodes: Int?
     @Option(help: "Embedding pretraining: explicit (PMF, the paper) or implicit (iALS, the default).") var embeddings: String?
-    @Option(name: .customLong("unrated-reward"), help: "Fixed reward for items the user did not rate (default 0; --set unratedReward=null uses the PMF-predicted rating, with explicit embeddings).") var unratedReward: Float?
-    @Option(name: .customLong("embedding-regularization"), help: "ALS regularisation of the embeddings (default 50; the paper preset: 0.1).") var embeddingRegularization: Float?
-    @Option(name: .customLong("supervised-weight"), help: "Weight of the supervised next-item objective beside DDPG's (default 100; 0: the paper's pure DDPG actor).") var supervisedWeight: Float?
-    @Option(help: "Hyper-parameter preset: default (the library's) or paper (the DRR paper's choices: explicit PMF, PMF-predicted rewards, pure DDPG actor).") var preset: String = "default"
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).", valueName: "KEY=VALUE")) var overrides: [String] = []
-    @Flag(help: "Tune without touching the test split: hold out the same fraction of the training split (same --split) as a validation set, train on the rest and report metrics on the validation set.") var validation = false
+    @Option(
+        name: .customLong("unrated-reward"),
+        help: "Fixed reward for items the user did not rate (default 0; --set unratedReward=null uses the PMF-predicted rating, with explicit embeddings).")
+    var unratedReward: Float?
+    @Option(name: .customLong("embedding-regularization"), help: "ALS regularisation of the embeddings (default 50; the paper preset: 0.1).")
+    var embeddingRegularization: Float?
+    @Option(
+        name: .customLong("supervised-weight"),
+        help: "Weight of the supervised next-item objective beside DDPG's (default 100; 0: the paper's pure DDPG actor).") var supervisedWeight: Float?
+    @Option(help: "Hyper-parameter preset: default (the library's) or paper (the DRR paper's choices: explicit PMF, PMF-predicted rewards, pure DDPG actor).")
+    var preset: String = "default"
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).",
+            valueName: "KEY=VALUE")) var overrides: [String] = []
+    @Flag(
+        help:
+            "Tune without touching the test split: hold out the same fraction of the training split (same --split) as a validation set, train on the rest and report metrics on the validation set."
+    ) var validation = false
     @Option(help: ArgumentHelp("Write learning curves (CSV and SVG) into this directory.", valueName: "DIR")) var curves: String?
-    @Option(help: "Threads of each DDPG update: 2 runs it on two lanes, 1 on one thread (default: 2 on a machine with at least two cores).") var parallelism: Int?
+    @Option(help: "Threads of each DDPG update: 2 runs it on two lanes, 1 on one thread (default: 2 on a machine with at least two cores).") var parallelism:
+        Int?
     @OptionGroup var output: JSONFlag
 
     var format: String { formatOption.format }
@@ -76,7 +93,9 @@ struct Train: ParsableCommand {
             guard sources == 1 else { throw ValidationError("give exactly one of --data DIR or --synthetic") }
         } else {
             guard sources == 1 else { throw ValidationError("give exactly one of --data DIR, --synthetic or --in DIR") }
-            guard SplitFiles.isSplitDirectory(URL(fileURLWithPath: input!)) else { throw ValidationError("--in \(input!) is not a split folder (no \(SplitFiles.descriptionFile); write one with `recrl split`)") }
+            guard SplitFiles.isSplitDirectory(URL(fileURLWithPath: input!)) else {
+                throw ValidationError("--in \(input!) is not a split folder (no \(SplitFiles.descriptionFile); write one with `recrl split`)")
+            }
         }
         if let data, !FileManager.default.fileExists(atPath: data) { throw ValidationError("--data \(data) does not exist") }
         guard DatasetFormat(rawValue: format) != nil else { throw ValidationError("unknown format '\(format)'") }
@@ -126,7 +145,9 @@ struct Train: ParsableCommand {
         try configuration.validate()
         let transitions = configuration.episodes * configuration.episodeLength
         if transitions < max(configuration.warmupTransitions, configuration.batchSize) {
-            writeToStandardError("warning: \(configuration.episodes) episodes give \(transitions) transitions, fewer than the \(configuration.warmupTransitions) collected before learning starts (warmupTransitions): the networks will not be trained. Use more --episodes or --set warmupTransitions=N.\n")
+            writeToStandardError(
+                "warning: \(configuration.episodes) episodes give \(transitions) transitions, fewer than the \(configuration.warmupTransitions) collected before learning starts (warmupTransitions): the networks will not be trained. Use more --episodes or --set warmupTransitions=N.\n"
+            )
         }
         lird.base = configuration
         try lird.validate()
@@ -135,7 +156,9 @@ struct Train: ParsableCommand {
         let totalEpisodes = configuration.episodes
         drr.progress = { point in
             if progress {
-                writeToStandardError("episode \(point.episode)/\(totalEpisodes): reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss)), epsilon \(String(format: "%.2f", point.epsilon))\n")
+                writeToStandardError(
+                    "episode \(point.episode)/\(totalEpisodes): reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss)), epsilon \(String(format: "%.2f", point.epsilon))\n"
+                )
             }
         }
         let start = Date()
@@ -144,9 +167,10 @@ struct Train: ParsableCommand {
         var metrics = Evaluator.evaluate(drr, split: parts, config: EvaluationConfig(ks: isLIRD ? [lird.listSize, 10] : [10]))
         metrics["train_seconds"] = trainSeconds
         guard let model = drr.model else { throw ValidationError("training produced no model") }
-        var manifest = DRRManifest(policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
-                                   userIDs: parts.train.userMap.rawIDs, itemIDs: parts.train.itemMap.rawIDs, rewardScale: model.rewardScale,
-                                   metrics: metrics, itemPopularity: parts.train.itemCounts())
+        var manifest = DRRManifest(
+            policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
+            userIDs: parts.train.userMap.rawIDs, itemIDs: parts.train.itemMap.rawIDs, rewardScale: model.rewardScale,
+            metrics: metrics, itemPopularity: parts.train.itemCounts())
         manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
         if isLIRD { manifest.lird = lird }
         manifest.lineage = ModelLineage(data: input ?? dataName, split: parts.strategy.name, gitRevision: StageManifest.gitRevision)
@@ -162,24 +186,32 @@ struct Train: ParsableCommand {
             var csv = "episode,mean_episode_reward,mean_critic_loss,epsilon\n"
             for p in drr.curve { csv += "\(p.episode),\(p.meanEpisodeReward),\(p.meanCriticLoss),\(p.epsilon)\n" }
             try csv.write(to: dir.appendingPathComponent("\(policy)-curve.csv"), atomically: true, encoding: .utf8)
-            let svg = SVGChart.lines(title: "\(policy) training (seed \(seed))", xLabel: "episode", yLabel: "mean episode reward",
-                                     series: [.init(name: "reward per episode", points: drr.curve.map { (Double($0.episode), Double($0.meanEpisodeReward)) })])
+            let svg = SVGChart.lines(
+                title: "\(policy) training (seed \(seed))", xLabel: "episode", yLabel: "mean episode reward",
+                series: [.init(name: "reward per episode", points: drr.curve.map { (Double($0.episode), Double($0.meanEpisodeReward)) })])
             try svg.write(to: dir.appendingPathComponent("\(policy)-reward.svg"), atomically: true, encoding: .utf8)
-            let lossSVG = SVGChart.lines(title: "\(policy) critic loss (seed \(seed))", xLabel: "episode", yLabel: "mean critic loss",
-                                         series: [.init(name: "critic loss", points: drr.curve.map { (Double($0.episode), Double($0.meanCriticLoss)) })])
+            let lossSVG = SVGChart.lines(
+                title: "\(policy) critic loss (seed \(seed))", xLabel: "episode", yLabel: "mean critic loss",
+                series: [.init(name: "critic loss", points: drr.curve.map { (Double($0.episode), Double($0.meanCriticLoss)) })])
             try lossSVG.write(to: dir.appendingPathComponent("\(policy)-loss.svg"), atomically: true, encoding: .utf8)
         }
         let ndcg = metrics["ndcg@10"] ?? 0, precision = metrics["precision@10"] ?? 0
         let loopSeconds = drr.lastTraining?.loopSeconds ?? 0, episodesPerSecond = drr.lastTraining?.episodesPerSecond ?? 0
         if json {
-            print(try JSONOutput.encode(TrainOutput(
-                policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, trainingLoopSeconds: loopSeconds,
-                episodesPerSecond: episodesPerSecond, parallelism: drr.parallelism, precisionAt10: precision, ndcgAt10: ndcg,
-                episodes: configuration.episodes, dataFingerprint: parts.train.fingerprint,
-                evaluatedOn: validation ? "validation" : "test")))
+            print(
+                try JSONOutput.encode(
+                    TrainOutput(
+                        policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, trainingLoopSeconds: loopSeconds,
+                        episodesPerSecond: episodesPerSecond, parallelism: drr.parallelism, precisionAt10: precision, ndcgAt10: ndcg,
+                        episodes: configuration.episodes, dataFingerprint: parts.train.fingerprint,
+                        evaluatedOn: validation ? "validation" : "test")))
         } else {
-            print("training loop: \(configuration.episodes) episodes in \(String(format: "%.2f", loopSeconds)) s, \(String(format: "%.1f", episodesPerSecond)) episodes/s (parallelism \(drr.parallelism))")
-            print("saved \(policy) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))")
+            print(
+                "training loop: \(configuration.episodes) episodes in \(String(format: "%.2f", loopSeconds)) s, \(String(format: "%.1f", episodesPerSecond)) episodes/s (parallelism \(drr.parallelism))"
+            )
+            print(
+                "saved \(policy) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))"
+            )
         }
     }
 }

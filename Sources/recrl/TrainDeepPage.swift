@@ -3,7 +3,7 @@ import Foundation
 import RecRL
 import RecRLReporting
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension Train {
@@ -31,7 +31,9 @@ extension Train {
         let totalEpisodes = configuration.episodes
         recommender.progress = { point in
             if progress {
-                writeToStandardError("episode \(point.episode)/\(totalEpisodes): page reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss)), epsilon \(String(format: "%.2f", point.epsilon))\n")
+                writeToStandardError(
+                    "episode \(point.episode)/\(totalEpisodes): page reward \(String(format: "%.3f", point.meanEpisodeReward)), critic loss \(String(format: "%.4f", point.meanCriticLoss)), epsilon \(String(format: "%.2f", point.epsilon))\n"
+                )
             }
         }
         let start = Date()
@@ -40,9 +42,10 @@ extension Train {
         var metrics = Evaluator.evaluate(recommender, split: parts, config: EvaluationConfig(ks: [deepPage.pageSize, 10]))
         metrics["train_seconds"] = trainSeconds
         guard let model = recommender.model, let training = recommender.lastTraining else { throw ValidationError("training produced no model") }
-        var manifest = DRRManifest(policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
-                                   userIDs: parts.train.userMap.rawIDs, itemIDs: parts.train.itemMap.rawIDs, rewardScale: model.rewardScale,
-                                   metrics: metrics, itemPopularity: parts.train.itemCounts())
+        var manifest = DRRManifest(
+            policy: policy, configuration: configuration, seed: seed, dataFingerprint: parts.train.fingerprint,
+            userIDs: parts.train.userMap.rawIDs, itemIDs: parts.train.itemMap.rawIDs, rewardScale: model.rewardScale,
+            metrics: metrics, itemPopularity: parts.train.itemCounts())
         manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
         manifest.lineage = ModelLineage(data: input ?? dataName, split: parts.strategy.name, gitRevision: StageManifest.gitRevision)
         try DRRModelStore.save(model, manifest: manifest, to: URL(fileURLWithPath: out))
@@ -56,15 +59,21 @@ extension Train {
         let ndcg = metrics["ndcg@10"] ?? 0, precision = metrics["precision@10"] ?? 0
         let episodesPerSecond = training.loopSeconds > 0 ? Double(training.episodes) / training.loopSeconds : 0
         if json {
-            print(try JSONOutput.encode(TrainOutput(
-                policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, trainingLoopSeconds: training.loopSeconds,
-                episodesPerSecond: episodesPerSecond, parallelism: 1, precisionAt10: precision, ndcgAt10: ndcg,
-                episodes: configuration.episodes, dataFingerprint: parts.train.fingerprint,
-                evaluatedOn: validation ? "validation" : "test")))
+            print(
+                try JSONOutput.encode(
+                    TrainOutput(
+                        policy: policy, out: out, seed: seed, trainSeconds: trainSeconds, trainingLoopSeconds: training.loopSeconds,
+                        episodesPerSecond: episodesPerSecond, parallelism: 1, precisionAt10: precision, ndcgAt10: ndcg,
+                        episodes: configuration.episodes, dataFingerprint: parts.train.fingerprint,
+                        evaluatedOn: validation ? "validation" : "test")))
         } else {
             let k = deepPage.pageSize
-            print("training loop: \(configuration.episodes) episodes in \(String(format: "%.2f", training.loopSeconds)) s, \(String(format: "%.1f", episodesPerSecond)) episodes/s")
-            print("saved \(policy) (\(deepPage.rows)x\(deepPage.columns) pages) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@\(k) \(String(format: "%.4f", metrics["precision@\(k)"] ?? 0)), NDCG@\(k) \(String(format: "%.4f", metrics["ndcg@\(k)"] ?? 0)), P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))")
+            print(
+                "training loop: \(configuration.episodes) episodes in \(String(format: "%.2f", training.loopSeconds)) s, \(String(format: "%.1f", episodesPerSecond)) episodes/s"
+            )
+            print(
+                "saved \(policy) (\(deepPage.rows)x\(deepPage.columns) pages) to \(out) in \(String(format: "%.1f", trainSeconds)) s; \(validation ? "validation" : "held-out") full ranking: P@\(k) \(String(format: "%.4f", metrics["precision@\(k)"] ?? 0)), NDCG@\(k) \(String(format: "%.4f", metrics["ndcg@\(k)"] ?? 0)), P@10 \(String(format: "%.4f", precision)), NDCG@10 \(String(format: "%.4f", ndcg))"
+            )
         }
     }
 }

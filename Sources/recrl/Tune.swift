@@ -33,7 +33,8 @@ struct TuneSpace {
         }
         dimensions = try entries.keys.sorted().map { name in
             guard let spec = entries[name] as? [String: Any], let type = spec["type"] as? String, ["double", "int"].contains(type),
-                  let lo = (spec["min"] as? NSNumber)?.doubleValue, let hi = (spec["max"] as? NSNumber)?.doubleValue, lo <= hi else {
+                let lo = (spec["min"] as? NSNumber)?.doubleValue, let hi = (spec["max"] as? NSNumber)?.doubleValue, lo <= hi
+            else {
                 throw StageError("--space: '\(name)' needs type (double or int), min and max with min <= max")
             }
             let log = (spec["scale"] as? String) == "log"
@@ -68,7 +69,10 @@ struct Tune: ParsableCommand {
     @Option(help: "Training episodes of a configuration that survives every halving (and of a --trial).") var budget: Int = 200
     @Option(help: ArgumentHelp("Output folder (with --space).", valueName: "DIR")) var out: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Run one trial with these DRRConfiguration values.", valueName: "KEY=VALUE")) var trial: [String] = []
-    @Option(name: .customLong("set"), help: ArgumentHelp("Fixed DRRConfiguration values applied to every trial before the searched ones (repeatable).", valueName: "KEY=VALUE")) var fixed: [String] = []
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Fixed DRRConfiguration values applied to every trial before the searched ones (repeatable).", valueName: "KEY=VALUE")) var fixed:
+        [String] = []
     @OptionGroup var seedOption: SeedOption
 
     var variant: DRRStateRepresentation.Variant? {
@@ -131,9 +135,12 @@ struct Tune: ParsableCommand {
     func search(space: TuneSpace, on validationSplit: RecRLData.Split, rng: inout SplitMix64) throws {
         let outURL = URL(fileURLWithPath: out!)
         try FileManager.default.createDirectory(at: outURL, withIntermediateDirectories: true)
-        var manifest = StageManifest(stage: "tune", parameters: [
-            "policy": policy, "trials": "\(trials)", "parallel": "\(parallel)", "budget": "\(budget)",
-            "seed": "\(seedOption.seed)", "method": "random search + successive halving (rate 2)"])
+        var manifest = StageManifest(
+            stage: "tune",
+            parameters: [
+                "policy": policy, "trials": "\(trials)", "parallel": "\(parallel)", "budget": "\(budget)",
+                "seed": "\(seedOption.seed)", "method": "random search + successive halving (rate 2)",
+            ])
         manifest.addInput(stageFolder: URL(fileURLWithPath: input))
         var candidates = (0..<trials).map { id in (id, space.dimensions.map { "\($0.name)=\($0.sample(using: &rng))" }) }
         // An unknown key or a value of the wrong type is an error of the space, not of a trial.

@@ -61,13 +61,16 @@ final class ExplorationTests: XCTestCase {
 final class AgentLoopTests: XCTestCase {
     func makeLoop(seed: UInt64) -> EnvironmentLoop<Pendulum, Agent<DDPGLearner<MLPActor, MLPCritic>, UniformReplayBuffer, GaussianExploration>> {
         let env = Pendulum(seed: seed)
-        let learner = DDPGLearner(stateSize: 3, actionSize: 1, hiddenSizes: [16, 16], batchSize: 32,
-                                  actionSpec: env.actionSpec, configuration: .td3, seed: seed)
-        let agent = Agent(learner: learner, buffer: UniformReplayBuffer(capacity: 1000, stateSize: 3, actionSize: 1),
-                          exploration: GaussianExploration(), actionSpec: env.actionSpec,
-                          configuration: AgentConfiguration(batchSize: 32, minObservationsBeforeLearning: 100,
-                                                            updatesPerStep: 1, randomActionSteps: 50),
-                          seed: seed)
+        let learner = DDPGLearner(
+            stateSize: 3, actionSize: 1, hiddenSizes: [16, 16], batchSize: 32,
+            actionSpec: env.actionSpec, configuration: .td3, seed: seed)
+        let agent = Agent(
+            learner: learner, buffer: UniformReplayBuffer(capacity: 1000, stateSize: 3, actionSize: 1),
+            exploration: GaussianExploration(), actionSpec: env.actionSpec,
+            configuration: AgentConfiguration(
+                batchSize: 32, minObservationsBeforeLearning: 100,
+                updatesPerStep: 1, randomActionSteps: 50),
+            seed: seed)
         return EnvironmentLoop(environment: env, agent: agent)
     }
 

@@ -10,8 +10,8 @@ import RecRLTensor
 /// Simulated users with a hidden taste vector; the reward of an item is how well its
 /// embedding matches the taste, plus noise. No item is shown twice in an episode.
 struct ToyUsers: Environment {
-    let items: Tensor                  // [items, k] item embeddings
-    let taste: [Float]                 // [k] the simulated user's hidden taste
+    let items: Tensor  // [items, k] item embeddings
+    let taste: [Float]  // [k] the simulated user's hidden taste
     let horizon: Int
     var rng: Xoshiro256StarStar
     var shown: Set<Int> = []
@@ -29,16 +29,16 @@ struct ToyUsers: Environment {
     mutating func reset() -> TimeStep {
         shown = []
         steps = 0
-        return .first(Tensor(zeros: [taste.count]))   // no item consumed yet
+        return .first(Tensor(zeros: [taste.count]))  // no item consumed yet
     }
 
     mutating func reset(seed: UInt64) -> TimeStep {
-        rng = Xoshiro256StarStar(seed: seed)          // reseed every source of randomness
+        rng = Xoshiro256StarStar(seed: seed)  // reseed every source of randomness
         return reset()
     }
 
     mutating func step(_ action: Tensor) -> TimeStep {
-        if steps == horizon { return reset() }        // stepping after .last starts a new episode
+        if steps == horizon { return reset() }  // stepping after .last starts a new episode
         // Recommend the best-scoring item not shown yet in this episode.
         let scores = items.matvec(action.reshaped([taste.count])).scalars
         var best = -1
@@ -83,14 +83,16 @@ final class DocumentationExampleTests: XCTestCase {
     func testArticleTrainingLoopLearnsTheTaste() {
         let env = makeEnvironment()
         let k = env.actionSpec.count
-        let learner = DDPGLearner(stateSize: env.observationSpec.count, actionSize: k, hiddenSizes: [64, 64],
-                                  batchSize: 64, actionSpec: env.actionSpec, seed: 2)
-        let agent = Agent(learner: learner,
-                          buffer: UniformReplayBuffer(capacity: 100_000, stateSize: k, actionSize: k),
-                          exploration: GaussianExploration(standardDeviation: .constant(0.1)),
-                          actionSpec: env.actionSpec,
-                          configuration: AgentConfiguration(batchSize: 64, minObservationsBeforeLearning: 500),
-                          seed: 3)
+        let learner = DDPGLearner(
+            stateSize: env.observationSpec.count, actionSize: k, hiddenSizes: [64, 64],
+            batchSize: 64, actionSpec: env.actionSpec, seed: 2)
+        let agent = Agent(
+            learner: learner,
+            buffer: UniformReplayBuffer(capacity: 100_000, stateSize: k, actionSize: k),
+            exploration: GaussianExploration(standardDeviation: .constant(0.1)),
+            actionSpec: env.actionSpec,
+            configuration: AgentConfiguration(batchSize: 64, minObservationsBeforeLearning: 500),
+            seed: 3)
         var loop = EnvironmentLoop(environment: env, agent: agent)
         let episodes = loop.run(steps: 4_000, seed: 4)
         XCTAssertEqual(episodes.count, 400, "episodes of 10 steps")

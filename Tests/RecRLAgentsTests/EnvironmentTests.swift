@@ -153,8 +153,9 @@ final class ConformanceSuiteTests: XCTestCase {
             let last = defect != .neverEnds && t >= 4
             done = last
             let value: Float = defect == .outOfSpec ? 3 : action[flat: 0]
-            return TimeStep(kind: last ? .last : .mid, reward: 1, discount: defect == .badDiscount ? 1.5 : (last ? 0 : 1),
-                            observation: Tensor([value, rng.nextUnitFloat()]))
+            return TimeStep(
+                kind: last ? .last : .mid, reward: 1, discount: defect == .badDiscount ? 1.5 : (last ? 0 : 1),
+                observation: Tensor([value, rng.nextUnitFloat()]))
         }
     }
 

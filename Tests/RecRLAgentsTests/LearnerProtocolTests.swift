@@ -39,9 +39,10 @@ final class LearnerProtocolTests: XCTestCase {
         let env = Pendulum(seed: 3)
         var rng = testRNG(4)
         let learner = CountingLearner(actor: MLPActor(stateSize: 3, actionSize: 1, hiddenSizes: [8], actionSpec: env.actionSpec, using: &rng))
-        let agent = Agent(learner: learner, buffer: UniformReplayBuffer(capacity: 100, stateSize: 3, actionSize: 1),
-                          exploration: GaussianExploration(), actionSpec: env.actionSpec,
-                          configuration: AgentConfiguration(batchSize: 8, minObservationsBeforeLearning: 20), seed: 5)
+        let agent = Agent(
+            learner: learner, buffer: UniformReplayBuffer(capacity: 100, stateSize: 3, actionSize: 1),
+            exploration: GaussianExploration(), actionSpec: env.actionSpec,
+            configuration: AgentConfiguration(batchSize: 8, minObservationsBeforeLearning: 20), seed: 5)
         var loop = EnvironmentLoop(environment: env, agent: agent)
         loop.run(steps: 50, seed: 1)
         XCTAssertEqual(loop.agent.learner.updates, 31, "one update per step from the 20th stored transition on")

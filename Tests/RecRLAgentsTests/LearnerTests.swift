@@ -9,12 +9,13 @@ func randomBatch(b: Int, s: Int, a: Int, seed: UInt64) -> TransitionBatch {
     var rng = testRNG(seed)
     let discounts = Tensor((0..<b).map { $0 % 3 == 0 ? 0 : 1 })
     // Shapes fit by construction.
-    return try! TransitionBatch(states: Tensor(randomNormal: [b, s], using: &rng),
-                                actions: Tensor(randomUniform: [b, a], in: -1...1, using: &rng),
-                                rewards: Tensor(randomNormal: [b], using: &rng),
-                                nextStates: Tensor(randomNormal: [b, s], using: &rng),
-                                discounts: discounts,
-                                weights: Tensor(randomUniform: [b], in: 0.2...1, using: &rng))
+    return try! TransitionBatch(
+        states: Tensor(randomNormal: [b, s], using: &rng),
+        actions: Tensor(randomUniform: [b, a], in: -1...1, using: &rng),
+        rewards: Tensor(randomNormal: [b], using: &rng),
+        nextStates: Tensor(randomNormal: [b, s], using: &rng),
+        discounts: discounts,
+        weights: Tensor(randomUniform: [b], in: 0.2...1, using: &rng))
 }
 
 final class NetworkGradientTests: XCTestCase {
@@ -50,8 +51,9 @@ final class NetworkGradientTests: XCTestCase {
         // dQ/da of Σ Q against finite differences in the action alone.
         let ones = Tensor(shape: [5, 1], repeating: 1)
         let (inputGradient, _) = critic.gradient(at: joined, outputGradient: ones)
-        let numeric = numericalGradient(of: { a in critic(Tensor.concatenateColumns(states, a)).scalars.reduce(0.0) { $0 + Double($1) } },
-                                        at: actions)
+        let numeric = numericalGradient(
+            of: { a in critic(Tensor.concatenateColumns(states, a)).scalars.reduce(0.0) { $0 + Double($1) } },
+            at: actions)
         assertClose(inputGradient.sliceColumns(4..<6), numeric, absolute: 2e-3, relative: 2e-2)
     }
 
@@ -62,8 +64,9 @@ final class NetworkGradientTests: XCTestCase {
         var gradient = critic.zeroGradient()
         let x = Tensor(randomNormal: [4, 4], using: &rng)
         critic.forward(x, context: &context)
-        critic.backward(input: x, outputGradient: Tensor(shape: [4, 1], repeating: 1), context: &context, gradient: &gradient,
-                        computeParameterGradient: false, computeInputGradient: true)
+        critic.backward(
+            input: x, outputGradient: Tensor(shape: [4, 1], repeating: 1), context: &context, gradient: &gradient,
+            computeParameterGradient: false, computeInputGradient: true)
         XCTAssertEqual(gradient.globalNorm, 0)
         XCTAssertEqual(context.inputGradient.shape, [4, 4])
     }
@@ -92,8 +95,9 @@ final class DDPGLearnerTests: XCTestCase {
         criticAdam.update(&critic, along: critic.gradient(at: sa, outputGradient: dq).parameters)
         // 3. Actor: −mean Q(s, μ(s)) through the updated critic, Adam lr 1e-4.
         let mu = actor(batch.states)
-        let (dJoined, _) = critic.gradient(at: Tensor.concatenateColumns(batch.states, mu),
-                                           outputGradient: Tensor(shape: [b, 1], repeating: -1 / Float(b)))
+        let (dJoined, _) = critic.gradient(
+            at: Tensor.concatenateColumns(batch.states, mu),
+            outputGradient: Tensor(shape: [b, 1], repeating: -1 / Float(b)))
         var actorAdam = Adam(learningRate: 1e-4)
         actorAdam.update(&actor, along: actor.gradient(at: batch.states, outputGradient: dJoined.sliceColumns(s..<(s + a))).parameters)
 
@@ -132,23 +136,25 @@ final class DDPGLearnerTests: XCTestCase {
         let critic0 = before.critics[0], targetActor = before.targetActor, targetCritic = before.targetCritics[0]
         let q1 = targetCritic(Tensor.concatenateColumns(batch.nextStates, targetActor(batch.nextStates)))
         let y = Tensor((0..<b).map { batch.rewards[flat: $0] + config.gamma * batch.discounts[flat: $0] * q1[$0, 0] }).reshaped([b, 1])
-        let criticNumeric = numericalGradient(of: { states in
-            Double(MeanSquaredError.value(predicted: critic0(Tensor.concatenateColumns(states, batch.actions)), target: y, rowWeights: batch.weights))
-        }, at: batch.states)
+        let criticNumeric = numericalGradient(
+            of: { states in
+                Double(MeanSquaredError.value(predicted: critic0(Tensor.concatenateColumns(states, batch.actions)), target: y, rowWeights: batch.weights))
+            }, at: batch.states)
         assertClose(learner.criticStateGradient, criticNumeric, absolute: 2e-3, relative: 2e-2)
 
         // Actor loss −mean Q(s, μ(s)) with the updated critic and the actor before its step.
         let critic1 = learner.critics[0], actor0 = before.actor
-        let actorNumeric = numericalGradient(of: { states in
-            -Double(critic1(Tensor.concatenateColumns(states, actor0(states))).mean())
-        }, at: batch.states)
+        let actorNumeric = numericalGradient(
+            of: { states in
+                -Double(critic1(Tensor.concatenateColumns(states, actor0(states))).mean())
+            }, at: batch.states)
         assertClose(learner.actorStateGradient, actorNumeric, absolute: 2e-3, relative: 2e-2)
     }
 
     func testTD3TargetUsesTheMinimumOfTwinCriticsAndDelaysTheActor() {
         let s = 3, a = 1, b = 6
         var config = DDPGConfiguration.td3
-        config.targetPolicyNoise = 0   // deterministic target to check the min
+        config.targetPolicyNoise = 0  // deterministic target to check the min
         var learner = DDPGLearner(stateSize: s, actionSize: a, hiddenSizes: [8, 8], batchSize: b, configuration: config, seed: 11)
         XCTAssertEqual(learner.critics.count, 2)
         let batch = randomBatch(b: b, s: s, a: a, seed: 12)
@@ -263,8 +269,9 @@ final class LearnerAllocationTests: XCTestCase {
         var buffer = PrioritizedReplayBuffer(capacity: 100, stateSize: 3, actionSize: 1)
         var rng = testRNG(5)
         for _ in 0..<100 {
-            buffer.add(state: Tensor(randomNormal: [3], using: &rng), action: Tensor([0.1]), reward: 1, discount: 1,
-                       nextState: Tensor(randomNormal: [3], using: &rng))
+            buffer.add(
+                state: Tensor(randomNormal: [3], using: &rng), action: Tensor([0.1]), reward: 1, discount: 1,
+                nextState: Tensor(randomNormal: [3], using: &rng))
         }
         var learner = DDPGLearner(stateSize: 3, actionSize: 1, hiddenSizes: [8], batchSize: 8, seed: 6)
         var batch = TransitionBatch(batchSize: 8, stateSize: 3, actionSize: 1)

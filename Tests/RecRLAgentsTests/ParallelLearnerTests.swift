@@ -7,9 +7,12 @@ import RecRLTestSupport
 
 /// The two-lane update (``DDPGLearner/parallelism`` ≥ 2) against the sequential one.
 final class ParallelLearnerTests: XCTestCase {
-    func makePair(s: Int, a: Int, hidden: [Int], b: Int, config: DDPGConfiguration = .ddpg,
-                  projection: (any ActionProjection)? = nil, seed: UInt64)
-        -> (DDPGLearner<MLPActor, MLPCritic>, DDPGLearner<MLPActor, MLPCritic>) {
+    func makePair(
+        s: Int, a: Int, hidden: [Int], b: Int, config: DDPGConfiguration = .ddpg,
+        projection: (any ActionProjection)? = nil, seed: UInt64
+    )
+        -> (DDPGLearner<MLPActor, MLPCritic>, DDPGLearner<MLPActor, MLPCritic>)
+    {
         var sequential = DDPGLearner(stateSize: s, actionSize: a, hiddenSizes: hidden, batchSize: b, configuration: config, seed: seed)
         sequential.targetActionProjection = projection
         var parallel = sequential
@@ -30,8 +33,10 @@ final class ParallelLearnerTests: XCTestCase {
     /// re-synchronised from the sequential one before each update. (Run freely, the two
     /// trajectories drift apart by more than rounding once a ReLU pre-activation near 0
     /// lands on different sides of it, as any change of summation order can make it do.)
-    func checkAgreement(s: Int, a: Int, hidden: [Int], b: Int, config: DDPGConfiguration = .ddpg,
-                        projection: (any ActionProjection)? = nil, seed: UInt64) {
+    func checkAgreement(
+        s: Int, a: Int, hidden: [Int], b: Int, config: DDPGConfiguration = .ddpg,
+        projection: (any ActionProjection)? = nil, seed: UInt64
+    ) {
         var (sequential, parallel) = makePair(s: s, a: a, hidden: hidden, b: b, config: config, projection: projection, seed: seed)
         XCTAssertFalse(sequential.usesParallelPath)
         XCTAssertTrue(parallel.usesParallelPath)
@@ -48,10 +53,12 @@ final class ParallelLearnerTests: XCTestCase {
             if config.computesStateGradients {
                 XCTAssertEqual(parallel.criticStateGradient.shape, [b, s])
                 XCTAssertEqual(parallel.actorStateGradient.shape, [b, s])
-                assertClose(sequential.criticStateGradient, parallel.criticStateGradient, absolute: 1e-5, relative: 1e-4,
-                            "critic state gradient at \(t)")
-                assertClose(sequential.actorStateGradient, parallel.actorStateGradient, absolute: 1e-5, relative: 1e-4,
-                            "actor state gradient at \(t)")
+                assertClose(
+                    sequential.criticStateGradient, parallel.criticStateGradient, absolute: 1e-5, relative: 1e-4,
+                    "critic state gradient at \(t)")
+                assertClose(
+                    sequential.actorStateGradient, parallel.actorStateGradient, absolute: 1e-5, relative: 1e-4,
+                    "actor state gradient at \(t)")
             }
             XCTAssertEqual(sequential.updateCount, parallel.updateCount)
             assertNetworksClose(sequential.actor, parallel.actor, tolerance: 1e-4, "actor at \(t)")
@@ -84,16 +91,18 @@ final class ParallelLearnerTests: XCTestCase {
         checkAgreement(s: 9, a: 35, hidden: [40, 33, 17], b: 9, config: config, seed: 51)
         checkAgreement(s: 11, a: 6, hidden: [], b: 7, config: config, seed: 52)
         checkAgreement(s: 12, a: 4, hidden: [32, 32], b: 16, projection: GridProjection(candidates: 5, width: 4, seed: 53), seed: 54)
-        checkAgreement(s: 30, a: 10, hidden: [32, 24], b: 16, config: config,
-                       projection: GridProjection(candidates: 7, width: 10, seed: 55), seed: 56)
+        checkAgreement(
+            s: 30, a: 10, hidden: [32, 24], b: 16, config: config,
+            projection: GridProjection(candidates: 7, width: 10, seed: 55), seed: 56)
     }
 
     /// The state gradients are the real ones: a finite difference of the critic loss along
     /// one state entry matches `criticStateGradient` (critic weights as before the update).
     func testTwoLaneCriticStateGradientMatchesFiniteDifference() {
         let (s, a, b) = (5, 2, 4)
-        var learner = DDPGLearner(stateSize: s, actionSize: a, hiddenSizes: [8], batchSize: b,
-                                  configuration: DDPGConfiguration(computesStateGradients: true), seed: 60)
+        var learner = DDPGLearner(
+            stateSize: s, actionSize: a, hiddenSizes: [8], batchSize: b,
+            configuration: DDPGConfiguration(computesStateGradients: true), seed: 60)
         learner.parallelism = 2
         let batch = randomBatch(b: b, s: s, a: a, seed: 61)
         let critic = learner.critics[0], targetActor = learner.targetActor, targetCritic = learner.targetCritics[0]
@@ -115,8 +124,9 @@ final class ParallelLearnerTests: XCTestCase {
             plus[flat: row * s + col] += h
             minus[flat: row * s + col] -= h
             let numeric = (loss(plus) - loss(minus)) / Double(2 * h)
-            XCTAssertEqual(Double(learner.criticStateGradient[flat: row * s + col]), numeric,
-                           accuracy: 2e-3 * max(1, abs(numeric)), "dL/ds[\(row), \(col)]")
+            XCTAssertEqual(
+                Double(learner.criticStateGradient[flat: row * s + col]), numeric,
+                accuracy: 2e-3 * max(1, abs(numeric)), "dL/ds[\(row), \(col)]")
         }
     }
 
@@ -223,8 +233,9 @@ final class ParallelLearnerTests: XCTestCase {
     }
 
     func testWarmTwoLaneUpdateWithStateGradientsAndProjectionAllocatesNothing() throws {
-        var learner = DDPGLearner(stateSize: 30, actionSize: 10, hiddenSizes: [32, 32], batchSize: 16,
-                                  configuration: DDPGConfiguration(computesStateGradients: true), seed: 1)
+        var learner = DDPGLearner(
+            stateSize: 30, actionSize: 10, hiddenSizes: [32, 32], batchSize: 16,
+            configuration: DDPGConfiguration(computesStateGradients: true), seed: 1)
         learner.targetActionProjection = GridProjection(candidates: 9, width: 10, seed: 3)
         learner.parallelism = 2
         let batch = randomBatch(b: 16, s: 30, a: 10, seed: 2)

@@ -6,8 +6,9 @@ import RecRLTestSupport
 /// A transition whose every field encodes its number `i`, so a sampled row can be traced back.
 private func add<B: ReplayBuffer>(_ i: Int, to buffer: inout B) {
     let f = Float(i)
-    buffer.add(state: Tensor([f, f + 0.5]), action: Tensor([-f]), reward: f * 10,
-               discount: i % 2 == 0 ? 1 : 0, nextState: Tensor([f + 1, f + 1.5]))
+    buffer.add(
+        state: Tensor([f, f + 0.5]), action: Tensor([-f]), reward: f * 10,
+        discount: i % 2 == 0 ? 1 : 0, nextState: Tensor([f + 1, f + 1.5]))
 }
 
 private func checkRow(_ batch: TransitionBatch, _ row: Int, isTransition i: Int, file: StaticString = #filePath, line: UInt = #line) {
@@ -147,8 +148,9 @@ final class PrioritizedReplayBufferTests: XCTestCase {
 
     func testImportanceWeightsAndBetaAnnealing() {
         let n = 4
-        var buffer = PrioritizedReplayBuffer(capacity: n, stateSize: 2, actionSize: 1, alpha: 1,
-                                             beta: .linear(from: 0.5, to: 1, steps: 2), epsilon: 1e-6)
+        var buffer = PrioritizedReplayBuffer(
+            capacity: n, stateSize: 2, actionSize: 1, alpha: 1,
+            beta: .linear(from: 0.5, to: 1, steps: 2), epsilon: 1e-6)
         for i in 0..<n { add(i, to: &buffer) }
         buffer.updatePriorities(indices: [0, 1, 2, 3], tdErrors: Tensor([1, 2, 3, 4]))
         var batch = TransitionBatch(batchSize: 8, stateSize: 2, actionSize: 1)

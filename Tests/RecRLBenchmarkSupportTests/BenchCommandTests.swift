@@ -27,8 +27,9 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(message(BenchRecommend.self, ["--k", "0"]), "--k must be in 1...1000")
         XCTAssertEqual(message(BenchRecommend.self, ["--requests", "10"]), "--requests must be at least 100 (a p99 needs them)")
         XCTAssertEqual(message(BenchRecommend.self, ["--dim", "0"]), "--dim must be in 1...4096")
-        XCTAssertEqual(message(BenchLayers.self, ["--layers", "conv2d,lstm"]),
-                       "unknown layer 'lstm'; expected one of conv2d, conv-transpose2d, gru")
+        XCTAssertEqual(
+            message(BenchLayers.self, ["--layers", "conv2d,lstm"]),
+            "unknown layer 'lstm'; expected one of conv2d, conv-transpose2d, gru")
         XCTAssertEqual(message(BenchLayers.self, ["--runs", "0"]), "--runs must be at least 1")
     }
 

@@ -23,8 +23,10 @@ final class FMAThroughputTests: XCTestCase {
             XCTAssertNil(FMAThroughput.probe(iterations: 10), "no AVX2 + FMA: the probe must decline")
             return
         }
-        let cases: [(Int, Float, Float, Float)] = [(0, 0, 0.5, 1), (1, 0, 0.5, 1), (7, -3.25, 0.75, 0.1),
-                                                   (1000, 1, 0.999, 1e-3), (100_000, 0, 0.5, 1)]
+        let cases: [(Int, Float, Float, Float)] = [
+            (0, 0, 0.5, 1), (1, 0, 0.5, 1), (7, -3.25, 0.75, 0.1),
+            (1000, 1, 0.999, 1e-3), (100_000, 0, 0.5, 1),
+        ]
         for (iterations, start, m, c) in cases {
             let r = try XCTUnwrap(FMAThroughput.probe(iterations: iterations, start: start, multiplier: m, addend: c))
             XCTAssertEqual(r.flops, iterations * 192, "12 chains x 8 lanes x 2 FLOPs per iteration")
@@ -32,8 +34,11 @@ final class FMAThroughputTests: XCTestCase {
             XCTAssertEqual(r.checksum.bitPattern, want.bitPattern, "\(iterations) iterations: \(r.checksum) vs \(want)")
         }
         // The cases tell a fused multiply-add from a multiply and an add rounded apart.
-        XCTAssert(cases.contains { expectedChecksum(iterations: $0.0, start: $0.1, m: $0.2, c: $0.3, fused: false)
-                                   != expectedChecksum(iterations: $0.0, start: $0.1, m: $0.2, c: $0.3) })
+        XCTAssert(
+            cases.contains {
+                expectedChecksum(iterations: $0.0, start: $0.1, m: $0.2, c: $0.3, fused: false)
+                    != expectedChecksum(iterations: $0.0, start: $0.1, m: $0.2, c: $0.3)
+            })
         XCTAssertNil(FMAThroughput.probe(iterations: -1), "negative iterations are refused")
     }
 

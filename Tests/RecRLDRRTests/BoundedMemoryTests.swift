@@ -62,7 +62,9 @@ final class BoundedMemoryTests: XCTestCase {
         XCTAssertEqual(store.count, 0)
         XCTAssertEqual(store.evictions, 2)
         // An expired user starts a new session.
-        let existed = store.update(user: "old") { stored -> Bool in defer { stored = session([7]) }; return stored != nil }
+        let existed = store.update(user: "old") { stored -> Bool in
+            defer { stored = session([7]) }; return stored != nil
+        }
         XCTAssertFalse(existed)
         XCTAssertEqual(store.session(for: "old")?.window.items, [-1, -1, 7])
     }
@@ -78,8 +80,12 @@ final class BoundedMemoryTests: XCTestCase {
         var r = DRRRecommender(configuration: c, seed: 3)
         try r.fit(train: data)
         let model = try XCTUnwrap(r.model)
-        return (model, DRRManifest(policy: "drr-ave", configuration: c, seed: 3, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale))
+        return (
+            model,
+            DRRManifest(
+                policy: "drr-ave", configuration: c, seed: 3, dataFingerprint: data.fingerprint,
+                userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+        )
     }
 
     /// Recommend-then-feedback rounds from `users` distinct new users.

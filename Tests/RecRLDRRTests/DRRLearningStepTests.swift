@@ -8,19 +8,22 @@ import RecRLTestSupport
 final class DRRLearningStepTests: XCTestCase {
     /// A fresh DRR-ave model with random embeddings and a replay of random transitions.
     func makeModelAndReplay(seed: UInt64, variant: DRRStateRepresentation.Variant = .ave)
-        throws -> (DRRModel, PrioritizedReplayBuffer) {
+        throws -> (DRRModel, PrioritizedReplayBuffer)
+    {
         var c = smallConfiguration(variant)
         c.batchSize = 16
         var rng = testRNG(seed)
-        let model = try DRRModel(configuration: c, userEmbeddings: Tensor(randomNormal: [6, c.embeddingSize], using: &rng),
-                                 itemEmbeddings: Tensor(randomNormal: [20, c.embeddingSize], using: &rng),
-                                 rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
+        let model = try DRRModel(
+            configuration: c, userEmbeddings: Tensor(randomNormal: [6, c.embeddingSize], using: &rng),
+            itemEmbeddings: Tensor(randomNormal: [20, c.embeddingSize], using: &rng),
+            rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
         var replay = PrioritizedReplayBuffer(capacity: 200, stateSize: model.inputSize, actionSize: c.embeddingSize, alpha: 0.6)
         for _ in 0..<100 {
-            replay.add(state: Tensor(randomNormal: [model.inputSize], using: &rng),
-                       action: model.itemAction(rng.nextInt(below: 20), scale: model.actionScale),
-                       reward: Float(rng.nextInt(below: 3)) - 1, discount: 1,
-                       nextState: Tensor(randomNormal: [model.inputSize], using: &rng))
+            replay.add(
+                state: Tensor(randomNormal: [model.inputSize], using: &rng),
+                action: model.itemAction(rng.nextInt(below: 20), scale: model.actionScale),
+                reward: Float(rng.nextInt(below: 3)) - 1, discount: 1,
+                nextState: Tensor(randomNormal: [model.inputSize], using: &rng))
         }
         return (model, replay)
     }

@@ -22,9 +22,10 @@ func plantedDataset(users: Int = 30, items: Int = 60, seed: UInt64 = 1) -> Inter
             ts.append(Int64(1000 * u + (n * 7919) % 30))
         }
     }
-    return InteractionDataset(name: "planted", userMap: IDMap(rawIDs: (0..<users).map { "u\($0)" }),
-                              itemMap: IDMap(rawIDs: (0..<items).map { "i\($0)" }),
-                              users: us, items: its, ratings: rs, timestamps: ts, ratingScale: 1...5)
+    return InteractionDataset(
+        name: "planted", userMap: IDMap(rawIDs: (0..<users).map { "u\($0)" }),
+        itemMap: IDMap(rawIDs: (0..<items).map { "i\($0)" }),
+        users: us, items: its, ratings: rs, timestamps: ts, ratingScale: 1...5)
 }
 
 func smallConfiguration(_ variant: DRRStateRepresentation.Variant = .ave) -> DRRConfiguration {
@@ -60,8 +61,9 @@ final class DRRTests: XCTestCase {
         w.push(8); w.push(9); w.push(10)
         XCTAssertEqual(w.items, [8, 9, 10])
         XCTAssertEqual(StateWindow(size: 2, initial: [1, 2, 3]).items, [2, 3])
-        let d = InteractionDataset(name: "t", userMap: IDMap(rawIDs: ["a"]), itemMap: IDMap(rawIDs: ["x", "y", "z"]),
-                                   users: [0, 0, 0], items: [2, 0, 1], ratings: [5, 4, 2], timestamps: [30, 10, 20], ratingScale: 1...5)
+        let d = InteractionDataset(
+            name: "t", userMap: IDMap(rawIDs: ["a"]), itemMap: IDMap(rawIDs: ["x", "y", "z"]),
+            users: [0, 0, 0], items: [2, 0, 1], ratings: [5, 4, 2], timestamps: [30, 10, 20], ratingScale: 1...5)
         let h = UserHistories(d)
         XCTAssertEqual(h.items[0], [0, 1, 2], "time order")
         XCTAssertEqual(h.positives(user: 0, threshold: 3), [0, 2])
@@ -77,9 +79,10 @@ final class DRRTests: XCTestCase {
         c.unratedReward = nil  // the paper's simulator: unrated items get the reward model's rating
         let users = Tensor(randomNormal: [data.userCount, k], using: &rng)
         let items = Tensor(randomNormal: [data.itemCount, k], using: &rng)
-        let env = try OfflineSimulator(userEmbeddings: users, itemEmbeddings: items, histories: UserHistories(data),
-                                       predictedRating: { _, _ in 2 }, rewardScale: RewardScale(minimum: 1, maximum: 5),
-                                       configuration: c, seed: 4)
+        let env = try OfflineSimulator(
+            userEmbeddings: users, itemEmbeddings: items, histories: UserHistories(data),
+            predictedRating: { _, _ in 2 }, rewardScale: RewardScale(minimum: 1, maximum: 5),
+            configuration: c, seed: 4)
         XCTAssertEqual(EnvironmentConformance.check(env, seed: 5), [])
         var sim = env
         _ = sim.reset()
@@ -138,8 +141,9 @@ final class DRRTests: XCTestCase {
         let model = try XCTUnwrap(r.model)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("drr-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: 2, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+        let manifest = DRRManifest(
+            policy: "drr-ave", configuration: c, seed: 2, dataFingerprint: data.fingerprint,
+            userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
         try DRRModelStore.save(model, manifest: manifest, to: dir)
         let (loaded, m) = try DRRModelStore.load(from: dir)
         var expected = manifest

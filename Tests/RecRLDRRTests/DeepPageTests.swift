@@ -22,8 +22,9 @@ func smallDeepPageConfiguration() -> DeepPageConfiguration {
 
 final class DeepPageTests: XCTestCase {
     /// A tiny shape: k = 3, one category channel, history 2, two 2 × 3 pages.
-    let tinyShape = DeepPageShape(embeddingSize: 3, categoryChannels: 1, historyLength: 2, recentPages: 2, rows: 2, columns: 3,
-                                  stateSize: 4, convolutionFilters: 3, deconvolutionChannels: 2, criticHiddenSize: 5)
+    let tinyShape = DeepPageShape(
+        embeddingSize: 3, categoryChannels: 1, historyLength: 2, recentPages: 2, rows: 2, columns: 3,
+        stateSize: 4, convolutionFilters: 3, deconvolutionChannels: 2, criticHiddenSize: 5)
 
     /// A random observation of `tinyShape` for two users: user 0 has a full history and one
     /// page (the second is padding), user 1 one history item (the first slot is padding) and
@@ -66,11 +67,12 @@ final class DeepPageTests: XCTestCase {
         }
         let analytic = parameterGradient.namedParameters()
         for (name, p) in layer.namedParameters() {
-            let numeric = numericalGradient(of: { value in
-                var l = layer
-                l.visitParameters { n, q in if n == name { q = value } }
-                return weightedSum(l(input), r)
-            }, at: p)
+            let numeric = numericalGradient(
+                of: { value in
+                    var l = layer
+                    l.visitParameters { n, q in if n == name { q = value } }
+                    return weightedSum(l(input), r)
+                }, at: p)
             guard let a = analytic[name] else { XCTFail("no gradient for \(name)", file: file, line: line); continue }
             assertClose(a, numeric, absolute: 2e-3, relative: 2e-2, "gradient of \(name) in \(L.self)", file: file, line: line)
         }
@@ -114,8 +116,9 @@ final class DeepPageTests: XCTestCase {
         c.columns = 3
         let items = try Tensor(shape: [4, 2], scalars: [1, 0, 0, 1, 0.9, 0.1, -1, 0])
         var rng = testRNG(1)
-        let model = try DeepPageModel(configuration: c, itemEmbeddings: items, rewardScale: RewardScale(minimum: 1, maximum: 5),
-                                      using: &rng)
+        let model = try DeepPageModel(
+            configuration: c, itemEmbeddings: items, rewardScale: RewardScale(minimum: 1, maximum: 5),
+            using: &rng)
         let action = try Tensor(shape: [6], scalars: [1, 0, 1, 0, 0, 1])
         XCTAssertEqual(model.page(forAction: action), [0, 2, 1])
         XCTAssertEqual(model.page(forAction: action, excluding: { $0 == 0 }), [2, 1, 3])
@@ -138,19 +141,27 @@ final class DeepPageTests: XCTestCase {
         let items = try Tensor(shape: [3, 2], scalars: [1, 2, 3, 4, 5, 6])
         let categories = try Tensor(shape: [3, 1], scalars: [10, 20, 30])
         var rng = testRNG(1)
-        let model = try DeepPageModel(configuration: c, itemEmbeddings: items, itemCategories: categories,
-                                      rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
+        let model = try DeepPageModel(
+            configuration: c, itemEmbeddings: items, itemCategories: categories,
+            rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
         var x = Tensor(zeros: [1, model.observationSize])
         // Three pages shown: only the last two are read, oldest first.
-        let pages = [ShownPage(items: [0, 0], rewards: [9, 9]), ShownPage(items: [2, 1], rewards: [1, -1]),
-                     ShownPage(items: [0, 2], rewards: [0.5, 0])]
+        let pages = [
+            ShownPage(items: [0, 0], rewards: [9, 9]), ShownPage(items: [2, 1], rewards: [1, -1]),
+            ShownPage(items: [0, 2], rewards: [0.5, 0]),
+        ]
         model.writeObservation(window: StateWindow(size: 2, initial: [1]), pages: pages, into: &x)
-        XCTAssertEqual(x.scalars, [0, 0, 3, 4, 0, 1,
-                                   5, 6, 30, 1, 3, 4, 20, -1,
-                                   1, 2, 10, 0.5, 5, 6, 30, 0,
-                                   1, 1])
-        XCTAssertThrowsError(try DeepPageModel(configuration: c, itemEmbeddings: items, rewardScale: model.rewardScale, using: &rng),
-                             "categoryChannels 1 needs categories")
+        XCTAssertEqual(
+            x.scalars,
+            [
+                0, 0, 3, 4, 0, 1,
+                5, 6, 30, 1, 3, 4, 20, -1,
+                1, 2, 10, 0.5, 5, 6, 30, 0,
+                1, 1,
+            ])
+        XCTAssertThrowsError(
+            try DeepPageModel(configuration: c, itemEmbeddings: items, rewardScale: model.rewardScale, using: &rng),
+            "categoryChannels 1 needs categories")
     }
 
     func testConfigurationPresetsValidationAndCoding() throws {
@@ -213,9 +224,10 @@ final class DeepPageTests: XCTestCase {
         // load (DRR's) refuses.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("deeppage-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let manifest = DRRManifest(policy: DRRModelStore.deepPagePolicy, configuration: c.base, seed: 5,
-                                   dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs,
-                                   rewardScale: model.rewardScale)
+        let manifest = DRRManifest(
+            policy: DRRModelStore.deepPagePolicy, configuration: c.base, seed: 5,
+            dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs,
+            rewardScale: model.rewardScale)
         try DRRModelStore.save(model, manifest: manifest, to: dir)
         let (stored, storedManifest) = try DRRModelStore.loadDeepPage(from: dir)
         XCTAssertEqual(storedManifest.policy, "deeppage")

@@ -13,16 +13,19 @@ func smallLIRDConfiguration(listSize: Int = 3) -> LIRDConfiguration {
 /// Two users, four ratings each, in time order: u0 rates 0…3 with 5, 1, 5, 1 and u1 rates
 /// 4…7 with 1, 1, 5, 5.
 func memoryLog() -> InteractionDataset {
-    InteractionDataset(name: "memory", userMap: IDMap(rawIDs: ["u0", "u1"]), itemMap: IDMap(rawIDs: (0..<8).map { "i\($0)" }),
-                       users: [0, 0, 0, 0, 1, 1, 1, 1], items: [0, 1, 2, 3, 4, 5, 6, 7], ratings: [5, 1, 5, 1, 1, 1, 5, 5],
-                       timestamps: [1, 2, 3, 4, 1, 2, 3, 4], ratingScale: 1...5)
+    InteractionDataset(
+        name: "memory", userMap: IDMap(rawIDs: ["u0", "u1"]), itemMap: IDMap(rawIDs: (0..<8).map { "i\($0)" }),
+        users: [0, 0, 0, 0, 1, 1, 1, 1], items: [0, 1, 2, 3, 4, 5, 6, 7], ratings: [5, 1, 5, 1, 1, 1, 5, 5],
+        timestamps: [1, 2, 3, 4, 1, 2, 3, 4], ratingScale: 1...5)
 }
 
 final class LIRDTests: XCTestCase {
     func testListSelectionTakesEachSlotsBestDistinctItem() {
         // Slot 0 prefers item 2, slot 1 also prefers 2 (taken) then 0 (excluded) then 3.
-        let scores: [Float] = [1, 0, 9, 2,
-                               8, 0, 9, 5]
+        let scores: [Float] = [
+            1, 0, 9, 2,
+            8, 0, 9, 5,
+        ]
         var list = [0, 0]
         scores.withUnsafeBufferPointer { z in
             ListSelection.select(scores: z.baseAddress!, slots: 2, items: 4, isExcluded: { $0 == 0 }, into: &list)
@@ -38,11 +41,19 @@ final class LIRDTests: XCTestCase {
         let items = try! Tensor(shape: [3, 2], scalars: [1, 0, 0, 1, 0.9, 0.1])
         var projection = NearestItemProjection(itemEmbeddings: items, scale: 2, listSize: 2)
         // Both slots point at item 0: slot 1 must take the next best, item 2.
-        var actions = try! Tensor(shape: [2, 4], scalars: [1, 0, 1, 0,
-                                                           0, 1, 1, 0])
+        var actions = try! Tensor(
+            shape: [2, 4],
+            scalars: [
+                1, 0, 1, 0,
+                0, 1, 1, 0,
+            ])
         projection.project(&actions)
-        XCTAssertEqual(actions.scalars, [2, 0, 1.8, 0.2,
-                                         0, 2, 2, 0])
+        XCTAssertEqual(
+            actions.scalars,
+            [
+                2, 0, 1.8, 0.2,
+                0, 2, 2, 0,
+            ])
     }
 
     /// The memory simulator's rewards on a log small enough to work out by hand (one-hot
@@ -54,8 +65,9 @@ final class LIRDTests: XCTestCase {
         c.memoryNeighbours = nil
         var identity = Tensor(zeros: [8, 8])
         for i in 0..<8 { identity[flat: i * 9] = 1 }
-        var sim = try MemoryListSimulator(itemEmbeddings: identity, histories: UserHistories(memoryLog()),
-                                          rewardScale: RewardScale(minimum: 1, maximum: 5), configuration: c, seed: 1)
+        var sim = try MemoryListSimulator(
+            itemEmbeddings: identity, histories: UserHistories(memoryLog()),
+            rewardScale: RewardScale(minimum: 1, maximum: 5), configuration: c, seed: 1)
         // Memories: u0 ([], [0,1]) → [1, −1]; u0 ([0], [2,3]) → [1, −1]; u1 ([], [4,5]) → [−1, −1];
         // u1 ([], [6,7]) → [1, 1].
         XCTAssertEqual(sim.memoryCount, 4)
@@ -69,8 +81,9 @@ final class LIRDTests: XCTestCase {
         XCTAssertEqual(sim.rewards(window: StateWindow(size: 1, initial: [5]), list: [3, 2]), [0, 0])
         // α = 1 looks at states only: every memory with the empty state scores 0, memory 2 scores 1.
         c.similarityAlpha = 1
-        var stateOnly = try MemoryListSimulator(itemEmbeddings: identity, histories: UserHistories(memoryLog()),
-                                                rewardScale: RewardScale(minimum: 1, maximum: 5), configuration: c, seed: 1)
+        var stateOnly = try MemoryListSimulator(
+            itemEmbeddings: identity, histories: UserHistories(memoryLog()),
+            rewardScale: RewardScale(minimum: 1, maximum: 5), configuration: c, seed: 1)
         XCTAssertEqual(stateOnly.rewards(window: StateWindow(size: 1, initial: [0]), list: [6, 7]), [1, -1])
         // Episodes: distinct lists, positives enter the window, three lists then finished.
         sim.reset()
@@ -88,9 +101,10 @@ final class LIRDTests: XCTestCase {
         base.windowSize = 1
         base.episodeLength = 2
         let e = Tensor(zeros: [8, 8]), u = Tensor(zeros: [2, 8])
-        let item = try OfflineSimulator(userEmbeddings: u, itemEmbeddings: e, histories: UserHistories(data),
-                                        predictedRating: { _, _ in 3 }, rewardScale: RewardScale(minimum: 1, maximum: 5),
-                                        configuration: base, seed: 4)
+        let item = try OfflineSimulator(
+            userEmbeddings: u, itemEmbeddings: e, histories: UserHistories(data),
+            predictedRating: { _, _ in 3 }, rewardScale: RewardScale(minimum: 1, maximum: 5),
+            configuration: base, seed: 4)
         var env = LoggedListSimulator(item)
         env.reset()
         let user = env.user, items = user == 0 ? [1, 3] : [6, 7]
@@ -148,8 +162,9 @@ final class LIRDTests: XCTestCase {
 
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lird-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        var manifest = DRRManifest(policy: "lird", configuration: model.configuration, seed: 7, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+        var manifest = DRRManifest(
+            policy: "lird", configuration: model.configuration, seed: 7, dataFingerprint: data.fingerprint,
+            userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
         manifest.lird = recommender.lird
         try DRRModelStore.save(model, manifest: manifest, to: dir)
         let (loaded, loadedManifest) = try DRRModelStore.load(from: dir)
@@ -175,4 +190,3 @@ final class LIRDTests: XCTestCase {
         XCTAssertGreaterThan(a.curve.last!.meanCriticLoss, 0, "the critic was trained")
     }
 }
-

@@ -23,9 +23,10 @@ final class ModelRegistryTests: XCTestCase {
         let users = Tensor(randomNormal: [3, 4], using: &rng), items = Tensor(randomNormal: [6, 4], using: &rng)
         let scale = RewardScale(minimum: 1, maximum: 5)
         let model = try DRRModel(configuration: c, userEmbeddings: users, itemEmbeddings: items, rewardScale: scale, using: &rng)
-        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: "f\(seed)",
-                                   userIDs: ["a", "b", "c"], itemIDs: (0..<6).map { "i\($0)" }, rewardScale: scale,
-                                   metrics: ["ndcg@10": Double(seed)])
+        let manifest = DRRManifest(
+            policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: "f\(seed)",
+            userIDs: ["a", "b", "c"], itemIDs: (0..<6).map { "i\($0)" }, rewardScale: scale,
+            metrics: ["ndcg@10": Double(seed)])
         return (model, manifest)
     }
 

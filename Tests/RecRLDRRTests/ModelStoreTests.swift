@@ -24,8 +24,9 @@ final class ModelStoreTests: XCTestCase {
         let users = Tensor(randomNormal: [3, 4], using: &rng), items = Tensor(randomNormal: [6, 4], using: &rng)
         let scale = RewardScale(minimum: 1, maximum: 5)
         let model = try DRRModel(configuration: c, userEmbeddings: users, itemEmbeddings: items, rewardScale: scale, using: &rng)
-        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: "f\(seed)",
-                                   userIDs: ["a", "b", "c"], itemIDs: (0..<6).map { "i\($0)" }, rewardScale: scale)
+        let manifest = DRRManifest(
+            policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: "f\(seed)",
+            userIDs: ["a", "b", "c"], itemIDs: (0..<6).map { "i\($0)" }, rewardScale: scale)
         return (model, manifest)
     }
 
@@ -92,8 +93,9 @@ final class ModelStoreTests: XCTestCase {
         let (m2, f2) = try makeModel(seed: 8)
         try DRRModelStore.save(m2, manifest: f2, to: directory)
         XCTAssertEqual(try DRRModelStore.load(from: directory).manifest.seed, 8)
-        XCTAssertEqual(DurableFiles.symbolicLinkTarget(directory.appendingPathComponent(DRRModelStore.weightsFile)),
-                       "current/model.safetensors")
+        XCTAssertEqual(
+            DurableFiles.symbolicLinkTarget(directory.appendingPathComponent(DRRModelStore.weightsFile)),
+            "current/model.safetensors")
     }
 
     /// A saving process killed with SIGKILL at random points: every load afterwards gives
@@ -131,7 +133,7 @@ final class ModelStoreTests: XCTestCase {
             let pipe = Pipe()
             p.standardOutput = pipe
             try p.run()
-            _ = pipe.fileHandleForReading.availableData   // "saving": the loop has started
+            _ = pipe.fileHandleForReading.availableData  // "saving": the loop has started
             usleep(UInt32(1_000 + rng.next() % 60_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()

@@ -46,7 +46,9 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(try XCTUnwrap(eventLog["impressions"] as? Int), recommendations, "every answered slate is logged")
         let armUsers = (online["control_users"] as? Int ?? 0) + (online["treatment_users"] as? Int ?? 0)
         XCTAssertTrue((1...40).contains(armUsers), "users in the A/B report: \(armUsers)")
-        for file in ["online-reward.csv", "online-reward.svg", "events.csv", "events.sqlite", "model/manifest.json", "model/model.safetensors", "data/interactions.csv"] {
+        for file in [
+            "online-reward.csv", "online-reward.svg", "events.csv", "events.sqlite", "model/manifest.json", "model/model.safetensors", "data/interactions.csv",
+        ] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), file)
         }
         let csv = try String(contentsOf: dir.appendingPathComponent("online-reward.csv"), encoding: .utf8)
@@ -60,8 +62,10 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         // Four rounds: a list becomes a transition when the user's next list is served, so
         // the replay holds a batch later than DRR's.
-        let r = try run(["--users", "40", "--items", "60", "--rounds", "4", "--episodes", "20", "--out", dir.path, "--json",
-                         "--treatment", "lird"])
+        let r = try run([
+            "--users", "40", "--items", "60", "--rounds", "4", "--episodes", "20", "--out", dir.path, "--json",
+            "--treatment", "lird",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])

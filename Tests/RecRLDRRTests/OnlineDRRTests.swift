@@ -9,7 +9,8 @@ import RecRLTestSupport
 final class OnlineDRRTests: XCTestCase {
     /// A tiny DRR-ave trained on a planted data set, and a manifest for it.
     func trainTiny(users: Int = 10, episodes: Int = 20, seed: UInt64 = 5, itemPopularity: [Int]? = nil) throws
-        -> (model: DRRModel, manifest: DRRManifest, data: InteractionDataset) {
+        -> (model: DRRModel, manifest: DRRManifest, data: InteractionDataset)
+    {
         var c = smallConfiguration()
         c.episodes = episodes
         c.batchSize = 8
@@ -17,9 +18,10 @@ final class OnlineDRRTests: XCTestCase {
         var r = DRRRecommender(configuration: c, seed: seed)
         try r.fit(train: data)
         let model = try XCTUnwrap(r.model)
-        let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale,
-                                   itemPopularity: itemPopularity)
+        let manifest = DRRManifest(
+            policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: data.fingerprint,
+            userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale,
+            itemPopularity: itemPopularity)
         return (model, manifest, data)
     }
 
@@ -66,16 +68,17 @@ final class OnlineDRRTests: XCTestCase {
                 for (g, e) in zip(got, expected) { assertClose(g.score, scores[e], absolute: 1e-5, relative: 1e-4, user) }
             }
         }
-        let allocations = try XCTUnwrap(countAllocations {
-            for _ in 0..<20 { _ = try? online.recommend(user: "u2", k: 6) }
-        }, "allocation counter unavailable")
+        let allocations = try XCTUnwrap(
+            countAllocations {
+                for _ in 0..<20 { _ = try? online.recommend(user: "u2", k: 6) }
+            }, "allocation counter unavailable")
         // Optimised, a warm call allocates its result array and little else (3.4 per call
         // in `recrl bench recommend`, against 57 when every call made its own buffers);
         // a debug build keeps temporaries the optimiser removes.
         #if DEBUG
-        let perCall = 40
+            let perCall = 40
         #else
-        let perCall = 4
+            let perCall = 4
         #endif
         XCTAssertLessThanOrEqual(allocations, 20 * perCall, "a warm recommend allocates its result, not its buffers")
     }
@@ -165,7 +168,8 @@ final class OnlineDRRTests: XCTestCase {
             while n < 200 || (online.modelVersion < 3 && Date() < deadline) {
                 defer { n += 1 }
                 guard let r = try? online.recommend(user: "u\((n + t) % 10)", k: 10), r.items.count == 10,
-                      r.items.allSatisfy({ $0.score.isFinite }), r.version >= last else {
+                    r.items.allSatisfy({ $0.score.isFinite }), r.version >= last
+                else {
                     failures.withLock { $0 += 1 }
                     continue
                 }
@@ -190,8 +194,9 @@ final class OnlineDRRTests: XCTestCase {
             var r = DRRRecommender(configuration: c, seed: 5)
             try r.fit(train: data)
             let model = try XCTUnwrap(r.model)
-            let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: 5, dataFingerprint: data.fingerprint,
-                                       userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+            let manifest = DRRManifest(
+                policy: "drr-ave", configuration: c, seed: 5, dataFingerprint: data.fingerprint,
+                userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
             let online = OnlineDRR(model: model, manifest: manifest, seed: 1)
             /// Mean position (0 = first) of items 40..<50 in full rankings for fresh users.
             func meanRankOfNewTaste() throws -> Double {

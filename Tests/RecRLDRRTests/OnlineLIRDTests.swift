@@ -20,8 +20,9 @@ final class OnlineLIRDTests: XCTestCase {
         var r = DRRRecommender(lird: lird, seed: 5)
         try r.fit(train: data)
         let model = try XCTUnwrap(r.model)
-        var manifest = DRRManifest(policy: "lird", configuration: model.configuration, seed: 5, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+        var manifest = DRRManifest(
+            policy: "lird", configuration: model.configuration, seed: 5, dataFingerprint: data.fingerprint,
+            userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
         manifest.lird = lird
         return (model, manifest)
     }
@@ -88,8 +89,9 @@ final class OnlineLIRDTests: XCTestCase {
         let learned = online.currentModel
         XCTAssertNil(learned.firstNonFiniteTensor)
         XCTAssertNotEqual(learned.learner.actor.namedParameters(), model.learner.actor.namedParameters())
-        XCTAssertEqual(learned.stateModule.namedParameters(), model.stateModule.namedParameters(),
-                       "online learning leaves the state module as trained offline by default")
+        XCTAssertEqual(
+            learned.stateModule.namedParameters(), model.stateModule.namedParameters(),
+            "online learning leaves the state module as trained offline by default")
         // The published model serves lists of distinct items.
         let list = try online.recommend(user: "u3", k: 3).items
         XCTAssertEqual(Set(list.map(\.id)).count, 3)

@@ -18,9 +18,10 @@ func successorDataset(users: Int = 60, items: Int = 16, length: Int = 8, seed: U
             us.append(Int32(u)); its.append(Int32((start + t) % items)); rs.append(5); ts.append(Int64(100 * u + t))
         }
     }
-    return InteractionDataset(name: "successor", userMap: IDMap(rawIDs: (0..<users).map { "u\($0)" }),
-                              itemMap: IDMap(rawIDs: (0..<items).map { "i\($0)" }),
-                              users: us, items: its, ratings: rs, timestamps: ts, ratingScale: 1...5)
+    return InteractionDataset(
+        name: "successor", userMap: IDMap(rawIDs: (0..<users).map { "u\($0)" }),
+        itemMap: IDMap(rawIDs: (0..<items).map { "i\($0)" }),
+        users: us, items: its, ratings: rs, timestamps: ts, ratingScale: 1...5)
 }
 
 final class SupervisedDRRTests: XCTestCase {
@@ -44,8 +45,9 @@ final class SupervisedDRRTests: XCTestCase {
             }
             return Double(weight) * total / Double(b)
         }
-        let loss = NextItemSoftmax.lossAndGradient(actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
-                                                   logits: &logits, gradient: &gradient)
+        let loss = NextItemSoftmax.lossAndGradient(
+            actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
+            logits: &logits, gradient: &gradient)
         XCTAssertEqual(Double(loss), direct(actions), accuracy: 1e-4)
         XCTAssertEqual(gradient.shape, [b, k])
         assertClose(gradient, numericalGradient(of: direct, at: actions), absolute: 2e-3, relative: 2e-2)
@@ -86,8 +88,10 @@ final class SupervisedDRRTests: XCTestCase {
         XCTAssertNil(old.maxGradientNorm, "an omitted optional stays nil")
         XCTAssertEqual(try JSONDecoder().decode(DRRConfiguration.self, from: JSONEncoder().encode(c)), c)
 
-        let set = try DRRConfiguration().applying(overrides: ["actorLearningRate=3e-4", "embeddingMethod=explicit",
-                                                              "unratedReward=null", "maxGradientNorm=0.5", "hiddenSize=64"])
+        let set = try DRRConfiguration().applying(overrides: [
+            "actorLearningRate=3e-4", "embeddingMethod=explicit",
+            "unratedReward=null", "maxGradientNorm=0.5", "hiddenSize=64",
+        ])
         XCTAssertEqual(set.actorLearningRate, 3e-4)
         XCTAssertEqual(set.embeddingMethod, .explicit)
         XCTAssertNil(set.unratedReward)

@@ -56,7 +56,9 @@ final class LoaderTests: XCTestCase {
     func testMLLatestHalfStarsAndQuotedTitles() throws {
         let dir = try TempDir([
             "ratings.csv": bytes("userId,movieId,rating,timestamp\r\n1,11,4.5,964982703\r\n1,2,0.5,964981247\r\n2,11,5.0,964982224\r\n"),
-            "movies.csv": bytes("movieId,title,genres\n2,Jumanji (1995),Adventure|Children|Fantasy\n11,\"American President, The (1995)\",Comedy|Drama|Romance\n12,\"Say \"\"Hi\"\", Bob (2001)\",(no genres listed)\n"),
+            "movies.csv": bytes(
+                "movieId,title,genres\n2,Jumanji (1995),Adventure|Children|Fantasy\n11,\"American President, The (1995)\",Comedy|Drama|Romance\n12,\"Say \"\"Hi\"\", Bob (2001)\",(no genres listed)\n"
+            ),
         ])
         let loaded = try DatasetLoader.load(directory: dir.path)
         XCTAssertEqual(loaded.format, .mlLatest)
@@ -82,7 +84,7 @@ final class LoaderTests: XCTestCase {
 
     func testQuotedFieldWithEscapesAndNewline() throws {
         let dir = try TempDir([
-            "interactions.csv": bytes("user,item,rating\n\"a, \"\"x\"\"\",i1,3\n\"multi\nline\",i2,4\nb,i1,2\n"),
+            "interactions.csv": bytes("user,item,rating\n\"a, \"\"x\"\"\",i1,3\n\"multi\nline\",i2,4\nb,i1,2\n")
         ])
         let loaded = try DatasetLoader.load(directory: dir.path)
         XCTAssertEqual(loaded.dataset.userMap.rawIDs.sorted(), ["a, \"x\"", "b", "multi\nline"])
@@ -92,7 +94,7 @@ final class LoaderTests: XCTestCase {
 
     func testGenericCSVWithConfiguredColumnsAndNoTimestamp() throws {
         let dir = try TempDir([
-            "clicks.csv": bytes("ts,who,what,score\n5,alice,book,1\n6,bob,book,0.25\n7,alice,pen,1\n"),
+            "clicks.csv": bytes("ts,who,what,score\n5,alice,book,1\n6,bob,book,0.25\n7,alice,pen,1\n")
         ])
         let options = LoadOptions(ratingScale: 0...1, csvColumns: CSVColumns(user: "who", item: "what", rating: "score", timestamp: "ts"))
         let loaded = try DatasetLoader.load(directory: dir.path, format: .auto, options: options)

@@ -32,8 +32,10 @@ final class TransformTests: XCTestCase {
     func testKCoreIteratesToFixedPoint() {
         // u0: i0 i1 i2 ; u1: i0 i1 ; u2: i0 i3 ; u3: i3
         // 2-core: u3 (1) goes → i3 has 1 (u2) → goes → u2 has 1 → goes → i2 has 1 (u0) → goes.
-        let d = makeDataset([(0, 0, 4, 1), (0, 1, 4, 2), (0, 2, 4, 3), (1, 0, 4, 4), (1, 1, 4, 5),
-                             (2, 0, 4, 6), (2, 3, 4, 7), (3, 3, 4, 8)])
+        let d = makeDataset([
+            (0, 0, 4, 1), (0, 1, 4, 2), (0, 2, 4, 3), (1, 0, 4, 4), (1, 1, 4, 5),
+            (2, 0, 4, 6), (2, 3, 4, 7), (3, 3, 4, 8),
+        ])
         let core = DatasetTransforms.kCore(d, userMinimum: 2)
         XCTAssertEqual(core.userMap.rawIDs, ["u0", "u1"])
         XCTAssertEqual(core.itemMap.rawIDs, ["i0", "i1"])

@@ -76,22 +76,25 @@ final class ValidationTests: XCTestCase {
 
     func testCSVRowErrorsAndHalfStarScale() throws {
         let dir = try TempDir([
-            "ratings.csv": bytes("userId,movieId,rating,timestamp\n1,1,4.5,10\n1,2,5.5,11\n1,3,4\n,4,3,12\nu,5,3,13\n"),
+            "ratings.csv": bytes("userId,movieId,rating,timestamp\n1,1,4.5,10\n1,2,5.5,11\n1,3,4\n,4,3,12\nu,5,3,13\n")
         ])
         let loaded = try DatasetLoader.load(directory: dir.path)
         XCTAssertEqual(loaded.report.rowsRead, 5)
         XCTAssertEqual(loaded.report.rowsKept, 1)
         XCTAssertEqual(loaded.report.dropped, ["rating_out_of_scale": 1, "wrong_field_count": 1, "bad_id": 2])
-        XCTAssertEqual(loaded.report.examples, [
-            "ratings.csv:3: rating 5.5 outside 0.5...5",
-            "ratings.csv:4: expected 4 fields, found 3",
-            "ratings.csv:5: invalid user id ''",
-            "ratings.csv:6: invalid user id 'u'",
-        ])
+        XCTAssertEqual(
+            loaded.report.examples,
+            [
+                "ratings.csv:3: rating 5.5 outside 0.5...5",
+                "ratings.csv:4: expected 4 fields, found 3",
+                "ratings.csv:5: invalid user id ''",
+                "ratings.csv:6: invalid user id 'u'",
+            ])
     }
 
     func testDuplicatesKeepLatestTimestampTiesGoToLaterRow() throws {
-        let (loaded, strictError) = try load("""
+        let (loaded, strictError) = try load(
+            """
             1\t1\t3\t5
             1\t1\t5\t9
             1\t1\t4\t9

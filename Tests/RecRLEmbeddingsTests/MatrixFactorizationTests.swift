@@ -10,9 +10,11 @@ final class MatrixFactorizationTests: XCTestCase {
         let p = Tensor(randomNormal: [users, 3], using: &rng), q = Tensor(randomNormal: [items, 3], using: &rng)
         let truth = p.matmul(q, transposeOther: true) + 3
         var us: [Int32] = [], its: [Int32] = [], vs: [Float] = []
-        for u in 0..<users { for i in 0..<items where rng.nextUnitFloat() < 0.6 {
-            us.append(Int32(u)); its.append(Int32(i)); vs.append(truth[u, i])
-        } }
+        for u in 0..<users {
+            for i in 0..<items where rng.nextUnitFloat() < 0.6 {
+                us.append(Int32(u)); its.append(Int32(i)); vs.append(truth[u, i])
+            }
+        }
         return (try SparseRatings(userCount: users, itemCount: items, users: us, items: its, values: vs), truth)
     }
 
@@ -39,8 +41,9 @@ final class MatrixFactorizationTests: XCTestCase {
         let (ratings, truth) = try planted()
         var rng = testRNG(2)
         var rmses: [Float] = []
-        let model = try MatrixFactorization.fitExplicit(ratings, configuration: .init(factors: 3, regularization: 0.001, iterations: 15),
-                                                        using: &rng, progress: { _, r in rmses.append(r) })
+        let model = try MatrixFactorization.fitExplicit(
+            ratings, configuration: .init(factors: 3, regularization: 0.001, iterations: 15),
+            using: &rng, progress: { _, r in rmses.append(r) })
         XCTAssertEqual(rmses.count, 15)
         XCTAssertLessThan(rmses.last!, 0.05, "fits the observed entries")
         // Held-out entries of a rank-3 matrix are predicted too.
@@ -72,9 +75,11 @@ final class MatrixFactorizationTests: XCTestCase {
         // Two communities: users 0..<10 consume items 0..<8, users 10..<20 items 8..<16.
         var us: [Int32] = [], its: [Int32] = [], vs: [Float] = []
         var rng = testRNG(4)
-        for u in 0..<20 { for i in 0..<16 where (u < 10) == (i < 8) && rng.nextUnitFloat() < 0.7 {
-            us.append(Int32(u)); its.append(Int32(i)); vs.append(1)
-        } }
+        for u in 0..<20 {
+            for i in 0..<16 where (u < 10) == (i < 8) && rng.nextUnitFloat() < 0.7 {
+                us.append(Int32(u)); its.append(Int32(i)); vs.append(1)
+            }
+        }
         let m = try SparseRatings(userCount: 20, itemCount: 16, users: us, items: its, values: vs)
         let model = try MatrixFactorization.fitImplicit(m, configuration: .init(factors: 2, regularization: 1, iterations: 10, alpha: 10), using: &rng)
         XCTAssertEqual(model.globalMean, 0)

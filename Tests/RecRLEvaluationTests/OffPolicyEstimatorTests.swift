@@ -7,16 +7,19 @@ import Testing
 /// round A: μ = 0.5, π = 1, r = 1, q̂ = 0.6, q̂π = 0.8 (w = 2);
 /// round B: μ = 0.25, π = 0.5, r = 0, q̂ = 0.2, q̂π = 0.4 (w = 2).
 private let twoRounds = [
-    OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [1], rewards: [1],
-                   predictedRewards: [0.6], targetPredictedRewards: [0.8]),
-    OffPolicyRound(loggingPropensities: [0.25], targetPropensities: [0.5], rewards: [0],
-                   predictedRewards: [0.2], targetPredictedRewards: [0.4]),
+    OffPolicyRound(
+        loggingPropensities: [0.5], targetPropensities: [1], rewards: [1],
+        predictedRewards: [0.6], targetPredictedRewards: [0.8]),
+    OffPolicyRound(
+        loggingPropensities: [0.25], targetPropensities: [0.5], rewards: [0],
+        predictedRewards: [0.2], targetPredictedRewards: [0.4]),
 ]
 
 /// One two-position round: μ = (0.5, 0.5), π = (1, 0.25), slate μ = 0.2, slate π = 0.1, r = (1, 1).
 private let slateRound = [
-    OffPolicyRound(loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.25], loggingSlatePropensity: 0.2,
-                   targetSlatePropensity: 0.1, rewards: [1, 1]),
+    OffPolicyRound(
+        loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.25], loggingSlatePropensity: 0.2,
+        targetSlatePropensity: 0.1, rewards: [1, 1])
 ]
 
 @Suite struct OffPolicyEstimatorTests {
@@ -27,8 +30,8 @@ private let slateRound = [
     }
 
     @Test func handComputedSingleActionEstimates() throws {
-        #expect(abs(try value(.directMethod, twoRounds) - 0.6) < 1e-12)       // (0.8 + 0.4) / 2
-        #expect(abs(try value(.ips, twoRounds) - 1.0) < 1e-12)                // (2·1 + 2·0) / 2
+        #expect(abs(try value(.directMethod, twoRounds) - 0.6) < 1e-12)  // (0.8 + 0.4) / 2
+        #expect(abs(try value(.ips, twoRounds) - 1.0) < 1e-12)  // (2·1 + 2·0) / 2
         #expect(abs(try value(.selfNormalizedIPS, twoRounds) - 0.5) < 1e-12)  // 2 / (2 + 2)
         // [0.8 + 2(1 − 0.6)] and [0.4 + 2(0 − 0.2)], averaged
         #expect(abs(try value(.doublyRobust, twoRounds) - 0.8) < 1e-12)
@@ -40,16 +43,17 @@ private let slateRound = [
     }
 
     @Test func handComputedSlateEstimates() throws {
-        #expect(abs(try value(.ips, slateRound) - 2.5) < 1e-12)         // 2·1 + 0.5·1
-        #expect(abs(try value(.slateIPS, slateRound) - 1.0) < 1e-12)    // (0.1 / 0.2)·2
-        #expect(abs(try value(.pseudoInverse, slateRound) - 3.0) < 1e-12) // (2 + 0.5 − 2 + 1)·2
+        #expect(abs(try value(.ips, slateRound) - 2.5) < 1e-12)  // 2·1 + 0.5·1
+        #expect(abs(try value(.slateIPS, slateRound) - 1.0) < 1e-12)  // (0.1 / 0.2)·2
+        #expect(abs(try value(.pseudoInverse, slateRound) - 3.0) < 1e-12)  // (2 + 0.5 − 2 + 1)·2
     }
 
     @Test func effectiveSampleSizeAndWarnings() throws {
         let estimate = try evaluator.estimate(.ips, rounds: twoRounds)
         #expect(abs(estimate.effectiveSampleSize - 2) < 1e-12)  // equal weights
         #expect(estimate.warnings.contains { $0.contains("only 2 rounds") })
-        let skewed = [OffPolicyRound(loggingPropensities: [0.01], targetPropensities: [1], rewards: [1])]
+        let skewed =
+            [OffPolicyRound(loggingPropensities: [0.01], targetPropensities: [1], rewards: [1])]
             + Array(repeating: OffPolicyRound(loggingPropensities: [1], targetPropensities: [0.01], rewards: [0]), count: 99)
         let unreliable = try evaluator.estimate(.ips, rounds: skewed)
         #expect(unreliable.effectiveSampleSize < 2)
@@ -57,8 +61,10 @@ private let slateRound = [
         // The target's mass lies where the log has no data: the mean weight is far below 1.
         let uncovered = Array(repeating: OffPolicyRound(loggingPropensities: [0.9], targetPropensities: [0.01], rewards: [1]), count: 100)
         #expect(try evaluator.estimate(.ips, rounds: uncovered).warnings.contains { $0.contains("mean importance weight 0.011") })
-        let covered = [OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.25], rewards: [1]),
-                       OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.75], rewards: [0])]  // weights 0.5 and 1.5
+        let covered = [
+            OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.25], rewards: [1]),
+            OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.75], rewards: [0]),
+        ]  // weights 0.5 and 1.5
         #expect(try evaluator.estimate(.ips, rounds: covered).warnings.allSatisfy { !$0.contains("mean importance weight") })
         let deterministic = Array(repeating: OffPolicyRound(loggingPropensities: [1], targetPropensities: [0], rewards: [1]), count: 40)
         let warned = try evaluator.estimate(.doublyRobust, rounds: deterministic)
@@ -91,8 +97,9 @@ private let slateRound = [
         let rounds = (0..<8000).map { _ -> OffPolicyRound in
             let a = rng.nextInt(below: 3)
             let r: Double = rng.nextUnitDouble() < means[a] ? 1 : 0
-            return OffPolicyRound(loggingPropensities: [1.0 / 3], targetPropensities: [target[a]], rewards: [r],
-                                  predictedRewards: [0.5], targetPredictedRewards: [0.5])
+            return OffPolicyRound(
+                loggingPropensities: [1.0 / 3], targetPropensities: [target[a]], rewards: [r],
+                predictedRewards: [0.5], targetPredictedRewards: [0.5])
         }
         let seeded = OffPolicyEvaluator(bootstrapSamples: 100, seed: 3)
         for estimator in [OffPolicyEstimator.ips, .selfNormalizedIPS, .doublyRobust, .slateIPS, .pseudoInverse] {
@@ -110,10 +117,12 @@ private let slateRound = [
         // Round 1: prefix weights 1/0.5 = 2 and 0.5/0.25 = 2, rewards 1, 1 → 4.
         // Round 2: the target never shows this slate → 0. Mean 2.
         let rounds = [
-            OffPolicyRound(loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.5], rewards: [1, 1],
-                           loggingPrefixPropensities: [0.5, 0.25], targetPrefixPropensities: [1, 0.5]),
-            OffPolicyRound(loggingPropensities: [0.5, 0.2], targetPropensities: [0, 0.3], rewards: [1, 0],
-                           loggingPrefixPropensities: [0.5, 0.1], targetPrefixPropensities: [0, 0]),
+            OffPolicyRound(
+                loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.5], rewards: [1, 1],
+                loggingPrefixPropensities: [0.5, 0.25], targetPrefixPropensities: [1, 0.5]),
+            OffPolicyRound(
+                loggingPropensities: [0.5, 0.2], targetPropensities: [0, 0.3], rewards: [1, 0],
+                loggingPrefixPropensities: [0.5, 0.1], targetPrefixPropensities: [0, 0]),
         ]
         let evaluator = OffPolicyEvaluator(bootstrapSamples: 50, seed: 1)
         #expect(abs(try evaluator.estimate(.cascadeIPS, rounds: rounds).value - 2) < 1e-12)
@@ -220,7 +229,7 @@ private let slateRound = [
         #expect(law.positionProbability(rankIndex: 3, position: 0) == 0)  // outside the pool
         #expect(law.positionProbability(rankIndex: nil, position: 0) == 0)
         #expect(law.positionProbability(rankIndex: 0, position: 2) == 0)  // beyond the slate
-        #expect(abs(law.slateProbability(rankIndices: [1, 0]) - 0.25) < 1e-12)     // 1/3 · 3/4
+        #expect(abs(law.slateProbability(rankIndices: [1, 0]) - 0.25) < 1e-12)  // 1/3 · 3/4
         #expect(abs(law.slateProbability(rankIndices: [2, 1]) - 1.0 / 15) < 1e-12)  // 1/6 · 2/5
         #expect(law.slateProbability(rankIndices: [1, 1]) == 0 && law.slateProbability(rankIndices: [3, 0]) == 0)
         // E[rank at position 1] = 0.4 + 2 · 0.25.
@@ -276,8 +285,9 @@ private let slateRound = [
     }
 
     @Test func candidateRoundsUnderSoftmax() throws {
-        let x = LoggedImpression(requestID: "r", user: "u", items: ["b", "a"], propensities: [0.5, 0.5], slatePropensity: 0.25,
-                                 rewards: [1, 0], loggingPolicy: "test", modelVersion: "v")
+        let x = LoggedImpression(
+            requestID: "r", user: "u", items: ["b", "a"], propensities: [0.5, 0.5], slatePropensity: 0.25,
+            rewards: [1, 0], loggingPolicy: "test", modelVersion: "v")
         let law = try SlateDistribution(policy: policy, scores: scores, k: 2)
         let model = PositionItemRewardModel(impressions: [x], shrinkage: 1)
         let round = OffPolicyRound(impression: x, ranking: ["a", "b", "c", "d"], distribution: law, rewardModel: model)
@@ -288,16 +298,18 @@ private let slateRound = [
 
 @Suite struct CandidateRoundTests {
     let log = [
-        LoggedImpression(requestID: "r1", user: "u1", items: ["a", "b"], propensities: [0.5, 0.5], slatePropensity: 0.25,
-                         rewards: [1, 0], loggingPolicy: "test", modelVersion: "v1"),
-        LoggedImpression(requestID: "r2", user: "u2", items: ["a", "c"], propensities: [0.5, 0.5], slatePropensity: 0.25,
-                         rewards: [0, 1], loggingPolicy: "test", modelVersion: "v1"),
+        LoggedImpression(
+            requestID: "r1", user: "u1", items: ["a", "b"], propensities: [0.5, 0.5], slatePropensity: 0.25,
+            rewards: [1, 0], loggingPolicy: "test", modelVersion: "v1"),
+        LoggedImpression(
+            requestID: "r2", user: "u2", items: ["a", "c"], propensities: [0.5, 0.5], slatePropensity: 0.25,
+            rewards: [0, 1], loggingPolicy: "test", modelVersion: "v1"),
     ]
 
     @Test func rewardModelIsPositionMeanPlusShrunkItemEffect() {
         let model = PositionItemRewardModel(impressions: log, shrinkage: 1)
         #expect(model.positionMeans == [0.5, 0.5])
-        #expect(abs(model.predict(user: "u", item: "a", position: 0) - 0.5) < 1e-12)   // residuals +0.5 and −0.5
+        #expect(abs(model.predict(user: "u", item: "a", position: 0) - 0.5) < 1e-12)  // residuals +0.5 and −0.5
         #expect(abs(model.predict(user: "u", item: "b", position: 1) - 0.25) < 1e-12)  // 0.5 − 0.5/2
         #expect(abs(model.predict(user: "u", item: "c", position: 0) - 0.75) < 1e-12)  // 0.5 + 0.5/2
         #expect(model.predict(user: "u", item: "z", position: 5) == 0)

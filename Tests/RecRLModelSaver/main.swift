@@ -18,8 +18,9 @@ func model(seed: UInt64) throws -> (DRRModel, DRRManifest) {
     let users = Tensor(randomNormal: [50, 16], using: &rng), items = Tensor(randomNormal: [400, 16], using: &rng)
     let scale = RewardScale(minimum: 1, maximum: 5)
     let model = try DRRModel(configuration: c, userEmbeddings: users, itemEmbeddings: items, rewardScale: scale, using: &rng)
-    let manifest = DRRManifest(policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: "saver-\(seed)",
-                               userIDs: (0..<50).map { "u\($0)" }, itemIDs: (0..<400).map { "i\($0)" }, rewardScale: scale)
+    let manifest = DRRManifest(
+        policy: "drr-ave", configuration: c, seed: seed, dataFingerprint: "saver-\(seed)",
+        userIDs: (0..<50).map { "u\($0)" }, itemIDs: (0..<400).map { "i\($0)" }, rewardScale: scale)
     return (model, manifest)
 }
 

@@ -66,11 +66,17 @@ final class CheckpointTests: XCTestCase {
 
     func testCorruptFileErrors() {
         let good = SafeTensors(tensors: ["a": Tensor([1, 2, 3]), "b": Tensor([4])]).encoded()
-        expect(Array(good.prefix(5))) { if case .truncated = $0 { return true }; return false }
-        expect(Array(good.dropLast(2))) { if case .truncated = $0 { return true }; return false }
+        expect(Array(good.prefix(5))) {
+            if case .truncated = $0 { return true }; return false
+        }
+        expect(Array(good.dropLast(2))) {
+            if case .truncated = $0 { return true }; return false
+        }
         var hugeHeader = good
         hugeHeader[7] = 0x7F
-        expect(hugeHeader) { if case .truncated = $0 { return true }; return false }
+        expect(hugeHeader) {
+            if case .truncated = $0 { return true }; return false
+        }
         expect(withHeader("{not json", data: 0)) { $0 == .invalidHeader("not valid JSON") }
         expect(withHeader(#"{"a":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}"#, data: 2)) {
             $0 == .unsupportedDType(name: "a", dtype: "F16")
@@ -110,10 +116,12 @@ final class CheckpointTests: XCTestCase {
         // FIPS 180-4 examples and a multi-block message.
         XCTAssertEqual(SHA256.hexDigest(of: [UInt8]()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         XCTAssertEqual(SHA256.hexDigest(of: Array("abc".utf8)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        XCTAssertEqual(SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
-                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        XCTAssertEqual(SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000)),
-                       "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        XCTAssertEqual(
+            SHA256.hexDigest(of: Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)),
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        XCTAssertEqual(
+            SHA256.hexDigest(of: [UInt8](repeating: 0x61, count: 1_000_000)),
+            "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
         // Feeding in pieces gives the same digest as one call.
         var h = SHA256()
         h.update(Array("ab".utf8)); h.update(Array("c".utf8))

@@ -44,8 +44,9 @@ final class GoldenLayerTests: XCTestCase {
         layer.forward(x, context: &ctx)
         close(ctx.output, try c.output(), "output of \(L.self)", file: file, line: line)
         var g = layer.zeroGradient()
-        layer.backward(input: x, outputGradient: try c.probe(), context: &ctx, gradient: &g,
-                       computeParameterGradient: true, computeInputGradient: inputGradient)
+        layer.backward(
+            input: x, outputGradient: try c.probe(), context: &ctx, gradient: &g,
+            computeParameterGradient: true, computeInputGradient: inputGradient)
         if inputGradient { close(ctx.inputGradient, try c.gradient("input"), "input gradient of \(L.self)", file: file, line: line) }
         for (name, p) in g.namedParameters() {
             close(p, try c.gradient(name), "gradient of \(name) in \(L.self)", file: file, line: line)
@@ -63,10 +64,15 @@ final class GoldenLayerTests: XCTestCase {
     }
 
     func testAttentionPooling() throws {
-        for (name, layer) in [("attention_dot", { (c: Case) in try AttentionPooling(query: c.parameter("query")) }),
-                              ("attention_additive", { (c: Case) in
-                                  try AttentionPooling(weight: c.parameter("weight"), bias: c.parameter("bias"), vector: c.parameter("vector"))
-                              })] {
+        for (name, layer) in [
+            ("attention_dot", { (c: Case) in try AttentionPooling(query: c.parameter("query")) }),
+            (
+                "attention_additive",
+                { (c: Case) in
+                    try AttentionPooling(weight: c.parameter("weight"), bias: c.parameter("bias"), vector: c.parameter("vector"))
+                }
+            ),
+        ] {
             let c = try golden(name)
             let pool = try layer(c)
             let x = try c.input()
@@ -74,8 +80,9 @@ final class GoldenLayerTests: XCTestCase {
             pool.forward(x, mask: try c.mask(), context: &ctx)
             close(ctx.output, try c.output(), "\(name) output")
             var g = pool.zeroGradient()
-            pool.backward(input: x, outputGradient: try c.probe(), context: &ctx, gradient: &g,
-                          computeParameterGradient: true, computeInputGradient: true)
+            pool.backward(
+                input: x, outputGradient: try c.probe(), context: &ctx, gradient: &g,
+                computeParameterGradient: true, computeInputGradient: true)
             close(ctx.inputGradient, try c.gradient("input"), "\(name) input gradient")
             for (p, t) in g.namedParameters() { close(t, try c.gradient(p), "\(name) gradient of \(p)") }
         }
@@ -84,8 +91,9 @@ final class GoldenLayerTests: XCTestCase {
     func testGRU() throws {
         for name in ["gru", "gru_masked"] {
             let c = try golden(name)
-            let gru = try GRU(inputWeight: c.parameter("inputWeight"), recurrentWeight: c.parameter("recurrentWeight"),
-                              inputBias: c.parameter("inputBias"), recurrentBias: c.parameter("recurrentBias"))
+            let gru = try GRU(
+                inputWeight: c.parameter("inputWeight"), recurrentWeight: c.parameter("recurrentWeight"),
+                inputBias: c.parameter("inputBias"), recurrentBias: c.parameter("recurrentBias"))
             let x = try c.input(), h0 = try c.input("initialState")
             let mask: Tensor? = name == "gru_masked" ? try c.mask() : nil
             var ctx = gru.makeContext()
@@ -93,8 +101,9 @@ final class GoldenLayerTests: XCTestCase {
             close(ctx.output, try c.output(0), "\(name) outputs")
             close(ctx.finalState, try c.output(1), "\(name) final state")
             var g = gru.zeroGradient()
-            gru.backward(input: x, outputGradient: try c.probe(0), finalStateGradient: try c.probe(1), context: &ctx,
-                         gradient: &g, computeParameterGradient: true, computeInputGradient: true)
+            gru.backward(
+                input: x, outputGradient: try c.probe(0), finalStateGradient: try c.probe(1), context: &ctx,
+                gradient: &g, computeParameterGradient: true, computeInputGradient: true)
             close(ctx.inputGradient, try c.gradient("input"), "\(name) input gradient")
             close(ctx.initialStateGradient, try c.gradient("initialState"), "\(name) initial state gradient")
             for (p, t) in g.namedParameters() { close(t, try c.gradient(p), "\(name) gradient of \(p)") }
@@ -103,21 +112,23 @@ final class GoldenLayerTests: XCTestCase {
 
     func testConv2D() throws {
         let c = try golden("conv2d")
-        let conv = try Conv2D(weight: c.parameter("weight"), bias: c.parameter("bias"),
-                              inputHeight: c.geometry("inputHeight"), inputWidth: c.geometry("inputWidth"),
-                              strideHeight: c.geometry("strideHeight"), strideWidth: c.geometry("strideWidth"),
-                              paddingHeight: c.geometry("paddingHeight"), paddingWidth: c.geometry("paddingWidth"), activation: .tanh)
+        let conv = try Conv2D(
+            weight: c.parameter("weight"), bias: c.parameter("bias"),
+            inputHeight: c.geometry("inputHeight"), inputWidth: c.geometry("inputWidth"),
+            strideHeight: c.geometry("strideHeight"), strideWidth: c.geometry("strideWidth"),
+            paddingHeight: c.geometry("paddingHeight"), paddingWidth: c.geometry("paddingWidth"), activation: .tanh)
         try compare(conv, c)
     }
 
     func testConvTranspose2D() throws {
         let c = try golden("conv_transpose2d")
-        let deconv = try ConvTranspose2D(weight: c.parameter("weight"), bias: c.parameter("bias"),
-                                         inputHeight: c.geometry("inputHeight"), inputWidth: c.geometry("inputWidth"),
-                                         strideHeight: c.geometry("strideHeight"), strideWidth: c.geometry("strideWidth"),
-                                         paddingHeight: c.geometry("paddingHeight"), paddingWidth: c.geometry("paddingWidth"),
-                                         outputPaddingHeight: c.geometry("outputPaddingHeight"),
-                                         outputPaddingWidth: c.geometry("outputPaddingWidth"), activation: .sigmoid)
+        let deconv = try ConvTranspose2D(
+            weight: c.parameter("weight"), bias: c.parameter("bias"),
+            inputHeight: c.geometry("inputHeight"), inputWidth: c.geometry("inputWidth"),
+            strideHeight: c.geometry("strideHeight"), strideWidth: c.geometry("strideWidth"),
+            paddingHeight: c.geometry("paddingHeight"), paddingWidth: c.geometry("paddingWidth"),
+            outputPaddingHeight: c.geometry("outputPaddingHeight"),
+            outputPaddingWidth: c.geometry("outputPaddingWidth"), activation: .sigmoid)
         try compare(deconv, c)
     }
 }

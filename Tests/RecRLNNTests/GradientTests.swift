@@ -39,8 +39,9 @@ final class GradientTests: XCTestCase {
 
     func testSequentialGradients() {
         var rng = testRNG(3)
-        let model = Sequential(Dense(inputSize: 4, outputSize: 6, using: &rng),
-                               Sequential(Tanh(), Dense(inputSize: 6, outputSize: 2, activation: .sigmoid, using: &rng)))
+        let model = Sequential(
+            Dense(inputSize: 4, outputSize: 6, using: &rng),
+            Sequential(Tanh(), Dense(inputSize: 6, outputSize: 2, activation: .sigmoid, using: &rng)))
         checkLayerGradients(model, input: input(5, 4, seed: 3))
         var names: [String] = []
         model.forEachParameter { n, _ in names.append(n) }
@@ -52,8 +53,9 @@ final class GradientTests: XCTestCase {
         let mlp = MLP(sizes: [6, 8, 8, 3], hiddenActivation: .relu, outputActivation: .tanh, using: &rng)
         checkLayerGradients(mlp, input: input(4, 6, seed: 4))
         XCTAssertEqual(mlp.parameterCount, 6 * 8 + 8 + 8 * 8 + 8 + 8 * 3 + 3)
-        XCTAssertEqual(Array(mlp.namedParameters().keys).sorted(),
-                       ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight", "layers.2.bias", "layers.2.weight"])
+        XCTAssertEqual(
+            Array(mlp.namedParameters().keys).sorted(),
+            ["layers.0.bias", "layers.0.weight", "layers.1.bias", "layers.1.weight", "layers.2.bias", "layers.2.weight"])
     }
 
     func testMLPMatchesManualComposition() {
@@ -73,8 +75,9 @@ final class GradientTests: XCTestCase {
         var ctx = mlp.makeContext()
         mlp.forward(x, context: &ctx)
         var g = mlp.zeroGradient()
-        mlp.backward(input: x, outputGradient: Tensor(shape: [2, 2], repeating: 1), context: &ctx, gradient: &g,
-                     computeParameterGradient: false, computeInputGradient: true)
+        mlp.backward(
+            input: x, outputGradient: Tensor(shape: [2, 2], repeating: 1), context: &ctx, gradient: &g,
+            computeParameterGradient: false, computeInputGradient: true)
         XCTAssertEqual(g.globalNorm, 0, "frozen weights get no gradient")
         let reference = mlp.gradient(at: x, outputGradient: Tensor(shape: [2, 2], repeating: 1)).input
         XCTAssertEqual(ctx.inputGradient, reference)
@@ -134,10 +137,11 @@ final class GradientTests: XCTestCase {
         let logits = Tensor(randomUniform: [2, 5], in: -2...2, using: &rng)
         var g = logits
         SoftmaxCrossEntropy.replaceWithGradient(&g, targets: [3, 0], scale: 1)
-        let numeric = numericalGradient(of: { x in
-            var copy = x
-            return Double(SoftmaxCrossEntropy.replaceWithGradient(&copy, targets: [3, 0], scale: 1))
-        }, at: logits)
+        let numeric = numericalGradient(
+            of: { x in
+                var copy = x
+                return Double(SoftmaxCrossEntropy.replaceWithGradient(&copy, targets: [3, 0], scale: 1))
+            }, at: logits)
         assertClose(g, numeric, absolute: 1e-3, relative: 1e-2)
     }
 }

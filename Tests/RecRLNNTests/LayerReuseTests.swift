@@ -18,23 +18,30 @@ final class LayerReuseTests: XCTestCase {
         var ctx = layer.makeContext(), g = layer.zeroGradient()
         var rng = testRNG(1)
         let r = Tensor(randomUniform: layer(input).shape, in: -1...1, using: &rng)
-        try assertWarmStepsAllocateNothing("\(L.self)", {
-            layer.forward(input, context: &ctx)
-            layer.backward(input: input, outputGradient: r, context: &ctx, gradient: &g,
-                           computeParameterGradient: true, computeInputGradient: true)
-        }, file: file, line: line)
+        try assertWarmStepsAllocateNothing(
+            "\(L.self)",
+            {
+                layer.forward(input, context: &ctx)
+                layer.backward(
+                    input: input, outputGradient: r, context: &ctx, gradient: &g,
+                    computeParameterGradient: true, computeInputGradient: true)
+            }, file: file, line: line)
     }
 
     func testWarmStepsAllocateNothing() throws {
         var rng = testRNG(70)
         let x = Tensor(randomUniform: [8, 4 * 5 * 6], in: -1...1, using: &rng)
         try assertLayerStepAllocatesNothing(LayerNorm(size: 6), input: x)
-        try assertLayerStepAllocatesNothing(Embedding(count: 50, dimension: 4, using: &rng),
-                                            input: Tensor(randomUniform: [8, 5], in: 0...49, using: &rng).map { $0.rounded(.down) })
-        try assertLayerStepAllocatesNothing(try Conv2D(inputHeight: 4, inputWidth: 5, inChannels: 6, outChannels: 7, kernelHeight: 3,
-                                                       kernelWidth: 3, stride: 1, padding: 1, activation: .relu, using: &rng), input: x)
-        let deconv = try ConvTranspose2D(inputHeight: 2, inputWidth: 3, inChannels: 5, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
-                                         stride: 2, padding: 1, outputPadding: 1, activation: .tanh, using: &rng)
+        try assertLayerStepAllocatesNothing(
+            Embedding(count: 50, dimension: 4, using: &rng),
+            input: Tensor(randomUniform: [8, 5], in: 0...49, using: &rng).map { $0.rounded(.down) })
+        try assertLayerStepAllocatesNothing(
+            try Conv2D(
+                inputHeight: 4, inputWidth: 5, inChannels: 6, outChannels: 7, kernelHeight: 3,
+                kernelWidth: 3, stride: 1, padding: 1, activation: .relu, using: &rng), input: x)
+        let deconv = try ConvTranspose2D(
+            inputHeight: 2, inputWidth: 3, inChannels: 5, outChannels: 4, kernelHeight: 3, kernelWidth: 3,
+            stride: 2, padding: 1, outputPadding: 1, activation: .tanh, using: &rng)
         try assertLayerStepAllocatesNothing(deconv, input: Tensor(randomUniform: [8, 30], in: -1...1, using: &rng))
         try assertLayerStepAllocatesNothing(GRU(inputSize: 6, hiddenSize: 5, using: &rng), input: x)
     }
@@ -49,16 +56,18 @@ final class LayerReuseTests: XCTestCase {
         let r = Tensor(randomUniform: [8, 30], in: -1...1, using: &rng), rT = Tensor(randomUniform: [8, 6], in: -1...1, using: &rng)
         try assertWarmStepsAllocateNothing("GRU with mask and states") {
             gru.forward(x, initialState: h0, mask: mask, context: &gctx)
-            gru.backward(input: x, outputGradient: r, finalStateGradient: rT, context: &gctx, gradient: &gg,
-                         computeParameterGradient: true, computeInputGradient: true)
+            gru.backward(
+                input: x, outputGradient: r, finalStateGradient: rT, context: &gctx, gradient: &gg,
+                computeParameterGradient: true, computeInputGradient: true)
         }
         for pool in [AttentionPooling(dotProductOfSize: 4, using: &rng), AttentionPooling(additiveOfSize: 4, attentionSize: 8, using: &rng)] {
             var ctx = pool.makeContext(), g = pool.zeroGradient()
             let dy = Tensor(randomUniform: [8, 4], in: -1...1, using: &rng)
             try assertWarmStepsAllocateNothing("AttentionPooling(\(pool.scoring))") {
                 pool.forward(x, mask: mask, context: &ctx)
-                pool.backward(input: x, outputGradient: dy, context: &ctx, gradient: &g,
-                              computeParameterGradient: true, computeInputGradient: true)
+                pool.backward(
+                    input: x, outputGradient: dy, context: &ctx, gradient: &g,
+                    computeParameterGradient: true, computeInputGradient: true)
             }
         }
     }
@@ -80,15 +89,20 @@ final class LayerReuseTests: XCTestCase {
         norm.scale = Tensor([1, 2, 3, 4])
         try roundTrip(norm, LayerNorm(size: 4))
         try roundTrip(AttentionPooling(dotProductOfSize: 3, using: &a), AttentionPooling(dotProductOfSize: 3, using: &b))
-        try roundTrip(AttentionPooling(additiveOfSize: 3, attentionSize: 2, using: &a),
-                      AttentionPooling(additiveOfSize: 3, attentionSize: 2, using: &b))
+        try roundTrip(
+            AttentionPooling(additiveOfSize: 3, attentionSize: 2, using: &a),
+            AttentionPooling(additiveOfSize: 3, attentionSize: 2, using: &b))
         try roundTrip(GRU(inputSize: 3, hiddenSize: 2, using: &a), GRU(inputSize: 3, hiddenSize: 2, using: &b))
-        try roundTrip(try Conv2D(inputHeight: 3, inputWidth: 3, inChannels: 2, outChannels: 2, kernelHeight: 2, kernelWidth: 2, using: &a),
-                      try Conv2D(inputHeight: 3, inputWidth: 3, inChannels: 2, outChannels: 2, kernelHeight: 2, kernelWidth: 2, using: &b))
-        try roundTrip(try ConvTranspose2D(inputHeight: 2, inputWidth: 2, inChannels: 2, outChannels: 3, kernelHeight: 2, kernelWidth: 2,
-                                          stride: 2, using: &a),
-                      try ConvTranspose2D(inputHeight: 2, inputWidth: 2, inChannels: 2, outChannels: 3, kernelHeight: 2, kernelWidth: 2,
-                                          stride: 2, using: &b))
+        try roundTrip(
+            try Conv2D(inputHeight: 3, inputWidth: 3, inChannels: 2, outChannels: 2, kernelHeight: 2, kernelWidth: 2, using: &a),
+            try Conv2D(inputHeight: 3, inputWidth: 3, inChannels: 2, outChannels: 2, kernelHeight: 2, kernelWidth: 2, using: &b))
+        try roundTrip(
+            try ConvTranspose2D(
+                inputHeight: 2, inputWidth: 2, inChannels: 2, outChannels: 3, kernelHeight: 2, kernelWidth: 2,
+                stride: 2, using: &a),
+            try ConvTranspose2D(
+                inputHeight: 2, inputWidth: 2, inChannels: 2, outChannels: 3, kernelHeight: 2, kernelWidth: 2,
+                stride: 2, using: &b))
         // A checkpoint of another shape is refused, naming the tensor.
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-test-\(UUID().uuidString).safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -102,9 +116,11 @@ final class LayerReuseTests: XCTestCase {
     /// Layers compose with `Sequential` (a page encoder: conv, then a dense head).
     func testConvolutionComposesWithDense() throws {
         var rng = testRNG(90)
-        let model = Sequential(try Conv2D(inputHeight: 3, inputWidth: 4, inChannels: 2, outChannels: 3, kernelHeight: 2, kernelWidth: 2,
-                                          activation: .relu, using: &rng),
-                               Dense(inputSize: 2 * 3 * 3, outputSize: 2, using: &rng))
+        let model = Sequential(
+            try Conv2D(
+                inputHeight: 3, inputWidth: 4, inChannels: 2, outChannels: 3, kernelHeight: 2, kernelWidth: 2,
+                activation: .relu, using: &rng),
+            Dense(inputSize: 2 * 3 * 3, outputSize: 2, using: &rng))
         var x = Tensor(randomUniform: [2, 24], in: -1...1, using: &rng)
         x[flat: 0] = 0.3
         checkLayerGradients(model, input: x)

@@ -120,8 +120,9 @@ final class OptimizerTests: XCTestCase {
             for _ in 0..<50 {
                 model.forward(x, context: &ctx)
                 MeanSquaredError.gradient(predicted: ctx.output, target: y, into: &dl)
-                model.backward(input: x, outputGradient: dl, context: &ctx, gradient: &grad,
-                               computeParameterGradient: true, computeInputGradient: false)
+                model.backward(
+                    input: x, outputGradient: dl, context: &ctx, gradient: &grad,
+                    computeParameterGradient: true, computeInputGradient: false)
                 adam.update(&model, along: grad)
             }
             return model.namedParameters()
@@ -143,8 +144,9 @@ final class OptimizerTests: XCTestCase {
             model.forward(x, context: &ctx)
             last = MeanSquaredError.gradient(predicted: ctx.output, target: y, into: &dl)
             if step == 0 { first = last }
-            model.backward(input: x, outputGradient: dl, context: &ctx, gradient: &grad,
-                           computeParameterGradient: true, computeInputGradient: false)
+            model.backward(
+                input: x, outputGradient: dl, context: &ctx, gradient: &grad,
+                computeParameterGradient: true, computeInputGradient: false)
             adam.update(&model, along: grad)
         }
         XCTAssertLessThan(last, first * 0.05)
@@ -163,8 +165,9 @@ final class AllocationTests: XCTestCase {
         func step() {
             model.forward(x, context: &ctx)
             MeanSquaredError.gradient(predicted: ctx.output, target: y, into: &dl)
-            model.backward(input: x, outputGradient: dl, context: &ctx, gradient: &grad,
-                           computeParameterGradient: true, computeInputGradient: true)
+            model.backward(
+                input: x, outputGradient: dl, context: &ctx, gradient: &grad,
+                computeParameterGradient: true, computeInputGradient: true)
             clipByGlobalNorm(&grad, maxNorm: 1)
             adam.update(&model, along: grad)
             softUpdate(&target, toward: model, tau: 0.01)

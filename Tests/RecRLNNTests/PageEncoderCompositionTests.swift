@@ -35,13 +35,16 @@ final class PageEncoderCompositionTests: XCTestCase {
         /// dL/d(grids) for dL/d(encoding) = `r`, and the conv weight's gradient.
         func backward(_ grids: Tensor, _ r: Tensor, _ b: inout Buffers) -> (grids: Tensor, convWeight: Tensor) {
             var gp = pool.zeroGradient(), gg = gru.zeroGradient(), gc = conv.zeroGradient()
-            pool.backward(input: b.gru.output, outputGradient: r, context: &b.pool, gradient: &gp,
-                          computeParameterGradient: true, computeInputGradient: true)
+            pool.backward(
+                input: b.gru.output, outputGradient: r, context: &b.pool, gradient: &gp,
+                computeParameterGradient: true, computeInputGradient: true)
             let sequence = b.conv.output.reshaped([grids.rows / pages, pages * b.conv.output.columns])
-            gru.backward(input: sequence, outputGradient: b.pool.inputGradient, finalStateGradient: nil, context: &b.gru,
-                         gradient: &gg, computeParameterGradient: true, computeInputGradient: true)
-            conv.backward(input: grids, outputGradient: b.gru.inputGradient.reshaped(b.conv.output.shape), context: &b.conv,
-                          gradient: &gc, computeParameterGradient: true, computeInputGradient: true)
+            gru.backward(
+                input: sequence, outputGradient: b.pool.inputGradient, finalStateGradient: nil, context: &b.gru,
+                gradient: &gg, computeParameterGradient: true, computeInputGradient: true)
+            conv.backward(
+                input: grids, outputGradient: b.gru.inputGradient.reshaped(b.conv.output.shape), context: &b.conv,
+                gradient: &gc, computeParameterGradient: true, computeInputGradient: true)
             return (b.conv.inputGradient, gc.weight)
         }
     }
@@ -50,8 +53,9 @@ final class PageEncoderCompositionTests: XCTestCase {
         var rng = testRNG(100)
         let pages = 3
         let encoder = Encoder(
-            conv: try Conv2D(inputHeight: 2, inputWidth: 3, inChannels: 4, outChannels: 5, kernelHeight: 2, kernelWidth: 2,
-                             activation: .tanh, using: &rng),
+            conv: try Conv2D(
+                inputHeight: 2, inputWidth: 3, inChannels: 4, outChannels: 5, kernelHeight: 2, kernelWidth: 2,
+                activation: .tanh, using: &rng),
             gru: GRU(inputSize: 1 * 2 * 5, hiddenSize: 6, using: &rng),
             pool: AttentionPooling(additiveOfSize: 6, attentionSize: 4, using: &rng),
             pages: pages)
@@ -68,11 +72,14 @@ final class PageEncoderCompositionTests: XCTestCase {
             return weightedSum(e.forward(x, mask: mask, &b), r)
         }
         assertClose(dGrids, numericalGradient(of: { loss(encoder, $0) }, at: grids), absolute: 2e-3, relative: 2e-2, "page grids")
-        assertClose(dWeight, numericalGradient(of: { w in
-            var e = encoder
-            e.conv.weight = w
-            return loss(e, grids)
-        }, at: encoder.conv.weight), absolute: 2e-3, relative: 2e-2, "conv weight")
+        assertClose(
+            dWeight,
+            numericalGradient(
+                of: { w in
+                    var e = encoder
+                    e.conv.weight = w
+                    return loss(e, grids)
+                }, at: encoder.conv.weight), absolute: 2e-3, relative: 2e-2, "conv weight")
         // The padded page influences nothing.
         XCTAssertEqual(Array(dGrids.scalars[5 * 24..<6 * 24]), [Float](repeating: 0, count: 24))
     }

@@ -6,9 +6,12 @@ import RecRLData
 final class EASETests: XCTestCase {
     /// Binary matrix of Scripts/reference/ease.py (ratings differ to show EASE ignores them):
     /// u0: i0 i1; u1: i0 i1 i2; u2: i1 i2 i3; u3: i2 i3; i4 unseen.
-    let fixture = dataset([(0, 0, 5, 1), (0, 1, 2, 2), (1, 0, 3, 3), (1, 1, 4, 4), (1, 2, 1, 5),
-                           (2, 1, 5, 6), (2, 2, 3, 7), (2, 3, 4, 8), (3, 2, 2, 9), (3, 3, 5, 10)],
-                          users: 4, items: 5)
+    let fixture = dataset(
+        [
+            (0, 0, 5, 1), (0, 1, 2, 2), (1, 0, 3, 3), (1, 1, 4, 4), (1, 2, 1, 5),
+            (2, 1, 5, 6), (2, 2, 3, 7), (2, 3, 4, 8), (3, 2, 2, 9), (3, 3, 5, 10),
+        ],
+        users: 4, items: 5)
 
     // Printed by `python3 Scripts/reference/ease.py` (λ = 2, float64).
     let goldenWeights: [Float] = [
@@ -16,12 +19,14 @@ final class EASETests: XCTestCase {
         0.3880597015, 0.0000000000, 0.2666666667, 0.1044776119, 0.0000000000,
         0.1044776119, 0.2666666667, 0.0000000000, 0.3880597015, 0.0000000000,
         -0.1492537313, 0.1166666667, 0.4333333333, 0.0000000000, 0.0000000000,
-        0.0000000000, 0.0000000000, 0.0000000000, 0.0000000000, 0.0000000000]
+        0.0000000000, 0.0000000000, 0.0000000000, 0.0000000000, 0.0000000000,
+    ]
     let goldenScores: [Float] = [
         0.3880597015, 0.4333333333, 0.3833333333, -0.0447761194, 0.0000000000,
         0.4925373134, 0.7000000000, 0.3833333333, 0.3432835821, 0.0000000000,
         0.3432835821, 0.3833333333, 0.7000000000, 0.4925373134, 0.0000000000,
-        -0.0447761194, 0.3833333333, 0.4333333333, 0.3880597015, 0.0000000000]
+        -0.0447761194, 0.3833333333, 0.4333333333, 0.3880597015, 0.0000000000,
+    ]
 
     func testWeightsAndScoresMatchTheNumpyReference() throws {
         var model = EASERecommender(regularization: 2)
@@ -67,8 +72,9 @@ final class EASETests: XCTestCase {
         var exact = EASERecommender(regularization: 2, maxItemItemBytes: 100)
         XCTAssertNoThrow(try exact.fit(train: fixture))
         XCTAssertEqual(EASERecommender.itemItemBytes(items: 50_000), 10_000_000_000)
-        XCTAssertTrue("\(RecommenderError.itemItemMatrixTooLarge(items: 50_000, bytes: 10_000_000_000, limit: 4 << 30))"
-            .contains("(9.31 GiB), above the limit of 4.0 GiB"))
+        XCTAssertTrue(
+            "\(RecommenderError.itemItemMatrixTooLarge(items: 50_000, bytes: 10_000_000_000, limit: 4 << 30))"
+                .contains("(9.31 GiB), above the limit of 4.0 GiB"))
         XCTAssertEqual(EASERecommender.itemItemBytes(items: Int.max / 2), Int.max)
     }
 }

@@ -62,12 +62,18 @@ final class EvaluateCommandTests: XCTestCase {
     }
 
     func testRunsOnATinyDataSet() throws {
-        XCTAssertNil(failure(["--data", dir, "--policies", "random,popularity,itemknn,bpr,als,ials", "--k", "1,3", "--json",
-                              "--split", "temporal", "--relevance-threshold", "1"]))
+        XCTAssertNil(
+            failure([
+                "--data", dir, "--policies", "random,popularity,itemknn,bpr,als,ials", "--k", "1,3", "--json",
+                "--split", "temporal", "--relevance-threshold", "1",
+            ]))
         XCTAssertNil(failure(["--data", dir, "--policies", "popularity", "--protocol", "drr", "--split", "leave-last"]))
         // Extreme but valid values must not trap.
-        XCTAssertNil(failure(["--data", dir, "--policies", "popularity", "--k", "1000000000", "--relevance-threshold", "1e300",
-                              "--test-fraction", "0.000001"]))
+        XCTAssertNil(
+            failure([
+                "--data", dir, "--policies", "popularity", "--k", "1000000000", "--relevance-threshold", "1e300",
+                "--test-fraction", "0.000001",
+            ]))
         let command = try Evaluate.parse(["--data", dir, "--k", "10,5,10"])
         XCTAssertEqual(command.parsedKs, [5, 10])
         XCTAssertEqual(command.parsedPolicies, ["random", "popularity", "itemknn", "bpr", "als", "ials"])

@@ -6,16 +6,18 @@ import RecRLData
 final class EvaluatorTests: XCTestCase {
     /// Train: u0: i0 i1 ; u1: i0 i1 i2 ; u2: i1 i2. Test: u0: i2 (5), i3 (2) ; u1: i3 (4).
     func tinySplit(genres: [[Int]]? = nil) -> Split {
-        let train = dataset([(0, 0, 5, 1), (0, 1, 3, 2), (1, 0, 4, 3), (1, 1, 2, 4), (1, 2, 5, 5), (2, 1, 4, 6), (2, 2, 1, 7)],
-                            users: 3, items: 4, genres: genres)
+        let train = dataset(
+            [(0, 0, 5, 1), (0, 1, 3, 2), (1, 0, 4, 3), (1, 1, 2, 4), (1, 2, 5, 5), (2, 1, 4, 6), (2, 2, 1, 7)],
+            users: 3, items: 4, genres: genres)
         let test = dataset([(0, 2, 5, 8), (0, 3, 2, 9), (1, 3, 4, 10)], users: 3, items: 4, genres: genres)
         return Split(train: train, test: test, strategy: .random(testFraction: 0.3))
     }
 
     func testFullProtocolOnTinyPopularity() throws {
         var model = PopularityRecommender()
-        let result = try Evaluator.run(&model, split: tinySplit(genres: [[0], [1], [0], [0, 1]]),
-                                       config: EvaluationConfig(ks: [1, 2]))
+        let result = try Evaluator.run(
+            &model, split: tinySplit(genres: [[0], [1], [0], [0, 1]]),
+            config: EvaluationConfig(ks: [1, 2]))
         let m = result.metrics
         XCTAssertEqual(result.policy, "popularity")
         XCTAssertEqual(m["users_evaluated"], 2)
@@ -33,9 +35,13 @@ final class EvaluatorTests: XCTestCase {
         // diversity: only u0's list has two items: 1 − cos([0], [0, 1]).
         XCTAssertEqual(m["diversity"]!, 1 - 1 / 2.0.squareRoot(), accuracy: 1e-12)
         XCTAssertNil(m["rmse"])
-        XCTAssertEqual(Set(m.keys), ["precision@1", "recall@1", "ndcg@1", "map@1", "hit@1",
-                                     "precision@2", "recall@2", "ndcg@2", "map@2", "hit@2",
-                                     "coverage", "diversity", "novelty", "users_evaluated"])
+        XCTAssertEqual(
+            Set(m.keys),
+            [
+                "precision@1", "recall@1", "ndcg@1", "map@1", "hit@1",
+                "precision@2", "recall@2", "ndcg@2", "map@2", "hit@2",
+                "coverage", "diversity", "novelty", "users_evaluated",
+            ])
     }
 
     func testRelevanceThresholdOneMakesEveryTestInteractionRelevant() throws {
@@ -71,8 +77,9 @@ final class EvaluatorTests: XCTestCase {
         // errors: 4−5, 4−2, 3−4 → squared 1, 4, 1.
         XCTAssertEqual(errors.rmse, 2.0.squareRoot(), accuracy: 1e-9)
         XCTAssertEqual(errors.mae, 4.0 / 3, accuracy: 1e-9)
-        let m = Evaluator.evaluate(FixedScores(table: [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], ratings: model.ratings),
-                                   split: tinySplit(), config: EvaluationConfig(ks: [1]))
+        let m = Evaluator.evaluate(
+            FixedScores(table: [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], ratings: model.ratings),
+            split: tinySplit(), config: EvaluationConfig(ks: [1]))
         XCTAssertEqual(m["rmse"]!, 2.0.squareRoot(), accuracy: 1e-9)
     }
 

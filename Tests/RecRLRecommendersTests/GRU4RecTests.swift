@@ -7,8 +7,9 @@ import RecRLTensor
 
 final class GRU4RecTests: XCTestCase {
     /// A small, fast configuration for the fixtures.
-    let small = GRU4RecConfiguration(embeddingSize: 8, hiddenSize: 16, learningRate: 0.02, epochs: 40, batchSize: 4,
-                                     truncation: 5)
+    let small = GRU4RecConfiguration(
+        embeddingSize: 8, hiddenSize: 16, learningRate: 0.02, epochs: 40, batchSize: 4,
+        truncation: 5)
 
     /// Users walking the sequence `pattern` repeatedly, each from its own offset for `length` steps,
     /// one interaction per step in time order.
@@ -87,9 +88,11 @@ final class GRU4RecTests: XCTestCase {
         model.scores(forUser: 2, into: &empty)
         model.scores(forUser: 50, into: &unknown)
         XCTAssertEqual(empty, unknown)
-        for bad in [GRU4RecConfiguration(hiddenSize: 0), GRU4RecConfiguration(learningRate: -1), GRU4RecConfiguration(epochs: -1),
-                    GRU4RecConfiguration(batchSize: 0), GRU4RecConfiguration(truncation: 0),
-                    GRU4RecConfiguration(maxGradientNorm: .nan)] {
+        for bad in [
+            GRU4RecConfiguration(hiddenSize: 0), GRU4RecConfiguration(learningRate: -1), GRU4RecConfiguration(epochs: -1),
+            GRU4RecConfiguration(batchSize: 0), GRU4RecConfiguration(truncation: 0),
+            GRU4RecConfiguration(maxGradientNorm: .nan),
+        ] {
             var m = GRU4RecRecommender(configuration: bad)
             XCTAssertThrowsError(try m.fit(train: data)) { XCTAssertTrue("\($0)".hasPrefix("GRU4Rec "), "\($0)") }
         }
@@ -114,8 +117,8 @@ final class GRU4RecTests: XCTestCase {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             var body = ""
             for u in 1...10 {
-                for t in 0..<6 { body += "\(u)\t\((u + t) % 6 + 1)\t5\t\(1000 * u + t)\n" }        // training half
-                for t in 6..<12 { body += "\(u)\t\(testItem(u, t))\t5\t\(1000 * u + t)\n" }       // test half
+                for t in 0..<6 { body += "\(u)\t\((u + t) % 6 + 1)\t5\t\(1000 * u + t)\n" }  // training half
+                for t in 6..<12 { body += "\(u)\t\(testItem(u, t))\t5\t\(1000 * u + t)\n" }  // test half
             }
             try body.write(to: dir.appendingPathComponent("u.data"), atomically: true, encoding: .utf8)
             return dir
@@ -125,8 +128,10 @@ final class GRU4RecTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
         func run(_ dir: URL) throws -> PolicyResult {
             let text = try capturingStandardOutput {
-                var command = try Evaluate.parseAsRoot(["--data", dir.path, "--split", "temporal", "--test-fraction", "0.5",
-                                                        "--policies", "gru4rec", "--tune", "--json", "--seed", "3"])
+                var command = try Evaluate.parseAsRoot([
+                    "--data", dir.path, "--split", "temporal", "--test-fraction", "0.5",
+                    "--policies", "gru4rec", "--tune", "--json", "--seed", "3",
+                ])
                 try command.run()
             }
             return try XCTUnwrap(JSONDecoder().decode(EvaluationReport.self, from: Data(text.utf8)).results.first)

@@ -2,9 +2,9 @@ import Foundation
 import RecRLData
 import RecRLRecommenders
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Builds a data set from (user, item, rating, timestamp) tuples with raw ids "u<n>" / "i<n>".
@@ -29,15 +29,19 @@ struct FixedScores: Recommender {
 
 /// Per-user AUC of a fitted model on held-out positives against items the user never interacted with.
 /// - Parameter isNegative: optional extra filter on (user, item) candidate negatives.
-func meanAUC(_ model: some Recommender, train: InteractionDataset, test: InteractionDataset,
-             isNegative: (Int, Int) -> Bool = { _, _ in true }) -> Double {
+func meanAUC(
+    _ model: some Recommender, train: InteractionDataset, test: InteractionDataset,
+    isNegative: (Int, Int) -> Bool = { _, _ in true }
+) -> Double {
     let trainUI = train.userItemMatrix(), testUI = test.userItemMatrix()
     var total = 0.0, users = 0
     var scores: [Float] = []
     for u in 0..<train.userCount where testUI.rowCount(u) > 0 {
         model.scores(forUser: u, into: &scores)
         let positives = testUI.columns(ofRow: u).map(Int.init)
-        let negatives = (0..<train.itemCount).filter { !trainUI.contains(row: u, column: Int32($0)) && !testUI.contains(row: u, column: Int32($0)) && isNegative(u, $0) }
+        let negatives = (0..<train.itemCount).filter {
+            !trainUI.contains(row: u, column: Int32($0)) && !testUI.contains(row: u, column: Int32($0)) && isNegative(u, $0)
+        }
         var correct = 0.0
         for p in positives { for n in negatives { correct += scores[p] > scores[n] ? 1 : (scores[p] == scores[n] ? 0.5 : 0) } }
         total += correct / Double(positives.count * negatives.count)

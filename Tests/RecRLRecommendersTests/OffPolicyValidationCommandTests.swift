@@ -15,8 +15,9 @@ import Testing
         let (ranking, _) = OffPolicyValidation.rankings(world: initial, seed: 3)
         let laws = try OffPolicyValidation.distributions(ranking, policy: .deterministic, k: 3)
         var world = initial
-        let (log, shadow) = OffPolicyValidation.serve(world: &world, ranking: ranking, distributions: laws, rounds: 60, k: 3,
-                                                      seed: 4, shadow: (ranking, laws, 2))
+        let (log, shadow) = OffPolicyValidation.serve(
+            world: &world, ranking: ranking, distributions: laws, rounds: 60, k: 3,
+            seed: 4, shadow: (ranking, laws, 2))
         let logged = OffPolicyValidation.meanSlateReward(log)
         #expect(logged > 0)
         #expect(shadow == logged)

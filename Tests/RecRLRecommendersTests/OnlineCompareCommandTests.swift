@@ -8,8 +8,10 @@ final class OnlineCompareCommandTests: XCTestCase {
     func testShortRunReportsEveryArmAgainstDRR() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-online-compare-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
-        let args = ["--rounds", "3", "--users", "36", "--items", "200", "--episodes", "5", "--drr-updates", "2",
-                    "--refit-every", "2", "--seed", "4", "--out", out.path]
+        let args = [
+            "--rounds", "3", "--users", "36", "--items", "200", "--episodes", "5", "--drr-updates", "2",
+            "--refit-every", "2", "--seed", "4", "--out", out.path,
+        ]
         let command = try OnlineCompare.parse(args)
         let result = try command.compare(progress: { _ in })
         XCTAssertEqual(result.arms.map(\.arm), ["popularity", "linucb", "lints", "knn", "ials", "drr-ave"])
@@ -35,8 +37,9 @@ final class OnlineCompareCommandTests: XCTestCase {
         func message(_ args: [String]) -> String? {
             do { _ = try OnlineCompare.parse(args); return nil } catch { return OnlineCompare.message(for: error) }
         }
-        XCTAssertEqual(message(["--arms", "linucb,oracle"]),
-                       "unknown arm 'oracle' (expected one of popularity, linucb, lints, knn, ials, drr-ave)")
+        XCTAssertEqual(
+            message(["--arms", "linucb,oracle"]),
+            "unknown arm 'oracle' (expected one of popularity, linucb, lints, knn, ials, drr-ave)")
         XCTAssertEqual(message(["--arms", "linucb,linucb"]), "--arms must list distinct arms")
         XCTAssertEqual(message(["--alpha=-1"]), "--alpha and --ts-scale must be ≥ 0")
         XCTAssertEqual(message(["--users", "4"]), "--users must be at least 2 per arm")

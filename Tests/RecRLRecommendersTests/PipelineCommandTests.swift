@@ -59,15 +59,17 @@ final class PipelineCommandTests: XCTestCase {
         let normalised = try DatasetLoader.load(directory: path("ingest"))
         XCTAssertEqual(normalised.report.droppedTotal, 0)
         XCTAssertEqual(normalised.dataset.interactionCount, 450)
-        XCTAssertEqual(run(Ingest.self, ["--data", raw, "--out", path("x"), "--max-bad-fraction", "2"])?.message,
-                       "--max-bad-fraction must be in [0, 1], got 2.0")
+        XCTAssertEqual(
+            run(Ingest.self, ["--data", raw, "--out", path("x"), "--max-bad-fraction", "2"])?.message,
+            "--max-bad-fraction must be in [0, 1], got 2.0")
     }
 
     func testSplitThenEvaluateWithAGate() throws {
         let raw = try writeData(bad: 0)
         XCTAssertNil(run(Ingest.self, ["--data", raw, "--out", path("ingest")]))
-        XCTAssertEqual(run(SplitCommand.self, ["--in", path("ingest"), "--out", path("split"), "--split", "sideways"])?.message,
-                       "unknown split 'sideways' (expected temporal, global-time, random, leave-last)")
+        XCTAssertEqual(
+            run(SplitCommand.self, ["--in", path("ingest"), "--out", path("split"), "--split", "sideways"])?.message,
+            "unknown split 'sideways' (expected temporal, global-time, random, leave-last)")
         XCTAssertNil(run(SplitCommand.self, ["--in", path("ingest"), "--out", path("split"), "--split", "global-time"]))
         let split = try SplitFiles.read(from: work.appendingPathComponent("split"))
         XCTAssertLessThanOrEqual(split.train.timestamps.max()!, split.test.timestamps.min()!)
@@ -76,10 +78,12 @@ final class PipelineCommandTests: XCTestCase {
         let base = ["--in", path("split"), "--policies", "popularity,random", "--k", "10"]
         XCTAssertNil(run(Evaluate.self, base + ["--gate", "ndcg@10 >= 1.0 * popularity"]))
         XCTAssertEqual(run(Evaluate.self, base + ["--gate", "ndcg@10 >= 2 * popularity"])?.code, 3)
-        XCTAssertEqual(run(Evaluate.self, base + ["--gate", "ndcg@10 >= 1.0 * itemknn"])?.message,
-                       "the gate compares with 'itemknn', which is not in --policies (popularity,random)")
-        XCTAssertEqual(run(Evaluate.self, ["--in", path("ingest"), "--policies", "popularity"])?.message,
-                       "--in \(path("ingest")) is not a split folder (no split.json; write one with `recrl split`)")
+        XCTAssertEqual(
+            run(Evaluate.self, base + ["--gate", "ndcg@10 >= 1.0 * itemknn"])?.message,
+            "the gate compares with 'itemknn', which is not in --policies (popularity,random)")
+        XCTAssertEqual(
+            run(Evaluate.self, ["--in", path("ingest"), "--policies", "popularity"])?.message,
+            "--in \(path("ingest")) is not a split folder (no split.json; write one with `recrl split`)")
     }
 
     func testGateParsingAndChecking() throws {
@@ -88,8 +92,10 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(gate.comparison, .greaterOrEqual)
         XCTAssertEqual(gate.factor, 0.9)
         XCTAssertEqual(gate.reference, .policy("itemknn"))
-        let results = [PolicyResult(policy: "drr-ave", metrics: ["ndcg@10": 0.185], trainSeconds: 0, evalSeconds: 0),
-                       PolicyResult(policy: "itemknn", metrics: ["ndcg@10": 0.2], trainSeconds: 0, evalSeconds: 0)]
+        let results = [
+            PolicyResult(policy: "drr-ave", metrics: ["ndcg@10": 0.185], trainSeconds: 0, evalSeconds: 0),
+            PolicyResult(policy: "itemknn", metrics: ["ndcg@10": 0.2], trainSeconds: 0, evalSeconds: 0),
+        ]
         let outcome = try gate.check(candidate: "drr-ave", results: results)
         XCTAssertTrue(outcome.passed)  // 0.185 >= 0.9 × 0.2
         XCTAssertEqual(outcome.summary, "gate passed: drr-ave ndcg@10 0.1850 >= 0.9 * itemknn 0.2000 (= 0.1800)")
@@ -159,7 +165,8 @@ final class PipelineCommandTests: XCTestCase {
         let space = work.appendingPathComponent("space.json")
         try #"{"gamma": {"type": "double", "min": 0.5, "max": 0.9}, "windowSize": {"type": "int", "min": 2, "max": 4}}"#
             .write(to: space, atomically: true, encoding: .utf8)
-        XCTAssertNil(run(Tune.self, ["--in", path("split"), "--space", space.path, "--trials", "2", "--budget", "2", "--parallel", "2", "--out", path("tune")]))
+        XCTAssertNil(
+            run(Tune.self, ["--in", path("split"), "--space", space.path, "--trials", "2", "--budget", "2", "--parallel", "2", "--out", path("tune")]))
         let trials = try String(contentsOf: work.appendingPathComponent("tune/trials.jsonl"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(trials.count, 3)  // two at rung 0 (1 episode), the better one at rung 1 (2 episodes)
         let overrides = try String(contentsOf: work.appendingPathComponent("tune/best-overrides.txt"), encoding: .utf8)

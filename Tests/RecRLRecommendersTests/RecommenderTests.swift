@@ -7,8 +7,9 @@ import RecRLData
 
 final class RecommenderTests: XCTestCase {
     /// u0: i0 i1 ; u1: i0 i1 i2 ; u2: i1 i2 ; i3 unseen.
-    let tiny = dataset([(0, 0, 5, 1), (0, 1, 3, 2), (1, 0, 4, 3), (1, 1, 2, 4), (1, 2, 5, 5), (2, 1, 4, 6), (2, 2, 1, 7)],
-                       users: 3, items: 4)
+    let tiny = dataset(
+        [(0, 0, 5, 1), (0, 1, 3, 2), (1, 0, 4, 3), (1, 1, 2, 4), (1, 2, 5, 5), (2, 1, 4, 6), (2, 2, 1, 7)],
+        users: 3, items: 4)
 
     func testPopularityCountsTrainingInteractions() throws {
         var model = PopularityRecommender()
@@ -88,8 +89,9 @@ final class RecommenderTests: XCTestCase {
         // Within a block items are exchangeable, so the attainable AUC over all unseen items is
         // (30 + 18 / 2) / 48 ≈ 0.81; against the other block's items it is 1.
         let otherBlock: (Int, Int) -> Bool = { u, i in (i < 30) != (u % 2 == 0) }
-        XCTAssertGreaterThan(meanAUC(model, train: train, test: test, isNegative: otherBlock), 0.95,
-                             "BPR should rank the user's own block above the other block")
+        XCTAssertGreaterThan(
+            meanAUC(model, train: train, test: test, isNegative: otherBlock), 0.95,
+            "BPR should rank the user's own block above the other block")
         XCTAssertGreaterThan(meanAUC(model, train: train, test: test), 0.75)
         var random = RandomRecommender(seed: 3)
         try random.fit(train: train)

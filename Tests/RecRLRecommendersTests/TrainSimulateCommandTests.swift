@@ -20,21 +20,26 @@ final class TrainSimulateCommandTests: XCTestCase {
     func testTrainRejectsBadInput() {
         XCTAssertEqual(message(Train.self, ["--out", "/tmp/x"]), "give exactly one of --data DIR or --synthetic")
         XCTAssertEqual(message(Train.self, ["--data", "/nonexistent-recrl", "--out", "/tmp/x"]), "--data /nonexistent-recrl does not exist")
-        XCTAssertEqual(message(Train.self, ["--synthetic", "--policy", "drr-x", "--out", "/tmp/x"]),
-                       "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u, drr-ave or lird)")
+        XCTAssertEqual(
+            message(Train.self, ["--synthetic", "--policy", "drr-x", "--out", "/tmp/x"]),
+            "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u, drr-ave or lird)")
         XCTAssertEqual(message(Train.self, ["--synthetic", "--list-size", "3", "--out", "/tmp/x"]), "--list-size applies to --policy lird only")
-        XCTAssertEqual(message(Train.self, ["--synthetic", "--policy", "lird", "--list-size", "0", "--out", "/tmp/x"]),
-                       "--list-size must be positive, got 0")
-        XCTAssertEqual(message(Train.self, ["--synthetic", "--test-fraction", "1.5", "--out", "/tmp/x"]),
-                       "--test-fraction must be in (0, 1), got 1.5")
-        XCTAssertEqual(message(Train.self, ["--synthetic", "--embeddings", "cubic", "--out", "/tmp/x"]),
-                       "--embeddings must be explicit or implicit")
+        XCTAssertEqual(
+            message(Train.self, ["--synthetic", "--policy", "lird", "--list-size", "0", "--out", "/tmp/x"]),
+            "--list-size must be positive, got 0")
+        XCTAssertEqual(
+            message(Train.self, ["--synthetic", "--test-fraction", "1.5", "--out", "/tmp/x"]),
+            "--test-fraction must be in (0, 1), got 1.5")
+        XCTAssertEqual(
+            message(Train.self, ["--synthetic", "--embeddings", "cubic", "--out", "/tmp/x"]),
+            "--embeddings must be explicit or implicit")
     }
 
     func testSimulateRejectsBadInput() {
         XCTAssertEqual(message(Simulate.self, ["--data", "/nonexistent-recrl"]), "--data /nonexistent-recrl does not exist")
-        XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--policies", "oracle"]),
-                       "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random)")
+        XCTAssertEqual(
+            message(Simulate.self, ["--data", "/tmp", "--policies", "oracle"]),
+            "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random)")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--list-size", "0"]), "--list-size must be positive")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--horizon", "0"]), "--episodes, --horizon and --train-episodes must be positive")
     }

@@ -36,10 +36,13 @@ final class TuningTests: XCTestCase {
         let strategy = SplitStrategy.temporal(testFraction: 0.5)
         let split = DatasetTransforms.split(data, strategy: strategy, using: &rng)
         // High-first is the first grid point, so a tie or a test-driven choice would pick it.
-        let grid = [TuningCandidate(parameters: ["low_first": 0]) { IndexOrder(lowFirst: false) },
-                    TuningCandidate(parameters: ["low_first": 1]) { IndexOrder(lowFirst: true) }]
-        let (best, outcome) = try BaselineTuning.tune(grid, train: split.train, strategy: strategy,
-                                                      config: EvaluationConfig(), using: &rng)
+        let grid = [
+            TuningCandidate(parameters: ["low_first": 0]) { IndexOrder(lowFirst: false) },
+            TuningCandidate(parameters: ["low_first": 1]) { IndexOrder(lowFirst: true) },
+        ]
+        let (best, outcome) = try BaselineTuning.tune(
+            grid, train: split.train, strategy: strategy,
+            config: EvaluationConfig(), using: &rng)
         XCTAssertEqual(best, 1)
         XCTAssertEqual(outcome.chosen, ["low_first": 1])
         XCTAssertEqual(outcome.trials.count, 2)
@@ -71,8 +74,10 @@ final class TuningTests: XCTestCase {
         let ials = try XCTUnwrap(BaselineTuning.grid(for: "ials", seed: 3)?.last?.make() as? IALSRecommender)
         XCTAssertEqual([ials.factors, Int(ials.regularization), Int(ials.alpha), Int(ials.seed)], [128, 50, 20, 3])
         var rng = SplitMix64(seed: 0)
-        XCTAssertThrowsError(try BaselineTuning.tune([], train: data, strategy: .random(testFraction: 0.5),
-                                                     config: EvaluationConfig(), using: &rng))
+        XCTAssertThrowsError(
+            try BaselineTuning.tune(
+                [], train: data, strategy: .random(testFraction: 0.5),
+                config: EvaluationConfig(), using: &rng))
     }
 
     func testEvaluateTuneReportsTheChosenValues() throws {
@@ -83,8 +88,10 @@ final class TuningTests: XCTestCase {
         for u in 1...12 { for i in 1...15 where (u * i) % 4 != 0 { body += "\(u)\t\(i)\t\(1 + (u + i) % 5)\t\(1000 + u * 20 + i)\n" } }
         try body.write(to: dir.appendingPathComponent("u.data"), atomically: true, encoding: .utf8)
         let text = try capturingStandardOutput {
-            var command = try Evaluate.parseAsRoot(["--data", dir.path, "--split", "temporal", "--policies", "popularity,ease,itemknn",
-                                                    "--tune", "--json", "--relevance-threshold", "1"])
+            var command = try Evaluate.parseAsRoot([
+                "--data", dir.path, "--split", "temporal", "--policies", "popularity,ease,itemknn",
+                "--tune", "--json", "--relevance-threshold", "1",
+            ])
             try command.run()
         }
         let report = try JSONDecoder().decode(EvaluationReport.self, from: Data(text.utf8))

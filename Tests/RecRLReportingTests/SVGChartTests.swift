@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import XCTest
 import RecRLReporting
@@ -11,8 +11,10 @@ final class SVGCollector: NSObject, XMLParserDelegate {
     var texts: [String] = []
     private var current = ""
 
-    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+        qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]
+    ) {
         elements.append((elementName, attributeDict))
         current = ""
     }
@@ -37,8 +39,10 @@ final class SVGChartTests: XCTestCase {
     func testKnownChartIsWellFormedWithOneLinePerSeriesAndEscapedLabels() throws {
         let svg = SVGChart.lines(
             title: "A & B <test>", xLabel: "round", yLabel: "reward \"mean\"",
-            series: [.init(name: "control <static>", values: [1, 2, 3]),
-                     .init(name: "treatment & co", points: [(1, 0), (2, .nan), (3, 4)])])
+            series: [
+                .init(name: "control <static>", values: [1, 2, 3]),
+                .init(name: "treatment & co", points: [(1, 0), (2, .nan), (3, 4)]),
+            ])
         XCTAssertTrue(svg.hasPrefix("<svg xmlns=\"http://www.w3.org/2000/svg\""))
         XCTAssertFalse(svg.contains("A & B"), "raw ampersand in the output")
         let doc = try parse(svg)
@@ -64,7 +68,8 @@ final class SVGChartTests: XCTestCase {
     }
 
     func testEscapeReplacesTheFiveSpecialCharacters() {
-        XCTAssertEqual(SVGChart.escape("<a href=\"x\">Tom's & Jerry</a>"),
-                       "&lt;a href=&quot;x&quot;&gt;Tom&apos;s &amp; Jerry&lt;/a&gt;")
+        XCTAssertEqual(
+            SVGChart.escape("<a href=\"x\">Tom's & Jerry</a>"),
+            "&lt;a href=&quot;x&quot;&gt;Tom&apos;s &amp; Jerry&lt;/a&gt;")
     }
 }

@@ -11,11 +11,13 @@ import RecRLServer
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let modelDirectory = try saveTinyModel(in: directory, name: "model-a", seed: 1)
-        let engine = try DRREngine(directory: modelDirectory, learnsOnline: false,
-                                   sessionStore: { InMemorySessionStore(capacity: 4, timeToLive: 3600) })
-        let server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
-                                          eventLog: try EventLog(path: directory.appendingPathComponent("events.sqlite").path),
-                                          configuration: ServerConfiguration(adminEnabled: true))
+        let engine = try DRREngine(
+            directory: modelDirectory, learnsOnline: false,
+            sessionStore: { InMemorySessionStore(capacity: 4, timeToLive: 3600) })
+        let server = RecommendationServer(
+            mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
+            eventLog: try EventLog(path: directory.appendingPathComponent("events.sqlite").path),
+            configuration: ServerConfiguration(adminEnabled: true))
         try await server.makeApplication().test(.router) { client in
             for n in 0..<10 {
                 let response = try await client.post("/v1/recommend", json: #"{"user": "new\#(n)", "k": 1}"#)

@@ -46,14 +46,18 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
         #expect(message(["--model", "m", "--blas-threads", "2"]) == "parsed")
         #expect(message(["--model", "m", "--max-concurrent-ranking", "0"]) == "--max-concurrent-ranking must be positive, got 0")
         #expect(message(["--model", "m", "--max-infer-batch", "0"]) == "--max-infer-batch must be positive, got 0")
-        #expect(message(["--model", "m", "--api-key", "two words"])
+        #expect(
+            message(["--model", "m", "--api-key", "two words"])
                 == "the API key (--api-key or RECRL_API_KEY) must be non-empty and hold no whitespace")
     }
 
     @Test func serveHardeningOptionsReachTheServerConfiguration() throws {
-        let serve = try Serve.parseAsRoot(["--model", "m", "--api-key", "k3y", "--admin", "--max-infer-batch", "8",
-                                           "--max-infer-elements", "512", "--max-concurrent-ranking", "4",
-                                           "--ranking-threads", "2", "--idle-timeout", "0", "--clip-feedback"]) as! Serve
+        let serve =
+            try Serve.parseAsRoot([
+                "--model", "m", "--api-key", "k3y", "--admin", "--max-infer-batch", "8",
+                "--max-infer-elements", "512", "--max-concurrent-ranking", "4",
+                "--ranking-threads", "2", "--idle-timeout", "0", "--clip-feedback",
+            ]) as! Serve
         let configuration = serve.serverConfiguration
         #expect(configuration.apiKey == "k3y")
         #expect(configuration.adminEnabled)
@@ -72,11 +76,13 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
         let fixture = try Fixture()
         defer { fixture.cleanUp() }
         try await fixture.server.makeApplication().test(.router) { client in
-            for body in [#"{"user": "alice", "item": "i1", "rating": 5}"#,
-                         #"{"user": "alice", "item": "i2", "reward": -0.5}"#,
-                         #"{"user": "bob, jr", "item": "i1", "rating": 2}"#,
-                         #"{"user": "bob, jr", "item": "i3", "reward": 1}"#,
-                         #"{"user": "carol", "item": "i2", "rating": 4}"#] {
+            for body in [
+                #"{"user": "alice", "item": "i1", "rating": 5}"#,
+                #"{"user": "alice", "item": "i2", "reward": -0.5}"#,
+                #"{"user": "bob, jr", "item": "i1", "rating": 2}"#,
+                #"{"user": "bob, jr", "item": "i3", "reward": 1}"#,
+                #"{"user": "carol", "item": "i2", "rating": 4}"#,
+            ] {
                 let response = try await client.post("/v1/feedback", json: body)
                 #expect(response.status == .ok, "\(response.text)")
             }
@@ -99,8 +105,13 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
 
         // A .csv path is written as is, with the reward mapping of another scale.
         let file = fixture.directory.appendingPathComponent("half-stars.csv")
-        #expect(commandMessage(ExportEvents.self, ["--events", fixture.eventLogPath, "--out", file.path,
-                                                   "--min-rating", "0.5", "--max-rating", "5"]) == nil)
+        #expect(
+            commandMessage(
+                ExportEvents.self,
+                [
+                    "--events", fixture.eventLogPath, "--out", file.path,
+                    "--min-rating", "0.5", "--max-rating", "5",
+                ]) == nil)
         let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 6)
         #expect(lines[0] == "user,item,rating,timestamp")
@@ -115,7 +126,8 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
         let missing = directory.appendingPathComponent("none.sqlite").path
         #expect(commandMessage(ExportEvents.self, ["--events", missing, "--out", directory.path]) == "no event log at '\(missing)'")
         #expect(!FileManager.default.fileExists(atPath: missing), "no empty log is created")
-        #expect(commandMessage(ExportEvents.self, ["--events", missing, "--out", directory.path, "--min-rating", "5"])
+        #expect(
+            commandMessage(ExportEvents.self, ["--events", missing, "--out", directory.path, "--min-rating", "5"])
                 == "--min-rating must be below --max-rating, got 5.0 and 5.0")
         #expect(ExportEvents.rating(forReward: 0, minimum: 1, maximum: 5) == 3)
         #expect(ExportEvents.rating(forReward: 0.5, minimum: 1, maximum: 5) == EventLog.defaultRatingFromReward(0.5))
@@ -133,10 +145,12 @@ func commandMessage<C: ParsableCommand>(_ type: C.Type, _ arguments: [String]) -
         #expect(single == "A/B test: the control arm has 0 observation(s); at least 2 are needed (was the server run with --treatment-model?)")
         for (n, reward) in [0.1, 0.3, -0.2, 0.0].enumerated() {
             try await log.append(FeedbackEvent(user: "c\(n)", item: "i1", reward: Float(reward), rating: nil, timestamp: t0, modelVersion: "v", arm: "control"))
-            try await log.append(FeedbackEvent(user: "t\(n)", item: "i1", reward: Float(reward + 0.5), rating: nil, timestamp: t0, modelVersion: "v", arm: "treatment"))
+            try await log.append(
+                FeedbackEvent(user: "t\(n)", item: "i1", reward: Float(reward + 0.5), rating: nil, timestamp: t0, modelVersion: "v", arm: "treatment"))
         }
         #expect(commandMessage(ABTestCommand.self, ["--events", path, "--json"]) == nil)
-        #expect(commandMessage(ABTestCommand.self, ["--events", path, "--metric", "clicks"])
+        #expect(
+            commandMessage(ABTestCommand.self, ["--events", path, "--metric", "clicks"])
                 == "--metric must be one of reward, rating, positive; got 'clicks'")
         let missing = directory.appendingPathComponent("none.sqlite").path
         #expect(commandMessage(ABTestCommand.self, ["--events", missing]) == "no event log at '\(missing)'")

@@ -23,9 +23,10 @@ func plantedInteractions(users: Int = 12, items: Int = 40, seed: UInt64 = 1) -> 
             ts.append(Int64(1000 * u + (n * 7919) % 20))
         }
     }
-    return InteractionDataset(name: "planted", userMap: IDMap(rawIDs: (0..<users).map { "u\($0)" }),
-                              itemMap: IDMap(rawIDs: (0..<items).map { "i\($0)" }),
-                              users: us, items: its, ratings: rs, timestamps: ts, ratingScale: 1...5)
+    return InteractionDataset(
+        name: "planted", userMap: IDMap(rawIDs: (0..<users).map { "u\($0)" }),
+        itemMap: IDMap(rawIDs: (0..<items).map { "i\($0)" }),
+        users: us, items: its, ratings: rs, timestamps: ts, ratingScale: 1...5)
 }
 
 /// A small DRR-ave configuration that trains in well under a second.
@@ -48,9 +49,10 @@ func saveTinyModel(in parent: URL, name: String, seed: UInt64, data: Interaction
     var drr = DRRRecommender(configuration: configuration, seed: seed)
     try drr.fit(train: data)
     guard let model = drr.model else { throw DRRError.invalidModel("training produced no model") }
-    let manifest = DRRManifest(policy: drr.name, configuration: configuration, seed: seed,
-                               dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs,
-                               itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+    let manifest = DRRManifest(
+        policy: drr.name, configuration: configuration, seed: seed,
+        dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs,
+        itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
     let directory = parent.appendingPathComponent(name, isDirectory: true)
     try DRRModelStore.save(model, manifest: manifest, to: directory)
     return directory
@@ -69,8 +71,9 @@ struct DRRFixture {
         modelDirectory = try saveTinyModel(in: directory, name: "model-a", seed: 1)
         engine = try DRREngine(directory: modelDirectory, updatesPerSecond: updatesPerSecond)
         eventLog = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
-        server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
-                                      eventLog: eventLog, configuration: configuration)
+        server = RecommendationServer(
+            mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
+            eventLog: eventLog, configuration: configuration)
     }
 
     func cleanUp() {
@@ -129,7 +132,8 @@ extension TestResponse {
             // A user the model never saw gets the cold-start fallback: still k items.
             let stranger = try await client.post("/v1/recommend", json: #"{"user": "stranger", "k": 7}"#)
             #expect(stranger.status == .ok)
-            #expect(stranger.recommendedItems.map(\.item)
+            #expect(
+                stranger.recommendedItems.map(\.item)
                     == (try reference.recommend(user: "stranger", k: 7).items.map(\.id)))
         }
         #expect(throws: RequestError.unprocessable("k must be in 1...1000, got 1001")) {
@@ -225,8 +229,9 @@ extension TestResponse {
             let reload = try await client.post("/admin/reload", json: "{}")
             #expect(reload.status == .unprocessableContent)
             let message = try #require(reload.errorMessage)
-            #expect(message.contains("has a different item catalogue (36 items against 40 served: 4 served item(s) missing ('i36', 'i37', 'i38', …)"),
-                    "got: \(message)")
+            #expect(
+                message.contains("has a different item catalogue (36 items against 40 served: 4 served item(s) missing ('i36', 'i37', 'i38', …)"),
+                "got: \(message)")
             #expect(message.contains("kept version \(version)"))
             #expect(!reload.text.contains(fixture.directory.path), "no server path in errors: \(reload.text)")
             try FileManager.default.removeItem(at: fixture.modelDirectory)
@@ -282,7 +287,10 @@ extension TestResponse {
             let wrong = #"{"inputs": [{"name": "state", "shape": [1, 5], "datatype": "FP32", "data": [1, 2, 3, 4, 5]}]}"#
             let rejected = try await client.post("/v2/models/drr-ave/infer", json: wrong)
             #expect(rejected.status == .unprocessableContent)
-            #expect(rejected.errorMessage == "state has 5 values; model 'drr-ave' takes its module input [u | i_1 … i_n] (\(model.inputSize) values) or a user embedding (\(k) values)")
+            #expect(
+                rejected.errorMessage
+                    == "state has 5 values; model 'drr-ave' takes its module input [u | i_1 … i_n] (\(model.inputSize) values) or a user embedding (\(k) values)"
+            )
             let metadata = try await client.get("/v2/models/drr-ave")
             #expect(metadata.object["versions"] as? [String] == [fixture.engine.modelVersion])
         }
@@ -301,8 +309,9 @@ extension TestResponse {
                 let user = "u\(n % 6)"
                 let response = try await client.post("/v1/recommend", json: #"{"user": "\#(user)", "k": 1}"#)
                 let item = try #require(response.recommendedItems.first?.item)
-                let feedback = try await client.post("/v1/feedback",
-                                                     json: #"{"user": "\#(user)", "item": "\#(item)", "reward": \#(n % 2 == 0 ? 1 : -1)}"#)
+                let feedback = try await client.post(
+                    "/v1/feedback",
+                    json: #"{"user": "\#(user)", "item": "\#(item)", "reward": \#(n % 2 == 0 ? 1 : -1)}"#)
                 #expect(feedback.status == .ok)
             }
             #expect(fixture.engine.learn(updates: 3) == 3)
@@ -315,8 +324,9 @@ extension TestResponse {
             #expect(metricValue(metrics, #"recrl_engine_online_updates{arm="single",model="drr-ave"}"#) == 3, "\(metrics)")
             #expect(metricValue(metrics, #"recrl_engine_observed_feedback{arm="single",model="drr-ave"}"#) == 24)
             #expect(metricValue(metrics, #"recrl_engine_model_version{arm="single",model="drr-ave"}"#) == Double(after.number))
-            #expect(metricValue(metrics, #"recrl_engine_replay_size{arm="single",model="drr-ave"}"#) == 24,
-                    "every recommend-then-feedback pair is a transition")
+            #expect(
+                metricValue(metrics, #"recrl_engine_replay_size{arm="single",model="drr-ave"}"#) == 24,
+                "every recommend-then-feedback pair is a transition")
         }
     }
 

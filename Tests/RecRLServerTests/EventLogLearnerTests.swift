@@ -10,9 +10,11 @@ import Testing
     static func appendEvents(_ log: EventLog, count: Int, from start: Int = 0) async throws {
         for n in start..<(start + count) {
             let positive = n % 3 != 2
-            try await log.append(FeedbackEvent(user: "u\(n % 12)", item: positive ? "i\(n % 8)" : "i\(8 + n % 30)",
-                                               reward: positive ? 1 : -0.5, rating: nil, timestamp: Date(),
-                                               modelVersion: "v", arm: "single", eventID: "e\(n)"))
+            try await log.append(
+                FeedbackEvent(
+                    user: "u\(n % 12)", item: positive ? "i\(n % 8)" : "i\(8 + n % 30)",
+                    reward: positive ? 1 : -0.5, rating: nil, timestamp: Date(),
+                    modelVersion: "v", arm: "single", eventID: "e\(n)"))
         }
     }
 
@@ -26,8 +28,10 @@ import Testing
         let initial = try DRRModelStore.load(from: try saveTinyModel(in: directory, name: "initial", seed: 1))
         let log = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
         try await Self.appendEvents(log, count: 60)
-        try await log.append(FeedbackEvent(user: "u1", item: "not-in-the-catalogue", reward: 1, rating: nil,
-                                           timestamp: Date(), modelVersion: "v", arm: "single"))
+        try await log.append(
+            FeedbackEvent(
+                user: "u1", item: "not-in-the-catalogue", reward: 1, rating: nil,
+                timestamp: Date(), modelVersion: "v", arm: "single"))
         let registry = ModelRegistry(directory: directory.appendingPathComponent("registry"))
         let publisher = RegistryPublisher(registry: registry)
         var settings = EventLogLearner.Settings()

@@ -27,7 +27,7 @@ import Testing
         #expect(rows[0]["user"] as String == "u1")
         #expect(rows[0]["item"] as String == "i2")
         #expect(rows[0]["rating"] as Double? == 4)
-        #expect(rows[0]["reward"] as Double == 0.5)          // (4 − 3) / 2
+        #expect(rows[0]["reward"] as Double == 0.5)  // (4 − 3) / 2
         #expect(rows[0]["model_version"] as String == "v1")
         #expect(rows[0]["arm"] as String == "single")
         #expect(rows[1]["rating"] as Double? == nil)
@@ -39,7 +39,7 @@ import Testing
         #expect(journal == "wal")
         let durability = try fixture.eventLog.durabilitySettings()
         #expect(durability.journalMode == "wal")
-        #expect(durability.synchronous == 2)   // FULL: a commit is fsynced before append returns
+        #expect(durability.synchronous == 2)  // FULL: a commit is fsynced before append returns
     }
 
     @Test(arguments: [
@@ -74,19 +74,21 @@ import Testing
         let csv = directory.appendingPathComponent("interactions.csv")
         #expect(try log.exportInteractionsCSV(to: csv) == 3)
         let text = try String(contentsOf: csv, encoding: .utf8)
-        #expect(text == #"""
-            user,item,rating,timestamp
-            u1,i1,4.0,1700000000
-            u2,i9,1.0,1700000010
-            "odd,""user""",i3,3.5,1700000020
+        #expect(
+            text == #"""
+                user,item,rating,timestamp
+                u1,i1,4.0,1700000000
+                u2,i9,1.0,1700000010
+                "odd,""user""",i3,3.5,1700000020
 
-            """#)
+                """#)
         // Exporting again replaces the file; a custom mapping applies to reward-only rows.
         #expect(try log.exportInteractionsCSV(to: csv, ratingFromReward: { $0 }) == 3)
         let lines = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         #expect(lines.count == 4)
         #expect(lines[2] == "u2,i9,-1.0,1700000010")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
                 == ["events.sqlite", "events.sqlite-shm", "events.sqlite-wal", "interactions.csv"])
         // Reading back: ids increase, fields survive.
         let events = try log.events()

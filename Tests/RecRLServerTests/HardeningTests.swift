@@ -10,20 +10,34 @@ import Testing
 @Suite struct UntrustedInputTests {
     @Test(arguments: [
         // The product of this shape overflows Int: a 400, never a trap.
-        (#"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [4294967296, 4294967296], "data": [1]}]}"#,
-         "field 'inputs[0].shape' has a negative dimension or too many elements"),
-        (#"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [9223372036854775807, 2], "data": [1]}]}"#,
-         "field 'inputs[0].shape' has a negative dimension or too many elements"),
-        (#"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [-1, 4], "data": [1]}]}"#,
-         "field 'inputs[0].shape' has a negative dimension or too many elements"),
-        (#"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [1000, 1000], "data": [1]}]}"#,
-         "field 'inputs[0].shape' has 1000000 elements; the limit is 65536"),
-        (#"{"inputs": [{"name": "user", "datatype": "BYTES", "shape": [65], "data": ["u"]}]}"#,
-         "field 'inputs[0].shape' has a batch of 65; the limit is 64"),
-        (#"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [1, 2, 2], "data": [1, 2, 3, 4]}]}"#,
-         "field 'inputs[0].shape' must have 1 or 2 dimensions, got 3"),
-        (#"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [2, 4], "data": [1, 2, 3]}]}"#,
-         "field 'inputs[0].data': shape [2, 4] needs 8 numbers"),
+        (
+            #"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [4294967296, 4294967296], "data": [1]}]}"#,
+            "field 'inputs[0].shape' has a negative dimension or too many elements"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [9223372036854775807, 2], "data": [1]}]}"#,
+            "field 'inputs[0].shape' has a negative dimension or too many elements"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [-1, 4], "data": [1]}]}"#,
+            "field 'inputs[0].shape' has a negative dimension or too many elements"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [1000, 1000], "data": [1]}]}"#,
+            "field 'inputs[0].shape' has 1000000 elements; the limit is 65536"
+        ),
+        (
+            #"{"inputs": [{"name": "user", "datatype": "BYTES", "shape": [65], "data": ["u"]}]}"#,
+            "field 'inputs[0].shape' has a batch of 65; the limit is 64"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [1, 2, 2], "data": [1, 2, 3, 4]}]}"#,
+            "field 'inputs[0].shape' must have 1 or 2 dimensions, got 3"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "datatype": "FP32", "shape": [2, 4], "data": [1, 2, 3]}]}"#,
+            "field 'inputs[0].data': shape [2, 4] needs 8 numbers"
+        ),
     ])
     func hostileInferShapesAre400sAndTheServerStaysUp(body: String, message: String) async throws {
         let fixture = try Fixture()
@@ -42,14 +56,18 @@ import Testing
         let fixture = try Fixture(configuration: ServerConfiguration(maxInferBatch: 3, maxInferElements: 12))
         defer { fixture.cleanUp() }
         try await fixture.server.makeApplication().test(.router) { client in
-            let ok = try await client.post("/v2/models/test-engine/infer", json: #"""
-                {"inputs": [{"name": "state", "datatype": "FP32", "shape": [3, 4], "data": [1,0,0,0, 0,1,0,0, 0,0,1,0]}],
-                 "parameters": {"k": 2}}
-                """#)
+            let ok = try await client.post(
+                "/v2/models/test-engine/infer",
+                json: #"""
+                    {"inputs": [{"name": "state", "datatype": "FP32", "shape": [3, 4], "data": [1,0,0,0, 0,1,0,0, 0,0,1,0]}],
+                     "parameters": {"k": 2}}
+                    """#)
             #expect(ok.status == .ok, "\(ok.text)")
-            let tooMany = try await client.post("/v2/models/test-engine/infer", json: #"""
-                {"inputs": [{"name": "state", "datatype": "FP32", "shape": [4, 4], "data": [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]}]}
-                """#)
+            let tooMany = try await client.post(
+                "/v2/models/test-engine/infer",
+                json: #"""
+                    {"inputs": [{"name": "state", "datatype": "FP32", "shape": [4, 4], "data": [1,0,0,0, 0,1,0,0, 0,0,1,0, 0,0,0,1]}]}
+                    """#)
             #expect(tooMany.status == .badRequest)
             #expect(tooMany.errorMessage == "field 'inputs[0].shape' has 16 elements; the limit is 12")
         }
@@ -104,7 +122,8 @@ import Testing
         #expect(feedback == FeedbackSubmission(user: "u", item: "i", rating: 4, reward: nil, eventID: "e1"))
         #expect(try RequestValidation.reload(Data()) == ReloadQuery(arm: nil))
         #expect(throws: RequestError.self) { try RequestValidation.reload(Data(#"{"path": "/etc"}"#.utf8)) }
-        #expect(AdminRoutes.withoutPaths("cannot load a DRR model from /srv/models/a: missing '/srv/models/a/manifest.json'")
+        #expect(
+            AdminRoutes.withoutPaths("cannot load a DRR model from /srv/models/a: missing '/srv/models/a/manifest.json'")
                 == "cannot load a DRR model from <path>: missing '<path>'")
     }
 
@@ -133,19 +152,22 @@ import Testing
             #expect(anonymous.headers[.wwwAuthenticate] == #"Bearer realm="recrl""#)
             #expect(anonymous.errorMessage == "this route requires 'Authorization: Bearer <api key>'")
             for wrong in ["Bearer s3cret-kez", "Bearer s3cret-key2", "Bearer ", "Basic s3cret-key", "s3cret-key"] {
-                let response = try await client.execute(uri: "/v1/feedback", method: .post,
-                                                        headers: [.contentType: "application/json", .authorization: wrong],
-                                                        body: ByteBuffer(string: feedback))
+                let response = try await client.execute(
+                    uri: "/v1/feedback", method: .post,
+                    headers: [.contentType: "application/json", .authorization: wrong],
+                    body: ByteBuffer(string: feedback))
                 #expect(response.status == .unauthorized, "\(wrong)")
             }
             let reload = try await client.execute(uri: "/admin/reload", method: .post)
             #expect(reload.status == .unauthorized)
-            let good = try await client.execute(uri: "/v1/feedback", method: .post,
-                                                headers: [.contentType: "application/json", .authorization: "Bearer s3cret-key"],
-                                                body: ByteBuffer(string: feedback))
+            let good = try await client.execute(
+                uri: "/v1/feedback", method: .post,
+                headers: [.contentType: "application/json", .authorization: "Bearer s3cret-key"],
+                body: ByteBuffer(string: feedback))
             #expect(good.status == .ok, "\(good.text)")
-            let authorizedReload = try await client.execute(uri: "/admin/reload", method: .post,
-                                                            headers: [.authorization: "Bearer s3cret-key"])
+            let authorizedReload = try await client.execute(
+                uri: "/admin/reload", method: .post,
+                headers: [.authorization: "Bearer s3cret-key"])
             #expect(authorizedReload.status == .ok, "\(authorizedReload.text)")
             // Reads are public.
             let answer4 = try await client.post("/v1/recommend", json: #"{"user": "u1"}"#)
@@ -215,7 +237,8 @@ import Testing
             var refused: TestResponse?
             var accepted = 1
             for n in 0..<5000 {
-                let response = try await client.post("/v1/feedback", json: #"{"user": "user-\#(n)-\#(String(repeating: "x", count: 100))", "item": "i1", "reward": 0.5}"#)
+                let response = try await client.post(
+                    "/v1/feedback", json: #"{"user": "user-\#(n)-\#(String(repeating: "x", count: 100))", "item": "i1", "reward": 0.5}"#)
                 if response.status == .ok { accepted += 1 } else { refused = response; break }
             }
             let failure = try #require(refused, "the log never filled up")
@@ -254,20 +277,22 @@ import Testing
         // The schema and migration record of a log written before `event_id` existed.
         let queue = try DatabaseQueue(path: path)
         try await queue.write { db in
-            try db.execute(sql: """
-                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
-                INSERT INTO grdb_migrations VALUES ('v1-events');
-                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
-                    reward REAL NOT NULL, rating REAL, timestamp REAL NOT NULL, model_version TEXT NOT NULL, arm TEXT NOT NULL);
-                CREATE INDEX events_arm ON events(arm);
-                INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm)
-                    VALUES ('old', 'i1', 0.5, 4, 0, 'v0', 'single');
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                    INSERT INTO grdb_migrations VALUES ('v1-events');
+                    CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
+                        reward REAL NOT NULL, rating REAL, timestamp REAL NOT NULL, model_version TEXT NOT NULL, arm TEXT NOT NULL);
+                    CREATE INDEX events_arm ON events(arm);
+                    INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm)
+                        VALUES ('old', 'i1', 0.5, 4, 0, 'v0', 'single');
+                    """)
         }
         try queue.close()
         let log = try EventLog(path: path)
-        let event = FeedbackEvent(user: "new", item: "i2", reward: 1, rating: nil, timestamp: Date(), modelVersion: "v1",
-                                  arm: "single", eventID: "e1")
+        let event = FeedbackEvent(
+            user: "new", item: "i2", reward: 1, rating: nil, timestamp: Date(), modelVersion: "v1",
+            arm: "single", eventID: "e1")
         let answer10 = try await log.record(event)
         #expect(answer10.duplicate == false)
         let answer11 = try await log.record(event)

@@ -114,12 +114,13 @@ import Testing
         let queue = try DatabaseQueue(path: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1-events") { db in
-            try db.execute(sql: """
-                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
-                    reward REAL NOT NULL, rating REAL, timestamp REAL NOT NULL, model_version TEXT NOT NULL, arm TEXT NOT NULL);
-                CREATE INDEX events_arm ON events(arm);
-                INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm) VALUES ('u1', 'i1', 0.5, NULL, 1, 'v1', 'single');
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, item TEXT NOT NULL,
+                        reward REAL NOT NULL, rating REAL, timestamp REAL NOT NULL, model_version TEXT NOT NULL, arm TEXT NOT NULL);
+                    CREATE INDEX events_arm ON events(arm);
+                    INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm) VALUES ('u1', 'i1', 0.5, NULL, 1, 'v1', 'single');
+                    """)
         }
         migrator.registerMigration("v2-event-id") { db in
             try db.execute(sql: "ALTER TABLE events ADD COLUMN event_id TEXT; CREATE UNIQUE INDEX events_event_id ON events(event_id);")
@@ -155,8 +156,11 @@ import Testing
         let logged = try fixture.eventLog.loggedImpressions()
         let loggedValue = logged.reduce(0.0) { $0 + $1.rewards.reduce(0, +) } / Double(logged.count)
         #expect(loggedValue == -1.0 * 20 / 60)
-        let command = try OffPolicyEvaluate.parseAsRoot(["--events", fixture.eventLog.path, "--model", fixture.modelDirectory.path,
-                                                        "--policy", "epsilon-greedy:0.3:10", "--estimator", "all"]) as! OffPolicyEvaluate
+        let command =
+            try OffPolicyEvaluate.parseAsRoot([
+                "--events", fixture.eventLog.path, "--model", fixture.modelDirectory.path,
+                "--policy", "epsilon-greedy:0.3:10", "--estimator", "all",
+            ]) as! OffPolicyEvaluate
         let (result, rounds) = try command.evaluate()
         #expect(result.impressions == 60 && result.loggedValue == loggedValue)
         #expect(rounds.allSatisfy { $0.targetPropensities == $0.loggingPropensities })
@@ -168,16 +172,21 @@ import Testing
         let out = fixture.directory.appendingPathComponent("export", isDirectory: true)
         #expect(commandMessage(ExportEvents.self, ["--events", fixture.eventLog.path, "--out", out.path]) == nil)
         #expect(try LoggedImpression.readJSONLines(from: out.appendingPathComponent("impressions.jsonl")) == logged)
-        let fromFile = try OffPolicyEvaluate.parseAsRoot(["--events", out.path, "--model", fixture.modelDirectory.path,
-                                                         "--policy", "epsilon-greedy:0.3:10", "--estimator", "all"]) as! OffPolicyEvaluate
+        let fromFile =
+            try OffPolicyEvaluate.parseAsRoot([
+                "--events", out.path, "--model", fixture.modelDirectory.path,
+                "--policy", "epsilon-greedy:0.3:10", "--estimator", "all",
+            ]) as! OffPolicyEvaluate
         #expect(try fromFile.evaluate().output.estimates == result.estimates)
         // A deterministic candidate on this log: IPS-type estimates work, with fewer matches.
         #expect(commandMessage(OffPolicyEvaluate.self, ["--events", out.path, "--model", fixture.modelDirectory.path]) == nil)
-        #expect(commandMessage(OffPolicyEvaluate.self, ["--events", out.path, "--model", fixture.modelDirectory.path, "--estimator", "magic"])?
-            .contains("unknown estimator 'magic'") == true)
+        #expect(
+            commandMessage(OffPolicyEvaluate.self, ["--events", out.path, "--model", fixture.modelDirectory.path, "--estimator", "magic"])?
+                .contains("unknown estimator 'magic'") == true)
         let empty = fixture.directory.appendingPathComponent("empty", isDirectory: true)
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
-        #expect(commandMessage(OffPolicyEvaluate.self, ["--events", empty.path, "--model", fixture.modelDirectory.path])?
-            .contains("holds no impressions.jsonl") == true)
+        #expect(
+            commandMessage(OffPolicyEvaluate.self, ["--events", empty.path, "--model", fixture.modelDirectory.path])?
+                .contains("holds no impressions.jsonl") == true)
     }
 }

@@ -6,7 +6,7 @@ import RecRLServer
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close).
@@ -80,8 +80,9 @@ extension TestClient.Response {
 
     /// The control arm of the tutorial's A/B test: a static ranking behind the same API.
     @Test func popularityEngineServesAStaticRanking() async throws {
-        let engine = try PopularityEngine(items: ["i1", "i2", "i3", "i4"], scores: [10, 30, 20, 30],
-                                          rewardScale: RewardScale(minimum: 1, maximum: 5))
+        let engine = try PopularityEngine(
+            items: ["i1", "i2", "i3", "i4"], scores: [10, 30, 20, 30],
+            rewardScale: RewardScale(minimum: 1, maximum: 5))
         #expect(engine.ranking.map(\.item) == ["i2", "i4", "i3", "i1"], "ties keep the given order")
         let top = try engine.recommend(user: "anyone", k: 2, exclude: ["i2"])
         #expect(top.items.map(\.item) == ["i4", "i3"])
@@ -109,8 +110,10 @@ extension TestClient.Response {
         let port = try freeLoopbackPort()
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("recrl")
-        process.arguments = ["serve", "--model", model.path, "--host", "127.0.0.1", "--port", "\(port)",
-                             "--events", events, "--log-level", "error"]
+        process.arguments = [
+            "serve", "--model", model.path, "--host", "127.0.0.1", "--port", "\(port)",
+            "--events", events, "--log-level", "error",
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -50,8 +50,9 @@ import Testing
             #expect(metadata.status == .ok)
             #expect(metadata.object["versions"] as? [String] == ["v1"])
             #expect(try await client.get("/v2/models/test-engine/versions/v1/ready").status == .ok)
-            let infer = try await client.post("/v2/models/test-engine/versions/v1/infer",
-                                              json: #"{"inputs": [{"name": "user", "shape": [1], "datatype": "BYTES", "data": ["u1"]}]}"#)
+            let infer = try await client.post(
+                "/v2/models/test-engine/versions/v1/infer",
+                json: #"{"inputs": [{"name": "user", "shape": [1], "datatype": "BYTES", "data": ["u1"]}]}"#)
             #expect(infer.status == .ok)
             let stale = try await client.get("/v2/models/test-engine/versions/v0")
             #expect(stale.status == .notFound)
@@ -63,9 +64,11 @@ import Testing
         let fixture = try Fixture()
         defer { fixture.cleanUp() }
         try await fixture.server.makeApplication().test(.router) { client in
-            for response in [try await client.get("/v2/models/other"),
-                             try await client.get("/v2/models/other/ready"),
-                             try await client.post("/v2/models/other/infer", json: "{}")] {
+            for response in [
+                try await client.get("/v2/models/other"),
+                try await client.get("/v2/models/other/ready"),
+                try await client.post("/v2/models/other/infer", json: "{}"),
+            ] {
                 #expect(response.status == .notFound)
                 #expect(response.errorMessage == "unknown model 'other'; available: 'test-engine'")
             }
@@ -119,18 +122,28 @@ import Testing
     }
 
     @Test(arguments: [
-        (#"{"inputs": [{"name": "state", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}"#, 422,
-         "state has 3 values; this model needs 4"),
-        (#"{"inputs": [{"name": "state", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3]}]}"#, 400,
-         "field 'inputs[0].data': shape [1, 4] needs 4 numbers, got 3"),
-        (#"{"inputs": [{"name": "state", "shape": [1, 4], "datatype": "INT64", "data": [1, 2, 3, 4]}]}"#, 400,
-         "field 'inputs[0].datatype': input 'state' must have datatype FP32"),
-        (#"{"inputs": [{"name": "pixels", "shape": [1], "datatype": "FP32", "data": [1]}]}"#, 400,
-         "field 'inputs[0].name': unknown input 'pixels'"),
+        (
+            #"{"inputs": [{"name": "state", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}"#, 422,
+            "state has 3 values; this model needs 4"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3]}]}"#, 400,
+            "field 'inputs[0].data': shape [1, 4] needs 4 numbers, got 3"
+        ),
+        (
+            #"{"inputs": [{"name": "state", "shape": [1, 4], "datatype": "INT64", "data": [1, 2, 3, 4]}]}"#, 400,
+            "field 'inputs[0].datatype': input 'state' must have datatype FP32"
+        ),
+        (
+            #"{"inputs": [{"name": "pixels", "shape": [1], "datatype": "FP32", "data": [1]}]}"#, 400,
+            "field 'inputs[0].name': unknown input 'pixels'"
+        ),
         (#"{"inputs": []}"#, 400, "expected exactly one input tensor"),
         (#"{"outputs": []}"#, 400, "missing field 'inputs'"),
-        (#"{"inputs": [{"name": "user", "shape": [1], "datatype": "BYTES", "data": ["u1"]}], "parameters": {"k": 0}}"#, 400,
-         "parameter 'k' must be in 1...1000"),
+        (
+            #"{"inputs": [{"name": "user", "shape": [1], "datatype": "BYTES", "data": ["u1"]}], "parameters": {"k": 0}}"#, 400,
+            "parameter 'k' must be in 1...1000"
+        ),
     ])
     func badInferRequests(body: String, status: Int, message: String) async throws {
         let fixture = try Fixture()

@@ -14,9 +14,10 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
     var recommender = DRRRecommender(lird: lird, seed: seed)
     try recommender.fit(train: data)
     guard let model = recommender.model else { throw DRRError.invalidModel("training produced no model") }
-    var manifest = DRRManifest(policy: recommender.name, configuration: model.configuration, seed: seed,
-                               dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs,
-                               itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+    var manifest = DRRManifest(
+        policy: recommender.name, configuration: model.configuration, seed: seed,
+        dataFingerprint: data.fingerprint, userIDs: data.userMap.rawIDs,
+        itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
     manifest.lird = lird
     let directory = parent.appendingPathComponent(name, isDirectory: true)
     try DRRModelStore.save(model, manifest: manifest, to: directory)
@@ -36,8 +37,9 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
         let engine = try DRREngine(directory: modelDirectory)
         #expect(engine.modelName == "lird")
         let eventLog = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
-        let server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)), eventLog: eventLog,
-                                          configuration: ServerConfiguration(servingPolicy: .deterministic))
+        let server = RecommendationServer(
+            mode: .single(ServedModel(engine: engine, directory: modelDirectory)), eventLog: eventLog,
+            configuration: ServerConfiguration(servingPolicy: .deterministic))
         let (model, _) = try DRRModelStore.load(from: modelDirectory)
         try await server.makeApplication().test(.router) { client in
             // A known user: the list of the model for their (empty) session, whatever k asks beyond K.
@@ -72,9 +74,11 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
             #expect(nextItems.count == K && !nextItems.contains(items[1]))
 
             // KServe V2: users and states both give [batch, K].
-            let byUser = try await client.post("/v2/models/lird/infer", json: #"""
-                {"parameters": {"k": 10}, "inputs": [{"name": "user", "shape": [2], "datatype": "BYTES", "data": ["u2", "u3"]}]}
-                """#)
+            let byUser = try await client.post(
+                "/v2/models/lird/infer",
+                json: #"""
+                    {"parameters": {"k": 10}, "inputs": [{"name": "user", "shape": [2], "datatype": "BYTES", "data": ["u2", "u3"]}]}
+                    """#)
             #expect(byUser.status == .ok)
             let userOutputs = try #require(byUser.object["outputs"] as? [[String: Any]])
             #expect(userOutputs.map { $0["shape"] as? [Int] } == [[2, K], [2, K]])
@@ -83,9 +87,11 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
 
             let width = model.inputSize
             let state = (0..<(2 * width)).map { Float($0 % 7) / 10 }
-            let byState = try await client.post("/v2/models/lird/infer", json: """
-                {"parameters": {"k": 10}, "inputs": [{"name": "state", "shape": [2, \(width)], "datatype": "FP32", "data": \(state)}]}
-                """)
+            let byState = try await client.post(
+                "/v2/models/lird/infer",
+                json: """
+                    {"parameters": {"k": 10}, "inputs": [{"name": "state", "shape": [2, \(width)], "datatype": "FP32", "data": \(state)}]}
+                    """)
             #expect(byState.status == .ok)
             let stateOutputs = try #require(byState.object["outputs"] as? [[String: Any]])
             #expect(stateOutputs.map { $0["shape"] as? [Int] } == [[2, K], [2, K]])

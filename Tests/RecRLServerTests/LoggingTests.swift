@@ -8,9 +8,10 @@ import Testing
 /// `recrl serve --log-format json`: one parseable JSON object per record.
 @Suite struct LoggingTests {
     @Test func jsonLinesCarryTheFixedFieldsAndTheMetadata() throws {
-        let line = JSONLogHandler.line(timestamp: Date(timeIntervalSince1970: 0), level: .warning, label: "recrl.server",
-                                       message: "model reloaded", source: "RecRLServer",
-                                       metadata: ["arm": "single", "level": "spoofed", "path": "/registry/versions/v000002"])
+        let line = JSONLogHandler.line(
+            timestamp: Date(timeIntervalSince1970: 0), level: .warning, label: "recrl.server",
+            message: "model reloaded", source: "RecRLServer",
+            metadata: ["arm": "single", "level": "spoofed", "path": "/registry/versions/v000002"])
         #expect(!line.contains("\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
         #expect(object["ts"] == "1970-01-01T00:00:00.000Z")

@@ -3,7 +3,7 @@ import RecRLServer
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite struct LoopbackHTTPClientTests {

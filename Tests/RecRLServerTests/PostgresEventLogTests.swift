@@ -46,16 +46,22 @@ import Testing
         try await PostgresTest.withScratchDatabase { url in
             let log = try await PostgresEventLog(url: url)
             defer { log.database.close() }
-            let first = try await log.record(FeedbackEvent(user: "ü1, \"quoted\"", item: "i3", reward: 0.5, rating: 4,
-                                                           timestamp: Self.t0, modelVersion: "v1", arm: "control", eventID: "e-1"))
+            let first = try await log.record(
+                FeedbackEvent(
+                    user: "ü1, \"quoted\"", item: "i3", reward: 0.5, rating: 4,
+                    timestamp: Self.t0, modelVersion: "v1", arm: "control", eventID: "e-1"))
             #expect(!first.duplicate)
             let firstID = try #require(first.event.id)
-            let again = try await log.record(FeedbackEvent(user: "other", item: "i9", reward: -1, rating: nil,
-                                                           timestamp: Date(), modelVersion: "v2", arm: "treatment", eventID: "e-1"))
+            let again = try await log.record(
+                FeedbackEvent(
+                    user: "other", item: "i9", reward: -1, rating: nil,
+                    timestamp: Date(), modelVersion: "v2", arm: "treatment", eventID: "e-1"))
             #expect(again.duplicate)
             #expect(again.event == first.event, "a duplicate returns the event stored first")
-            let second = try await log.append(FeedbackEvent(user: "u2", item: "i4", reward: -0.25, rating: nil,
-                                                            timestamp: Self.t0, modelVersion: "v1", arm: "treatment"))
+            let second = try await log.append(
+                FeedbackEvent(
+                    user: "u2", item: "i4", reward: -0.25, rating: nil,
+                    timestamp: Self.t0, modelVersion: "v1", arm: "treatment"))
             #expect(try #require(second.id) > firstID)
             #expect(try await log.count() == 2)
             let all = try await log.events(arm: nil)
@@ -127,16 +133,20 @@ import Testing
             defer { database.close() }
             #expect(try await database.migrate(Array(PostgresEventLog.migrations.prefix(1))) == ["events/v1"])
             try await database.withConnection("old append") { connection in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     SELECT row_id FROM recrl_append_event('u1', 'i1', 1.0, NULL, 0.0, 'v0', 'single', 'old-1')
                     """, logger: .init(label: "test"))
             }
             let log = try await PostgresEventLog(database: database)
             #expect(try await database.migrate(PostgresEventLog.migrations).isEmpty)
-            let new = try await log.append(FeedbackEvent(user: "u2", item: "i2", reward: 1, rating: nil, timestamp: Self.t0,
-                                                         modelVersion: "v1", arm: "single", eventID: "new-1", requestID: "r-1"))
+            let new = try await log.append(
+                FeedbackEvent(
+                    user: "u2", item: "i2", reward: 1, rating: nil, timestamp: Self.t0,
+                    modelVersion: "v1", arm: "single", eventID: "new-1", requestID: "r-1"))
             try await database.withConnection("old append") { connection in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     SELECT row_id FROM recrl_append_event('u3', 'i3', 1.0, NULL, 0.0, 'v0', 'single', 'old-2')
                     """, logger: .init(label: "test"))
             }
@@ -170,8 +180,10 @@ import Testing
                 for w in 0..<writers {
                     group.addTask {
                         for n in 0..<perWriter {
-                            try await log.append(FeedbackEvent(user: "w\(w)", item: "i\(n)", reward: 1, rating: nil,
-                                                               timestamp: Date(), modelVersion: "v", arm: "single", eventID: "\(w)-\(n)"))
+                            try await log.append(
+                                FeedbackEvent(
+                                    user: "w\(w)", item: "i\(n)", reward: 1, rating: nil,
+                                    timestamp: Date(), modelVersion: "v", arm: "single", eventID: "\(w)-\(n)"))
                         }
                     }
                 }

@@ -56,8 +56,9 @@ import Testing
             let log = try await PostgresEventLog(database: database)
             let sessions = try await PostgresSessionStore(database: database)
             func replica() throws -> RecommendationServer {
-                RecommendationServer(mode: .single(ServedModel(engine: try DRREngine(directory: modelDirectory), directory: modelDirectory)),
-                                     eventLog: log, sessions: sessions)
+                RecommendationServer(
+                    mode: .single(ServedModel(engine: try DRREngine(directory: modelDirectory), directory: modelDirectory)),
+                    eventLog: log, sessions: sessions)
             }
             let a = try replica(), b = try replica()
             try await a.makeApplication().test(.router) { clientA in

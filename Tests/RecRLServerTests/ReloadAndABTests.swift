@@ -50,7 +50,7 @@ final class RequestProgress: Sendable {
                 return all
             }
             #expect(versions.flatMap { $0 }.count >= 8 + 20)
-            #expect(versions.flatMap { $0 }.filter { $0 == "v1" }.count >= 8)   // answered by the old model
+            #expect(versions.flatMap { $0 }.filter { $0 == "v1" }.count >= 8)  // answered by the old model
             for seen in versions {
                 #expect(Set(seen).isSubset(of: ["v1", "v2"]))
                 #expect(seen.last == "v2")
@@ -110,14 +110,15 @@ final class RequestProgress: Sendable {
         let treatment = TestEngine(name: "ranker", version: "treatment-v1")
         let log = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
         let server = RecommendationServer(
-            mode: .abTest(control: ServedModel(engine: control), treatment: ServedModel(engine: treatment),
-                          split: 0.5, salt: "exp-1"),
+            mode: .abTest(
+                control: ServedModel(engine: control), treatment: ServedModel(engine: treatment),
+                split: 0.5, salt: "exp-1"),
             eventLog: log)
         let users = (0..<40).map { "user-\($0)" }
         try await server.makeApplication().test(.router) { client in
             for user in users {
                 let expected = ABTest.arm(for: user, split: 0.5, salt: "exp-1").rawValue
-                for _ in 0..<3 {   // sticky: the same arm every time
+                for _ in 0..<3 {  // sticky: the same arm every time
                     let response = try await client.post("/v1/recommend", json: #"{"user": "\#(user)", "k": 2}"#)
                     #expect(response.object["arm"] as? String == expected)
                     #expect(response.object["model_version"] as? String == "\(expected)-v1")
@@ -154,15 +155,19 @@ final class RequestProgress: Sendable {
                 let noise = Double.random(in: -0.5...0.5, using: &rng)
                 let reward = Float((arm == .treatment ? 0.2 : 0) + noise)
                 sum += Double(reward)
-                try await log.append(FeedbackEvent(user: user, item: "i\(e)", reward: reward, rating: nil,
-                                                   timestamp: Date(timeIntervalSince1970: Double(u * 10 + e)),
-                                                   modelVersion: "\(arm.rawValue)-v1", arm: arm.rawValue))
+                try await log.append(
+                    FeedbackEvent(
+                        user: user, item: "i\(e)", reward: reward, rating: nil,
+                        timestamp: Date(timeIntervalSince1970: Double(u * 10 + e)),
+                        modelVersion: "\(arm.rawValue)-v1", arm: arm.rawValue))
             }
             expected[arm]!.append(sum / 5)
         }
         // A single-engine event is ignored by the analysis.
-        try await log.append(FeedbackEvent(user: "x", item: "i0", reward: 100, rating: nil, timestamp: Date(),
-                                           modelVersion: "v0", arm: "single"))
+        try await log.append(
+            FeedbackEvent(
+                user: "x", item: "i0", reward: 100, rating: nil, timestamp: Date(),
+                modelVersion: "v0", arm: "single"))
 
         let report = try log.abTestReport(metric: .reward, unit: .user, seed: 3)
         let direct = try ABTest.analyze(control: expected[.control]!, treatment: expected[.treatment]!, seed: 3)

@@ -81,7 +81,8 @@ import Testing
         defer { Task { await client.shutdown() } }
         let text = try await client.get("/metrics").text
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("recrl_model_info{") }),
-              let range = line.range(of: #"version=""#) else { return nil }
+            let range = line.range(of: #"version=""#)
+        else { return nil }
         return String(line[range.upperBound...].prefix { $0 != "\"" })
     }
 
@@ -99,9 +100,12 @@ import Testing
 
         func startReplica() throws -> (RecrlProcess, Int) {
             let port = try Self.freePort()
-            let replica = try RecrlProcess(["serve", "--registry", registry.directory.path, "--stage", "production", "--poll-interval", "0.2", "--shared-sessions",
-                                            "--port", "\(port)", "--ranking-threads", "1", "--log-level", "warning"],
-                                           environment: environment)
+            let replica = try RecrlProcess(
+                [
+                    "serve", "--registry", registry.directory.path, "--stage", "production", "--poll-interval", "0.2", "--shared-sessions",
+                    "--port", "\(port)", "--ranking-threads", "1", "--log-level", "warning",
+                ],
+                environment: environment)
             return (replica, port)
         }
         let (a, portA) = try startReplica()
@@ -109,10 +113,13 @@ import Testing
         #expect(await Self.waitFor("/v2/health/ready", port: portA), "replica A: \(a.log)")
         #expect(await Self.waitFor("/v2/health/ready", port: portB), "replica B: \(b.log)")
         let learnerPort = try Self.freePort()
-        let learner = try RecrlProcess(["learn", "--model", initialDirectory.path, "--registry", registry.directory.path,
-                                        "--publish-every-updates", "30", "--gate-min-events", "1", "--gate-tolerance", "1",
-                                        "--poll-interval", "0.1", "--port", "\(learnerPort)", "--log-level", "warning"],
-                                       environment: environment)
+        let learner = try RecrlProcess(
+            [
+                "learn", "--model", initialDirectory.path, "--registry", registry.directory.path,
+                "--publish-every-updates", "30", "--gate-min-events", "1", "--gate-tolerance", "1",
+                "--poll-interval", "0.1", "--port", "\(learnerPort)", "--log-level", "warning",
+            ],
+            environment: environment)
         #expect(await Self.waitFor("/v2/health/ready", port: learnerPort), "learner: \(learner.log)")
         let versionA = try await Self.modelVersion(port: portA), versionB = try await Self.modelVersion(port: portB)
 

@@ -69,9 +69,10 @@ import Testing
         var drr = DRRRecommender(configuration: configuration, seed: 3)
         try drr.fit(train: data)
         let model = try #require(drr.model)
-        let manifest = DRRManifest(policy: drr.name, configuration: configuration, seed: 3, dataFingerprint: data.fingerprint,
-                                   userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale,
-                                   itemPopularity: data.itemCounts())
+        let manifest = DRRManifest(
+            policy: drr.name, configuration: configuration, seed: 3, dataFingerprint: data.fingerprint,
+            userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale,
+            itemPopularity: data.itemCounts())
         let modelDirectory = directory.appendingPathComponent("model")
         try DRRModelStore.save(model, manifest: manifest, to: modelDirectory)
         let engine = try DRREngine(directory: modelDirectory)
@@ -79,8 +80,9 @@ import Testing
         #expect(engine.trainingPopularity === reference, "the same model keeps its reference")
         let created = try #require(engine.modelCreatedAt)
         #expect(abs(created.timeIntervalSinceNow) < 600)
-        let server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
-                                          eventLog: try EventLog(path: directory.appendingPathComponent("events.sqlite").path))
+        let server = RecommendationServer(
+            mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
+            eventLog: try EventLog(path: directory.appendingPathComponent("events.sqlite").path))
         let psiSeries = #"recrl_served_items_psi{arm="single",model="drr-ave"}"#
         try await server.makeApplication().test(.router) { client in
             var counts = [Int](repeating: 0, count: reference.bucketCount)

@@ -43,7 +43,7 @@ final class TestEngine: RecommendationEngine {
 
     func recommend(user: String, k: Int, exclude: Set<String>) throws -> Recommendation {
         while holdRecommends.withLock({ $0 }) { Thread.sleep(forTimeInterval: 0.005) }
-        let snapshot = model.withLock { $0 }   // a request works on one model from start to end
+        let snapshot = model.withLock { $0 }  // a request works on one model from start to end
         let candidates: [String] = items.filter { !exclude.contains($0) }
         let scored: [ScoredItem] = candidates.map { item in
             ScoredItem(item: item, score: Self.score(user: user, item: item, offset: snapshot.offset))
@@ -58,7 +58,9 @@ final class TestEngine: RecommendationEngine {
 
     func observe(user: String, item: String, reward: Float) throws {
         guard items.contains(item) else { throw RequestError.notFound("unknown item '\(item)'") }
-        counters.withLock { $0.updates += 1; $0.replay = min($0.replay + 1, 100) }
+        counters.withLock {
+            $0.updates += 1; $0.replay = min($0.replay + 1, 100)
+        }
     }
 
     func rewardForRating(_ rating: Float) -> Float { (rating - 3) / 2 }

@@ -31,8 +31,9 @@ struct Fixture {
         engine = TestEngine(reloadDelay: reloadDelay)
         eventLog = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
         let modelDirectory = try makeModelDirectory(in: directory, version: "v1")
-        server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
-                                      eventLog: eventLog, configuration: configuration)
+        server = RecommendationServer(
+            mode: .single(ServedModel(engine: engine, directory: modelDirectory)),
+            eventLog: eventLog, configuration: configuration)
     }
 
     var eventLogPath: String { directory.appendingPathComponent("events.sqlite").path }
@@ -45,8 +46,9 @@ struct Fixture {
 extension TestClientProtocol {
     /// Sends `json` (a JSON text) with a JSON content type.
     func post(_ uri: String, json: String) async throws -> TestResponse {
-        try await execute(uri: uri, method: .post, headers: [.contentType: "application/json"],
-                          body: ByteBuffer(string: json))
+        try await execute(
+            uri: uri, method: .post, headers: [.contentType: "application/json"],
+            body: ByteBuffer(string: json))
     }
 
     func get(_ uri: String) async throws -> TestResponse {

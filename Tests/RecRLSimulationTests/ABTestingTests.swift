@@ -62,8 +62,9 @@ final class ABTestingTests: XCTestCase {
         XCTAssertEqual(ABTest.regularizedIncompleteBeta(x: 0, a: 2, b: 3), 0)
         XCTAssertEqual(ABTest.regularizedIncompleteBeta(x: 1, a: 2, b: 3), 1)
         // Symmetry I_x(a, b) = 1 − I_{1−x}(b, a).
-        XCTAssertEqual(ABTest.regularizedIncompleteBeta(x: 0.37, a: 3.2, b: 1.7),
-                       1 - ABTest.regularizedIncompleteBeta(x: 0.63, a: 1.7, b: 3.2), accuracy: 1e-13)
+        XCTAssertEqual(
+            ABTest.regularizedIncompleteBeta(x: 0.37, a: 3.2, b: 1.7),
+            1 - ABTest.regularizedIncompleteBeta(x: 0.63, a: 1.7, b: 3.2), accuracy: 1e-13)
     }
 
     func testStudentTAgainstScipy() {
@@ -92,7 +93,7 @@ final class ABTestingTests: XCTestCase {
         let c = ABTest.Summary(of: control), t = ABTest.Summary(of: treatment)
         XCTAssertEqual(c.count, 8)
         XCTAssertEqual(c.mean, 3.3625, accuracy: 1e-12)
-        XCTAssertEqual(c.variance, 0.19982142857142854, accuracy: 1e-12)   // np.var(ddof=1)
+        XCTAssertEqual(c.variance, 0.19982142857142854, accuracy: 1e-12)  // np.var(ddof=1)
         XCTAssertEqual(t.mean, 4.15, accuracy: 1e-12)
         XCTAssertEqual(t.variance, 0.15833333333333327, accuracy: 1e-12)
         let result = try ABTest.welchTTest(control: c, treatment: t)
@@ -107,15 +108,17 @@ final class ABTestingTests: XCTestCase {
         XCTAssertEqual(report.arms[0].std, 0.19982142857142854.squareRoot(), accuracy: 1e-12)
         XCTAssertLessThan(report.ciLow, report.difference)
         XCTAssertGreaterThan(report.ciHigh, report.difference)
-        XCTAssertGreaterThan(report.ciLow, 0)   // significant difference: interval excludes 0
+        XCTAssertGreaterThan(report.ciLow, 0)  // significant difference: interval excludes 0
     }
 
     func testWelchUnequalSizesAgainstScipy() throws {
         // numpy.random.default_rng(3): a = round(normal(10, 2, 12), 2), b = round(normal(11, 5, 30), 2);
         // stats.ttest_ind(b, a, equal_var=False) -> 1.0314847186822191 0.31032688333196623 30.872911440059212
         let a = [14.08, 4.89, 10.84, 8.86, 9.09, 9.57, 5.96, 9.54, 8.27, 16.65, 10.45, 9.29]
-        let b = [9.59, 7.66, 5.72, 9.05, 13.41, 9.81, 15.79, 10.0, 11.12, 18.73, 13.73, 8.47, 10.09, 13.7, 20.68,
-                 9.65, 9.78, 16.01, 6.57, 9.54, 15.41, 13.9, 11.46, 14.35, -3.14, 16.11, 6.2, 2.66, 12.38, 14.5]
+        let b = [
+            9.59, 7.66, 5.72, 9.05, 13.41, 9.81, 15.79, 10.0, 11.12, 18.73, 13.73, 8.47, 10.09, 13.7, 20.68,
+            9.65, 9.78, 16.01, 6.57, 9.54, 15.41, 13.9, 11.46, 14.35, -3.14, 16.11, 6.2, 2.66, 12.38, 14.5,
+        ]
         let report = try ABTest.analyze(control: a, treatment: b, seed: 3)
         XCTAssertEqual(report.t, 1.0314847186822191, accuracy: 1e-10)
         XCTAssertEqual(report.df, 30.872911440059212, accuracy: 1e-9)
@@ -149,8 +152,9 @@ final class ABTestingTests: XCTestCase {
             let control = (0..<80).map { _ in 1 + Double(data.nextNormalFloat()) }
             let treatment = (0..<80).map { _ in 1.3 + 1.5 * Double(data.nextNormalFloat()) }
             var rng = Xoshiro256StarStar(seed: UInt64(e))
-            let ci = ABTest.bootstrapDifferenceInterval(control: control, treatment: treatment,
-                                                        resamples: 400, using: &rng)
+            let ci = ABTest.bootstrapDifferenceInterval(
+                control: control, treatment: treatment,
+                resamples: 400, using: &rng)
             XCTAssertLessThan(ci.low, ci.high)
             if ci.low <= 0.3 && 0.3 <= ci.high { covered += 1 }
         }
@@ -182,8 +186,10 @@ final class ABTestingTests: XCTestCase {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)
-        for key in ["\"arms\"", "\"ci_high\"", "\"ci_low\"", "\"df\"", "\"difference\"", "\"p_value\"", "\"significant\"",
-                    "\"t\"", "\"name\"", "\"n\"", "\"mean\"", "\"std\""] {
+        for key in [
+            "\"arms\"", "\"ci_high\"", "\"ci_low\"", "\"df\"", "\"difference\"", "\"p_value\"", "\"significant\"",
+            "\"t\"", "\"name\"", "\"n\"", "\"mean\"", "\"std\"",
+        ] {
             XCTAssertTrue(json.contains(key), "missing \(key) in \(json)")
         }
         XCTAssertEqual(try JSONDecoder().decode(ABTestReport.self, from: Data(json.utf8)), report)

@@ -7,9 +7,11 @@ final class SyntheticLogTests: XCTestCase {
 
     static let small = SyntheticWorld.Configuration(users: 200, items: 500)
 
-    static func log(worldSeed: UInt64, logSeed: UInt64, policy: LoggingPolicy = .noisyPopularity(epsilon: 0.3),
-                    configuration: SyntheticWorld.Configuration = small,
-                    sessions: Int = 5, length: Int = 10) -> SyntheticLog {
+    static func log(
+        worldSeed: UInt64, logSeed: UInt64, policy: LoggingPolicy = .noisyPopularity(epsilon: 0.3),
+        configuration: SyntheticWorld.Configuration = small,
+        sessions: Int = 5, length: Int = 10
+    ) -> SyntheticLog {
         var world = SyntheticWorld(configuration: configuration, seed: worldSeed)
         var rng = Xoshiro256StarStar(seed: logSeed)
         return world.generateLog(policy: policy, sessionsPerUser: sessions, sessionLength: length, using: &rng)
@@ -102,12 +104,21 @@ final class SyntheticLogTests: XCTestCase {
                 if c == "\"" {
                     if let n = chars.next() {
                         if n == "\"" { field.append("\"") } else { quoted = false; pending = n }
-                    } else { quoted = false }
-                } else { field.append(c) }
-            } else if c == "\"" { quoted = true }
-            else if c == "," { row.append(field); field = "" }
-            else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
-            else { field.append(c) }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                row.append(field); field = ""
+            } else if c == "\n" {
+                row.append(field); rows.append(row); row = []; field = ""
+            } else {
+                field.append(c)
+            }
         }
         if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
         return rows
@@ -156,7 +167,7 @@ final class SyntheticLogTests: XCTestCase {
         XCTAssertEqual(log.itemCategories.count, 1000)
         XCTAssertEqual(Set(log.interactions.map(\.user)).count, 500)
         #if !DEBUG
-        XCTAssertLessThan(seconds, 1.0)
+            XCTAssertLessThan(seconds, 1.0)
         #endif
     }
 }

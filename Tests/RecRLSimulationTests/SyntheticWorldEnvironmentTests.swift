@@ -10,8 +10,10 @@ final class SyntheticWorldEnvironmentTests: XCTestCase {
     func testPassesTheConformanceSuite() {
         XCTAssertEqual(EnvironmentConformance.check(SyntheticWorld(configuration: Self.small, seed: 1)), [])
         let short = SyntheticWorld.EpisodeConfiguration(historyLength: 3, maxEpisodeSteps: 7)
-        XCTAssertEqual(EnvironmentConformance.check(SyntheticWorld(configuration: Self.small, episodeConfiguration: short, seed: 2),
-                                                    seed: 9, episodes: 5), [])
+        XCTAssertEqual(
+            EnvironmentConformance.check(
+                SyntheticWorld(configuration: Self.small, episodeConfiguration: short, seed: 2),
+                seed: 9, episodes: 5), [])
     }
 
     func testSpecsFollowTheDimensionAndHistoryLength() {
@@ -104,8 +106,9 @@ final class SyntheticWorldEnvironmentTests: XCTestCase {
         var rng = Xoshiro256StarStar(seed: 3)
         _ = world.reset(seed: 1)
         for _ in 0..<300 { _ = world.step(world.actionSpec.sample(using: &rng)) }
-        XCTAssertNotEqual((0..<30).map { world.trueTaste(user: $0) }, (0..<30).map { built.trueTaste(user: $0) },
-                          "300 steps of drift moved some taste")
+        XCTAssertNotEqual(
+            (0..<30).map { world.trueTaste(user: $0) }, (0..<30).map { built.trueTaste(user: $0) },
+            "300 steps of drift moved some taste")
         let first = world.reset(seed: 1)
         XCTAssertEqual((0..<30).map { world.trueTaste(user: $0) }, (0..<30).map { built.trueTaste(user: $0) })
         XCTAssertEqual((0..<30).map { world.trueFatigue(user: $0) }, [[Float]](repeating: [Float](repeating: 0, count: 10), count: 30))
@@ -159,7 +162,8 @@ final class SyntheticWorldEnvironmentTests: XCTestCase {
         var random = EnvironmentLoop(environment: world, agent: RandomActor(spec: world.actionSpec, rng: Xoshiro256StarStar(seed: 2)))
         let randomEpisodes = random.run(steps: 400, seed: 3)
         func perStep(_ e: [EpisodeStatistics]) -> Float { e.map(\.episodeReturn).reduce(0, +) / Float(e.map(\.length).reduce(0, +)) }
-        XCTAssertGreaterThan(perStep(episodes), perStep(randomEpisodes) + 0.1,
-                             "more of the same \(perStep(episodes)), random \(perStep(randomEpisodes))")
+        XCTAssertGreaterThan(
+            perStep(episodes), perStep(randomEpisodes) + 0.1,
+            "more of the same \(perStep(episodes)), random \(perStep(randomEpisodes))")
     }
 }

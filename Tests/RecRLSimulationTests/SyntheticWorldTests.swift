@@ -38,8 +38,9 @@ final class SyntheticWorldTests: XCTestCase {
         for step in 0..<200 {
             let user = step % 50, item = (step * 37) % 200
             XCTAssertEqual(wa.respond(user: user, item: item), wb.respond(user: user, item: item))
-            XCTAssertEqual(wa.respond(user: user, slate: [item, (item + 1) % 200, (item + 2) % 200]),
-                           wb.respond(user: user, slate: [item, (item + 1) % 200, (item + 2) % 200]))
+            XCTAssertEqual(
+                wa.respond(user: user, slate: [item, (item + 1) % 200, (item + 2) % 200]),
+                wb.respond(user: user, slate: [item, (item + 1) % 200, (item + 2) % 200]))
         }
         XCTAssertEqual(wa.trueTaste(user: 3), wb.trueTaste(user: 3))
         XCTAssertEqual(wa.trueFatigue(user: 3), wb.trueFatigue(user: 3))
@@ -240,8 +241,9 @@ final class SyntheticWorldTests: XCTestCase {
                 if f.left { break }
             }
         }
-        XCTAssertGreaterThan(Double(diversePositives), 1.4 * Double(greedyPositives),
-                             "diverse \(diversePositives) vs greedy \(greedyPositives)")
+        XCTAssertGreaterThan(
+            Double(diversePositives), 1.4 * Double(greedyPositives),
+            "diverse \(diversePositives) vs greedy \(greedyPositives)")
         // Both start with the same (best) item, so the immediate reward is the same.
         XCTAssertEqual(Double(greedyFirst), Double(diverseFirst), accuracy: 15)
     }
@@ -277,14 +279,14 @@ final class SyntheticWorldTests: XCTestCase {
 
     func testSlateStopsWhenUserLeaves() {
         var config = SyntheticWorld.Configuration(users: 20, items: 200)
-        config.baseLeaveProbability = 1   // leave after the first examined item
+        config.baseLeaveProbability = 1  // leave after the first examined item
         config.continueProbability = 1
         var world = SyntheticWorld(configuration: config, seed: 2)
         let feedback = world.respond(user: 3, slate: [1, 2, 3, 4])
         XCTAssertEqual(feedback.map(\.examined), [true, false, false, false])
         XCTAssertTrue(feedback[0].left)
         XCTAssertFalse(world.isInSession(user: 3))
-        _ = world.respond(user: 3, item: 5)   // starts a new session implicitly
+        _ = world.respond(user: 3, item: 5)  // starts a new session implicitly
         world.startSession(user: 4)
         XCTAssertTrue(world.isInSession(user: 4))
     }

@@ -99,10 +99,11 @@ final class ElementwiseKernelTests: XCTestCase {
                         v.withUnsafeMutableBufferPointer { vp in
                             t.withUnsafeMutableBufferPointer { tp in
                                 g.withUnsafeBufferPointer { gp in
-                                    UnsafeKernels.adamStep(parameters: pp.baseAddress! + start, gradient: gp.baseAddress! + start,
-                                                           firstMoment: mp.baseAddress! + start, secondMoment: vp.baseAddress! + start,
-                                                           count: count, beta1: b1, beta2: b2, learningRate: lr, epsilon: eps,
-                                                           softUpdateTarget: tp.baseAddress! + start, tau: tau)
+                                    UnsafeKernels.adamStep(
+                                        parameters: pp.baseAddress! + start, gradient: gp.baseAddress! + start,
+                                        firstMoment: mp.baseAddress! + start, secondMoment: vp.baseAddress! + start,
+                                        count: count, beta1: b1, beta2: b2, learningRate: lr, epsilon: eps,
+                                        softUpdateTarget: tp.baseAddress! + start, tau: tau)
                                 }
                             }
                         }
@@ -152,8 +153,9 @@ final class SoftmaxCrossEntropyKernelTests: XCTestCase {
     func kernel(_ z: inout [Float], rows: Int, columns: Int, targets: [Int32], scale: Float) -> Float {
         z.withUnsafeMutableBufferPointer { p in
             targets.withUnsafeBufferPointer { t in
-                UnsafeKernels.softmaxCrossEntropy(p.baseAddress!, rows: rows, columns: columns, ld: columns,
-                                                  targets: t.baseAddress!, scale: scale)
+                UnsafeKernels.softmaxCrossEntropy(
+                    p.baseAddress!, rows: rows, columns: columns, ld: columns,
+                    targets: t.baseAddress!, scale: scale)
             }
         }
     }

@@ -17,14 +17,17 @@ final class GEMMKernelBuildTests: XCTestCase {
     }
 
     /// One product on row-major buffers with padded strides; returns C including the padding.
-    func product(kernel: Int32, _ ta: Bool, _ tb: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
-                 a: [Float], lda: Int, b: [Float], ldb: Int, c: [Float], ldc: Int) -> (ran: Bool, c: [Float]) {
+    func product(
+        kernel: Int32, _ ta: Bool, _ tb: Bool, m: Int, n: Int, k: Int, alpha: Float, beta: Float,
+        a: [Float], lda: Int, b: [Float], ldb: Int, c: [Float], ldc: Int
+    ) -> (ran: Bool, c: [Float]) {
         var c = c
         let ran = a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    recrl_sgemm(kernel, ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, pa.baseAddress, lda,
-                                pb.baseAddress, ldb, beta, pc.baseAddress, ldc)
+                    recrl_sgemm(
+                        kernel, ta ? 1 : 0, tb ? 1 : 0, m, n, k, alpha, pa.baseAddress, lda,
+                        pb.baseAddress, ldb, beta, pc.baseAddress, ldc)
                 }
             }
         }
@@ -37,11 +40,13 @@ final class GEMMKernelBuildTests: XCTestCase {
     func testEachBuildMatchesNaiveProduct() throws {
         let builds = expectedBuilds()
         #if arch(x86_64)
-        XCTAssertEqual(recrl_sgemm_best_kernel(), builds.last?.kernel ?? Int32(RECRL_SGEMM_NONE))
+            XCTAssertEqual(recrl_sgemm_best_kernel(), builds.last?.kernel ?? Int32(RECRL_SGEMM_NONE))
         #endif
         var rng = testRNG(31)
-        let shapes = [(6, 8, 16), (7, 9, 17), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
-                      (20, 513, 224), (9, 20, 530), (64, 300, 100), (61, 40, 300)]
+        let shapes = [
+            (6, 8, 16), (7, 9, 17), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
+            (20, 513, 224), (9, 20, 530), (64, 300, 100), (61, 40, 300),
+        ]
         for (name, kernel) in builds {
             for (m, k, n) in shapes {
                 for ta in [false, true] {
@@ -51,8 +56,9 @@ final class GEMMKernelBuildTests: XCTestCase {
                             let a = (0..<(ta ? k : m) * lda).map { _ in rng.nextNormalFloat() }
                             let b = (0..<(tb ? n : k) * ldb).map { _ in rng.nextNormalFloat() }
                             let c0 = (0..<m * ldc).map { i in beta == 0 && i % 7 == 0 ? Float.nan : rng.nextNormalFloat() }
-                            let (ran, c) = product(kernel: kernel, ta, tb, m: m, n: n, k: k, alpha: alpha, beta: beta,
-                                                   a: a, lda: lda, b: b, ldb: ldb, c: c0, ldc: ldc)
+                            let (ran, c) = product(
+                                kernel: kernel, ta, tb, m: m, n: n, k: k, alpha: alpha, beta: beta,
+                                a: a, lda: lda, b: b, ldb: ldb, c: c0, ldc: ldc)
                             let what = "\(name) m\(m) k\(k) n\(n) ta \(ta) tb \(tb) alpha \(alpha) beta \(beta)"
                             XCTAssertTrue(ran, what)
                             var worst = 0.0
@@ -83,30 +89,42 @@ final class GEMMKernelBuildTests: XCTestCase {
     func testRowAndColumnSplitsGiveTheSameBits() {
         var rng = testRNG(32)
         for (name, kernel) in expectedBuilds() {
-            for (m, k, n, ta, tb) in [(64, 300, 256, false, false), (300, 64, 256, true, false), (64, 256, 300, false, true),
-                                      (50, 530, 270, false, false)] {
+            for (m, k, n, ta, tb) in [
+                (64, 300, 256, false, false), (300, 64, 256, true, false), (64, 256, 300, false, true),
+                (50, 530, 270, false, false),
+            ] {
                 let lda = ta ? m : k, ldb = tb ? k : n
                 let a = (0..<(ta ? k : m) * lda).map { _ in rng.nextNormalFloat() }
                 let b = (0..<(tb ? n : k) * ldb).map { _ in rng.nextNormalFloat() }
                 let zero = [Float](repeating: 0, count: m * n)
-                let whole = product(kernel: kernel, ta, tb, m: m, n: n, k: k, alpha: 1, beta: 0,
-                                    a: a, lda: lda, b: b, ldb: ldb, c: zero, ldc: n).c
+                let whole = product(
+                    kernel: kernel, ta, tb, m: m, n: n, k: k, alpha: 1, beta: 0,
+                    a: a, lda: lda, b: b, ldb: ldb, c: zero, ldc: n
+                ).c
                 for cut in [1, 5, 6, 8, 31, m / 2] where cut < m {
                     // Rows [cut, m): op(A) starts `cut` rows later.
-                    let top = product(kernel: kernel, ta, tb, m: cut, n: n, k: k, alpha: 1, beta: 0,
-                                      a: a, lda: lda, b: b, ldb: ldb, c: zero, ldc: n).c
+                    let top = product(
+                        kernel: kernel, ta, tb, m: cut, n: n, k: k, alpha: 1, beta: 0,
+                        a: a, lda: lda, b: b, ldb: ldb, c: zero, ldc: n
+                    ).c
                     let shift = ta ? cut : cut * lda
-                    let bottom = product(kernel: kernel, ta, tb, m: m - cut, n: n, k: k, alpha: 1, beta: 0,
-                                         a: Array(a[shift...]), lda: lda, b: b, ldb: ldb, c: zero, ldc: n).c
+                    let bottom = product(
+                        kernel: kernel, ta, tb, m: m - cut, n: n, k: k, alpha: 1, beta: 0,
+                        a: Array(a[shift...]), lda: lda, b: b, ldb: ldb, c: zero, ldc: n
+                    ).c
                     let split = Array(top[0..<cut * n]) + Array(bottom[0..<(m - cut) * n])
                     XCTAssertEqual(split.map(\.bitPattern), whole.map(\.bitPattern), "\(name) rows at \(cut): m\(m) k\(k) n\(n)")
                 }
                 for cut in [16, 48, 112, 128] where cut < n {
-                    let left = product(kernel: kernel, ta, tb, m: m, n: cut, k: k, alpha: 1, beta: 0,
-                                       a: a, lda: lda, b: b, ldb: ldb, c: zero, ldc: n).c
+                    let left = product(
+                        kernel: kernel, ta, tb, m: m, n: cut, k: k, alpha: 1, beta: 0,
+                        a: a, lda: lda, b: b, ldb: ldb, c: zero, ldc: n
+                    ).c
                     let shift = tb ? cut * ldb : cut
-                    let right = product(kernel: kernel, ta, tb, m: m, n: n - cut, k: k, alpha: 1, beta: 0,
-                                        a: a, lda: lda, b: Array(b[shift...]), ldb: ldb, c: zero, ldc: n).c
+                    let right = product(
+                        kernel: kernel, ta, tb, m: m, n: n - cut, k: k, alpha: 1, beta: 0,
+                        a: a, lda: lda, b: Array(b[shift...]), ldb: ldb, c: zero, ldc: n
+                    ).c
                     var split = left
                     for i in 0..<m { for j in cut..<n { split[i * n + j] = right[i * n + j - cut] } }
                     XCTAssertEqual(split.map(\.bitPattern), whole.map(\.bitPattern), "\(name) columns at \(cut): m\(m) k\(k) n\(n)")
@@ -141,8 +159,11 @@ final class CPUFamilyTests: XCTestCase {
         let family = try XCTUnwrap(field("cpu family").flatMap { Int($0) })
         let host = CPUProfile.host
         XCTAssertEqual(host.vendor, vendor == "AuthenticAMD" ? .amd : vendor == "GenuineIntel" ? .intel : .other, "\(vendor)")
-        XCTAssertEqual(Int(recrl_cpu_vendor()), vendor == "AuthenticAMD" ? Int(RECRL_CPU_VENDOR_AMD)
-                           : vendor == "GenuineIntel" ? Int(RECRL_CPU_VENDOR_INTEL) : Int(RECRL_CPU_VENDOR_OTHER))
+        XCTAssertEqual(
+            Int(recrl_cpu_vendor()),
+            vendor == "AuthenticAMD"
+                ? Int(RECRL_CPU_VENDOR_AMD)
+                : vendor == "GenuineIntel" ? Int(RECRL_CPU_VENDOR_INTEL) : Int(RECRL_CPU_VENDOR_OTHER))
         XCTAssertEqual(host.family, family, "\(vendor) family \(family)")
         XCTAssertEqual(host.features.contains(.avx2), recrlCPUHas("avx2"))
         XCTAssertEqual(host.features.contains(.fma), recrlCPUHas("fma"))

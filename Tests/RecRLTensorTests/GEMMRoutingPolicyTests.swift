@@ -67,10 +67,12 @@ final class GEMMRoutingPolicyTests: XCTestCase {
     /// column count up to 4096: AVX-512 `⌈n/32⌉·320 ≤ 11n`, AVX2 `⌈n/16⌉·128 ≤ 9n`.
     func testColumnPaddingRuleMatchesIntegerRule() {
         for n in 1...4096 {
-            XCTAssertEqual(GEMMRoutingPolicy.recrlAVX512.ownKernelServes(transposeB: false, m: 64, n: n, k: 64),
-                           n >= 32 && (n + 31) / 32 * 320 <= n * 11, "AVX-512, n = \(n)")
-            XCTAssertEqual(GEMMRoutingPolicy.recrlAVX2.ownKernelServes(transposeB: false, m: 64, n: n, k: 64),
-                           n >= 16 && (n + 15) / 16 * 128 <= n * 9, "AVX2, n = \(n)")
+            XCTAssertEqual(
+                GEMMRoutingPolicy.recrlAVX512.ownKernelServes(transposeB: false, m: 64, n: n, k: 64),
+                n >= 32 && (n + 31) / 32 * 320 <= n * 11, "AVX-512, n = \(n)")
+            XCTAssertEqual(
+                GEMMRoutingPolicy.recrlAVX2.ownKernelServes(transposeB: false, m: 64, n: n, k: 64),
+                n >= 16 && (n + 15) / 16 * 128 <= n * 9, "AVX2, n = \(n)")
             XCTAssertEqual(GEMMRoutingPolicy.recrlAVX512FullWidth.ownKernelServes(transposeB: true, m: 64, n: n, k: 63), n >= 16)
             XCTAssertFalse(GEMMRoutingPolicy.openBLASOnly.ownKernelServes(transposeB: false, m: 64, n: n, k: 64))
         }
@@ -86,8 +88,9 @@ final class GEMMRoutingPolicyTests: XCTestCase {
         XCTAssertEqual(unknown.warning, "RECRL_GEMM=avx1024 is not one of openblas, avx2; using the default kernel")
         XCTAssertNil(GEMMRoutingPolicy.fromEnvironment("openblas", profile: zen4).warning)
         // An explicit policy accepts only RecRL's builds as its own kernel.
-        let odd = GEMMRoutingPolicy(ownKernel: .openBLAS, minimumRows: 1, minimumDepth: 1, minimumColumns: 1, columnBlock: 1,
-                                    maximumColumnPadding: .infinity, maximumWork: nil, transposedBDepthMultiple: 1)
+        let odd = GEMMRoutingPolicy(
+            ownKernel: .openBLAS, minimumRows: 1, minimumDepth: 1, minimumColumns: 1, columnBlock: 1,
+            maximumColumnPadding: .infinity, maximumWork: nil, transposedBDepthMultiple: 1)
         XCTAssertNil(odd.ownKernel)
     }
 
@@ -131,8 +134,7 @@ final class GEMMRoutingPolicyTests: XCTestCase {
         let policies: [GEMMRoutingPolicy] = [.openBLASOnly, .recrlAVX2, .recrlAVX512, .recrlAVX512FullWidth]
         DispatchQueue.concurrentPerform(iterations: 4) { i in
             for j in 0..<500 {
-                if i == 0 { BLASRuntime.gemmRoutingPolicy = policies[j % policies.count] }
-                else { XCTAssert(policies.contains(BLASRuntime.gemmRoutingPolicy)) }
+                if i == 0 { BLASRuntime.gemmRoutingPolicy = policies[j % policies.count] } else { XCTAssert(policies.contains(BLASRuntime.gemmRoutingPolicy)) }
             }
         }
     }

@@ -40,8 +40,9 @@ final class LinearAlgebraTests: XCTestCase {
     /// Products whose output width leaves 1…8 columns after 16-wide blocks take the
     /// GEMM + GEMV path (see `rawSgemm`): same answers, alpha and beta included.
     func testMatmulNarrowTailColumnsAllTransposes() {
-        checkAllTransposesAgainstNaive([(64, 256, 1), (16, 32, 4), (9, 40, 20), (5, 33, 24), (3, 64, 8), (7, 50, 9), (31, 17, 17)],
-                                       seed: 12)
+        checkAllTransposesAgainstNaive(
+            [(64, 256, 1), (16, 32, 4), (9, 40, 20), (5, 33, 24), (3, 64, 8), (7, 50, 9), (31, 17, 17)],
+            seed: 12)
     }
 
     /// `matmul` against the naive product for each shape `(m, k, n)` and transpose: into a
@@ -61,8 +62,9 @@ final class LinearAlgebraTests: XCTestCase {
                     matmul(a, b, transposeA: ta, transposeB: tb, into: &c, alpha: 2, beta: -0.5)
                     var expected = reference
                     for i in 0..<expected.count { expected[flat: i] = 2 * reference[flat: i] - 0.5 }
-                    assertClose(c, expected, absolute: 2e-4, relative: 1e-4, "alpha/beta m\(m) k\(k) n\(n) ta \(ta) tb \(tb)",
-                                file: file, line: line)
+                    assertClose(
+                        c, expected, absolute: 2e-4, relative: 1e-4, "alpha/beta m\(m) k\(k) n\(n) ta \(ta) tb \(tb)",
+                        file: file, line: line)
                 }
             }
         }
@@ -77,16 +79,19 @@ final class LinearAlgebraTests: XCTestCase {
         BLASRuntime.setThreadCount(1)
         defer { BLASRuntime.setThreadCount(threads) }
         var rng = testRNG(13)
-        let cases: [(Int, Int, Int, Bool, Bool)] = [(64, 256, 1, false, false), (256, 64, 1, true, false), (16, 32, 4, false, true),
-                                                    (64, 256, 256, false, false), (64, 300, 256, false, true)]
+        let cases: [(Int, Int, Int, Bool, Bool)] = [
+            (64, 256, 1, false, false), (256, 64, 1, true, false), (16, 32, 4, false, true),
+            (64, 256, 256, false, false), (64, 300, 256, false, true),
+        ]
         for (m, k, n, ta, tb) in cases {
             let a = Tensor(randomNormal: ta ? [k, m] : [m, k], using: &rng)
             let b = Tensor(randomNormal: tb ? [n, k] : [k, n], using: &rng)
             var out = Tensor(zeros: [m, n])
             matmul(a, b, transposeA: ta, transposeB: tb, into: &out)
-            let allocations = try XCTUnwrap(countAllocations {
-                for _ in 0..<5 { matmul(a, b, transposeA: ta, transposeB: tb, into: &out) }
-            }, "allocation counter unavailable on this platform")
+            let allocations = try XCTUnwrap(
+                countAllocations {
+                    for _ in 0..<5 { matmul(a, b, transposeA: ta, transposeB: tb, into: &out) }
+                }, "allocation counter unavailable on this platform")
             XCTAssertEqual(allocations, 0, "m\(m) k\(k) n\(n) ta \(ta) tb \(tb) on BLAS core \(BLASRuntime.coreName)")
         }
     }
@@ -110,8 +115,11 @@ final class LinearAlgebraTests: XCTestCase {
         XCTAssertEqual(BLASRuntime.gemmKernel(transposeB: false, m: 64, n: 256, k: 256), BLASRuntime.gemmKernel)
         // (m, k, n): partial 8-row blocks, a 10-column and an 18-column last block, more than one
         // 256-deep and 512-wide block, depths that are not multiples of 16 (B transposed: OpenBLAS).
-        checkAllTransposesAgainstNaive([(8, 16, 32), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
-                                        (20, 513, 224), (9, 20, 530), (64, 300, 100)], seed: 14)
+        checkAllTransposesAgainstNaive(
+            [
+                (8, 16, 32), (13, 48, 330), (37, 272, 64), (100, 64, 160), (4, 608, 96),
+                (20, 513, 224), (9, 20, 530), (64, 300, 100),
+            ], seed: 14)
     }
 
     /// Depth-1 products (a rank-1 update; the input gradient of an `H → 1` head) take their own
@@ -127,8 +135,9 @@ final class LinearAlgebraTests: XCTestCase {
                 let lda = ta ? 21 : 3, ldb = tb ? 4 : 36
                 var c = [Float](repeating: 9, count: 10 * 12)
                 c.withUnsafeMutableBufferPointer { pc in
-                    UnsafeKernels.gemm(transposeA: ta, transposeB: tb, m: 7, n: 9, k: 1, alpha: alpha,
-                                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: pc.baseAddress! + 12 + 2, ldc: 12)
+                    UnsafeKernels.gemm(
+                        transposeA: ta, transposeB: tb, m: 7, n: 9, k: 1, alpha: alpha,
+                        a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: pc.baseAddress! + 12 + 2, ldc: 12)
                 }
                 for r in 0..<10 {
                     for col in 0..<12 {
@@ -164,9 +173,10 @@ final class LinearAlgebraTests: XCTestCase {
         big.withUnsafeBufferPointer { pa in
             other.withUnsafeBufferPointer { pb in
                 c.withUnsafeMutableBufferPointer { pc in
-                    UnsafeKernels.gemm(transposeA: false, transposeB: false, m: m, n: n, k: k,
-                                       a: pa.baseAddress! + 3 * 200 + 5, lda: 200, b: pb.baseAddress! + 7 * 250 + 11, ldb: 250,
-                                       c: pc.baseAddress! + 2 * 130 + 9, ldc: 130)
+                    UnsafeKernels.gemm(
+                        transposeA: false, transposeB: false, m: m, n: n, k: k,
+                        a: pa.baseAddress! + 3 * 200 + 5, lda: 200, b: pb.baseAddress! + 7 * 250 + 11, ldb: 250,
+                        c: pc.baseAddress! + 2 * 130 + 9, ldc: 130)
                 }
             }
         }
@@ -303,12 +313,12 @@ final class LinearAlgebraTests: XCTestCase {
         // Operands live in tensor storage so the optimiser cannot fold the product.
         let tiny = Tensor([.leastNormalMagnitude]), quarter = Tensor([0.25])
         let inside = FloatingPointMode.withDenormalsFlushedToZero { () -> (Bool, Float) in
-            let x = tiny * quarter // would be denormal
+            let x = tiny * quarter  // would be denormal
             return (FloatingPointMode.flushesDenormalsToZero, x[flat: 0])
         }
         #if arch(x86_64)
-        XCTAssertTrue(inside.0)
-        XCTAssertEqual(inside.1, 0, "denormal results flush to zero inside the scope")
+            XCTAssertTrue(inside.0)
+            XCTAssertEqual(inside.1, 0, "denormal results flush to zero inside the scope")
         #endif
         XCTAssertEqual(FloatingPointMode.flushesDenormalsToZero, before, "the caller's mode is restored")
     }

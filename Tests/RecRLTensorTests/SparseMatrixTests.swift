@@ -17,8 +17,9 @@ final class SparseMatrixTests: XCTestCase {
     }
 
     func testKeepingDuplicatesKeepsEachEntryInInputOrder() throws {
-        let m = try SparseMatrix(rows: 3, columns: 4, rowIndices: rowIndices, columnIndices: columnIndices, values: values,
-                                 duplicates: .keep)
+        let m = try SparseMatrix(
+            rows: 3, columns: 4, rowIndices: rowIndices, columnIndices: columnIndices, values: values,
+            duplicates: .keep)
         XCTAssertEqual(m.rowStart, [0, 3, 3, 5])
         XCTAssertEqual(m.columnIndices, [1, 2, 2, 0, 3])
         XCTAssertEqual(m.values, [1, 2, 5, 3, 4])
@@ -44,8 +45,9 @@ final class SparseMatrixTests: XCTestCase {
 
     func testTransposeAndRoundTrip() throws {
         for duplicates in [SparseMatrix.Duplicates.sum, .keep] {
-            let m = try SparseMatrix(rows: 3, columns: 4, rowIndices: rowIndices, columnIndices: columnIndices, values: values,
-                                     duplicates: duplicates)
+            let m = try SparseMatrix(
+                rows: 3, columns: 4, rowIndices: rowIndices, columnIndices: columnIndices, values: values,
+                duplicates: duplicates)
             let t = m.transposed()
             XCTAssertEqual(t.rows, 4)
             XCTAssertEqual(t.columns, 3)

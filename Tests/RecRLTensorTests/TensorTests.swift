@@ -27,8 +27,9 @@ final class TensorTests: XCTestCase {
         XCTAssertThrowsError(try Tensor(shape: [4294967296, 4294967296], scalars: [1])) { error in
             XCTAssertEqual(error as? TensorError, .invalidShape([4294967296, 4294967296]))
         }
-        XCTAssertEqual(TensorError.scalarCountMismatch(shape: [Int.max, 2], scalarCount: 1).description,
-                       "shape [\(Int.max), 2] needs too many scalars, got 1")
+        XCTAssertEqual(
+            TensorError.scalarCountMismatch(shape: [Int.max, 2], scalarCount: 1).description,
+            "shape [\(Int.max), 2] needs too many scalars, got 1")
     }
 
     func testCopyOnWrite() {

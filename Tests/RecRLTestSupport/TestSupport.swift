@@ -8,15 +8,19 @@ import RecRLNN
 public func testRNG(_ seed: UInt64 = 0x5EED) -> Xoshiro256StarStar { Xoshiro256StarStar(seed: seed) }
 
 /// Asserts `|a − b| ≤ absolute + relative · |b|`.
-public func assertClose(_ a: Float, _ b: Float, absolute: Float = 1e-5, relative: Float = 1e-5,
-                        _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ a: Float, _ b: Float, absolute: Float = 1e-5, relative: Float = 1e-5,
+    _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     let ok = abs(a - b) <= absolute + relative * abs(b)
     XCTAssert(ok, "\(a) vs \(b) (tolerance \(absolute) + \(relative)·|b|) \(message())", file: file, line: line)
 }
 
 /// Asserts two tensors have the same shape and are element-wise close.
-public func assertClose(_ a: Tensor, _ b: Tensor, absolute: Float = 1e-5, relative: Float = 1e-5,
-                        _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ a: Tensor, _ b: Tensor, absolute: Float = 1e-5, relative: Float = 1e-5,
+    _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.shape, b.shape, "shapes differ \(message())", file: file, line: line)
     guard a.shape == b.shape else { return }
     var worst: (Int, Float, Float)?
@@ -30,8 +34,10 @@ public func assertClose(_ a: Tensor, _ b: Tensor, absolute: Float = 1e-5, relati
 }
 
 /// Asserts two float arrays are element-wise close.
-public func assertClose(_ a: [Float], _ b: [Float], absolute: Float = 1e-5, relative: Float = 1e-5,
-                        _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line) {
+public func assertClose(
+    _ a: [Float], _ b: [Float], absolute: Float = 1e-5, relative: Float = 1e-5,
+    _ message: @autoclosure () -> String = "", file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(a.count, b.count, "lengths differ \(message())", file: file, line: line)
     for (i, (x, y)) in zip(a, b).enumerated() where !(abs(x - y) <= absolute + relative * abs(y)) {
         XCTFail("element \(i): \(x) vs \(y) (tolerance \(absolute) + \(relative)·|b|) \(message())", file: file, line: line)
@@ -68,9 +74,11 @@ public func weightedSum(_ output: Tensor, _ weights: Tensor) -> Double {
 ///
 /// Tolerance: `absolute + relative · |numeric|` per element (defaults 2e-3 and 2e-2,
 /// suited to float32 forward passes and a 5e-3 central-difference step).
-public func checkLayerGradients<L: Layer>(_ layer: L, input: Tensor, seed: UInt64 = 7,
-                                          absolute: Float = 2e-3, relative: Float = 2e-2,
-                                          file: StaticString = #filePath, line: UInt = #line) {
+public func checkLayerGradients<L: Layer>(
+    _ layer: L, input: Tensor, seed: UInt64 = 7,
+    absolute: Float = 2e-3, relative: Float = 2e-2,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     var rng = testRNG(seed)
     let probeOut = layer(input)
     let r = Tensor(randomUniform: probeOut.shape, in: -1...1, using: &rng)
@@ -79,11 +87,12 @@ public func checkLayerGradients<L: Layer>(_ layer: L, input: Tensor, seed: UInt6
     assertClose(inputGradient, numericInput, absolute: absolute, relative: relative, "input gradient of \(L.self)", file: file, line: line)
     let analytic = parameterGradient.namedParameters()
     for (name, p) in layer.namedParameters() {
-        let numeric = numericalGradient(of: { value in
-            var l = layer
-            l.visitParameters { n, q in if n == name { q = value } }
-            return weightedSum(l(input), r)
-        }, at: p)
+        let numeric = numericalGradient(
+            of: { value in
+                var l = layer
+                l.visitParameters { n, q in if n == name { q = value } }
+                return weightedSum(l(input), r)
+            }, at: p)
         guard let a = analytic[name] else { XCTFail("no gradient for \(name)", file: file, line: line); continue }
         assertClose(a, numeric, absolute: absolute, relative: relative, "gradient of \(name) in \(L.self)", file: file, line: line)
     }

@@ -24,10 +24,12 @@ final class WorkloadAgreementTests: XCTestCase {
         for t in 0..<10 {
             let stats = learner.update(batch)
             let actorLoss = try XCTUnwrap(stats.actorLoss)
-            XCTAssertEqual(Double(stats.criticLoss), reference.critic_loss[t], accuracy: 1e-4 * abs(reference.critic_loss[t]) + 1e-7,
-                           "critic loss at update \(t + 1)")
-            XCTAssertEqual(Double(actorLoss), reference.actor_loss[t], accuracy: 1e-4 * abs(reference.actor_loss[t]) + 1e-7,
-                           "actor loss at update \(t + 1)")
+            XCTAssertEqual(
+                Double(stats.criticLoss), reference.critic_loss[t], accuracy: 1e-4 * abs(reference.critic_loss[t]) + 1e-7,
+                "critic loss at update \(t + 1)")
+            XCTAssertEqual(
+                Double(actorLoss), reference.actor_loss[t], accuracy: 1e-4 * abs(reference.actor_loss[t]) + 1e-7,
+                "actor loss at update \(t + 1)")
         }
     }
 

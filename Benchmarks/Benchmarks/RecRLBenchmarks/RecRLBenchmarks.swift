@@ -37,28 +37,30 @@ let benchmarks: @Sendable () -> Void = {
     for workload in TrainingWorkload.standard {
         let big = workload.name == "large"
         let state = SetupState<(learner: DDPGLearner<MLPActor, MLPCritic>, batch: TransitionBatch)>()
-        Benchmark("DDPG update \(workload.name)",
-                  configuration: .init(warmupIterations: big ? 1 : 20, maxDuration: .seconds(big ? 10 : 3),
-                                       maxIterations: big ? 8 : 10_000),
-                  closure: { benchmark in
-                      guard var (learner, batch) = state.value else { return }
-                      state.value = nil  // keep the learner's storage uniquely referenced
-                      benchmark.startMeasurement()
-                      for _ in benchmark.scaledIterations {
-                          blackHole(learner.update(batch).criticLoss)
-                      }
-                      benchmark.stopMeasurement()
-                      state.value = (learner, batch)
-                  },
-                  setup: {
-                      state.singleThreadedBLAS()
-                      var learner = workload.makeLearner(seed: 0)
-                      learner.parallelism = 2
-                      let batch = workload.makeBatch(seed: 1)
-                      for _ in 0..<(big ? 2 : 20) { _ = learner.update(batch) }
-                      state.value = (learner, batch)
-                  },
-                  teardown: { state.tearDown() })
+        Benchmark(
+            "DDPG update \(workload.name)",
+            configuration: .init(
+                warmupIterations: big ? 1 : 20, maxDuration: .seconds(big ? 10 : 3),
+                maxIterations: big ? 8 : 10_000),
+            closure: { benchmark in
+                guard var (learner, batch) = state.value else { return }
+                state.value = nil  // keep the learner's storage uniquely referenced
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations {
+                    blackHole(learner.update(batch).criticLoss)
+                }
+                benchmark.stopMeasurement()
+                state.value = (learner, batch)
+            },
+            setup: {
+                state.singleThreadedBLAS()
+                var learner = workload.makeLearner(seed: 0)
+                learner.parallelism = 2
+                let batch = workload.makeBatch(seed: 1)
+                for _ in 0..<(big ? 2 : 20) { _ = learner.update(batch) }
+                state.value = (learner, batch)
+            },
+            teardown: { state.tearDown() })
     }
 
     // Every GEMM shape the workload's update produces (`TrainingWorkload.stepGEMMs`, as
@@ -68,29 +70,30 @@ let benchmarks: @Sendable () -> Void = {
         let shapes = workload.stepGEMMs.keys.sorted { ($0.flops, $0.label) > ($1.flops, $1.label) }
         for g in shapes {
             let state = SetupState<(a: Tensor, b: Tensor, c: Tensor)>()
-            Benchmark("sgemm \(workload.name) \(g.label)",
-                      configuration: .init(maxDuration: .seconds(workload.name == "large" ? 3 : 1)),
-                      closure: { benchmark in
-                          guard var (a, b, c) = state.value else { return }
-                          state.value = nil  // keep c's storage uniquely referenced
-                          benchmark.startMeasurement()
-                          for _ in benchmark.scaledIterations {
-                              matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
-                              blackHole(c.count)
-                          }
-                          benchmark.stopMeasurement()
-                          state.value = (a, b, c)
-                      },
-                      setup: {
-                          state.singleThreadedBLAS()
-                          var rng = Xoshiro256StarStar(seed: 2)
-                          let a = Tensor(randomNormal: g.ta ? [g.k, g.m] : [g.m, g.k], using: &rng)
-                          let b = Tensor(randomNormal: g.tb ? [g.n, g.k] : [g.k, g.n], using: &rng)
-                          var c = Tensor(zeros: [g.m, g.n])
-                          matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
-                          state.value = (a, b, c)
-                      },
-                      teardown: { state.tearDown() })
+            Benchmark(
+                "sgemm \(workload.name) \(g.label)",
+                configuration: .init(maxDuration: .seconds(workload.name == "large" ? 3 : 1)),
+                closure: { benchmark in
+                    guard var (a, b, c) = state.value else { return }
+                    state.value = nil  // keep c's storage uniquely referenced
+                    benchmark.startMeasurement()
+                    for _ in benchmark.scaledIterations {
+                        matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
+                        blackHole(c.count)
+                    }
+                    benchmark.stopMeasurement()
+                    state.value = (a, b, c)
+                },
+                setup: {
+                    state.singleThreadedBLAS()
+                    var rng = Xoshiro256StarStar(seed: 2)
+                    let a = Tensor(randomNormal: g.ta ? [g.k, g.m] : [g.m, g.k], using: &rng)
+                    let b = Tensor(randomNormal: g.tb ? [g.n, g.k] : [g.k, g.n], using: &rng)
+                    var c = Tensor(zeros: [g.m, g.n])
+                    matmul(a, b, transposeA: g.ta, transposeB: g.tb, into: &c)
+                    state.value = (a, b, c)
+                },
+                teardown: { state.tearDown() })
         }
     }
 }

@@ -33,10 +33,12 @@ public struct CSVFormat: InteractionFormat {
             guard csvs.count == 1 else { throw DataError.missingFile(path: interactions) }
             csvPath = DatasetLoader.file(csvs[0], in: path)
         }
-        var collector = RowCollector(file: DatasetLoader.name(of: csvPath), strict: options.strict,
-                                     scale: options.ratingScale, numericIDs: false)
-        try DatasetLoader.parseCSV(path: csvPath, separator: options.csvSeparator, columns: options.csvColumns,
-                                   requireTimestamp: false, into: &collector)
+        var collector = RowCollector(
+            file: DatasetLoader.name(of: csvPath), strict: options.strict,
+            scale: options.ratingScale, numericIDs: false)
+        try DatasetLoader.parseCSV(
+            path: csvPath, separator: options.csvSeparator, columns: options.csvColumns,
+            requireTimestamp: false, into: &collector)
         return try collector.finish(name: ((csvPath as NSString).lastPathComponent as NSString).deletingPathExtension)
     }
 }

@@ -37,11 +37,15 @@ public struct ML100KFormat: InteractionFormat {
             names.sort { $0.0 < $1.0 }
             if names.count == 19, names.enumerated().allSatisfy({ $0.offset == $0.element.0 }) { genreNames = names.map(\.1) }
         }
-        try DatasetLoader.attachItems(to: &loaded, path: itemFile, separator: .byte(UInt8(ascii: "|")), quoting: false,
-                                      genreNames: genreNames) { sc, fields, report in
+        try DatasetLoader.attachItems(
+            to: &loaded, path: itemFile, separator: .byte(UInt8(ascii: "|")), quoting: false,
+            genreNames: genreNames
+        ) { sc, fields, report in
             guard fields.count == 24 else {
-                report.recordMetadataIssue(.wrongFieldCount(file: DatasetLoader.name(of: itemFile), line: sc.line,
-                                                            expected: 24, found: fields.count))
+                report.recordMetadataIssue(
+                    .wrongFieldCount(
+                        file: DatasetLoader.name(of: itemFile), line: sc.line,
+                        expected: 24, found: fields.count))
                 return nil
             }
             var g: [Int] = []
@@ -51,8 +55,9 @@ public struct ML100KFormat: InteractionFormat {
             }
             return (sc.latin1String(fields[1]), g)
         }
-        try DatasetLoader.attachUsers(to: &loaded, path: DatasetLoader.file("u.user", in: path), separator: .byte(UInt8(ascii: "|")),
-                                      fieldCount: 5, age: 1, gender: 2, occupation: 3)
+        try DatasetLoader.attachUsers(
+            to: &loaded, path: DatasetLoader.file("u.user", in: path), separator: .byte(UInt8(ascii: "|")),
+            fieldCount: 5, age: 1, gender: 2, occupation: 3)
         return loaded
     }
 }

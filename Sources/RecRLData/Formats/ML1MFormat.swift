@@ -17,10 +17,12 @@ public struct ML1MFormat: InteractionFormat {
         var collector = RowCollector(file: DatasetLoader.name(of: ratingsFile), strict: options.strict, scale: scale, numericIDs: true)
         try DatasetLoader.parseDelimited(path: ratingsFile, separator: .doubleColon, fieldCount: 4, into: &collector)
         var loaded = try collector.finish(name: name)
-        try DatasetLoader.attachPipeGenreMovies(to: &loaded, path: DatasetLoader.file("movies.dat", in: path), separator: .doubleColon,
-                                                quoting: false, utf8: false, header: false)
-        try DatasetLoader.attachUsers(to: &loaded, path: DatasetLoader.file("users.dat", in: path), separator: .doubleColon,
-                                      fieldCount: 5, age: 2, gender: 1, occupation: 3)
+        try DatasetLoader.attachPipeGenreMovies(
+            to: &loaded, path: DatasetLoader.file("movies.dat", in: path), separator: .doubleColon,
+            quoting: false, utf8: false, header: false)
+        try DatasetLoader.attachUsers(
+            to: &loaded, path: DatasetLoader.file("users.dat", in: path), separator: .doubleColon,
+            fieldCount: 5, age: 2, gender: 1, occupation: 3)
         return loaded
     }
 }

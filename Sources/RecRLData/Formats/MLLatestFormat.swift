@@ -16,11 +16,13 @@ public struct MLLatestFormat: InteractionFormat {
         let scale = options.ratingScale ?? 0.5...5
         var collector = RowCollector(file: DatasetLoader.name(of: ratingsFile), strict: options.strict, scale: scale, numericIDs: true)
         let columns = CSVColumns(user: "userId", item: "movieId", rating: "rating", timestamp: "timestamp")
-        try DatasetLoader.parseCSV(path: ratingsFile, separator: UInt8(ascii: ","), columns: columns, requireTimestamp: true,
-                                   into: &collector)
+        try DatasetLoader.parseCSV(
+            path: ratingsFile, separator: UInt8(ascii: ","), columns: columns, requireTimestamp: true,
+            into: &collector)
         var loaded = try collector.finish(name: name)
-        try DatasetLoader.attachPipeGenreMovies(to: &loaded, path: DatasetLoader.file("movies.csv", in: path),
-                                                separator: .byte(UInt8(ascii: ",")), quoting: true, utf8: true, header: true)
+        try DatasetLoader.attachPipeGenreMovies(
+            to: &loaded, path: DatasetLoader.file("movies.csv", in: path),
+            separator: .byte(UInt8(ascii: ",")), quoting: true, utf8: true, header: true)
         return loaded
     }
 }

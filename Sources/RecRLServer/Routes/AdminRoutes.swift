@@ -31,9 +31,11 @@ struct AdminRoutes: RouteGroup {
             throw APIError(.internalServerError, "the reload failed; the served model stays (details are in the server log)")
         }
         let engine = server.engines.first { $0.arm == result.arm }!.engine
-        return try JSONResponse.make(ReloadResponse(arm: result.arm, model: engine.modelName,
-                                                    previousVersion: result.previousVersion,
-                                                    modelVersion: result.modelVersion))
+        return try JSONResponse.make(
+            ReloadResponse(
+                arm: result.arm, model: engine.modelName,
+                previousVersion: result.previousVersion,
+                modelVersion: result.modelVersion))
     }
 
     /// `message` with every absolute filesystem path (a `/` that starts a word, up to

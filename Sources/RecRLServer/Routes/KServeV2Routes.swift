@@ -30,8 +30,9 @@ struct KServeV2Routes: RouteGroup {
             router.get(RouterPath(prefix)) { _, context in try modelMetadata(context) }
             router.get(RouterPath(prefix + "/ready")) { _, context in
                 let engine = try engine(named: context)
-                return try JSONResponse.make(V2ModelReady(name: engine.modelName, ready: engine.isReady),
-                                             status: engine.isReady ? .ok : .serviceUnavailable)
+                return try JSONResponse.make(
+                    V2ModelReady(name: engine.modelName, ready: engine.isReady),
+                    status: engine.isReady ? .ok : .serviceUnavailable)
             }
             router.post(RouterPath(prefix + "/infer")) { request, context in try await infer(request, context) }
         }
@@ -57,10 +58,14 @@ struct KServeV2Routes: RouteGroup {
             name: engine.modelName,
             versions: [engine.modelVersion],
             platform: "recrl",
-            inputs: [V2TensorMetadata(name: "state", datatype: "FP32", shape: [-1, -1]),
-                     V2TensorMetadata(name: "user", datatype: "BYTES", shape: [-1])],
-            outputs: [V2TensorMetadata(name: "items", datatype: "BYTES", shape: [-1, -1]),
-                      V2TensorMetadata(name: "scores", datatype: "FP32", shape: [-1, -1])])
+            inputs: [
+                V2TensorMetadata(name: "state", datatype: "FP32", shape: [-1, -1]),
+                V2TensorMetadata(name: "user", datatype: "BYTES", shape: [-1]),
+            ],
+            outputs: [
+                V2TensorMetadata(name: "items", datatype: "BYTES", shape: [-1, -1]),
+                V2TensorMetadata(name: "scores", datatype: "FP32", shape: [-1, -1]),
+            ])
         return try JSONResponse.make(metadata)
     }
 
@@ -84,8 +89,10 @@ struct KServeV2Routes: RouteGroup {
         let shape = [rows.count, width]
         let response = V2InferResponse(
             modelName: engine.modelName, modelVersion: engine.modelVersion, id: query.id,
-            outputs: [V2InferOutput(name: "items", datatype: "BYTES", shape: shape, strings: trimmed.flatMap { $0.map(\.item) }),
-                      V2InferOutput(name: "scores", datatype: "FP32", shape: shape, floats: trimmed.flatMap { $0.map(\.score) })])
+            outputs: [
+                V2InferOutput(name: "items", datatype: "BYTES", shape: shape, strings: trimmed.flatMap { $0.map(\.item) }),
+                V2InferOutput(name: "scores", datatype: "FP32", shape: shape, floats: trimmed.flatMap { $0.map(\.score) }),
+            ])
         return try JSONResponse.make(response)
     }
 }

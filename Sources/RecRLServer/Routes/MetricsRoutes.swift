@@ -12,8 +12,9 @@ struct MetricsRoutes: RouteGroup {
             for (arm, engine) in server.engines { server.metrics.updateEngineGauges(arm: arm, engine: engine) }
             server.metrics.setGauge("recrl_ranking_in_flight", [], Double(server.rankingPool.inFlight))
             server.metrics.setGauge("recrl_event_log_writable", [], server.eventLog.isWritable ? 1 : 0)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))
         }
     }
 }

@@ -56,8 +56,10 @@ struct RecommendationRoutes: RouteGroup {
                 try engine.recommend(user: query.user, k: query.k, exclude: Set(query.exclude))
             }
             server.metrics.recordServed(arm: arm, engine: engine, items: recommendation.items)
-            return try JSONResponse.make(RecommendResponse(user: query.user, items: recommendation.items,
-                                                           modelVersion: recommendation.modelVersion, arm: arm))
+            return try JSONResponse.make(
+                RecommendResponse(
+                    user: query.user, items: recommendation.items,
+                    modelVersion: recommendation.modelVersion, arm: arm))
         }
         // Rank the exploration pool, draw the slate, and commit the impression before answering.
         let policy = sampler.policy
@@ -73,20 +75,24 @@ struct RecommendationRoutes: RouteGroup {
         }
         let items = slate.positions.map { ranking.items[$0] }
         server.metrics.recordServed(arm: arm, engine: engine, items: items)
-        let impression = ImpressionRecord(requestID: UUID().uuidString, user: query.user, items: items.map(\.item),
-                                          propensities: slate.propensities, slatePropensity: slate.slatePropensity,
-                                          servingPolicy: policy.description, modelVersion: ranking.modelVersion, arm: arm,
-                                          timestamp: Date())
+        let impression = ImpressionRecord(
+            requestID: UUID().uuidString, user: query.user, items: items.map(\.item),
+            propensities: slate.propensities, slatePropensity: slate.slatePropensity,
+            servingPolicy: policy.description, modelVersion: ranking.modelVersion, arm: arm,
+            timestamp: Date())
         do {
             try await server.eventLog.recordImpression(impression)
         } catch {
             server.metrics.increment("recrl_event_log_write_failures_total", [])
             context.logger.error("impression log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.location)"])
-            throw APIError(.serviceUnavailable, "the event log cannot be written; the recommendation was not logged, retry later",
-                           headers: [.retryAfter: "1"])
+            throw APIError(
+                .serviceUnavailable, "the event log cannot be written; the recommendation was not logged, retry later",
+                headers: [.retryAfter: "1"])
         }
-        return try JSONResponse.make(RecommendResponse(user: query.user, items: items, modelVersion: ranking.modelVersion,
-                                                       arm: arm, requestID: impression.requestID))
+        return try JSONResponse.make(
+            RecommendResponse(
+                user: query.user, items: items, modelVersion: ranking.modelVersion,
+                arm: arm, requestID: impression.requestID))
     }
 
     private func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -109,9 +115,10 @@ struct RecommendationRoutes: RouteGroup {
         }
         let reward = submission.reward ?? engine.rewardForRating(submission.rating ?? 0)
         let version = engine.modelVersion
-        let event = FeedbackEvent(user: submission.user, item: submission.item, reward: reward,
-                                  rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
-                                  eventID: submission.eventID, requestID: submission.requestID)
+        let event = FeedbackEvent(
+            user: submission.user, item: submission.item, reward: reward,
+            rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
+            eventID: submission.eventID, requestID: submission.requestID)
         let recorded: RecordedEvent
         do {
             recorded = try await server.eventLog.record(event)
@@ -119,8 +126,9 @@ struct RecommendationRoutes: RouteGroup {
             server.metrics.increment("recrl_event_log_write_failures_total", [])
             server.metrics.increment("recrl_feedback_rejected_total", [("reason", "event_log_unavailable")])
             context.logger.error("event log write failed", metadata: ["error": "\(error)", "events": "\(server.eventLog.location)"])
-            throw APIError(.serviceUnavailable, "the event log cannot be written; the feedback was not recorded, retry later",
-                           headers: [.retryAfter: "1"])
+            throw APIError(
+                .serviceUnavailable, "the event log cannot be written; the feedback was not recorded, retry later",
+                headers: [.retryAfter: "1"])
         }
         if recorded.duplicate {
             server.metrics.increment("recrl_feedback_duplicates_total", [("arm", arm)])
@@ -144,15 +152,21 @@ struct RecommendationRoutes: RouteGroup {
             server.metrics.increment("recrl_online_updates_total", [("arm", arm)])
         } catch {
             server.metrics.increment("recrl_feedback_observe_failures_total", [("arm", arm)])
-            context.logger.error("logged feedback could not be observed", metadata: [
-                "row_id": "\(recorded.event.id ?? -1)", "error": "\(error)",
-            ])
+            context.logger.error(
+                "logged feedback could not be observed",
+                metadata: [
+                    "row_id": "\(recorded.event.id ?? -1)", "error": "\(error)",
+                ])
         }
-        context.logger.debug("feedback", metadata: [
-            "row_id": "\(recorded.event.id ?? -1)", "user": "\(submission.user)", "item": "\(submission.item)",
-            "reward": "\(reward)", "arm": "\(arm)", "model_version": "\(version)",
-        ])
-        return try JSONResponse.make(StatusResponse(status: "ok", duplicate: submission.eventID == nil ? nil : false,
-                                                    eventID: submission.eventID))
+        context.logger.debug(
+            "feedback",
+            metadata: [
+                "row_id": "\(recorded.event.id ?? -1)", "user": "\(submission.user)", "item": "\(submission.item)",
+                "reward": "\(reward)", "arm": "\(arm)", "model_version": "\(version)",
+            ])
+        return try JSONResponse.make(
+            StatusResponse(
+                status: "ok", duplicate: submission.eventID == nil ? nil : false,
+                eventID: submission.eventID))
     }
 }

@@ -47,9 +47,10 @@ extension RecommendationServer {
         let token = header.hasPrefix(prefix) ? String(header.dropFirst(prefix.count)) : ""
         guard !token.isEmpty, Self.constantTimeEqual(Array(token.utf8), Array(key.utf8)) else {
             metrics.increment("recrl_auth_failures_total", [("route", route)])
-            throw APIError(.unauthorized,
-                           header.isEmpty ? "this route requires 'Authorization: Bearer <api key>'" : "invalid API key",
-                           headers: [.wwwAuthenticate: #"Bearer realm="recrl""#])
+            throw APIError(
+                .unauthorized,
+                header.isEmpty ? "this route requires 'Authorization: Bearer <api key>'" : "invalid API key",
+                headers: [.wwwAuthenticate: #"Bearer realm="recrl""#])
         }
     }
 
@@ -106,13 +107,15 @@ enum JSONResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     static func error(_ message: String, status: HTTPResponse.Status, headers: HTTPFields = [:]) -> Response {
         // Encoding a struct of one string cannot fail.
-        var response = (try? make(ErrorBody(error: message), status: status))
+        var response =
+            (try? make(ErrorBody(error: message), status: status))
             ?? Response(status: status, body: .init(byteBuffer: ByteBuffer(string: "{\"error\":\"internal error\"}")))
         for field in headers { response.headers.append(field) }
         return response

@@ -18,8 +18,9 @@ struct ServerMiddleware: RouterMiddleware {
             response = Self.response(for: error, request: request, context: context)
         }
         let route = context.endpointPath ?? "unmatched"
-        metrics.recordRequest(route: route, method: request.method.rawValue, status: Int(response.status.code),
-                              nanoseconds: DispatchTime.now().uptimeNanoseconds &- start)
+        metrics.recordRequest(
+            route: route, method: request.method.rawValue, status: Int(response.status.code),
+            nanoseconds: DispatchTime.now().uptimeNanoseconds &- start)
         return response
     }
 
@@ -35,9 +36,11 @@ struct ServerMiddleware: RouterMiddleware {
             let status = (400...599).contains(error.httpStatus) ? error.httpStatus : 400
             return JSONResponse.error(error.message, status: HTTPResponse.Status(code: status))
         case let error as HTTPError:
-            let message = error.body ?? (error.status == .notFound
-                ? "no route for \(request.method.rawValue) \(request.uri.path)"
-                : error.status.reasonPhrase)
+            let message =
+                error.body
+                ?? (error.status == .notFound
+                    ? "no route for \(request.method.rawValue) \(request.uri.path)"
+                    : error.status.reasonPhrase)
             return JSONResponse.error(message, status: error.status)
         case let error as any HTTPResponseError:
             return JSONResponse.error(error.status.reasonPhrase, status: error.status)
