@@ -22,7 +22,7 @@ final class TrainSimulateCommandTests: XCTestCase {
         XCTAssertEqual(message(Train.self, ["--data", "/nonexistent-recrl", "--out", "/tmp/x"]), "--data /nonexistent-recrl does not exist")
         XCTAssertEqual(
             message(Train.self, ["--synthetic", "--policy", "drr-x", "--out", "/tmp/x"]),
-            "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u, drr-ave or lird)")
+            "unknown policy 'drr-x' (expected drr-n, drr-p, drr-u, drr-ave, lird or deeppage)")
         XCTAssertEqual(message(Train.self, ["--synthetic", "--list-size", "3", "--out", "/tmp/x"]), "--list-size applies to --policy lird only")
         XCTAssertEqual(
             message(Train.self, ["--synthetic", "--policy", "lird", "--list-size", "0", "--out", "/tmp/x"]),
