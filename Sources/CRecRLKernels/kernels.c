@@ -154,11 +154,36 @@ void recrl_soft_update(float *restrict target, const float *restrict source, lon
     soft_update_loop(target, source, count, tau);
 }
 
+/* e^y = 2^n * p(r), y = n ln2 + r, |r| <= ln2 / 2, p the degree-7 Taylor polynomial (relative
+   truncation below 6e-9), for y in [-87, 88] (callers clamp); branch-free, so loops over it
+   vectorise. n = round(y / ln2) comes from the 1.5 * 2^23 trick: t lies in [2^23, 2^24), so its low
+   mantissa bits hold n (-126 <= n <= 127) in two's complement, with no float-to-int conversion
+   of NaN (NaN in gives NaN out), and 2^n has the biased exponent n + 127. */
+static inline __attribute__((always_inline)) float recrl_exp_in_range(float y) {
+    float t = y * 1.44269504088896341f + 12582912.0f;
+    float n = t - 12582912.0f;
+    float r = y - n * 0.693145751953125f;
+    r = r - n * 1.42860682030941723e-06f;
+    float q = 1.0f / 5040.0f;
+    q = q * r + 1.0f / 720.0f;
+    q = q * r + 1.0f / 120.0f;
+    q = q * r + 1.0f / 24.0f;
+    q = q * r + 1.0f / 6.0f;
+    q = q * r + 0.5f;
+    q = q * r + 1.0f;
+    q = q * r + 1.0f;
+    uint32_t tb;
+    memcpy(&tb, &t, sizeof tb);
+    uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
+    float scale;
+    memcpy(&scale, &sb, sizeof scale);
+    return q * scale;
+}
+
 /* tanh of one float, branch-free so that loops over it vectorise.
    |x| < 0.625: the odd Taylor series through x^21 (truncation below 1.3e-9 relative);
-   otherwise 1 - 2 / (e^(2|x|) + 1) with e^y = 2^n * p(r), y = n ln2 + r, |r| <= ln2 / 2,
-   p the degree-7 Taylor polynomial (relative truncation below 6e-9); |x| is clamped at
-   9.5, where tanh rounds to 1 in float. The sign is copied from x, so tanh(-0) = -0;
+   otherwise 1 - 2 / (e^(2|x|) + 1) with recrl_exp_in_range; |x| is clamped at 9.5, where
+   tanh rounds to 1 in float. The sign is copied from x, so tanh(-0) = -0;
    NaN stays NaN and infinities give +-1. Checked against double precision in
    Tests/RecRLTensorTests (a few ulp at most). */
 static inline __attribute__((always_inline)) float recrl_tanh1(float x) {
@@ -177,27 +202,7 @@ static inline __attribute__((always_inline)) float recrl_tanh1(float x) {
     float small = ax + ax * (z * p);
 
     float c = ax > 9.5f ? 9.5f : ax; /* NaN stays NaN */
-    float y = c + c;
-    /* n = round(y / ln2) through the 1.5 * 2^23 trick: no float-to-int conversion of NaN. */
-    float t = y * 1.44269504088896341f + 12582912.0f;
-    float n = t - 12582912.0f;
-    float r = y - n * 0.693145751953125f;
-    r = r - n * 1.42860682030941723e-06f;
-    float q = 1.0f / 5040.0f;
-    q = q * r + 1.0f / 720.0f;
-    q = q * r + 1.0f / 120.0f;
-    q = q * r + 1.0f / 24.0f;
-    q = q * r + 1.0f / 6.0f;
-    q = q * r + 0.5f;
-    q = q * r + 1.0f;
-    q = q * r + 1.0f;
-    uint32_t tb;
-    memcpy(&tb, &t, sizeof tb);
-    /* The low mantissa bits of t hold n (0 <= n <= 28 here); 2^n has exponent n + 127. */
-    uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
-    float scale;
-    memcpy(&scale, &sb, sizeof scale);
-    float e = q * scale;
+    float e = recrl_exp_in_range(c + c);
     float large = 1.0f - 2.0f / (e + 1.0f);
 
     float v = ax < 0.625f ? small : large;
@@ -223,31 +228,11 @@ void recrl_tanh(float *x, long count) {
 }
 
 /* e^y for y <= 0 (the shifted logits of a softmax), branch-free so that loops over it
-   vectorise: e^y = 2^n * p(r), y = n ln2 + r, |r| <= ln2 / 2, p the degree-7 Taylor polynomial
-   of recrl_tanh1 (relative truncation below 6e-9). Below -87 (where e^y nears the smallest
-   normal float) the result is 0; NaN stays NaN. */
+   vectorise. Below -87 (where e^y nears the smallest normal float) the result is 0; NaN stays
+   NaN. */
 static inline __attribute__((always_inline)) float recrl_exp_nonpositive(float y) {
     float c = y < -87.0f ? -87.0f : y; /* NaN stays NaN */
-    float t = c * 1.44269504088896341f + 12582912.0f;
-    float n = t - 12582912.0f;
-    float r = c - n * 0.693145751953125f;
-    r = r - n * 1.42860682030941723e-06f;
-    float q = 1.0f / 5040.0f;
-    q = q * r + 1.0f / 720.0f;
-    q = q * r + 1.0f / 120.0f;
-    q = q * r + 1.0f / 24.0f;
-    q = q * r + 1.0f / 6.0f;
-    q = q * r + 0.5f;
-    q = q * r + 1.0f;
-    q = q * r + 1.0f;
-    uint32_t tb;
-    memcpy(&tb, &t, sizeof tb);
-    /* t lies in [2^23, 2^24), so its low mantissa bits hold n (-126 <= n <= 0) in two's
-       complement and 2^n has the biased exponent n + 127 >= 1. */
-    uint32_t sb = (tb - 0x4B400000u + 127u) << 23;
-    float scale;
-    memcpy(&scale, &sb, sizeof scale);
-    float e = q * scale;
+    float e = recrl_exp_in_range(c);
     return y < -87.0f ? 0.0f : e;
 }
 
