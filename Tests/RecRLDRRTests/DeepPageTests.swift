@@ -53,29 +53,7 @@ final class DeepPageTests: XCTestCase {
     /// Checks `layer`'s gradients against finite differences for every parameter and every
     /// value column of the input (mask columns are inputs of a step function, not values).
     func checkGradients<L: Layer>(_ layer: L, input: Tensor, file: StaticString = #filePath, line: UInt = #line) {
-        var rng = testRNG(11)
-        let out = layer(input)
-        let r = Tensor(randomUniform: out.shape, in: -1...1, using: &rng)
-        let (inputGradient, parameterGradient) = layer.gradient(at: input, outputGradient: r)
-        let numeric = numericalGradient(of: { weightedSum(layer($0), r) }, at: input)
-        for row in 0..<input.rows {
-            for c in valueColumns(input.columns) {
-                let i = row * input.columns + c
-                let a = inputGradient[flat: i], n = numeric[flat: i]
-                XCTAssertLessThanOrEqual(abs(a - n), 2e-3 + 2e-2 * abs(n), "input \(row), \(c) of \(L.self)", file: file, line: line)
-            }
-        }
-        let analytic = parameterGradient.namedParameters()
-        for (name, p) in layer.namedParameters() {
-            let numeric = numericalGradient(
-                of: { value in
-                    var l = layer
-                    l.visitParameters { n, q in if n == name { q = value } }
-                    return weightedSum(l(input), r)
-                }, at: p)
-            guard let a = analytic[name] else { XCTFail("no gradient for \(name)", file: file, line: line); continue }
-            assertClose(a, numeric, absolute: 2e-3, relative: 2e-2, "gradient of \(name) in \(L.self)", file: file, line: line)
-        }
+        checkLayerGradients(layer, input: input, seed: 11, inputColumns: valueColumns(input.columns), file: file, line: line)
     }
 
     func testActorGradientsMatchFiniteDifferences() throws {
