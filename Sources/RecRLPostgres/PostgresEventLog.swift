@@ -154,7 +154,7 @@ public final class PostgresEventLog: FeedbackEventLog {
         let logger = database.logger
         return await health.probeIfDue {
             let at = Date().timeIntervalSince1970
-            try await database.withConnection("write probe") { connection in
+            _ = try await database.withConnection("write probe") { connection in
                 try await connection.query(
                     """
                     INSERT INTO recrl_write_probe (id, at) VALUES (1, \(at))
