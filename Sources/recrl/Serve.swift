@@ -253,12 +253,12 @@ struct Serve: AsyncParsableCommand {
         let mode: ServingMode
         if let treatmentModel {
             let treatmentURL = URL(fileURLWithPath: treatmentModel)
-            let (model, manifest) = try DRRModelStore.load(from: treatmentURL)
+            let policy = try DRRModelStore.policy(of: treatmentURL)
             // The KServe routes find a model by name: keep the two arms' names apart.
-            let name = manifest.policy == control.engine.modelName ? "\(manifest.policy)-treatment" : manifest.policy
-            let engine = try DRREngine(
-                model: model, manifest: manifest, name: name, directory: treatmentURL,
-                updatesPerSecond: updatesPerSecond, learnsOnline: learns, sessionStore: sessionStore)
+            let name = policy == control.engine.modelName ? "\(policy)-treatment" : policy
+            let engine = try makeEngine(
+                modelDirectory: treatmentURL, name: name, updatesPerSecond: updatesPerSecond,
+                learnsOnline: learns, sessionStore: sessionStore)
             let treatment = ServedModel(engine: engine, directory: treatmentURL)
             mode = .abTest(control: control, treatment: treatment, split: split, salt: salt)
         } else {
@@ -284,7 +284,12 @@ struct Serve: AsyncParsableCommand {
         }
         defer { evicting?.cancel() }
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
-        defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
+        defer {
+            for (_, engine) in server.engines {
+                (engine as? DRREngine)?.stopBackgroundLearning()
+                (engine as? DeepPageEngine)?.stopBackgroundLearning()
+            }
+        }
         guard let (registry, stage, version) = followed else { return try await server.run() }
         let interval = pollInterval
         try await withThrowingTaskGroup(of: Void.self) { group in
