@@ -67,6 +67,7 @@ func saveTinyDeepPageModel(in parent: URL, name: String, seed: UInt64) throws ->
             #expect(engine.sessionItems(user: "u1") == [items[0], items[3]])
             let logged = try eventLog.events()
             #expect(logged.map(\.item) == items)
+            #expect(logged.map(\.position) == [0, 1, 2, 3])
 
             // The next page is the model's for the new history and the shown page with its feedback.
             let next = try await client.post("/v1/recommend", json: #"{"user": "u1"}"#)

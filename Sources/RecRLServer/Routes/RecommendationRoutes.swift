@@ -122,7 +122,7 @@ struct RecommendationRoutes: RouteGroup {
         let event = FeedbackEvent(
             user: submission.user, item: submission.item, reward: reward,
             rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
-            eventID: submission.eventID, requestID: submission.requestID)
+            eventID: submission.eventID, requestID: submission.requestID, position: submission.position)
         let recorded: RecordedEvent
         do {
             recorded = try await server.eventLog.record(event)
