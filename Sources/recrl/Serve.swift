@@ -43,8 +43,10 @@ struct Serve: AsyncParsableCommand {
             true and is not learned twice). When the log cannot be written, feedback
             gets 503 and /v2/health/ready turns false until writes succeed again.
 
-            The model is a folder written by `recrl train` (a DRR or LIRD model; LIRD
-            feedback may say where the item was shown, "position", 0 first). Feedback always
+            The model is a folder written by `recrl train` (a DRR, LIRD or DeepPage model;
+            list and page feedback may say where the item was shown, "position", 0 first,
+            row-major on a page). A DeepPage model answers whole pages: /v1/recommend adds
+            "page" (rows of item ids) and KServe V2 infer is [batch, rows, cols]. Feedback always
             updates the user's session state; with --updates-per-second the model also
             keeps learning from it (DDPG updates in the background from a replay buffer
             of the model's replay_capacity transitions, allocated as it fills; each
