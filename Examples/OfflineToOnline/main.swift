@@ -1,6 +1,6 @@
 // RecRL tutorial: from a logged data set to an online recommender that keeps learning.
 //
-//   swift run -c release OfflineToOnline [--seed 42] [--rounds 40] [--out out/offline-to-online] [--treatment drr|lird]
+//   swift run -c release OfflineToOnline [--seed 42] [--rounds 40] [--out out/offline-to-online] [--treatment drr|lird|deeppage]
 //
 // The story, top to bottom:
 //   1. A synthetic world of users and items (drifting tastes, boredom, churn) logs
@@ -15,7 +15,10 @@
 //      between rounds). With `--treatment lird` the treatment arm is LIRD (list-wise,
 //      lists of 4) instead: served the same way, its users see the head of its list for
 //      their session (feedback with its position, 0), and it learns online the same way
-//      (each list with feedback is one list transition). The same world's users are its clients: they talk to it over
+//      (each list with feedback is one list transition). With `--treatment deeppage` it is
+//      DeepPage (page-wise, 2 × 2 pages, DeepPageEngine): its users see the page's first
+//      cell, position 0, and each page with feedback becomes one page transition.
+//      The same world's users are its clients: they talk to it over
 //      real HTTP (POST /v1/recommend, POST /v1/feedback), and the server writes every
 //      piece of feedback to its SQLite event log.
 //   5. We report offline metrics, online reward per arm, and the A/B test computed from
@@ -38,7 +41,8 @@ struct Options {
     var episodes = 1500
     var out = "out/offline-to-online"
     var json = false
-    /// The treatment arm's policy: `drr` (DRR-ave) or `lird` (LIRD, lists of 4).
+    /// The treatment arm's policy: `drr` (DRR-ave), `lird` (LIRD, lists of 4) or
+    /// `deeppage` (DeepPage, 2 × 2 pages).
     var treatment = "drr"
 
     init(_ args: [String]) throws {
@@ -63,9 +67,11 @@ struct Options {
             case "--json": json = true
             case "--treatment":
                 treatment = try value()
-                guard ["drr", "lird"].contains(treatment) else { throw UsageError("--treatment must be drr or lird, got '\(treatment)'") }
+                guard ["drr", "lird", "deeppage"].contains(treatment) else {
+                    throw UsageError("--treatment must be drr, lird or deeppage, got '\(treatment)'")
+                }
             case "--help", "-h":
-                print("usage: OfflineToOnline [--seed S] [--rounds N] [--users N] [--items N] [--episodes N] [--out DIR] [--treatment drr|lird] [--json]")
+                print("usage: OfflineToOnline [--seed S] [--rounds N] [--users N] [--items N] [--episodes N] [--out DIR] [--treatment drr|lird|deeppage] [--json]")
                 exit(0)
             default: throw UsageError("unknown option \(args[i])")
             }
@@ -115,10 +121,14 @@ do {
     var drrConfig = DRRConfiguration()
     drrConfig.episodes = options.episodes
     drrConfig.embeddingSize = 32
-    let isLIRD = options.treatment == "lird"
+    let isLIRD = options.treatment == "lird", isDeepPage = options.treatment == "deeppage"
     let lirdConfig = LIRDConfiguration(base: drrConfig, listSize: 4)
-    var drr = isLIRD ? DRRRecommender(lird: lirdConfig, seed: options.seed) : DRRRecommender(configuration: drrConfig, seed: options.seed)
-    let treatmentLabel = isLIRD ? "LIRD" : "DRR"
+    let deepPageConfig = DeepPageConfiguration(base: drrConfig, rows: 2, columns: 2)
+    var drr: any Recommender =
+        isDeepPage
+        ? DeepPageRecommender(configuration: deepPageConfig, seed: options.seed)
+        : isLIRD ? DRRRecommender(lird: lirdConfig, seed: options.seed) : DRRRecommender(configuration: drrConfig, seed: options.seed)
+    let treatmentLabel = isDeepPage ? "DeepPage" : isLIRD ? "LIRD" : "DRR"
     var offline: [PolicyResult] = []
     var baselines: [any Recommender] = [PopularityRecommender(), ItemKNNRecommender(), IALSRecommender(seed: options.seed)]
     for i in baselines.indices {
@@ -134,22 +144,34 @@ do {
     }
 
     // MARK: 4. Online: serve both arms over HTTP, the world's users are the clients
-    guard let model = drr.model else { throw UsageError("\(treatmentLabel) produced no model") }
+    let trainedScale = (drr as? DeepPageRecommender)?.model?.rewardScale ?? (drr as? DRRRecommender)?.model?.rewardScale
+    guard let rewardScale = trainedScale else { throw UsageError("\(treatmentLabel) produced no model") }
     var manifest = DRRManifest(
         policy: drr.name, configuration: drrConfig, seed: options.seed, dataFingerprint: split.train.fingerprint,
-        userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
+        userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: rewardScale,
         itemPopularity: split.train.itemCounts())
     if isLIRD { manifest.lird = lirdConfig }
     let modelDir = outDir.appendingPathComponent("model")
-    try DRRModelStore.save(model, manifest: manifest, to: modelDir)
     // Treatment: the DRR model through DRREngine (OnlineDRR: each click moves the user's
     // state; DDPG updates are applied explicitly between rounds, so a seed gives one run).
-    // A LIRD model is served and learns the same way (its transitions are whole lists).
-    let treatment = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
+    // A LIRD model is served and learns the same way (its transitions are whole lists), a
+    // DeepPage model through DeepPageEngine (its transitions are whole pages).
+    let treatment: any RecommendationEngine
+    let learnTreatment: (Int) -> Int
+    if let page = (drr as? DeepPageRecommender)?.model {
+        try DRRModelStore.save(page, manifest: manifest, to: modelDir)
+        let engine = try DeepPageEngine(model: page, manifest: manifest, directory: modelDir, seed: options.seed)
+        (treatment, learnTreatment) = (engine, { engine.learn(updates: $0) })
+    } else {
+        let model = (drr as! DRRRecommender).model!
+        try DRRModelStore.save(model, manifest: manifest, to: modelDir)
+        let engine = try DRREngine(model: model, manifest: manifest, directory: modelDir, seed: options.seed)
+        (treatment, learnTreatment) = (engine, { engine.learn(updates: $0) })
+    }
     // Control: the static popularity ranking of the logged data.
     let control = try PopularityEngine(
         items: dataset.itemMap.rawIDs, scores: dataset.itemCounts().map(Float.init),
-        rewardScale: model.rewardScale)
+        rewardScale: rewardScale)
     // Every feedback event goes to a SQLite event log before the server answers.
     let eventsPath = outDir.appendingPathComponent("events.sqlite").path
     for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: eventsPath + suffix) }
@@ -191,24 +213,24 @@ do {
                 guard let item = answer.items.first?.item, let arm = ABTest.Arm(rawValue: answer.arm) else { break }  // seen everything
                 seen[user].insert(item)
                 let feedback = world.respond(user: user, item: Int(item.dropFirst())!)
-                // The one item shown is at position 0 of what the user saw; a list model discounts by it.
+                // The one item shown is at position 0 of what the user saw; list and page models discount by it.
                 try await http.feedback(
                     user: id, item: item, rating: feedback.rating, requestID: answer.requestID,
-                    position: isLIRD ? 0 : nil)
-                let reward = Double(model.rewardScale.reward(forRating: Float(feedback.rating)))
+                    position: isLIRD || isDeepPage ? 0 : nil)
+                let reward = Double(rewardScale.reward(forRating: Float(feedback.rating)))
                 sums[arm]!.0 += reward; sums[arm]!.1 += 1
                 recommendations += 1
                 events += "\(round),\(id),\(arm),\(item),\(feedback.rating),\(reward),\(answer.modelVersion)\n"
                 if feedback.left { break }
             }
         }
-        treatment.learn(updates: 100)  // DDPG updates from the feedback so far; publishes a new model version
+        _ = learnTreatment(100)  // DDPG updates from the feedback so far; publishes a new model version
         for arm in [ABTest.Arm.control, .treatment] { perRound[arm]!.append(sums[arm]!.0 / Double(max(sums[arm]!.1, 1))) }
         if round == 1 || round % 10 == 0 || round == options.rounds {
             say(
                 String(
                     format: "4. round %3d: mean reward control (popularity) %+.3f, treatment (%@) %+.3f, model %@",
-                    round, perRound[.control]!.last!, isLIRD ? "LIRD, learning" : "DRR, learning", perRound[.treatment]!.last!,
+                    round, perRound[.control]!.last!, "\(treatmentLabel), learning", perRound[.treatment]!.last!,
                     treatment.modelVersion))
         }
     }
@@ -228,7 +250,11 @@ do {
         title: "Online mean reward per round", xLabel: "round", yLabel: "mean reward",
         series: [
             .init(name: "control: popularity (static)", values: perRound[.control]!),
-            .init(name: isLIRD ? "treatment: LIRD (list head, learning online)" : "treatment: DRR-ave (learning online)", values: perRound[.treatment]!),
+            .init(
+                name: isDeepPage
+                    ? "treatment: DeepPage (page's first cell, learning online)"
+                    : isLIRD ? "treatment: LIRD (list head, learning online)" : "treatment: DRR-ave (learning online)",
+                values: perRound[.treatment]!),
         ]
     ).write(to: outDir.appendingPathComponent("online-reward.svg"), atomically: true, encoding: .utf8)
     // Does the learning arm gain on the static one over time? The per-round difference,

@@ -429,13 +429,20 @@ public final class OnlineDRR: Sendable {
     /// ``observe(user:item:reward:position:)``, but every event yields a transition, whose state is
     /// the module input of the user's window before the event (or of the state after the
     /// user's previous event) and whose action is the item's action
-    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged). A list model's
-    /// logged events move the window only (the event log does not record the served
-    /// lists): their transitions count in ``droppedTransitions``.
+    /// ``DRRModel/itemAction(_:scale:)`` (the actor's action is not logged).
+    ///
+    /// A list model (LIRD) rebuilds its list transitions from the logged positions (see
+    /// ``recordLoggedListFeedback(user:item:reward:position:model:)``): the user's
+    /// consecutive events with positions fill a list slot by slot, and a list with an event
+    /// at every position `0..<K` becomes one transition (action: the items' scaled
+    /// embeddings in position order). A logged event without a position, or a list that a
+    /// repeated position or item cut off before it was complete, moves the window only and
+    /// counts in ``droppedTransitions``.
     /// - Returns: that state, `[1, inputSize]` (a learner's metric gate ranks with it).
     @discardableResult
-    public func observeLogged(user: String, item: String, reward: Float) throws -> Tensor {
-        let before = try record(user: user, item: item, reward: reward, position: nil, logged: true)
+    public func observeLogged(user: String, item: String, reward: Float, position: Int? = nil) throws -> Tensor {
+        if let position, position < 0 { throw OnlineError.invalidPosition(position) }
+        let before = try record(user: user, item: item, reward: reward, position: position, logged: true)
         let model = loop.published.model
         var input = Tensor(zeros: [1, model.inputSize])
         model.writeInput(user: userIndex[user] ?? -1, window: before ?? StateWindow(size: model.configuration.windowSize, initial: []), into: &input)
@@ -443,7 +450,7 @@ public final class OnlineDRR: Sendable {
     }
 
     /// The session update and transition of ``observe(user:item:reward:position:)`` and
-    /// ``observeLogged(user:item:reward:)``; returns the transition's state window, if any.
+    /// ``observeLogged(user:item:reward:position:)``; returns the transition's state window, if any.
     private func record(user: String, item: String, reward: Float, position: Int?, logged: Bool) throws -> StateWindow? {
         guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
         guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
@@ -451,6 +458,9 @@ public final class OnlineDRR: Sendable {
         if model.listSize > 1 && !logged {
             try recordListFeedback(user: user, item: i, reward: reward, position: position, model: model)
             return nil
+        }
+        if model.listSize > 1, let position {
+            return try recordLoggedListFeedback(user: user, item: i, reward: reward, position: position, model: model)
         }
         let u = userIndex[user] ?? -1
         let transition = try sessions.update(user: user) { stored -> (before: StateWindow, action: [Float]?, after: StateWindow)? in

@@ -20,6 +20,10 @@ public struct DRRSession: Sendable, Equatable, Codable {
     /// For a list model (LIRD): the last list served and the feedback it has had so far;
     /// `nil` for DRR and until the first list.
     public var pendingList: PendingList?
+    /// For a page model (DeepPage, ``OnlineDeepPage``): the pages recently shown with the raw
+    /// reward of each position (0 until feedback arrives), oldest first; while
+    /// ``pendingList`` is set its page is the last one. `nil` for DRR and LIRD.
+    public var shownPages: [ShownPage]?
 
     /// A session with window `window` and no ranking yet.
     public init(window: StateWindow) {
@@ -27,10 +31,12 @@ public struct DRRSession: Sendable, Equatable, Codable {
         stateWindow = nil
         lastAction = nil
         pendingList = nil
+        shownPages = nil
     }
 
     enum CodingKeys: String, CodingKey {
         case window, stateWindow = "state_window", lastAction = "last_action", pendingList = "pending_list"
+        case shownPages = "shown_pages"
     }
 }
 

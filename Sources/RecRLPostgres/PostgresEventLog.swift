@@ -11,7 +11,8 @@ import Synchronization
 /// Schema (migrations `events/v1`…, see ``migrations``): table `events` with
 /// `id BIGSERIAL PRIMARY KEY, "user" TEXT, item TEXT, reward DOUBLE PRECISION,
 /// rating DOUBLE PRECISION NULL, "timestamp" DOUBLE PRECISION (Unix seconds),
-/// model_version TEXT, arm TEXT, event_id TEXT NULL UNIQUE, request_id TEXT NULL`, and
+/// model_version TEXT, arm TEXT, event_id TEXT NULL UNIQUE, request_id TEXT NULL,
+/// position INTEGER NULL`, and
 /// table `impressions` (the served slates of `recrl serve --serving-policy`, see
 /// ``ImpressionRecord``): the SQLite log's columns (``EventLog/impressionsSchema``), with
 /// `items` and `propensities` as the same JSON arrays.
@@ -131,6 +132,36 @@ public final class PostgresEventLog: FeedbackEventLog {
                 $$
                 """,
             ]),
+        // The SQLite log's v4-position (rows written before it get a NULL position). The
+        // 9-argument recrl_append_event stays for replicas of the previous release.
+        .init(
+            version: "events/v3-position",
+            statements: [
+                "ALTER TABLE events ADD COLUMN position INTEGER",
+                """
+                CREATE FUNCTION recrl_append_event(
+                    p_user TEXT, p_item TEXT, p_reward DOUBLE PRECISION, p_rating DOUBLE PRECISION,
+                    p_timestamp DOUBLE PRECISION, p_model_version TEXT, p_arm TEXT, p_event_id TEXT,
+                    p_request_id TEXT, p_position BIGINT, OUT row_id BIGINT, OUT inserted BOOLEAN)
+                LANGUAGE plpgsql AS $$
+                BEGIN
+                    -- Held until commit: rows commit in the order of their ids.
+                    PERFORM pg_advisory_xact_lock(\(appendLockKey));
+                    IF p_event_id IS NOT NULL THEN
+                        SELECT e.id INTO row_id FROM events e WHERE e.event_id = p_event_id;
+                        IF FOUND THEN
+                            inserted := false;
+                            RETURN;
+                        END IF;
+                    END IF;
+                    INSERT INTO events ("user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id, position)
+                    VALUES (p_user, p_item, p_reward, p_rating, p_timestamp, p_model_version, p_arm, p_event_id, p_request_id, p_position)
+                    RETURNING id INTO row_id;
+                    inserted := true;
+                END
+                $$
+                """,
+            ]),
     ]
 
     /// The advisory lock key of appends ("recrl-ev" in ASCII).
@@ -173,7 +204,7 @@ public final class PostgresEventLog: FeedbackEventLog {
                     SELECT row_id, inserted FROM recrl_append_event(
                         \(event.user), \(event.item), \(Double(event.reward)), \(event.rating.map { Double($0) }),
                         \(event.timestamp.timeIntervalSince1970), \(event.modelVersion), \(event.arm), \(event.eventID),
-                        \(event.requestID))
+                        \(event.requestID), \(event.position))
                     """, logger: logger)
                 for try await (id, inserted) in rows.decode((Int64, Bool).self) { return (id, inserted) }
                 throw PostgresStoreError.unexpected("recrl_append_event returned no row")
@@ -216,7 +247,7 @@ public final class PostgresEventLog: FeedbackEventLog {
     /// Rows matching `condition` (with `$n` placeholders for `binds`) in id order.
     private func fetch(where condition: String, binds: PostgresBindings, limit: Int?) async throws -> [FeedbackEvent] {
         let sql = """
-            SELECT id, "user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id
+            SELECT id, "user", item, reward, rating, "timestamp", model_version, arm, event_id, request_id, position
             FROM events WHERE \(condition) ORDER BY id\(limit.map { " LIMIT \($0)" } ?? "")
             """
         let query = PostgresQuery(unsafeSQL: sql, binds: binds)
@@ -224,14 +255,14 @@ public final class PostgresEventLog: FeedbackEventLog {
         return try await database.withConnection("read events") { connection in
             var events: [FeedbackEvent] = []
             let rows = try await connection.query(query, logger: logger)
-            for try await (id, user, item, reward, rating, seconds, version, arm, eventID, requestID)
-                in rows.decode((Int64, String, String, Double, Double?, Double, String, String, String?, String?).self)
+            for try await (id, user, item, reward, rating, seconds, version, arm, eventID, requestID, position)
+                in rows.decode((Int64, String, String, Double, Double?, Double, String, String, String?, String?, Int32?).self)
             {
                 events.append(
                     FeedbackEvent(
                         id: id, user: user, item: item, reward: Float(reward), rating: rating.map { Float($0) },
                         timestamp: Date(timeIntervalSince1970: seconds), modelVersion: version,
-                        arm: arm, eventID: eventID, requestID: requestID))
+                        arm: arm, eventID: eventID, requestID: requestID, position: position.map { Int($0) }))
             }
             return events
         }

@@ -18,7 +18,11 @@ struct RecommendResponse: Encodable {
     /// Present when the server logs impressions (``ServerConfiguration/servingPolicy``):
     /// the id feedback about this slate should carry.
     var requestID: String?
-    enum CodingKeys: String, CodingKey { case user, items, arm, modelVersion = "model_version", requestID = "request_id" }
+    /// For a page model (``RecommendationEngine/pageShape``), when the answer is a whole
+    /// page: `items`' ids as rows of the page (row-major, so feedback position
+    /// `row · columns + column` is the index in `items`); absent otherwise.
+    var page: [[String]]?
+    enum CodingKeys: String, CodingKey { case user, items, arm, page, modelVersion = "model_version", requestID = "request_id" }
 }
 
 /// `POST /v1/feedback` request: exactly one of `rating` and `reward`, and an optional

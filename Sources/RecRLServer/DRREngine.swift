@@ -450,15 +450,23 @@ public final class DRREngine: RecommendationEngine {
     }
 }
 
-/// The engine for the model saved in `modelDirectory`: every model `recrl train` writes
-/// today is a DRR or LIRD model, so this is a ``DRREngine`` named after its policy (without
-/// background learning unless `updatesPerSecond` is given; `learnsOnline` and
-/// `sessionStore` as in ``DRREngine/init(model:manifest:name:directory:updatesPerSecond:learnsOnline:sessionStore:seed:)``).
+/// The engine for the model saved in `modelDirectory`, chosen by its manifest's policy: a
+/// ``DeepPageEngine`` for a DeepPage model (`deeppage`), else a ``DRREngine`` (DRR and
+/// LIRD), named `name` or after the policy (without background learning unless
+/// `updatesPerSecond` is given; `learnsOnline` and `sessionStore` as in
+/// ``DRREngine/init(model:manifest:name:directory:updatesPerSecond:learnsOnline:sessionStore:seed:)``).
 /// `recrl serve` uses it.
 /// - Throws: the ``DRRError`` of the load when the folder holds no loadable model.
 public func makeEngine(
-    modelDirectory: URL, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
+    modelDirectory: URL, name: String? = nil, updatesPerSecond: Double? = nil, learnsOnline: Bool = true,
     sessionStore: @escaping @Sendable () -> any SessionStore = { InMemorySessionStore() }
 ) throws -> any RecommendationEngine {
-    try DRREngine(directory: modelDirectory, updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline, sessionStore: sessionStore)
+    if try DRRModelStore.policy(of: modelDirectory) == DRRModelStore.deepPagePolicy {
+        return try DeepPageEngine(
+            directory: modelDirectory, name: name, updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline,
+            sessionStore: sessionStore)
+    }
+    return try DRREngine(
+        directory: modelDirectory, name: name, updatesPerSecond: updatesPerSecond, learnsOnline: learnsOnline,
+        sessionStore: sessionStore)
 }

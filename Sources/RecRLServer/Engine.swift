@@ -92,6 +92,32 @@ public protocol RecommendationEngine: Sendable {
     /// When the served model was trained, exported as `recrl_model_age_seconds`.
     /// Default `nil`: no age gauge.
     var modelCreatedAt: Date? { get }
+    /// For a page model (DeepPage): the page's rows and columns. Its recommendations are
+    /// then whole pages, `rows · columns` items row-major (position `p` is row `p / columns`,
+    /// column `p % columns`), `POST /v1/recommend` adds `"page"` and KServe V2 `infer`
+    /// answers `[batch, rows, columns]`. Default `nil`: a ranked list.
+    var pageShape: PageShape? { get }
+}
+
+/// The grid of a page model's answer (``RecommendationEngine/pageShape``).
+public struct PageShape: Sendable, Equatable {
+    /// Rows of the page.
+    public var rows: Int
+    /// Items per row.
+    public var columns: Int
+
+    /// A `rows` × `columns` page.
+    public init(rows: Int, columns: Int) {
+        self.rows = rows
+        self.columns = columns
+    }
+
+    /// `items` as rows of ``columns`` (row-major), or `nil` unless there are exactly
+    /// `rows · columns` of them.
+    public func rows<T>(of items: [T]) -> [[T]]? {
+        guard items.count == rows * columns else { return nil }
+        return (0..<rows).map { Array(items[($0 * columns)..<(($0 + 1) * columns)]) }
+    }
 }
 
 extension RecommendationEngine {
@@ -107,6 +133,7 @@ extension RecommendationEngine {
     public var sessionWindowSize: Int { 0 }
     public var trainingPopularity: TrainingPopularity? { nil }
     public var modelCreatedAt: Date? { nil }
+    public var pageShape: PageShape? { nil }
 
     /// ``rewardRange`` and ``ratingRange`` together.
     public var feedbackScale: FeedbackScale { FeedbackScale(rewardRange: rewardRange, ratingRange: ratingRange) }

@@ -28,15 +28,21 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
     /// about, when the client sent one; joins feedback to impressions for off-policy
     /// evaluation.
     public var requestID: String?
+    /// Where the item was shown in the recommended list or page (0 first; row-major for a
+    /// page), when the client sent it (`position` of the feedback request). A list model's
+    /// learner rebuilds list transitions from it (``EventLogLearner``); `nil` for events
+    /// without one and for events logged before the column existed.
+    public var position: Int?
 
     /// An event; `id` is assigned by ``EventLog/append(_:)``.
     public init(
         id: Int64? = nil, user: String, item: String, reward: Float, rating: Float?,
-        timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil, requestID: String? = nil
+        timestamp: Date, modelVersion: String, arm: String, eventID: String? = nil, requestID: String? = nil,
+        position: Int? = nil
     ) {
         self.id = id; self.user = user; self.item = item; self.reward = reward; self.rating = rating
         self.timestamp = timestamp; self.modelVersion = modelVersion; self.arm = arm; self.eventID = eventID
-        self.requestID = requestID
+        self.requestID = requestID; self.position = position
     }
 }
 
@@ -52,7 +58,8 @@ public struct FeedbackEvent: Sendable, Codable, Equatable {
 /// and an index on `request_id`. Migration `v3-impressions` adds `request_id` and the
 /// table `impressions` of served slates (see ``ImpressionRecord`` and
 /// ``EventLog/impressionsSchema``); an impression is committed under the same durability
-/// rules before the recommendation is answered.
+/// rules before the recommendation is answered. Migration `v4-position` adds
+/// `position INTEGER NULL` (``FeedbackEvent/position``; rows written before it read `nil`).
 ///
 /// Write health: when an append fails (disk full, read-only file, ...) the log is
 /// marked failing (``isWritable`` false) until a write succeeds again: the next
@@ -114,6 +121,9 @@ public final class EventLog: FeedbackEventLog {
         migrator.registerMigration("v3-impressions") { db in
             try db.execute(sql: Self.impressionsSchema)
         }
+        migrator.registerMigration("v4-position") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN position INTEGER")
+        }
         try migrator.migrate(pool)
     }
 
@@ -154,14 +164,14 @@ public final class EventLog: FeedbackEventLog {
             let (id, inserted) = try await pool.write { db -> (Int64, Bool) in
                 try db.execute(
                     sql: """
-                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id, request_id)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id, request_id, position)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         ON CONFLICT(event_id) DO NOTHING
                         """,
                     arguments: [
                         event.user, event.item, Double(event.reward), event.rating.map { Double($0) },
                         event.timestamp.timeIntervalSince1970, event.modelVersion, event.arm, event.eventID,
-                        event.requestID,
+                        event.requestID, event.position,
                     ])
                 if db.changesCount > 0 { return (db.lastInsertedRowID, true) }
                 let existing =
@@ -227,7 +237,7 @@ public final class EventLog: FeedbackEventLog {
             reward: Float(reward), rating: rating.map { Float($0) },
             timestamp: Date(timeIntervalSince1970: seconds),
             modelVersion: row["model_version"], arm: row["arm"], eventID: row["event_id"],
-            requestID: row["request_id"])
+            requestID: row["request_id"], position: row["position"])
     }
 
     /// Runs `sql` on the writer connection (tests use it to set `PRAGMA max_page_count`).
@@ -243,7 +253,9 @@ public final class EventLog: FeedbackEventLog {
     }
 
     /// Writes every event as the generic interactions CSV that `recrl train` reads:
-    /// header `user,item,rating,timestamp`, one row per event in insertion order; the
+    /// header `user,item,rating,timestamp` (with `includePositions`, a fifth column
+    /// `position`: ``FeedbackEvent/position``, empty when the event has none; the loader
+    /// reads columns by name and ignores it), one row per event in insertion order; the
     /// rating is the event's rating when present, otherwise `ratingFromReward(reward)`;
     /// the timestamp is in whole Unix seconds. Fields are quoted per RFC 4180 when they
     /// contain a comma, a quote or a line break. Rows are streamed from the database
@@ -253,7 +265,8 @@ public final class EventLog: FeedbackEventLog {
     @discardableResult
     public func exportInteractionsCSV(
         to url: URL,
-        ratingFromReward: (Float) -> Float = EventLog.defaultRatingFromReward
+        ratingFromReward: (Float) -> Float = EventLog.defaultRatingFromReward,
+        includePositions: Bool = false
     ) throws -> Int {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
@@ -265,14 +278,19 @@ public final class EventLog: FeedbackEventLog {
         let handle = try FileHandle(forWritingTo: temporary)
         var count = 0
         do {
-            var chunk = "user,item,rating,timestamp\n"
+            var chunk = includePositions ? "user,item,rating,timestamp,position\n" : "user,item,rating,timestamp\n"
             try pool.read { db in
-                let rows = try Row.fetchCursor(db, sql: "SELECT user, item, reward, rating, timestamp FROM events ORDER BY id")
+                let rows = try Row.fetchCursor(db, sql: "SELECT user, item, reward, rating, timestamp, position FROM events ORDER BY id")
                 while let row = try rows.next() {
                     let user: String = row["user"], item: String = row["item"]
                     let reward: Double = row["reward"], rating: Double? = row["rating"], seconds: Double = row["timestamp"]
                     let value = rating.map { Float($0) } ?? ratingFromReward(Float(reward))
-                    chunk += "\(Self.csvField(user)),\(Self.csvField(item)),\(value),\(Int64(seconds.rounded(.down)))\n"
+                    chunk += "\(Self.csvField(user)),\(Self.csvField(item)),\(value),\(Int64(seconds.rounded(.down)))"
+                    if includePositions {
+                        let position: Int? = row["position"]
+                        chunk += ",\(position.map(String.init) ?? "")"
+                    }
+                    chunk += "\n"
                     count += 1
                     if chunk.utf8.count >= 1 << 16 {
                         try handle.write(contentsOf: Data(chunk.utf8))

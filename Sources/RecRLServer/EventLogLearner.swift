@@ -23,7 +23,7 @@ public protocol LearnerPublisher: Sendable {
 
 /// The learner of the scaled-out shape (`recrl learn`): it tails a ``FeedbackEventLog``
 /// that serving replicas write, learns from every event with the same code as the
-/// single-process server (``OnlineDRR/observeLogged(user:item:reward:)`` and
+/// single-process server (``OnlineDRR/observeLogged(user:item:reward:position:)`` and
 /// ``OnlineDRR/learn(updates:)``: DDPG and the supervised next-item step), and publishes
 /// a new version every ``Settings/publishEveryUpdates`` updates or
 /// ``Settings/publishEverySeconds`` seconds.
@@ -39,7 +39,10 @@ public protocol LearnerPublisher: Sendable {
 /// Transitions: the learner replays each user's window from the log itself (the state
 /// before an event is the window of that user's earlier positive events; a learner that
 /// resumes starts with empty windows), and the action is the item's action, since the
-/// replicas' actions are not logged.
+/// replicas' actions are not logged. A LIRD model's list transitions are rebuilt from the
+/// events' logged positions (``FeedbackEvent/position``; see
+/// ``OnlineDRR/observeLogged(user:item:reward:position:)``): a list becomes a transition
+/// once the log holds the user's feedback at every position `0..<K`.
 public final class EventLogLearner {
     /// Batching, publication and gate settings.
     public struct Settings: Sendable {
@@ -136,12 +139,12 @@ public final class EventLogLearner {
                 continue
             }
             if event.reward > 0 {
-                let state = try online.observeLogged(user: event.user, item: event.item, reward: event.reward)
+                let state = try online.observeLogged(user: event.user, item: event.item, reward: event.reward, position: event.position)
                 gate.events += 1
                 if Self.ranks(item, in: currentModel, state: state, within: settings.gateK) { gate.candidateHits += 1 }
                 if Self.ranks(item, in: productionModel, state: state, within: settings.gateK) { gate.productionHits += 1 }
             } else {
-                try online.observeLogged(user: event.user, item: event.item, reward: event.reward)
+                try online.observeLogged(user: event.user, item: event.item, reward: event.reward, position: event.position)
             }
             learned += 1
         }
@@ -186,10 +189,11 @@ public final class EventLogLearner {
     }
 
     /// Whether `item` is among the `k` best-scored items of `model` for the module input
-    /// `state` (`[1, inputSize]`): fewer than `k` items score strictly higher. The gate's test.
+    /// `state` (`[1, inputSize]`): fewer than `k` items score strictly higher (a list model
+    /// ranks its list first, ``DRRModel/scores(forInput:)``). The gate's test.
     public static func ranks(_ item: Int, in model: DRRModel, state: Tensor, within k: Int) -> Bool {
-        let action = model.action(forInput: state).reshaped([model.configuration.embeddingSize])
-        let scores = model.itemEmbeddings.matvec(action)
+        // A list model's ranking starts with its list (DRRModel.scores(forInput:)).
+        let scores = model.scores(forInput: state)
         return scores.withUnsafeBufferPointer { s in
             let target = s[item]
             var better = 0

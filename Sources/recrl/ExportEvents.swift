@@ -16,7 +16,9 @@ struct ExportEvents: ParsableCommand {
             sent with a reward only gets the rating that maps to that reward on the \
             --min-rating...--max-rating scale (reward = (rating - midpoint) / half-range, the \
             DRR reward of a model trained on that scale), clamped to the scale. Repeated \
-            (user, item) pairs are kept; the loader keeps the latest. The file is replaced \
+            (user, item) pairs are kept; the loader keeps the latest. With --positions a fifth \
+            column `position` holds the list or page position the feedback named (empty \
+            without one; `recrl train` ignores it). The file is replaced \
             atomically. Impressions (slates logged by `recrl serve --serving-policy`) are \
             written beside the CSV as impressions.jsonl, one slate per line with its \
             propensities and the rewards of the feedback that referenced its request_id \
@@ -38,6 +40,12 @@ struct ExportEvents: ParsableCommand {
 
     @Option(help: "Highest rating of the scale (for events that carry a reward only).")
     var maxRating: Float = 5
+
+    @Flag(
+        help: ArgumentHelp(
+            "Add a fifth column `position`: where the client showed the item (0 first; row-major on a page), empty when the feedback had none."
+        ))
+    var positions = false
 
     @OptionGroup var output: JSONFlag
     var json: Bool { output.json }
@@ -73,9 +81,9 @@ struct ExportEvents: ParsableCommand {
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
         let log = try EventLog(path: events)
         let minimum = minRating, maximum = maxRating
-        let count = try log.exportInteractionsCSV(to: file) {
-            Self.rating(forReward: $0, minimum: minimum, maximum: maximum)
-        }
+        let count = try log.exportInteractionsCSV(
+            to: file, ratingFromReward: { Self.rating(forReward: $0, minimum: minimum, maximum: maximum) },
+            includePositions: positions)
         let impressions = try log.loggedImpressions()
         var impressionsFile: URL?
         if !impressions.isEmpty {

@@ -126,7 +126,12 @@ struct Learn: AsyncParsableCommand {
         ServerLogging.bootstrap(level: ServerLogging.level(named: logLevel) ?? .info)
         BLASRuntime.setThreadCount(1)
         let log = try await openEventLog(eventLogLocation ?? "")
-        let initial = try DRRModelStore.load(from: URL(fileURLWithPath: model))
+        let modelURL = URL(fileURLWithPath: model)
+        if try DRRModelStore.policy(of: modelURL) == DRRModelStore.deepPagePolicy {
+            throw ValidationError(
+                "--model \(model) is a DeepPage model: recrl learn trains DRR and LIRD models only (serve DeepPage with `recrl serve --updates-per-second` to learn online)")
+        }
+        let initial = try DRRModelStore.load(from: modelURL)
         let registry = ModelRegistry(directory: URL(fileURLWithPath: self.registry))
         if registry.version(at: .production) == nil {
             let entry = try registry.register(initial.model, manifest: initial.manifest)

@@ -97,7 +97,7 @@ struct OffPolicyEvaluate: ParsableCommand {
             throw Failure(description: "'\(events)' holds no impressions: serve with --serving-policy (and send request_id with feedback) to log them")
         }
         let candidate = try ServingPolicy(parsing: policy)
-        let engine = try DRREngine(directory: URL(fileURLWithPath: model))
+        let engine = try makeEngine(modelDirectory: URL(fileURLWithPath: model))
         let longest = impressions.map(\.items.count).max() ?? 1
         let depth = max(1, min(candidate.rankingDepth(k: longest), engine.itemCount, 1000))
         var rankings: [String: (items: [String], distribution: SlateDistribution)] = [:]

@@ -43,8 +43,10 @@ struct Serve: AsyncParsableCommand {
             true and is not learned twice). When the log cannot be written, feedback
             gets 503 and /v2/health/ready turns false until writes succeed again.
 
-            The model is a folder written by `recrl train` (a DRR or LIRD model; LIRD
-            feedback may say where the item was shown, "position", 0 first). Feedback always
+            The model is a folder written by `recrl train` (a DRR, LIRD or DeepPage model;
+            list and page feedback may say where the item was shown, "position", 0 first,
+            row-major on a page). A DeepPage model answers whole pages: /v1/recommend adds
+            "page" (rows of item ids) and KServe V2 infer is [batch, rows, cols]. Feedback always
             updates the user's session state; with --updates-per-second the model also
             keeps learning from it (DDPG updates in the background from a replay buffer
             of the model's replay_capacity transitions, allocated as it fills; each
@@ -253,12 +255,12 @@ struct Serve: AsyncParsableCommand {
         let mode: ServingMode
         if let treatmentModel {
             let treatmentURL = URL(fileURLWithPath: treatmentModel)
-            let (model, manifest) = try DRRModelStore.load(from: treatmentURL)
+            let policy = try DRRModelStore.policy(of: treatmentURL)
             // The KServe routes find a model by name: keep the two arms' names apart.
-            let name = manifest.policy == control.engine.modelName ? "\(manifest.policy)-treatment" : manifest.policy
-            let engine = try DRREngine(
-                model: model, manifest: manifest, name: name, directory: treatmentURL,
-                updatesPerSecond: updatesPerSecond, learnsOnline: learns, sessionStore: sessionStore)
+            let name = policy == control.engine.modelName ? "\(policy)-treatment" : policy
+            let engine = try makeEngine(
+                modelDirectory: treatmentURL, name: name, updatesPerSecond: updatesPerSecond,
+                learnsOnline: learns, sessionStore: sessionStore)
             let treatment = ServedModel(engine: engine, directory: treatmentURL)
             mode = .abTest(control: control, treatment: treatment, split: split, salt: salt)
         } else {
@@ -284,7 +286,12 @@ struct Serve: AsyncParsableCommand {
         }
         defer { evicting?.cancel() }
         // Stop online learning before the process exits (see DRREngine.stopBackgroundLearning()).
-        defer { for (_, engine) in server.engines { (engine as? DRREngine)?.stopBackgroundLearning() } }
+        defer {
+            for (_, engine) in server.engines {
+                (engine as? DRREngine)?.stopBackgroundLearning()
+                (engine as? DeepPageEngine)?.stopBackgroundLearning()
+            }
+        }
         guard let (registry, stage, version) = followed else { return try await server.run() }
         let interval = pollInterval
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -11,17 +11,23 @@ struct Simulate: ParsableCommand {
             (the DRR paper's online setting). DRR is trained against the same simulator; greedy \
             classical policies recommend by their own scores. Every policy serves the same seeded \
             episodes (user, initial window of the user's first positive items) of --horizon steps \
-            without repeats; a positive reward pushes the item into DRR's state. This is a \
+            without repeats; a positive reward pushes the item into DRR's state. LIRD shows lists \
+            of --list-size and DeepPage pages of --page-rows x --page-cols (read row by row, \
+            each page with its feedback joining DeepPage's state) until --horizon items. This is a \
             simulation result, not a held-out one.
             """)
 
     @Option(help: ArgumentHelp("Data directory.", valueName: "DIR")) var data: String
     @OptionGroup var formatOption: FormatOption
-    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
+    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, lird, deeppage, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
     @Option(
         name: .customLong("list-size"),
         help: "LIRD: items per list K (default 4); an episode shows --horizon items as lists of K (the last list shorter if K does not divide it).")
     var listSize: Int = 4
+    @Option(help: "DeepPage: rows of a page (default 2); an episode shows --horizon items as pages read row by row.")
+    var pageRows: Int = 2
+    @Option(help: "DeepPage: items per page row (default 2).")
+    var pageCols: Int = 2
     @Option(help: "Evaluation episodes.") var episodes: Int = 500
     @Option(help: "Steps per episode T.") var horizon: Int = 10
     @Option(help: "DRR training episodes.") var trainEpisodes: Int = 500
@@ -37,7 +43,7 @@ struct Simulate: ParsableCommand {
     var seed: UInt64 { seedOption.seed }
     var json: Bool { output.json }
 
-    static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "lird", "als", "popularity", "random"]
+    static let known = ["drr-n", "drr-p", "drr-u", "drr-ave", "lird", "deeppage", "als", "popularity", "random"]
     var names: [String] { policies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
@@ -46,6 +52,7 @@ struct Simulate: ParsableCommand {
         guard !names.isEmpty else { throw ValidationError("--policies is empty") }
         for n in names where !Self.known.contains(n) { throw ValidationError("unknown policy '\(n)' (expected one of \(Self.known.joined(separator: ", ")))") }
         guard listSize > 0 else { throw ValidationError("--list-size must be positive") }
+        guard pageRows > 0, pageCols > 0 else { throw ValidationError("--page-rows and --page-cols must be positive") }
         guard episodes > 0, horizon > 0, trainEpisodes > 0 else { throw ValidationError("--episodes, --horizon and --train-episodes must be positive") }
     }
 
@@ -96,6 +103,38 @@ struct Simulate: ParsableCommand {
                             if r > 0 { window.push(item) }
                             shown += 1
                         }
+                    }
+                    returns.append(Double(total))
+                }
+            } else if name == "deeppage" {
+                var config = DRRConfiguration()
+                config.embeddingMethod = .explicit
+                config.unratedReward = nil
+                config.embeddingRegularization = 0.1
+                do { config = try config.applying(overrides: overrides) } catch { throw ValidationError("--set: \(error)") }
+                config.episodes = trainEpisodes
+                var deepPage = DeepPageConfiguration(base: config, rows: pageRows, columns: pageCols)
+                deepPage.base.episodeLength = max(1, horizon / deepPage.pageSize)
+                try deepPage.validate()
+                log("training deeppage (\(pageRows)x\(pageCols) pages) against the simulator (\(trainEpisodes) episodes)")
+                let model = try DeepPageTrainer.run(dataset, configuration: deepPage, seed: seed).model
+                for u in episodeUsers {
+                    // The page-wise episode: each page is read row by row, every shown item
+                    // rewarded by the world, and the page with its feedback joins the state.
+                    var window = StateWindow(size: config.windowSize, initial: Array(histories.positives(user: u, threshold: mid).prefix(config.windowSize)))
+                    var used = Set<Int>(), pages: [ShownPage] = [], total: Float = 0, shown = 0
+                    while shown < horizon {
+                        let page = model.page(window: window, pages: pages, excluding: { used.contains($0) || window.contains($0) }).flatMap { $0 }
+                        var rewards = [Float](repeating: 0, count: page.count)
+                        for (position, item) in page.enumerated() where shown < horizon && item >= 0 {
+                            used.insert(item)
+                            rewards[position] = worldReward(u, item)
+                            total += rewards[position]
+                            if rewards[position] > 0 { window.push(item) }
+                            shown += 1
+                        }
+                        guard page.contains(where: { $0 >= 0 }) else { break }
+                        pages.append(ShownPage(items: page, rewards: rewards))
                     }
                     returns.append(Double(total))
                 }

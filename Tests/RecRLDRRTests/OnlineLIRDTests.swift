@@ -79,6 +79,49 @@ final class OnlineLIRDTests: XCTestCase {
         XCTAssertEqual(online.statistics.observed, 5)
     }
 
+    /// A learner replaying the event log (``OnlineDRR/observeLogged(user:item:reward:position:)``)
+    /// rebuilds list transitions from the logged positions: the same lists answered through
+    /// the log fill the replay exactly as when they were served (the same seeded updates give
+    /// the same weights); a list cut off by a repeated position is dropped and counted, an
+    /// event without a position is counted as before, a position past the list only moves
+    /// the window.
+    func testLoggedPositionsRebuildTheServedListTransitions() throws {
+        let (model, manifest) = try tinyLIRD()
+        let served = OnlineDRR(model: model, manifest: manifest, seed: 1)
+        let logged = OnlineDRR(model: model, manifest: manifest, seed: 1)
+        for u in 0..<10 {
+            let list = try served.recommend(user: "u\(u)", k: 3).items.map(\.id)
+            for (position, item) in list.enumerated() {
+                let reward: Float = (u + position) % 3 == 0 ? 1 : -0.5
+                try served.observe(user: "u\(u)", item: item, reward: reward, position: position)
+                try logged.observeLogged(user: "u\(u)", item: item, reward: reward, position: position)
+            }
+        }
+        XCTAssertEqual(served.replayCount, 10)
+        XCTAssertEqual(logged.replayCount, 10)
+        XCTAssertEqual(logged.droppedTransitions, 0)
+        XCTAssertEqual(served.learn(updates: 3), 3)
+        XCTAssertEqual(logged.learn(updates: 3), 3)
+        XCTAssertEqual(logged.currentModel.learner.checkpointTensors(), served.currentModel.learner.checkpointTensors())
+        XCTAssertNotEqual(logged.currentModel.learner.checkpointTensors(), model.learner.checkpointTensors())
+
+        let ids = manifest.itemIDs
+        // Positions 0 and 1, then 0 again: the first list is cut off (dropped); the second completes.
+        for (item, position) in [(0, 0), (1, 1), (2, 0), (3, 1), (4, 2)] {
+            try logged.observeLogged(user: "v1", item: ids[item], reward: 1, position: position)
+        }
+        XCTAssertEqual(logged.droppedTransitions, 1)
+        XCTAssertEqual(logged.replayCount, 11)
+        // Without a position a list model's logged event is dropped (as before positions were logged).
+        try logged.observeLogged(user: "v2", item: ids[5], reward: 1)
+        XCTAssertEqual(logged.droppedTransitions, 2)
+        // A position past the list moves the window only.
+        try logged.observeLogged(user: "v3", item: ids[6], reward: 1, position: 7)
+        XCTAssertEqual(logged.droppedTransitions, 2)
+        XCTAssertEqual(logged.sessionItems(user: "v3"), [ids[6]])
+        XCTAssertThrowsError(try logged.observeLogged(user: "v3", item: ids[6], reward: 1, position: -1))
+    }
+
     func testOnlineUpdatesChangeTheWeightsAndStayFinite() throws {
         let (model, manifest) = try tinyLIRD()
         let online = OnlineDRR(model: model, manifest: manifest, seed: 1)

@@ -133,6 +133,30 @@ final class CommandOutputTests: XCTestCase {
             ))
     }
 
+    /// `recrl simulate --policies deeppage` on the synthetic world: DeepPage is trained
+    /// against it and evaluated page by page with the other policies on the same episodes.
+    func testSimulateServesDeepPagePagesOnTheSyntheticWorld() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-simulate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try capturingStandardOutput {
+            var generate = try Generate.parseAsRoot(["--out", dir.path, "--users", "40", "--items", "50"])
+            try generate.run()
+        }
+        let line = try lastLine(
+            of: Simulate.self,
+            [
+                "--data", dir.path, "--policies", "deeppage,random", "--episodes", "4", "--horizon", "5", "--train-episodes", "3",
+                "--page-rows", "1", "--page-cols", "3", "--json",
+            ])
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let results = try XCTUnwrap(object["results"] as? [[String: Any]])
+        XCTAssertEqual(results.compactMap { $0["policy"] as? String }, ["deeppage", "random"])
+        let means = results.compactMap { $0["mean_cumulative_reward"] as? Double }
+        XCTAssertEqual(means.count, 2)
+        // A horizon of 5 on 1 × 3 pages: each episode's reward sums 5 world rewards in [-1, 1].
+        XCTAssertTrue(means.allSatisfy { $0.isFinite && abs($0) <= 5 }, "\(means)")
+    }
+
     func keys(_ json: String) throws -> [String] {
         guard case let .object(fields) = try shape(ofJSON: json) else { return [] }
         return fields.keys.sorted()

@@ -39,8 +39,9 @@ final class TrainSimulateCommandTests: XCTestCase {
         XCTAssertEqual(message(Simulate.self, ["--data", "/nonexistent-recrl"]), "--data /nonexistent-recrl does not exist")
         XCTAssertEqual(
             message(Simulate.self, ["--data", "/tmp", "--policies", "oracle"]),
-            "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, lird, als, popularity, random)")
+            "unknown policy 'oracle' (expected one of drr-n, drr-p, drr-u, drr-ave, lird, deeppage, als, popularity, random)")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--list-size", "0"]), "--list-size must be positive")
+        XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--page-cols", "0"]), "--page-rows and --page-cols must be positive")
         XCTAssertEqual(message(Simulate.self, ["--data", "/tmp", "--horizon", "0"]), "--episodes, --horizon and --train-episodes must be positive")
     }
 

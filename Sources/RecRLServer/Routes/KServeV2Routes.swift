@@ -15,7 +15,10 @@ import Hummingbird
 /// (at most ``ServerConfiguration/maxInferBatch`` rows and
 /// ``ServerConfiguration/maxInferElements`` numbers; 400 naming the field otherwise),
 /// and ranks on the ranking threads like `/v1/recommend`. It returns `items` (BYTES) and `scores` (FP32), both `[batch, width]`
-/// with `width` the shortest row's length, so the outputs are rectangular.
+/// with `width` the shortest row's length, so the outputs are rectangular (a list model,
+/// LIRD: `width` = its list size `K`). A page model (``RecommendationEngine/pageShape``,
+/// DeepPage) answers whole pages whatever `k`: both outputs are `[batch, rows, columns]`,
+/// row-major.
 struct KServeV2Routes: RouteGroup {
     let server: RecommendationServer
 
@@ -54,6 +57,7 @@ struct KServeV2Routes: RouteGroup {
 
     private func modelMetadata(_ context: BasicRequestContext) throws -> Response {
         let engine = try engine(named: context)
+        let outputShape = engine.pageShape.map { [-1, $0.rows, $0.columns] } ?? [-1, -1]
         let metadata = V2ModelMetadata(
             name: engine.modelName,
             versions: [engine.modelVersion],
@@ -63,8 +67,8 @@ struct KServeV2Routes: RouteGroup {
                 V2TensorMetadata(name: "user", datatype: "BYTES", shape: [-1]),
             ],
             outputs: [
-                V2TensorMetadata(name: "items", datatype: "BYTES", shape: [-1, -1]),
-                V2TensorMetadata(name: "scores", datatype: "FP32", shape: [-1, -1]),
+                V2TensorMetadata(name: "items", datatype: "BYTES", shape: outputShape),
+                V2TensorMetadata(name: "scores", datatype: "FP32", shape: outputShape),
             ])
         return try JSONResponse.make(metadata)
     }
@@ -73,7 +77,8 @@ struct KServeV2Routes: RouteGroup {
         let engine = try engine(named: context)
         let query = try RequestValidation.infer(try await server.body(of: request), configuration: server.configuration)
         try engine.requireReady()
-        let k = query.k
+        let page = engine.pageShape
+        let k = page.map { $0.rows * $0.columns } ?? query.k
         let rows: [[ScoredItem]] = try await server.rank(route: "/v2/models/{name}/infer") {
             switch query.input {
             case let .states(values, batch, width):
@@ -86,7 +91,13 @@ struct KServeV2Routes: RouteGroup {
         }
         let width = rows.map(\.count).min() ?? 0
         let trimmed = rows.map { $0.prefix(width) }
-        let shape = [rows.count, width]
+        var shape = [rows.count, width]
+        if let page {
+            guard rows.isEmpty || width == page.rows * page.columns else {
+                throw APIError(.internalServerError, "model '\(engine.modelName)' answered \(width) items for a page of \(page.rows)x\(page.columns)")
+            }
+            shape = [rows.count, page.rows, page.columns]
+        }
         let response = V2InferResponse(
             modelName: engine.modelName, modelVersion: engine.modelVersion, id: query.id,
             outputs: [

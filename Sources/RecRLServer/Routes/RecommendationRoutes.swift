@@ -4,7 +4,10 @@ import RecRLEvaluation
 
 /// The v1 JSON API:
 /// - `POST /v1/recommend` `{"user", "k"?, "exclude"?}` →
-///   `{"user", "items": [{"item", "score"}], "model_version", "arm"}`; ranked on the
+///   `{"user", "items": [{"item", "score"}], "model_version", "arm"}` (a page model,
+///   ``RecommendationEngine/pageShape``, answers a whole page: `items` row-major and
+///   `"page"`, its rows of item ids; feedback `position` is then the row-major index
+///   `row · columns + column`); ranked on the
 ///   ranking threads (503 with `Retry-After` when
 ///   ``ServerConfiguration/maxConcurrentRanking`` requests are in progress). With a
 ///   ``ServerConfiguration/servingPolicy`` the slate is drawn from the top of the ranking
@@ -59,7 +62,8 @@ struct RecommendationRoutes: RouteGroup {
             return try JSONResponse.make(
                 RecommendResponse(
                     user: query.user, items: recommendation.items,
-                    modelVersion: recommendation.modelVersion, arm: arm))
+                    modelVersion: recommendation.modelVersion, arm: arm,
+                    page: engine.pageShape?.rows(of: recommendation.items.map(\.item))))
         }
         // Rank the exploration pool, draw the slate, and commit the impression before answering.
         let policy = sampler.policy
@@ -92,7 +96,7 @@ struct RecommendationRoutes: RouteGroup {
         return try JSONResponse.make(
             RecommendResponse(
                 user: query.user, items: items, modelVersion: ranking.modelVersion,
-                arm: arm, requestID: impression.requestID))
+                arm: arm, requestID: impression.requestID, page: engine.pageShape?.rows(of: items.map(\.item))))
     }
 
     private func feedback(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
@@ -118,7 +122,7 @@ struct RecommendationRoutes: RouteGroup {
         let event = FeedbackEvent(
             user: submission.user, item: submission.item, reward: reward,
             rating: submission.rating, timestamp: Date(), modelVersion: version, arm: arm,
-            eventID: submission.eventID, requestID: submission.requestID)
+            eventID: submission.eventID, requestID: submission.requestID, position: submission.position)
         let recorded: RecordedEvent
         do {
             recorded = try await server.eventLog.record(event)

@@ -1,0 +1,300 @@
+import Foundation
+import Synchronization
+import RecRLTensor
+import RecRLAgents
+
+/// A DeepPage model (``DeepPageModel``) serving live traffic and learning from it, through
+/// the same ``SessionStore`` and online learning loop (publication of finite weights only,
+/// background learning, reload) as ``OnlineDRR``.
+///
+/// - ``recommend(user:exclude:)`` answers one page: the state is the user's browsing
+///   history (the session window of items with positive feedback, empty for a new session)
+///   and the pages recently shown to them with their feedback; the actor's page of
+///   embeddings is mapped to `h · w` distinct items, none of them excluded or already in the
+///   window (``DeepPageModel/page(forAction:excluding:)``). Items are returned row-major
+///   (position `p` is row `p / w`, column `p % w`) with their position score `e_i · a_p`.
+///   The session keeps the page as pending (``DRRSession/pendingList``,
+///   ``DRRSession/shownPages``).
+/// - ``observe(user:item:reward:position:)`` on an item of the pending page records its raw
+///   reward in the page's feedback channel and `Γ^position · r` for the page reward
+///   (``DeepPageConfiguration/pageReward(_:)``; `position` is the row-major index where the
+///   client showed the item, by default the item's own cell). A positive reward pushes the
+///   item into the history. Feedback on an item outside the pending page only moves the
+///   history.
+/// - The page becomes one transition, as in ``DeepPageTrainer``: state = the observation
+///   the page was served from, action = the page's scaled item embeddings
+///   (``DeepPageModel/pageAction(_:scale:)``), reward = the page reward over the positions
+///   with feedback (the others count 0), next state = the history after the feedback and the
+///   shown pages including this one. It is written when every position has feedback, or
+///   when the user's next page is served (a page without any feedback yields nothing and
+///   leaves the shown pages as they were).
+/// - ``learn(updates:)`` runs DDPG updates (``DDPGLearner/update(_:)``) on prioritized
+///   batches of those transitions on a private copy and publishes finite weights.
+///
+/// A new user (or a known user without a session: DeepPage has no user embedding) starts
+/// from an empty history, i.e. the actor's population-level page.
+public final class OnlineDeepPage: Sendable {
+    /// What feedback writes and learning samples: the prioritized replay and scratch rows.
+    struct Experience: Sendable {
+        var replay: PrioritizedReplayBuffer
+        var state: Tensor
+        var nextState: Tensor
+
+        init(model: DeepPageModel) {
+            let c = model.configuration.base
+            replay = PrioritizedReplayBuffer(
+                capacity: c.replayCapacity, stateSize: model.observationSize, actionSize: model.actionSize, alpha: c.priorityAlpha)
+            state = Tensor(zeros: [1, model.observationSize])
+            nextState = Tensor(zeros: [1, model.observationSize])
+        }
+    }
+
+    /// A page whose feedback is complete (or that a newer page replaced).
+    struct ClosedPage: Sendable {
+        var pending: PendingList
+        /// The shown pages before it (oldest first).
+        var before: [ShownPage]
+        /// The shown pages including it, with its feedback.
+        var after: [ShownPage]
+        var window: StateWindow
+    }
+
+    /// The users' sessions.
+    public let sessions: any SessionStore
+    let loop: OnlineLearningLoop<DeepPageOnlineLearner>
+    private let counters = Mutex((observed: 0, dropped: 0))
+    /// Raw item ids in index order.
+    public let itemIDs: [String]
+    private let itemIndex: [String: Int]
+    /// The manifest the model was loaded with.
+    public let manifest: DRRManifest
+
+    /// Serves `model`, whose item ids are in `manifest`.
+    /// - Parameters:
+    ///   - learns: whether feedback is kept for learning (``learn(updates:)``); with `false`
+    ///     there is no replay and no learner copy, and closed pages count in
+    ///     ``droppedTransitions``.
+    ///   - diagnostic: receives a line when a learning batch is not published because a
+    ///     weight became NaN or infinite.
+    public init(
+        model: DeepPageModel, manifest: DRRManifest, seed: UInt64 = 0, learns: Bool = true,
+        sessions: any SessionStore = InMemorySessionStore(),
+        diagnostic: @escaping @Sendable (String) -> Void = OnlineDRR.standardErrorDiagnostic
+    ) {
+        self.manifest = manifest
+        self.sessions = sessions
+        itemIDs = manifest.itemIDs
+        itemIndex = Dictionary(manifest.itemIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        loop = OnlineLearningLoop(
+            model: model, learner: learns ? DeepPageOnlineLearner(model: model, seed: seed) : nil, diagnostic: diagnostic)
+    }
+
+    /// Whether feedback is kept for learning.
+    public var isLearning: Bool { loop.isLearning }
+    /// The published model's version (1, then +1 per publication).
+    public var modelVersion: Int { loop.published.version }
+    /// The published model.
+    public var currentModel: DeepPageModel { loop.published.model }
+    /// The number of items in the catalogue.
+    public var itemCount: Int { itemIDs.count }
+    /// Transitions in the replay (0 when not learning).
+    public var replayCount: Int { loop.experience?.withLock { $0.replay.count } ?? 0 }
+    /// Feedback events observed, and updates applied, so far.
+    public var statistics: (observed: Int, updates: Int) { (counters.withLock { $0.observed }, loop.updates) }
+    /// Closed pages not stored because the recommender does not learn, or whose page reward
+    /// is not finite.
+    public var droppedTransitions: Int { counters.withLock { $0.dropped } }
+    /// Learning batches not published because a weight became non-finite.
+    public var skippedPublications: Int { loop.skippedPublications }
+
+    /// The user's page, `h · w` items row-major with their position scores (see the type's
+    /// documentation), and the model version it came from.
+    /// - Throws: ``OnlineError/invalidK(_:)`` when `exclude` and the history leave fewer
+    ///   than `h · w` candidates (the value is the page size); the session store's error.
+    public func recommend(user: String, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
+        let snap = loop.published
+        let model = snap.model
+        let c = model.configuration
+        let stored = try sessions.session(for: user)
+        let window = stored?.window ?? StateWindow(size: c.base.windowSize, initial: [])
+        // A pending page without any feedback is dropped when this page is served: it is not
+        // part of the state.
+        var shown = stored?.shownPages ?? []
+        if let pending = stored?.pendingList, !pending.hasFeedback, !shown.isEmpty { shown.removeLast() }
+        var excluded = Set(exclude.compactMap { itemIndex[$0] })
+        for i in window.items where i >= 0 { excluded.insert(i) }
+        var observation = Tensor(zeros: [1, model.observationSize])
+        model.writeObservation(window: window, pages: shown, into: &observation)
+        let action = model.action(forObservation: observation)
+        let page = model.page(forAction: action, excluding: { excluded.contains($0) })
+        guard !page.contains(where: { $0 < 0 }) else { throw OnlineError.invalidK(c.pageSize) }
+        let k = c.base.embeddingSize
+        let scores = action.reshaped([c.pageSize, k]).matmul(model.itemEmbeddings, transposeOther: true)
+        let items = page.enumerated().map { (id: itemIDs[$0.element], score: scores[$0.offset, $0.element]) }
+
+        let recent = c.recentPages
+        let closed = try sessions.update(user: user) { stored -> ClosedPage? in
+            if stored == nil { stored = DRRSession(window: window) }
+            var pages = stored!.shownPages ?? []
+            var closed: ClosedPage?
+            if let pending = stored!.pendingList, !pages.isEmpty {
+                if pending.hasFeedback {
+                    closed = ClosedPage(pending: pending, before: Array(pages.dropLast()), after: pages, window: stored!.window)
+                } else {
+                    pages.removeLast()
+                }
+            }
+            pages.append(ShownPage(items: page, rewards: [Float](repeating: 0, count: page.count)))
+            stored!.shownPages = Array(pages.suffix(recent + 1))
+            stored!.stateWindow = window
+            stored!.pendingList = PendingList(stateWindow: window, items: page)
+            return closed
+        }
+        if let closed { store(closed, model: model) }
+        return (items, snap.version)
+    }
+
+    /// Records feedback on `item` (see the type's documentation).
+    /// - Throws: ``OnlineError`` for an unknown item, a non-finite reward or a negative
+    ///   position; the session store's error.
+    public func observe(user: String, item: String, reward: Float, position: Int? = nil) throws {
+        if let position, position < 0 { throw OnlineError.invalidPosition(position) }
+        guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
+        guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
+        let model = loop.published.model
+        let size = model.configuration.base.windowSize, discount = model.configuration.positionDiscount
+        let closed = try sessions.update(user: user) { stored -> ClosedPage? in
+            if stored == nil { stored = DRRSession(window: StateWindow(size: size, initial: [])) }
+            if reward > 0 { stored!.window.push(i) }
+            guard var pending = stored!.pendingList, var pages = stored!.shownPages, !pages.isEmpty,
+                let slot = pending.items.firstIndex(of: i)
+            else { return nil }
+            pending.discountedRewards[slot] = OnlineDRR.positionWeight(discount, position: position ?? slot) * reward
+            pages[pages.count - 1].rewards[slot] = reward
+            stored!.shownPages = pages
+            guard pending.isComplete else {
+                stored!.pendingList = pending
+                return nil
+            }
+            stored!.pendingList = nil
+            return ClosedPage(pending: pending, before: Array(pages.dropLast()), after: pages, window: stored!.window)
+        }
+        counters.withLock { $0.observed += 1 }
+        if let closed { store(closed, model: model) }
+    }
+
+    /// Writes `closed` into the replay as one transition, or counts it as dropped.
+    private func store(_ closed: ClosedPage, model: DeepPageModel) {
+        guard let experience = loop.experience, closed.pending.listReward.isFinite else {
+            counters.withLock { $0.dropped += 1 }
+            return
+        }
+        let action = model.pageAction(closed.pending.items, scale: model.actionScale)
+        let stored = experience.withLock { e -> Bool in
+            guard e.replay.stateSize == model.observationSize && e.replay.actionSize == model.actionSize else { return false }
+            model.writeObservation(window: closed.pending.stateWindow, pages: closed.before, into: &e.state)
+            model.writeObservation(window: closed.window, pages: closed.after, into: &e.nextState)
+            e.replay.add(state: e.state, action: action, reward: closed.pending.listReward, discount: 1, nextState: e.nextState)
+            return true
+        }
+        if !stored { counters.withLock { $0.dropped += 1 } }
+    }
+
+    /// The user's history (items with positive feedback), oldest first.
+    public func sessionItems(user: String) -> [String] {
+        let window = (try? sessions.session(for: user))??.window
+        return (window?.items ?? []).compactMap { $0 >= 0 ? itemIDs[$0] : nil }
+    }
+
+    /// Replaces the user's history with the last ``DRRConfiguration/windowSize`` of `items`
+    /// (ids outside the catalogue are skipped); an equal history leaves the session as it is.
+    public func restoreSession(user: String, items: [String]) {
+        let size = loop.published.model.configuration.base.windowSize
+        let window = StateWindow(size: size, initial: items.compactMap { itemIndex[$0] })
+        _ = try? sessions.update(user: user) { stored in
+            guard stored?.window != window else { return }
+            stored = DRRSession(window: window)
+        }
+    }
+
+    /// Applies up to `updates` DDPG updates (once the replay holds a batch) and publishes
+    /// the new weights; returns the number applied (see ``OnlineDRR/learn(updates:)``).
+    @discardableResult
+    public func learn(updates: Int) -> Int { loop.learn(updates: updates) }
+
+    /// Swaps in a new model atomically; sessions are kept, and so is the replay unless the
+    /// new model's observation or action width differs.
+    public func reload(model: DeepPageModel) { loop.reload(model: model) }
+
+    /// Runs ``learn(updates:)`` in the background, `updatesPerSecond` in batches of ten.
+    public func startBackgroundLearning(updatesPerSecond: Double) { loop.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
+
+    /// Stops background learning (the current batch finishes).
+    public func stopBackgroundLearning() { loop.stopBackgroundLearning() }
+}
+
+extension DeepPageModel {
+    /// The name of the first tensor of the learner (networks and targets) holding a NaN or
+    /// an infinity, or `nil` when every one is finite.
+    public var firstNonFiniteTensor: String? {
+        learner.checkpointTensors().sorted { $0.key < $1.key }.first { !$0.value.isFinite }.map { "tensor '\($0.key)'" }
+    }
+}
+
+/// DeepPage's online learner (``OnlineLearningAlgorithm``): DDPG updates on prioritized
+/// batches, as ``DeepPageTrainer`` runs them.
+struct DeepPageOnlineLearner: OnlineLearningAlgorithm {
+    typealias Experience = OnlineDeepPage.Experience
+
+    private(set) var model: DeepPageModel
+    var rng: Xoshiro256StarStar
+    var batch: TransitionBatch
+
+    init(model: DeepPageModel, seed: UInt64) {
+        self.model = model
+        rng = Xoshiro256StarStar(seed: seed)
+        batch = TransitionBatch(
+            batchSize: model.configuration.base.batchSize, stateSize: model.observationSize, actionSize: model.actionSize)
+    }
+
+    func isReady(_ experience: Experience) -> Bool { experience.replay.count >= model.configuration.base.batchSize }
+
+    mutating func update(experience: Locked<Experience>) -> Bool {
+        experience.withLock { e in e.replay.sample(into: &batch, using: &rng) }
+        let stats = model.learner.update(batch)
+        guard stats.criticLoss.isFinite && (stats.actorLoss?.isFinite ?? true) else { return false }
+        let errors = model.learner.tdErrors, indices = batch.indices
+        if errors.isFinite { experience.withLock { e in e.replay.updatePriorities(indices: indices, tdErrors: errors) } }
+        return true
+    }
+
+    static func firstNonFiniteTensor(in model: DeepPageModel) -> String? { model.firstNonFiniteTensor }
+
+    mutating func revert(to model: DeepPageModel) { self.model = model }
+
+    mutating func adopt(_ new: DeepPageModel) -> Bool {
+        let fits = model.observationSize == new.observationSize && model.actionSize == new.actionSize
+            && model.configuration.base.batchSize == new.configuration.base.batchSize
+        model = new
+        if !fits { self = DeepPageOnlineLearner(model: new, seed: rng.next()) }
+        return fits
+    }
+
+    static func makeExperience(for model: DeepPageModel) -> Experience { Experience(model: model) }
+}
+
+extension DRRModelStore {
+    /// The manifest policy of the model folder `directory` (e.g. `"drr-ave"`, `"lird"`,
+    /// ``deepPagePolicy``), read without loading the weights, so a caller can choose the loader.
+    /// - Throws: ``DRRError/invalidModel(_:)`` when the manifest is missing or unreadable.
+    public static func policy(of directory: URL) throws -> String {
+        let url = currentVersionDirectory(of: directory).appendingPathComponent(manifestFile)
+        guard let data = try? Data(contentsOf: url) else {
+            throw DRRError.invalidModel("cannot read the manifest of model folder '\(directory.lastPathComponent)'")
+        }
+        struct Policy: Decodable { var policy: String }
+        do { return try JSONDecoder().decode(Policy.self, from: data).policy } catch {
+            throw DRRError.invalidModel("the manifest of model folder '\(directory.lastPathComponent)' names no policy: \(error)")
+        }
+    }
+}
