@@ -27,15 +27,18 @@ struct OnlineCompare: ParsableCommand {
             difference to DRR (paired by seed); the SVG then shows the per-round mean over seeds.
             """)
 
-    @Option(help: "Online rounds (one session per user per round).") var rounds: Int = OnlineComparison.Configuration().rounds
-    @Option(help: "Users in the world.") var users: Int = OnlineComparison.Configuration().users
-    @Option(help: "Items in the world.") var items: Int = OnlineComparison.Configuration().items
-    @Option(name: .customLong("session-length"), help: "Most recommendations per session.") var sessionLength: Int = OnlineComparison.Configuration().sessionLength
-    @Option(help: "DRR offline training episodes.") var episodes: Int = OnlineComparison.Configuration().episodes
-    @Option(name: .customLong("drr-updates"), help: "DRR online DDPG updates after each round.") var drrUpdates: Int = OnlineComparison.Configuration().drrUpdates
-    @Option(name: .customLong("refit-every"), help: "Rounds between refits of item-kNN and iALS.") var refitEvery: Int = OnlineComparison.Configuration().refitEvery
-    @Option(help: "LinUCB exploration weight alpha.") var alpha: Double = OnlineComparison.Configuration().alpha
-    @Option(name: .customLong("ts-scale"), help: "Linear Thompson sampling posterior scale v.") var tsScale: Double = OnlineComparison.Configuration().tsScale
+    /// The library's defaults, which the flags keep.
+    static let defaults = OnlineComparison.Configuration()
+
+    @Option(help: "Online rounds (one session per user per round).") var rounds: Int = OnlineCompare.defaults.rounds
+    @Option(help: "Users in the world.") var users: Int = OnlineCompare.defaults.users
+    @Option(help: "Items in the world.") var items: Int = OnlineCompare.defaults.items
+    @Option(name: .customLong("session-length"), help: "Most recommendations per session.") var sessionLength: Int = OnlineCompare.defaults.sessionLength
+    @Option(help: "DRR offline training episodes.") var episodes: Int = OnlineCompare.defaults.episodes
+    @Option(name: .customLong("drr-updates"), help: "DRR online DDPG updates after each round.") var drrUpdates: Int = OnlineCompare.defaults.drrUpdates
+    @Option(name: .customLong("refit-every"), help: "Rounds between refits of item-kNN and iALS.") var refitEvery: Int = OnlineCompare.defaults.refitEvery
+    @Option(help: "LinUCB exploration weight alpha.") var alpha: Double = OnlineCompare.defaults.alpha
+    @Option(name: .customLong("ts-scale"), help: "Linear Thompson sampling posterior scale v.") var tsScale: Double = OnlineCompare.defaults.tsScale
     @Option(help: "Comma-separated arms: popularity, linucb, lints, knn, ials, drr-ave.") var arms: String = OnlineComparison.knownArms.joined(separator: ",")
     @Option(help: ArgumentHelp("Where to write online-compare.svg and rounds.csv.", valueName: "DIR")) var out: String = "out/online-compare"
     @Option(help: "Independent repetitions (seeds S, S+1, ...) summarised as mean and 95% interval over seeds.") var seeds: Int = 1
