@@ -12,10 +12,12 @@ deps:
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES); \
 	fi
 
-## The main job on the embedded default data (RUN_ARGS="--treatment lird" serves LIRD as the treatment arm).
+## The main job on the embedded default data (RUN_ARGS="--treatment lird" serves LIRD as the treatment arm;
+## ARMS_LONG=1 runs the multi-arm comparison of its last step for 100 rounds over 5 seeds).
 RUN_ARGS ?=
+ARMS_LONG ?=
 run: deps
-	$(SWIFT) run -c release OfflineToOnline $(RUN_ARGS)
+	$(SWIFT) run -c release OfflineToOnline $(if $(ARMS_LONG),--arms-long) $(RUN_ARGS)
 
 ## The tests, in debug and in release (some numeric bugs only show optimised).
 test: deps test-debug test-release

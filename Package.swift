@@ -102,6 +102,9 @@ let package = Package(
         // MARK: App level
         // Reporting helpers for the apps (SVG charts); Foundation only, not in the RecRL umbrella.
         .target(name: "RecRLReporting"),
+        // The multi-arm online comparison (DRR-ave against bandits and refit CF models in the
+        // drifting world) behind `recrl online-compare` and the tutorial's last step.
+        .target(name: "RecRLOnlineCompare", dependencies: ["RecRL", "RecRLReporting"]),
         .target(
             name: "RecRLServer",
             dependencies: [
@@ -130,7 +133,8 @@ let package = Package(
         .executableTarget(
             name: "recrl",
             dependencies: [
-                "RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLPostgres", "RecRLReporting", "RecRLBenchmarkSupport", "RecRLLaunch",
+                "RecRL", "RecRLData", "RecRLRecommenders", "RecRLServer", "RecRLPostgres", "RecRLReporting", "RecRLOnlineCompare", "RecRLBenchmarkSupport",
+                "RecRLLaunch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -167,7 +171,7 @@ let package = Package(
         // so it builds no TLS or HTTP-client stack (HummingbirdTesting is test-only).
         .executableTarget(
             name: "OfflineToOnline",
-            dependencies: ["RecRL", "RecRLServer", "RecRLReporting", "RecRLLaunch"],
+            dependencies: ["RecRL", "RecRLServer", "RecRLReporting", "RecRLOnlineCompare", "RecRLLaunch"],
             path: "Examples/OfflineToOnline"),
 
         // MARK: Tests
@@ -191,7 +195,9 @@ let package = Package(
             ]),
         .testTarget(name: "RecRLWorkloadTests", dependencies: ["RecRLAgents", "RecRLBenchmarkSupport", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLDataTests", dependencies: ["RecRLData", "RecRLTensor"]),
-        .testTarget(name: "RecRLRecommendersTests", dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "recrl"]),
+        .testTarget(
+            name: "RecRLRecommendersTests",
+            dependencies: ["RecRLData", "RecRLRecommenders", "RecRLEmbeddings", "RecRLTensor", "RecRLDRR", "RecRLOnlineCompare", "recrl"]),
         .testTarget(name: "RecRLNNTests", dependencies: ["RecRLNN", "RecRLTestSupport"], exclude: ["Golden"]),
         .testTarget(name: "RecRLReportingTests", dependencies: ["RecRLReporting"]),
         .testTarget(name: "RecRLEvaluationTests", dependencies: ["RecRLEvaluation", "RecRLTensor"]),

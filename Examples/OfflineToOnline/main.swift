@@ -1,6 +1,7 @@
 // RecRL tutorial: from a logged data set to an online recommender that keeps learning.
 //
 //   swift run -c release OfflineToOnline [--seed 42] [--rounds 40] [--out out/offline-to-online] [--treatment drr|lird|deeppage]
+//                                        [--arms-rounds N] [--arms-seeds N] [--arms-long] [--no-arms]
 //
 // The story, top to bottom:
 //   1. A synthetic world of users and items (drifting tastes, boredom, churn) logs
@@ -24,10 +25,18 @@
 //   5. We report offline metrics, online reward per arm, and the A/B test computed from
 //      the event log (Welch t-test and a bootstrap confidence interval, per user), and
 //      write CSV files and an SVG plot.
+//   6. Static popularity is the weakest control. The last step runs the same world again
+//      with six arms learning online from the same kind of feedback, in process: static
+//      popularity, LinUCB and linear Thompson sampling over DRR's item embeddings, item-kNN
+//      and iALS refit every 5 rounds, and DRR-ave (`OnlineComparison`, the code behind
+//      `recrl online-compare`). It reports each arm's mean reward per round (SVG), its
+//      users' session retention (the world's churn) and each arm's difference to DRR with a
+//      95% interval. `--arms-long` runs a longer horizon over several seeds.
 import Foundation
 import RecRL
 import RecRLServer
 import RecRLReporting
+import RecRLOnlineCompare
 import RecRLLaunch
 
 Launch.relaunchWithOptimizedBLASCoreIfNeeded()  // must come first: OpenBLAS picks kernels at load time
@@ -44,6 +53,11 @@ struct Options {
     /// The treatment arm's policy: `drr` (DRR-ave), `lird` (LIRD, lists of 4) or
     /// `deeppage` (DeepPage, 2 × 2 pages).
     var treatment = "drr"
+    /// Step 6: rounds of the multi-arm comparison (nil: the same as `rounds`), its seeds
+    /// (more than one: the mean over seeds with a t-interval), and whether it runs.
+    var armsRounds: Int?
+    var armsSeeds = 1
+    var arms = true
 
     init(_ args: [String]) throws {
         var i = 0
@@ -65,19 +79,28 @@ struct Options {
             case "--episodes": episodes = try int(try value())
             case "--out": out = try value()
             case "--json": json = true
+            case "--arms-rounds": armsRounds = try int(try value())
+            case "--arms-seeds": armsSeeds = try int(try value())
+            case "--arms-long": armsRounds = 100; armsSeeds = 5
+            case "--no-arms": arms = false
             case "--treatment":
                 treatment = try value()
                 guard ["drr", "lird", "deeppage"].contains(treatment) else {
                     throw UsageError("--treatment must be drr, lird or deeppage, got '\(treatment)'")
                 }
             case "--help", "-h":
-                print("usage: OfflineToOnline [--seed S] [--rounds N] [--users N] [--items N] [--episodes N] [--out DIR] [--treatment drr|lird|deeppage] [--json]")
+                print(
+                    "usage: OfflineToOnline [--seed S] [--rounds N] [--users N] [--items N] [--episodes N] [--out DIR] [--treatment drr|lird|deeppage]"
+                        + " [--arms-rounds N] [--arms-seeds N] [--arms-long] [--no-arms] [--json]")
                 exit(0)
             default: throw UsageError("unknown option \(args[i])")
             }
             i += 1
         }
         guard items > 30 else { throw UsageError("--items must be more than 30") }
+        guard !arms || users >= 2 * OnlineComparison.knownArms.count else {
+            throw UsageError("--users must be at least \(2 * OnlineComparison.knownArms.count) for step 6 (or --no-arms)")
+        }
     }
 }
 
@@ -284,6 +307,37 @@ do {
             + "`recrl ope --events \(eventsPath) --model \(modelDir.path) --estimator all` estimates a model off-policy on its \(loggedImpressions) impressions)"
     )
     say("   wrote \(outDir.path)/{online-reward.csv,online-reward.svg,events.csv,events.sqlite,model/} in \(String(format: "%.1f", seconds)) s")
+
+    // MARK: 6. The same world, six arms learning online: DRR against adaptive baselines
+    var armsJSON = "null"
+    if options.arms {
+        var armsConfig = OnlineComparison.Configuration()
+        armsConfig.users = options.users
+        armsConfig.items = options.items
+        armsConfig.episodes = options.episodes
+        armsConfig.rounds = options.armsRounds ?? options.rounds
+        let comparison = try OnlineComparison(configuration: armsConfig)
+        let armsDir = outDir.appendingPathComponent("online-compare")
+        let armsStarted = Date()
+        say(
+            "6. multi-arm comparison in the same drifting world, \(armsConfig.rounds) rounds, \(options.armsSeeds) seed(s): "
+                + OnlineComparison.knownArms.joined(separator: ", ") + " (arm − DRR: cumulative reward per user)")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let lines: [String]
+        if options.armsSeeds > 1 {
+            let seeds = (0..<options.armsSeeds).map { options.seed &+ UInt64($0) }
+            let result = try comparison.run(seeds: seeds, out: armsDir, progress: { say("   " + $0) })
+            lines = result.tableLines()
+            armsJSON = String(decoding: try encoder.encode(result), as: UTF8.self)
+        } else {
+            let result = try comparison.run(seed: options.seed, out: armsDir, progress: { say("   " + $0) })
+            lines = result.tableLines()
+            armsJSON = String(decoding: try encoder.encode(result), as: UTF8.self)
+        }
+        lines.forEach { say("   " + $0) }
+        say(String(format: "   wrote %@/online-compare.svg in %.1f s", armsDir.path, Date().timeIntervalSince(armsStarted)))
+    }
     if options.json {
         let offlineJSON = offline.map {
             "{\"policy\":\"\($0.policy)\",\"precision@10\":\($0.metrics["precision@10"] ?? 0),\"ndcg@10\":\($0.metrics["ndcg@10"] ?? 0)}"
@@ -296,7 +350,8 @@ do {
                 + "\"control_users\":\(report.arms[0].n),\"treatment_users\":\(report.arms[1].n),\"recommendations\":\(recommendations)},"
                 + "\"http\":{\"requests\":\(served.total),\"recommend\":\(served.recommend),\"feedback\":\(served.feedback),"
                 + "\"client_requests\":\(http.requests),\"mean_ms\":\(http.meanMilliseconds)},"
-                + "\"event_log\":{\"events\":\(loggedEvents),\"impressions\":\(loggedImpressions)},\"seconds\":\(seconds)}")
+                + "\"event_log\":{\"events\":\(loggedEvents),\"impressions\":\(loggedImpressions)},\"seconds\":\(seconds),"
+                + "\"arms\":\(armsJSON)}")
     }
 } catch {
     writeToStandardError("OfflineToOnline: error: \(error)\n")

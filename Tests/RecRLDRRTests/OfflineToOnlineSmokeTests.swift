@@ -22,7 +22,10 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
     func testTinyRunPrintsJSONSummaryAndWritesFiles() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let r = try run(["--users", "40", "--items", "60", "--rounds", "2", "--episodes", "20", "--out", dir.path, "--json"])
+        let r = try run([
+            "--users", "40", "--items", "60", "--rounds", "2", "--episodes", "20", "--out", dir.path, "--json", "--arms-rounds", "3",
+            "--arms-seeds", "2",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
@@ -53,6 +56,30 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         }
         let csv = try String(contentsOf: dir.appendingPathComponent("online-reward.csv"), encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 3, "a header and one row per round")
+
+        // Step 6: the multi-arm comparison in the same world, 3 rounds for each of 2 seeds.
+        let arms = try XCTUnwrap(object["arms"] as? [String: Any])
+        XCTAssertEqual(arms["seeds"] as? [Int], [42, 43])
+        XCTAssertEqual(arms["rounds"] as? Int, 3)
+        let rows = try XCTUnwrap(arms["arms"] as? [[String: Any]])
+        XCTAssertEqual(rows.map { $0["arm"] as? String }, ["popularity", "linucb", "lints", "knn", "ials", "drr-ave"])
+        for row in rows {
+            let name = row["arm"] as? String ?? "?"
+            let retention = try XCTUnwrap(row["session_retention"] as? [String: Double], name)
+            XCTAssert((0...1).contains(try XCTUnwrap(retention["mean"])), name)
+            XCTAssertEqual(row["minus_drr"] == nil, name == "drr-ave", name)
+        }
+        let runs = try XCTUnwrap(arms["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.count, 2)
+        for run in runs {
+            let users = try XCTUnwrap(run["arms"] as? [[String: Any]]).map { $0["users"] as? Int ?? 0 }
+            XCTAssert(users.allSatisfy { (1...7).contains($0) }, "40 users over 6 arms: at most 7 each, \(users)")
+        }
+        for file in ["online-compare/online-compare.svg", "online-compare/seed-42/rounds.csv", "online-compare/seed-43/online-compare.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent(file).path), file)
+        }
+        XCTAssertTrue(r.stderr.contains("6. multi-arm comparison"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("seeds > DRR"), "the table is printed: \(r.stderr)")
     }
 
     /// `--treatment lird`: the treatment arm serves a LIRD model (saved with its `lird`
@@ -64,12 +91,13 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         // the replay holds a batch later than DRR's.
         let r = try run([
             "--users", "40", "--items", "60", "--rounds", "4", "--episodes", "20", "--out", dir.path, "--json",
-            "--treatment", "lird",
+            "--treatment", "lird", "--no-arms",
         ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
         let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
         XCTAssertEqual(object["treatment"] as? String, "lird")
+        XCTAssertTrue(object["arms"] is NSNull, "--no-arms skips step 6")
         let offline = try XCTUnwrap(object["offline"] as? [[String: Any]])
         XCTAssertEqual(offline.last?["policy"] as? String, "lird")
         let online = try XCTUnwrap(object["online"] as? [String: Any])
@@ -89,5 +117,8 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertEqual(r.status, 64)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1)
         XCTAssertTrue(r.stderr.contains("expected a positive integer"), r.stderr)
+        let few = try run(["--users", "8"])
+        XCTAssertEqual(few.status, 64)
+        XCTAssertTrue(few.stderr.contains("--users must be at least 12 for step 6"), few.stderr)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RecRLOnlineCompare
 import XCTest
 @testable import recrl
 
@@ -31,6 +32,44 @@ final class OnlineCompareCommandTests: XCTestCase {
         // Same seed, same run.
         let again = try OnlineCompare.parse(args).compare(progress: { _ in })
         XCTAssertEqual(again.arms.map(\.rewardPerRound), result.arms.map(\.rewardPerRound))
+    }
+
+    /// Several seeds: each seed's run is the run of that seed alone, and the summary's
+    /// difference to DRR is the mean of the per-seed differences.
+    func testSeedsSummariseTheRunsOfEachSeed() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-online-seeds-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var c = OnlineComparison.Configuration()
+        c.rounds = 2
+        c.users = 24
+        c.items = 120
+        c.episodes = 5
+        c.drrUpdates = 2
+        c.arms = ["popularity", "linucb", "drr-ave"]
+        let comparison = try OnlineComparison(configuration: c)
+        var lines: [String] = []
+        let summary = try comparison.run(seeds: [7, 8], out: out, progress: { lines.append($0) })
+        XCTAssertEqual(summary.seeds, [7, 8])
+        XCTAssertEqual(lines.filter { $0.hasPrefix("seed ") }, ["seed 7 (1 of 2)", "seed 8 (2 of 2)"])
+        let alone = try comparison.run(seed: 8, out: out.appendingPathComponent("alone"), progress: { _ in })
+        XCTAssertEqual(summary.runs[1].arms.map(\.rewardPerRound), alone.arms.map(\.rewardPerRound))
+        for (a, arm) in summary.arms.enumerated() {
+            let differences = summary.runs.map { $0.arms[a].cumulativeRewardPerUser - $0.arms[2].cumulativeRewardPerUser }
+            if arm.arm == "drr-ave" {
+                XCTAssertNil(arm.minusDRR)
+                XCTAssertNil(arm.seedsBeatingDRR)
+            } else {
+                XCTAssertEqual(try XCTUnwrap(arm.minusDRR).mean, differences.reduce(0, +) / 2, accuracy: 1e-12, arm.arm)
+                XCTAssertEqual(arm.seedsBeatingDRR, differences.filter { $0 > 0 }.count, arm.arm)
+            }
+            XCTAssertLessThanOrEqual(arm.sessionRetention.low, arm.sessionRetention.high)
+        }
+        XCTAssertEqual(summary.tableLines().count, 2 + 3, "two header lines, one line per arm")
+        XCTAssertEqual(alone.tableLines().count, 1 + 3, "a header line, one line per arm")
+        for file in ["online-compare.svg", "seed-7/rounds.csv", "seed-8/online-compare.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), file)
+        }
+        XCTAssertThrowsError(try comparison.run(seeds: [], out: out, progress: { _ in }))
     }
 
     func testRejectsBadFlags() {
