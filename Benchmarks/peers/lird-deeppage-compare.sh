@@ -17,9 +17,10 @@
 #   --raw FILE        JSON lines appended here (default Benchmarks/peers/lird-deeppage-runs.jsonl, git-ignored)
 #   --no-build        use the existing release recrl-bench
 #
-# Threads: RecRL gets `--threads N`: 1 runs the sequential update on 1-thread BLAS; N >= 2 runs
-# LIRD's two-lane update (as `recrl train --policy lird --parallelism N`) and DeepPage's
-# sequential update on N-thread BLAS (its networks have no two-lane path); the JSON says which
+# Threads: RecRL gets `--threads N`: 1 runs the sequential update; N >= 2 runs LIRD's two-lane
+# update (as `recrl train --policy lird --parallelism N`) and DeepPage's sequential one (its
+# networks have no two-lane path, so DeepPage uses one core at any N, as `recrl train --policy
+# deeppage` does); BLAS runs one thread throughout, as in the trainers; the JSON says which path
 # (`path`). PyTorch gets torch.set_num_threads(N) and the same pinning below the core count.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

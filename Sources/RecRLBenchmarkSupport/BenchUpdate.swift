@@ -11,7 +11,7 @@ public struct BenchUpdate: ParsableCommand {
     @Option(help: "Updates to time (comma-separated: lird,deeppage).") var models: String = "lird,deeppage"
     @Option(
         help:
-            "Cores one update uses (default: the machine's cores). 1: the sequential path on 1-thread BLAS; 2 or more: the two-lane path with 1-thread BLAS where the networks allow it (LIRD), else the sequential path on N-thread BLAS (DeepPage)."
+            "Cores one update may use (default: the machine's cores). 1: the sequential path; 2 or more: the two-lane path where the networks allow it (LIRD), else the sequential path (DeepPage). BLAS runs one thread throughout, as the trainers run it."
     ) var threads: Int?
     @Option(help: "Catalogue size (the target projection and LIRD's supervised softmax score every item).") var items: Int = 1682
     @Option(help: "Seconds of timed updates per model, split over the runs.") var seconds: Double = 3
@@ -83,7 +83,9 @@ public struct BenchUpdate: ParsableCommand {
             update.parallelism = n
             let twoLane = update.usesParallelPath
             if !twoLane { update.parallelism = 1 }
-            BLASRuntime.setThreadCount(twoLane ? 1 : n)
+            // The trainers run every update on 1-thread BLAS (the batch's GEMMs are too small
+            // for OpenBLAS's threads); the two-lane path sets it itself.
+            BLASRuntime.setThreadCount(1)
             // Warm-up: at least 1 s and 20 updates (steady Adam moments), and a rate estimate.
             var calls = 0
             let warmStart = DispatchTime.now().uptimeNanoseconds

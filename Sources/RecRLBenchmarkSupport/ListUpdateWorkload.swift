@@ -1,3 +1,4 @@
+import Foundation
 import RecRLTensor
 import RecRLNN
 import RecRLAgents
@@ -45,7 +46,7 @@ public struct ListUpdateWorkload: Sendable {
         switch name {
         case "lird":
             let c = LIRDConfiguration(), b = c.base
-            return "batch \(b.batchSize), DRR-\(b.variant.rawValue) window \(b.windowSize), k \(b.embeddingSize), K \(c.listSize), hidden \(b.hiddenSize), \(items) items, supervised weight \(b.supervisedWeight)"
+            return "batch \(b.batchSize), DRR-\(b.variant.rawValue) window \(b.windowSize), k \(b.embeddingSize), K \(c.listSize), hidden \(b.hiddenSize), \(items) items, supervised weight \(String(format: "%g", Double(b.supervisedWeight)))"
         default:
             let c = DeepPageConfiguration()
             return "batch \(c.base.batchSize), page \(c.rows)x\(c.columns), k \(c.base.embeddingSize), history \(c.base.windowSize), \(c.recentPages) pages, state \(c.stateSize), filters \(c.convolutionFilters), deconvolution \(c.deconvolutionChannels), critic hidden \(c.criticHiddenSize), \(items) items"

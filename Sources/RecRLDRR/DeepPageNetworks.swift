@@ -173,7 +173,7 @@ public struct DeepPageStateEncoder: Layer {
     }
 
     public func forward(_ input: Tensor, context c: inout Context) {
-        let s = shape, b = input.rows, h = s.stateSize, m = s.recentPages
+        let s = shape, b = input.rows, m = s.recentPages
         precondition(
             input.rank == 2 && input.columns == s.observationSize,
             "DeepPageStateEncoder needs [batch, \(s.observationSize)], got \(input.shape)")
