@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """PyTorch peer of `recrl-bench layers`: forward + backward (parameter and input
-gradients) of Conv2d, ConvTranspose2d and GRU at the same DeepPage shapes, float32, CPU.
+gradients) of Conv2d, ConvTranspose2d and GRU at DeepPage's default shapes
+(DeepPageConfiguration(): a 2 x 2 page, k = 32, history 5, 3 recent pages, state 32,
+filters 16, deconvolution 16, batch 32), float32, CPU, with the layers' activations:
 
-  conv2d            batch 64, 32x3x5 -> 32x3x5, kernel 3x3, stride 1, padding 1
-  conv-transpose2d  batch 64, 32x2x3 -> 32x3x5, kernel 3x3, stride 2, padding 1
-  gru               batch 64, 10 steps, input 32, hidden 64 (nn.GRU, batch_first)
+  conv2d            page CNN: batch 96 (32 users x 3 pages), 2x2x33 -> 1x1x16, kernel 2x2, ReLU
+  conv2d-action     critic action CNN: batch 32, 2x2x32 -> 1x1x16, kernel 2x2, ReLU
+  conv-transpose2d  actor deconvolution: batch 32, 1x1x16 -> 2x2x32, kernel 2x2, tanh
+  gru               history GRU: batch 32, 5 steps, input 32, hidden 32 (nn.GRU, batch_first)
+  gru-pages         page GRU: batch 32, 3 steps, input 16, hidden 32
 
 PyTorch runs its native layouts (NCHW, oneDNN where it chooses); RecRL runs NHWC. Each call:
 zero the parameter gradients (set_to_none), forward, (output * R).sum().backward() with the
@@ -28,31 +32,40 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from peers import cpu_snapshot, foreign_cores, set_thread_env  # noqa: E402
 
-SHAPES = {
-    "conv2d": "batch 64, 3x5x32 -> 3x5x32, kernel 3x3, stride 1, padding 1",
-    "conv-transpose2d": "batch 64, 2x3x32 -> 3x5x32, kernel 3x3, stride 2, padding 1",
-    "gru": "batch 64, 10 steps, input 32, hidden 64",
+# name: (shape as `recrl-bench layers` prints it, FLOPs of forward + backward (GEMMs only), builder)
+LAYERS = {
+    "conv2d": ("page CNN: batch 96, 2x2x33 -> 1x1x16, kernel 2x2, stride 1, padding 0, relu",
+               3 * 2 * 96 * 1 * 2 * 2 * 33 * 16, ("conv", 96, 33, 16)),
+    "conv2d-action": ("critic action CNN: batch 32, 2x2x32 -> 1x1x16, kernel 2x2, stride 1, padding 0, relu",
+                      3 * 2 * 32 * 1 * 2 * 2 * 32 * 16, ("conv", 32, 32, 16)),
+    "conv-transpose2d": ("actor deconvolution: batch 32, 1x1x16 -> 2x2x32, kernel 2x2, stride 1, padding 0, tanh",
+                         3 * 2 * 32 * 1 * 16 * 2 * 2 * 32, ("deconv", 32, 16, 32)),
+    "gru": ("history GRU: batch 32, 5 steps, input 32, hidden 32", 3 * 2 * 32 * 5 * (32 + 32) * 3 * 32,
+            ("gru", 32, 5, 32, 32)),
+    "gru-pages": ("page GRU: batch 32, 3 steps, input 16, hidden 32", 3 * 2 * 32 * 3 * (16 + 32) * 3 * 32,
+                  ("gru", 32, 3, 16, 32)),
 }
-FLOPS = {
-    "conv2d": 3 * 2 * 64 * 15 * (9 * 32) * 32,
-    "conv-transpose2d": 3 * 2 * 64 * 6 * 32 * (9 * 32),
-    "gru": 3 * 2 * 64 * 10 * (32 + 64) * 3 * 64,
-}
+SHAPES = {name: v[0] for name, v in LAYERS.items()}
+FLOPS = {name: v[1] for name, v in LAYERS.items()}
 
 
 def build(name, torch):
     torch.manual_seed(1)
-    if name == "conv2d":
-        layer = torch.nn.Conv2d(32, 32, 3, stride=1, padding=1)
-        x = torch.rand(64, 32, 3, 5) * 2 - 1
-        run = lambda: layer(x)
-    elif name == "conv-transpose2d":
-        layer = torch.nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1)
-        x = torch.rand(64, 32, 2, 3) * 2 - 1
-        run = lambda: layer(x)
+    kind, *dims = LAYERS[name][2]
+    if kind == "conv":
+        b, cin, cout = dims
+        layer = torch.nn.Conv2d(cin, cout, 2)
+        x = torch.rand(b, cin, 2, 2) * 2 - 1
+        run = lambda: torch.relu(layer(x))
+    elif kind == "deconv":
+        b, cin, cout = dims
+        layer = torch.nn.ConvTranspose2d(cin, cout, 2)
+        x = torch.rand(b, cin, 1, 1) * 2 - 1
+        run = lambda: torch.tanh(layer(x))
     else:
-        layer = torch.nn.GRU(32, 64, batch_first=True)
-        x = torch.rand(64, 10, 32) * 2 - 1
+        b, steps, n_in, hidden = dims
+        layer = torch.nn.GRU(n_in, hidden, batch_first=True)
+        x = torch.rand(b, steps, n_in) * 2 - 1
         run = lambda: layer(x)[0]
     x.requires_grad_(True)
     with torch.no_grad():
@@ -67,7 +80,7 @@ def build(name, torch):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--layers", default="conv2d,conv-transpose2d,gru")
+    p.add_argument("--layers", default=",".join(LAYERS))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=2.0)
     p.add_argument("--runs", type=int, default=5)
@@ -79,6 +92,8 @@ def main():
     torch.set_flush_denormal(True)
     results = []
     for name in a.layers.split(","):
+        if name not in LAYERS:
+            sys.exit(f"unknown layer {name!r}; expected one of {', '.join(LAYERS)}")
         step = build(name, torch)
         calls, t0 = 0, time.perf_counter()
         while calls < 3 or time.perf_counter() - t0 < 0.3:

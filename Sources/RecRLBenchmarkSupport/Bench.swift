@@ -10,7 +10,7 @@ import RecRLAgents
 public struct Bench: ParsableCommand {
     /// The subcommands, for executables that offer them under another root command.
     public static let subcommandTypes: [any ParsableCommand.Type] = [
-        BenchTrain.self, BenchGEMM.self, BenchCPU.self, BenchRecommend.self, BenchExport.self, BenchLayers.self,
+        BenchTrain.self, BenchGEMM.self, BenchCPU.self, BenchRecommend.self, BenchExport.self, BenchLayers.self, BenchUpdate.self,
     ]
 
     public static let configuration = CommandConfiguration(

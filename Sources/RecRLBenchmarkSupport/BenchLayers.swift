@@ -2,9 +2,12 @@ import ArgumentParser
 import Foundation
 import RecRLTensor
 import RecRLNN
+import RecRLDRR
 
-/// The layer shapes `bench layers` times: DeepPage-sized pieces (a batch of 64 users, a
-/// 3 × 5 page of 32-channel item vectors, a 10-step browsing history).
+/// The layers `bench layers` times: DeepPage's `Conv2D`, `ConvTranspose2D` and `GRU`s as
+/// ``DeepPageConfiguration``'s defaults build them (``DeepPageActor``, ``DeepPageCritic``),
+/// at the batch one training update feeds them (``DRRConfiguration/batchSize`` users; the
+/// page CNN sees every user's ``DeepPageConfiguration/recentPages`` pages at once).
 /// `Benchmarks/peers/layers_torch.py` times the same shapes in PyTorch.
 public struct LayerBenchmark: Sendable {
     /// The name on the command line and in the output.
@@ -13,40 +16,69 @@ public struct LayerBenchmark: Sendable {
     public let shape: String
     /// Multiply-adds ×2 of one forward + backward (parameter and input gradients), counting GEMMs only.
     public let flops: Double
-    let make: @Sendable (inout Xoshiro256StarStar) throws -> any TimedLayer
+    let make: @Sendable () throws -> any TimedLayer
+
+    /// The layer with its input, buffers and gradient, ready to time (cold: the first
+    /// ``TimedLayer/step()`` sizes the buffers).
+    public func prepare() throws -> any TimedLayer { try make() }
+
+    /// DeepPage's default actor and critic (fixed seed).
+    @Sendable static func networks() throws -> (DeepPageActor, DeepPageCritic) {
+        let shape = DeepPageConfiguration().networkShape
+        var rng = Xoshiro256StarStar(seed: 1)
+        return (try DeepPageActor(shape: shape, using: &rng), try DeepPageCritic(shape: shape, using: &rng))
+    }
 
     /// The benchmarks, in output order.
-    public static let standard: [LayerBenchmark] = [
-        LayerBenchmark(
-            name: "conv2d", shape: "batch 64, 3x5x32 -> 3x5x32, kernel 3x3, stride 1, padding 1",
-            flops: 3 * 2 * 64 * 15 * (9 * 32) * 32
-        ) { rng in
-            let layer = try Conv2D(
-                inputHeight: 3, inputWidth: 5, inChannels: 32, outChannels: 32, kernelHeight: 3, kernelWidth: 3,
-                stride: 1, padding: 1, using: &rng)
-            return Timed(layer: layer, input: Tensor(randomUniform: [64, 3 * 5 * 32], in: -1...1, using: &rng))
-        },
-        LayerBenchmark(
-            name: "conv-transpose2d", shape: "batch 64, 2x3x32 -> 3x5x32, kernel 3x3, stride 2, padding 1",
-            flops: 3 * 2 * 64 * 6 * 32 * (9 * 32)
-        ) { rng in
-            let layer = try ConvTranspose2D(
-                inputHeight: 2, inputWidth: 3, inChannels: 32, outChannels: 32, kernelHeight: 3,
-                kernelWidth: 3, stride: 2, padding: 1, using: &rng)
-            return Timed(layer: layer, input: Tensor(randomUniform: [64, 2 * 3 * 32], in: -1...1, using: &rng))
-        },
-        LayerBenchmark(
-            name: "gru", shape: "batch 64, 10 steps, input 32, hidden 64",
-            flops: 3 * 2 * 64 * 10 * (32 + 64) * 3 * 64
-        ) { rng in
-            let layer = GRU(inputSize: 32, hiddenSize: 64, using: &rng)
-            return Timed(layer: layer, input: Tensor(randomUniform: [64, 10 * 32], in: -1...1, using: &rng))
-        },
-    ]
+    public static var standard: [LayerBenchmark] {
+        let c = DeepPageConfiguration(), shape = c.networkShape, b = c.base.batchSize
+        func conv(_ name: String, _ role: String, batch: Int, _ layer: @escaping @Sendable () throws -> Conv2D) -> LayerBenchmark {
+            let l = try! layer()
+            let g = l.geometry
+            return LayerBenchmark(
+                name: name,
+                shape: "\(role): batch \(batch), \(g.imageHeight)x\(g.imageWidth)x\(l.inChannels) -> \(l.outputHeight)x\(l.outputWidth)x\(l.outChannels), kernel \(g.kernelHeight)x\(g.kernelWidth), stride \(g.strideHeight), padding \(g.paddingHeight), \(l.activation)",
+                flops: Double(3 * 2 * batch * l.outputHeight * l.outputWidth * g.kernelHeight * g.kernelWidth * l.inChannels * l.outChannels)
+            ) {
+                let l = try layer()
+                var rng = Xoshiro256StarStar(seed: 3)
+                return Timed(layer: l, input: Tensor(randomUniform: [batch, g.imageHeight * g.imageWidth * l.inChannels], in: -1...1, using: &rng))
+            }
+        }
+        func gru(_ name: String, _ role: String, steps: Int, _ layer: @escaping @Sendable () throws -> GRU) -> LayerBenchmark {
+            let l = try! layer()
+            return LayerBenchmark(
+                name: name, shape: "\(role): batch \(b), \(steps) steps, input \(l.inputSize), hidden \(l.hiddenSize)",
+                flops: Double(3 * 2 * b * steps * (l.inputSize + l.hiddenSize) * 3 * l.hiddenSize)
+            ) {
+                let l = try layer()
+                var rng = Xoshiro256StarStar(seed: 3)
+                return Timed(layer: l, input: Tensor(randomUniform: [b, steps * l.inputSize], in: -1...1, using: &rng))
+            }
+        }
+        let deconvolution: @Sendable () throws -> ConvTranspose2D = { try networks().0.deconvolution }
+        let d = try! deconvolution()
+        let g = d.geometry
+        return [
+            conv("conv2d", "page CNN", batch: b * c.recentPages) { try networks().0.encoder.pageConvolution },
+            conv("conv2d-action", "critic action CNN", batch: b) { try networks().1.pageConvolution },
+            LayerBenchmark(
+                name: "conv-transpose2d",
+                shape: "actor deconvolution: batch \(b), \(d.inputHeight)x\(d.inputWidth)x\(d.inChannels) -> \(d.outputHeight)x\(d.outputWidth)x\(d.outChannels), kernel \(g.kernelHeight)x\(g.kernelWidth), stride \(g.strideHeight), padding \(g.paddingHeight), \(d.activation)",
+                flops: Double(3 * 2 * b * d.inputHeight * d.inputWidth * d.inChannels * g.kernelHeight * g.kernelWidth * d.outChannels)
+            ) {
+                let l = try deconvolution()
+                var rng = Xoshiro256StarStar(seed: 3)
+                return Timed(layer: l, input: Tensor(randomUniform: [b, d.inputHeight * d.inputWidth * d.inChannels], in: -1...1, using: &rng))
+            },
+            gru("gru", "history GRU", steps: shape.historyLength) { try networks().0.encoder.historyGRU },
+            gru("gru-pages", "page GRU", steps: shape.recentPages) { try networks().0.encoder.pageGRU },
+        ]
+    }
 }
 
 /// A layer with its input, buffers and gradient, ready to time.
-protocol TimedLayer {
+public protocol TimedLayer {
     /// One forward pass and one backward pass (parameter and input gradients).
     mutating func step()
 }
@@ -79,9 +111,9 @@ struct Timed<L: Layer>: TimedLayer {
 public struct BenchLayers: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "layers",
-        abstract: "Forward + backward calls per second of Conv2D, ConvTranspose2D and GRU at DeepPage shapes.")
+        abstract: "Forward + backward calls per second of Conv2D, ConvTranspose2D and GRU at DeepPage's default shapes.")
 
-    @Option(help: "Layers to time (comma-separated: conv2d,conv-transpose2d,gru).") var layers: String = "conv2d,conv-transpose2d,gru"
+    @Option(help: "Layers to time (comma-separated: conv2d,conv2d-action,conv-transpose2d,gru,gru-pages).") var layers: String = "conv2d,conv2d-action,conv-transpose2d,gru,gru-pages"
     @Option(help: "OpenBLAS threads (default: the machine's cores).") var threads: Int?
     @Option(help: "Seconds of timed calls per layer, split over the runs.") var seconds: Double = 2
     @Option(help: "Timed runs per layer; the median is reported.") var runs: Int = 5
@@ -143,10 +175,9 @@ public struct BenchLayers: ParsableCommand {
     public func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLASRuntime.setThreadCount(n)
-        var rng = Xoshiro256StarStar(seed: 1)
         var results: [Result] = []
         for benchmark in try selected() {
-            var timed = try benchmark.make(&rng)
+            var timed = try benchmark.prepare()
             // Warm-up: buffers sized, caches warm, and a rate estimate for the run length.
             var calls = 0
             let warmStart = DispatchTime.now().uptimeNanoseconds

@@ -127,19 +127,11 @@ public struct DRRLearningStep: Sendable {
     public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
         model.stateModule.forward(inputs, context: &supervisedContext)
         let items = model.itemEmbeddings, weight = model.configuration.supervisedWeight
-        let slots = model.listSize, k = model.configuration.embeddingSize
+        let slots = model.listSize
         let loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
-            if slots == 1 {
-                return NextItemSoftmax.lossAndGradient(
-                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight,
-                    logits: &self.logits, gradient: &gradient)
-            }
-            let b = actions.rows
-            let value = NextItemSoftmax.lossAndGradient(
-                actions: actions.reshaped([b * slots, k]), itemEmbeddings: items,
-                targets: targets, weight: weight, logits: &self.logits, gradient: &gradient)
-            gradient = gradient.reshaped([b, slots * k])
-            return value
+            NextItemSoftmax.lossAndGradient(
+                actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
+                logits: &self.logits, gradient: &gradient)
         }
         if trainsModule(model) {
             model.stateModule.backward(

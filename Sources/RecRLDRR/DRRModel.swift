@@ -241,21 +241,26 @@ public struct NearestItemProjection: ActionProjection {
             actions.rank == 2 && actions.columns == width,
             "NearestItemProjection: actions \(actions.shape) do not have K·k = \(width) columns")
         let b = actions.rows, m = items.rows, slots = listSize
-        if slots == 1 {
-            matmul(actions, items, transposeB: true, into: &scores)
-        } else {
-            // [B, K·k] row-major is [B·K, k]: one GEMM scores every slot of every row.
-            matmul(actions.reshaped([b * slots, k]), items, transposeB: true, into: &scores)
-        }
-        scores.withUnsafeBufferPointer { z in
+        // [B, K·k] row-major is [B·K, k]: one GEMM scores every slot of every row, into
+        // `scores` [B·K, items]. Raw pointers, so that no reshaped view (a new shape array) is built.
+        scores.prepare(rows: b * slots, columns: m)
+        // The list moves out of `self` while the closures below use it, so that it stays
+        // uniquely referenced (no copy on write).
+        var list = self.list
+        self.list = []
+        defer { self.list = list }
+        scores.withUnsafeMutableBufferPointer { z in
             items.withUnsafeBufferPointer { e in
                 actions.withUnsafeMutableBufferPointer { a in
+                    UnsafeKernels.gemm(
+                        transposeA: false, transposeB: true, m: b * slots, n: m, k: k,
+                        a: a.baseAddress!, lda: k, b: e.baseAddress!, ldb: k, c: z.baseAddress!, ldc: m)
                     for row in 0..<b {
                         ListSelection.select(
                             scores: z.baseAddress! + row * slots * m, slots: slots, items: m,
                             isExcluded: { _ in false }, into: &list)
-                        for (slot, item) in list.enumerated() {
-                            (a.baseAddress! + row * width + slot * k).update(from: e.baseAddress! + item * k, count: k)
+                        for slot in 0..<slots {
+                            (a.baseAddress! + row * width + slot * k).update(from: e.baseAddress! + list[slot] * k, count: k)
                         }
                     }
                 }

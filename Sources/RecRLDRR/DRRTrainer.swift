@@ -406,36 +406,54 @@ struct SupervisedNextItem {
 /// whole catalogue of the scores `E · a` that DRR ranks by, and its cross-entropy.
 public enum NextItemSoftmax {
     /// `weight · mean_b −log softmax(E · a_b)[target_b]`, and its gradient `dL/da`
-    /// (`[B, k]`, written into `gradient`).
+    /// (`[B, slots · k]`, written into `gradient`).
     ///
     /// - Parameters:
-    ///   - actions: `[B, k]` actions.
+    ///   - actions: `[B, slots · k]` actions: each row holds `slots` vectors `a` of `k`
+    ///     (LIRD's list slots; 1 for DRR), each scored and trained as its own example.
     ///   - itemEmbeddings: `E`, `[items, k]`.
-    ///   - targets: one item index per row (at least `B` entries; the first `B` are used).
-    ///   - weight: the loss weight λ.
-    ///   - logits: scratch `[B, items]`, reused across calls.
-    ///   - gradient: receives `dL/da`.
+    ///   - targets: one item index per vector, row after row (at least `B · slots`
+    ///     entries; the first `B · slots` are used).
+    ///   - weight: the loss weight λ (the mean runs over the `B · slots` vectors).
+    ///   - slots: vectors per row (default 1).
+    ///   - logits: scratch `[B · slots, items]`, reused across calls.
+    ///   - gradient: receives `dL/da`, `[B, slots · k]`.
     public static func lossAndGradient(
-        actions: Tensor, itemEmbeddings: Tensor, targets: [Int32], weight: Float,
+        actions: Tensor, itemEmbeddings: Tensor, targets: [Int32], weight: Float, slots: Int = 1,
         logits: inout Tensor, gradient: inout Tensor
     ) -> Float {
-        let b = actions.rows, k = actions.columns, m = itemEmbeddings.rows
+        let m = itemEmbeddings.rows, k = itemEmbeddings.columns
         precondition(
-            itemEmbeddings.columns == k && targets.count >= b,
-            "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(targets.count) targets")
-        matmul(actions, itemEmbeddings, transposeB: true, into: &logits)
+            slots >= 1 && actions.rank == 2 && actions.columns == slots * k && targets.count >= actions.rows * slots,
+            "NextItemSoftmax: actions \(actions.shape), embeddings \(itemEmbeddings.shape), \(slots) slots, \(targets.count) targets")
+        // [B, slots·k] row-major is [B·slots, k]: raw GEMMs over that view, so that no
+        // reshaped tensor (a new shape array) is built per call.
+        let b = actions.rows * slots
         for row in 0..<b {
             precondition(targets[row] >= 0 && Int(targets[row]) < m, "NextItemSoftmax: target \(targets[row]) outside 0..<\(m)")
         }
+        logits.prepare(rows: b, columns: m)
+        gradient.prepare(rows: actions.rows, columns: slots * k)
         let scale = weight / Float(b)
         let loss = logits.withUnsafeMutableBufferPointer { z in
-            targets.withUnsafeBufferPointer { t in
-                UnsafeKernels.softmaxCrossEntropy(z.baseAddress!, rows: b, columns: m, ld: m, targets: t.baseAddress!, scale: scale)
+            itemEmbeddings.withUnsafeBufferPointer { e in
+                actions.withUnsafeBufferPointer { a in
+                    UnsafeKernels.gemm(
+                        transposeA: false, transposeB: true, m: b, n: m, k: k,
+                        a: a.baseAddress!, lda: k, b: e.baseAddress!, ldb: k, c: z.baseAddress!, ldc: m)
+                }
+                let loss = targets.withUnsafeBufferPointer { t in
+                    UnsafeKernels.softmaxCrossEntropy(z.baseAddress!, rows: b, columns: m, ld: m, targets: t.baseAddress!, scale: scale)
+                }
+                // dL/da = dL/dz · E, [B·slots, m] · [m, k].
+                gradient.withUnsafeMutableBufferPointer { g in
+                    UnsafeKernels.gemm(
+                        transposeA: false, transposeB: false, m: b, n: k, k: m,
+                        a: z.baseAddress!, lda: m, b: e.baseAddress!, ldb: k, c: g.baseAddress!, ldc: k)
+                }
+                return loss
             }
         }
-        // dL/da = dL/dz · E, [B, m] · [m, k].
-        gradient.prepare(rows: b, columns: k)
-        matmul(logits, itemEmbeddings, into: &gradient)
         return weight * loss / Float(b)
     }
 }

@@ -85,6 +85,21 @@ extension DeepPageShape {
     var pageMaskColumns: Range<Int> { pageColumns.upperBound..<pageColumns.upperBound + recentPages }
 }
 
+/// `dst[r, 0..<w] = src[r, columns]` for every row, with `dst` made `[rows · w / width, width]`:
+/// a row-major `[rows, w]` block viewed as rows of `width` (`width` divides `w`), without
+/// building a new shape array when `dst` already has that shape.
+func gatherColumns(_ src: Tensor, _ columns: Range<Int>, into dst: inout Tensor, width: Int) {
+    let c = src.columns, w = columns.count, rows = src.rows
+    dst.prepare(rows: rows * w / width, columns: width)
+    src.withUnsafeBufferPointer { s in
+        dst.withUnsafeMutableBufferPointer { d in
+            for r in 0..<rows {
+                (d.baseAddress! + r * w).update(from: s.baseAddress! + r * c + columns.lowerBound, count: w)
+            }
+        }
+    }
+}
+
 /// `dst[r, columns] = src[r, 0..<w]` for every row (`src` holds `rows · w` scalars).
 func placeColumns(_ src: Tensor, into dst: inout Tensor, _ columns: Range<Int>) {
     let c = dst.columns, w = columns.count, rows = dst.rows
@@ -158,17 +173,16 @@ public struct DeepPageStateEncoder: Layer {
     }
 
     public func forward(_ input: Tensor, context c: inout Context) {
-        let s = shape, b = input.rows, h = s.stateSize, m = s.recentPages
+        let s = shape, b = input.rows, m = s.recentPages
         precondition(
             input.rank == 2 && input.columns == s.observationSize,
             "DeepPageStateEncoder needs [batch, \(s.observationSize)], got \(input.shape)")
         input.sliceColumns(s.historyColumns, into: &c.history)
         input.sliceColumns(s.historyMaskColumns, into: &c.historyMask)
-        input.sliceColumns(s.pageColumns, into: &c.pages)
+        // [b, M · pageWidth] row-major is [b · M, pageWidth]: one convolution over every page.
+        gatherColumns(input, s.pageColumns, into: &c.pages, width: s.pageWidth)
         input.sliceColumns(s.pageMaskColumns, into: &c.pageMask)
         historyGRU.forward(c.history, initialState: nil, mask: c.historyMask, context: &c.historyGRU)
-        // [b, M · pageWidth] row-major is [b · M, pageWidth]: one convolution over every page.
-        c.pages = c.pages.reshaped([b * m, s.pageWidth])
         pageConvolution.forward(c.pages, context: &c.convolution)
         c.pageSteps.prepare(rows: b, columns: m * c.convolution.output.columns)
         c.pageSteps.withUnsafeMutableBufferPointer { d in

@@ -272,6 +272,17 @@ struct Evaluate: ParsableCommand {
             split = DatasetTransforms.split(split.train, strategy: input == nil ? strategy : split.strategy, using: &rng)
             log("validation mode: evaluating on a validation split carved from the training split (the test split is not read)")
         }
+        if let model {
+            // A model scored on another split than the one it was trained on would find items it
+            // trained on among the held-out ones (`recrl train` splits temporally by default,
+            // `recrl evaluate` randomly): refuse instead of reporting inflated metrics.
+            let manifest = try Self.manifest(ofModel: model)
+            guard manifest.dataFingerprint == split.train.fingerprint else {
+                throw EvaluateError(
+                    "--model \(model) was trained on another training split than this run's (\(splitName)\(validation ? ", validation" : ""), seed \(seed)): its held-out items would include items it trained on. Evaluate it on its own split: the --data, --split (recrl train's default is temporal; the model's manifest says \(manifest.lineage?.split ?? "nothing")), --test-fraction, --seed and --validation it was trained with, or --in its split folder."
+                )
+            }
+        }
         let config = EvaluationConfig(ks: ks, relevanceThreshold: Float(relevanceThreshold), evaluationProtocol: evalProtocol)
         // Every tuned policy sees the same validation split, carved from split.train only.
         let tuningRNG = rng
@@ -308,11 +319,21 @@ struct Evaluate: ParsableCommand {
             print(Self.table(report, ks: ks, formatName: formatName))
         }
         if let gate {
-            let candidate = try model.map { try DRRModelStore.load(from: URL(fileURLWithPath: $0)).manifest.policy } ?? parsedPolicies[0]
+            let candidate = try model.map { try Self.manifest(ofModel: $0).policy } ?? parsedPolicies[0]
             let outcome = try ReleaseGate(parsing: gate).check(candidate: candidate, results: results)
             // stdout holds exactly the JSON object with --json: the verdict goes to stderr there.
             if json { writeToStandardError(outcome.summary + "\n") } else { print(outcome.summary) }
             if !outcome.passed { throw ExitCode(ReleaseGate.failedExitCode) }
+        }
+    }
+
+    /// The manifest of the model folder `path` (DRR, LIRD or DeepPage), read without its weights.
+    static func manifest(ofModel path: String) throws -> DRRManifest {
+        let url = DRRModelStore.currentVersionDirectory(of: URL(fileURLWithPath: path)).appendingPathComponent(DRRModelStore.manifestFile)
+        do {
+            return try JSONDecoder().decode(DRRManifest.self, from: Data(contentsOf: url))
+        } catch {
+            throw EvaluateError("--model \(path): cannot read its manifest (\(error))")
         }
     }
 

@@ -74,7 +74,7 @@ final class AllocationCountingTests: XCTestCase {
         XCTAssertEqual(Set(counted.keys).subtracting(plain.keys), [], "the same fields")
     }
 
-    /// `recrl-bench layers` times the three DeepPage layers with counting: a warm forward +
+    /// `recrl-bench layers` times DeepPage's layers with counting: a warm forward +
     /// backward allocates nothing.
     func testBenchLayersReportsNoAllocations() throws {
         try skipUnlessCounting()
@@ -83,10 +83,28 @@ final class AllocationCountingTests: XCTestCase {
         let line = try XCTUnwrap(output.split(separator: "\n").last)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
         let results = try XCTUnwrap(json["results"] as? [[String: Any]])
-        XCTAssertEqual(results.compactMap { $0["layer"] as? String }, ["conv2d", "conv-transpose2d", "gru"])
+        XCTAssertEqual(results.compactMap { $0["layer"] as? String }, ["conv2d", "conv2d-action", "conv-transpose2d", "gru", "gru-pages"])
         for r in results {
             XCTAssertEqual(r["allocations_per_call"] as? Double, 0, "\(r)")
             XCTAssertGreaterThan(try XCTUnwrap(r["calls_per_second"] as? Double), 0)
+        }
+    }
+
+    /// `recrl-bench update` times a LIRD and a DeepPage update with counting: a warm update
+    /// allocates nothing.
+    func testBenchUpdateReportsNoAllocations() throws {
+        try skipUnlessCounting()
+        let (status, output) = try run(
+            executable("recrl-bench"), ["update", "--threads", "1", "--items", "100", "--seconds", "0.05", "--runs", "1", "--json"])
+        XCTAssertEqual(status, 0, output)
+        let line = try XCTUnwrap(output.split(separator: "\n").last)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], String(line))
+        let results = try XCTUnwrap(json["results"] as? [[String: Any]])
+        XCTAssertEqual(results.compactMap { $0["model"] as? String }, ["lird", "deeppage"])
+        for r in results {
+            XCTAssertEqual(r["allocations_per_update"] as? Double, 0, "\(r)")
+            XCTAssertEqual(r["path"] as? String, "sequential", "\(r)")
+            XCTAssertGreaterThan(try XCTUnwrap(r["updates_per_second"] as? Double), 0)
         }
     }
 }

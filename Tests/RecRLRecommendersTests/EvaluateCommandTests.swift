@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import XCTest
+import RecRLDRR
 @testable import recrl
 
 /// The `recrl evaluate` command must reject bad input with a clear error, never a crash.
@@ -54,6 +55,22 @@ final class EvaluateCommandTests: XCTestCase {
             XCTAssertNotNil(message, "\(args) should fail")
             XCTAssertTrue(message?.contains(expected) ?? false, "\(args): '\(message ?? "")' should contain '\(expected)'")
         }
+    }
+
+    /// A model is only scored on the split it was trained on: a manifest whose training-data
+    /// fingerprint differs from this run's training split is refused (its held-out items could
+    /// be ones it trained on), before any policy is evaluated.
+    func testAModelFromAnotherTrainingSplitIsRefused() throws {
+        let model = (dir as NSString).appendingPathComponent("model")
+        try FileManager.default.createDirectory(atPath: model, withIntermediateDirectories: true)
+        let manifest = DRRManifest(
+            policy: "drr-ave", configuration: DRRConfiguration(), seed: 0, dataFingerprint: "not-this-split",
+            userIDs: [], itemIDs: [], rewardScale: RewardScale(minimum: 1, maximum: 5))
+        try JSONEncoder().encode(manifest).write(to: URL(fileURLWithPath: (model as NSString).appendingPathComponent(DRRModelStore.manifestFile)))
+        let message = failure(["--data", dir, "--split", "random", "--policies", "drr-ave", "--model", model])
+        XCTAssertTrue(
+            message?.contains("was trained on another training split than this run's (random") ?? false, message ?? "no error")
+        XCTAssertTrue(message?.contains("recrl train's default is temporal") ?? false, message ?? "no error")
     }
 
     func testEmptyDataFileFailsCleanly() throws {

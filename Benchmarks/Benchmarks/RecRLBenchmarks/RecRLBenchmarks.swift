@@ -63,6 +63,52 @@ let benchmarks: @Sendable () -> Void = {
             teardown: { state.tearDown() })
     }
 
+    // Forward + backward (parameter and input gradients) of DeepPage's layers at its default
+    // shapes (`LayerBenchmark.standard`, as `recrl bench layers --threads 1` times them), and one
+    // LIRD and one DeepPage training update at their default configurations
+    // (`ListUpdateWorkload`, as `recrl bench update --threads 1`), on single-threaded BLAS.
+    for layer in LayerBenchmark.standard {
+        let state = SetupState<any TimedLayer>()
+        Benchmark(
+            "layer \(layer.name) forward+backward",
+            configuration: .init(maxDuration: .seconds(1)),
+            closure: { benchmark in
+                guard var timed = state.value else { return }
+                state.value = nil  // keep the buffers uniquely referenced
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { timed.step() }
+                benchmark.stopMeasurement()
+                state.value = timed
+            },
+            setup: {
+                state.singleThreadedBLAS()
+                // The standard shapes are valid by construction; nil would skip the benchmark.
+                guard var timed = try? layer.prepare() else { return }
+                for _ in 0..<3 { timed.step() }
+                state.value = timed
+            },
+            teardown: { state.tearDown() })
+    }
+    for name in ListUpdateWorkload.names {
+        let state = SetupState<ListUpdate>()
+        Benchmark(
+            "\(name) update",
+            configuration: .init(warmupIterations: 10, maxDuration: .seconds(3)),
+            closure: { benchmark in
+                guard var update = state.value else { return }
+                state.value = nil  // keep the model's storage uniquely referenced
+                benchmark.startMeasurement()
+                for _ in benchmark.scaledIterations { blackHole(update.step()) }
+                benchmark.stopMeasurement()
+                state.value = update
+            },
+            setup: {
+                state.singleThreadedBLAS()
+                state.value = try? ListUpdateWorkload(name: name).make(seed: 1)  // nil skips (cannot happen for the standard names)
+            },
+            teardown: { state.tearDown() })
+    }
+
     // Every GEMM shape the workload's update produces (`TrainingWorkload.stepGEMMs`, as
     // `recrl bench gemm --threads 1` times them), on single-threaded BLAS: RecRL's own SGEMM
     // where it serves the shape, OpenBLAS elsewhere. Operands are made once, in the setup hook.
