@@ -122,7 +122,7 @@ final class TuningTests: XCTestCase {
         try body.write(to: dir.appendingPathComponent("u.data"), atomically: true, encoding: .utf8)
         let tiny = [
             "--episodes", "6", "--set", "embeddingSize=4", "--set", "hiddenSize=8", "--set", "batchSize=4",
-            "--set", "warmupTransitions=8", "--set", "embeddingIterations=2", "--set", "windowSize=2",
+            "--set", "warmupTransitions=8", "--set", "embeddingIterations=2", "--set", "windowSize=2", "--set", "episodeLength=2",
         ]
         let text = try capturingStandardOutput {
             var command = try Evaluate.parseAsRoot(
