@@ -2,7 +2,8 @@
 # Tuned baselines against DRR-ave on ML-100K (Benchmarks/RESULTS.md, README "Results"):
 # `recrl evaluate --tune` on the temporal and the random split, 3 seeds; every baseline's
 # (GRU4Rec's included) hyper-parameters are chosen by NDCG@10 on a validation split carved from the training split,
-# refitted on all of training and evaluated once on test. DRR-ave keeps its configuration.
+# refitted on all of training and evaluated once on test; DRR-ave's supervised target (next or any
+# positive, DRRTuning) is chosen the same way.
 #
 #   Scripts/quality-ml100k.sh [DATA_DIR] [OUT_DIR]
 set -euo pipefail

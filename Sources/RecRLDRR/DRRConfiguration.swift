@@ -96,6 +96,16 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// state module too. Ours: 100 (validation NDCG@10 on ML-100K: 0.02 at 0, 0.16 at 1,
     /// 0.17 at 10, 0.19 at 100 and 1000); 0 is the paper's pure DDPG actor.
     public var supervisedWeight: Float = 100
+    /// Which logged item an example of the supervised objective (``supervisedWeight``)
+    /// predicts from a user's window of positives. `.next` (default): the positive that
+    /// followed the window, a next-item objective for data whose held-out items come after
+    /// the training history. `.any`: a positive of the same user drawn at random from
+    /// outside the window (before or after it; the final window of each user is an example
+    /// too), a whole-history objective for data whose held-out items are spread over the
+    /// history (a random split). `recrl evaluate --tune` chooses between them on a
+    /// validation split carved from the training split (``DRRTuning``). Offline training
+    /// only: online learning's examples are always the live positive that followed a state.
+    public var supervisedTarget: SupervisedTarget = .next
     /// Whether the TD target scores the item the target actor would recommend,
     /// `Q'(s', e*)` with `e*` the (scaled) embedding of `argmax_i e_i · μ'(s')`, instead of
     /// the raw vector `μ'(s')` (not in the paper; ours, default true). The critic is
@@ -130,6 +140,14 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
         c.actorTrainsStateModule = true
         c.maxGradientNorm = 1
         return c
+    }
+
+    /// What the supervised objective's examples predict (``supervisedTarget``).
+    public enum SupervisedTarget: String, Sendable, Codable, CaseIterable {
+        /// The positive that followed the window.
+        case next
+        /// A random positive of the user outside the window.
+        case any
     }
 
     /// The action stored with a transition.
@@ -184,7 +202,7 @@ extension DRRConfiguration {
         case variant, embeddingSize, windowSize, hiddenSize, episodeLength, gamma, actorLearningRate, criticLearningRate, stateLearningRate, batchSize, tau,
             replayCapacity, priorityAlpha, priorityBetaStart, episodes, warmupTransitions, epsilonStart, epsilonEnd, actionNoise, unratedReward,
             embeddingMethod, implicitAlpha, replayAction, maxGradientNorm, embeddingIterations, embeddingRegularization, supervisedWeight,
-            projectsTargetActions, actorTrainsStateModule
+            projectsTargetActions, actorTrainsStateModule, supervisedTarget
     }
 
     /// Decodes a configuration; a key missing from the JSON (e.g. a hyper-parameter added
@@ -221,6 +239,7 @@ extension DRRConfiguration {
         if let v = try c.decodeIfPresent(type(of: supervisedWeight).self, forKey: .supervisedWeight) { supervisedWeight = v }
         if let v = try c.decodeIfPresent(type(of: projectsTargetActions).self, forKey: .projectsTargetActions) { projectsTargetActions = v }
         if let v = try c.decodeIfPresent(type(of: actorTrainsStateModule).self, forKey: .actorTrainsStateModule) { actorTrainsStateModule = v }
+        if let v = try c.decodeIfPresent(type(of: supervisedTarget).self, forKey: .supervisedTarget) { supervisedTarget = v }
     }
 }
 

@@ -357,28 +357,43 @@ func exploreList<G: RandomNumberGenerator>(
     }
 }
 
-/// Logged next-item examples and the softmax cross-entropy over the catalogue that
-/// ``DRRConfiguration/supervisedWeight`` turns on. For a list model (``DRRModel/listSize``
-/// `K`) an example's targets are the `K` positives that followed the window.
+/// Logged examples and the softmax cross-entropy over the catalogue that
+/// ``DRRConfiguration/supervisedWeight`` turns on; ``DRRConfiguration/supervisedTarget``
+/// says what an example predicts. An example is a user and the end of a window in that
+/// user's positives. `.next`: the target is the positive that followed the window (for a
+/// list model, ``DRRModel/listSize`` `K`, the `K` positives that followed it). `.any`:
+/// each target (each of the `K` for a list model) is one of the user's positives outside
+/// the window, drawn uniformly per batch, and every window end with at least one such
+/// positive is an example, the end of the history included.
 struct SupervisedNextItem {
     /// Per example: the user, and the end (exclusive) of the window in that user's positives.
     var users: [Int32] = []
     var ends: [Int32] = []
     /// Per user: positive training items in time order.
     let positives: [[Int32]]
+    let target: DRRConfiguration.SupervisedTarget
     var inputs: Tensor
     var targets: [Int32]
 
     init(histories: UserHistories, threshold: Float, model: DRRModel, batchSize: Int) {
         var positives: [[Int32]] = []
         positives.reserveCapacity(histories.userCount)
-        let slots = model.listSize
+        let slots = model.listSize, n = model.configuration.windowSize
+        target = model.configuration.supervisedTarget
         for u in 0..<histories.userCount {
             let p = histories.positives(user: u, threshold: threshold).map { Int32($0) }
             positives.append(p)
-            for t in p.indices where t + slots <= p.count {
-                users.append(Int32(u))
-                ends.append(Int32(t))
+            switch target {
+            case .next:
+                for t in p.indices where t + slots <= p.count {
+                    users.append(Int32(u))
+                    ends.append(Int32(t))
+                }
+            case .any:
+                for t in 0...p.count where p.count - min(t, n) > 0 {
+                    users.append(Int32(u))
+                    ends.append(Int32(t))
+                }
             }
         }
         self.positives = positives
@@ -394,10 +409,19 @@ struct SupervisedNextItem {
         for row in 0..<b {
             let e = Int(rng.next() % UInt64(users.count))
             let u = Int(users[e]), end = Int(ends[e])
-            let p = positives[u]
-            window.reset(to: p[max(0, end - n)..<end])
+            let p = positives[u], start = max(0, end - n)
+            window.reset(to: p[start..<end])
             model.writeInput(user: u, window: window, into: &inputs, row: row)
-            for j in 0..<slots { targets[row * slots + j] = p[end + j] }
+            for j in 0..<slots {
+                switch target {
+                case .next:
+                    targets[row * slots + j] = p[end + j]
+                case .any:
+                    // Uniform over the positions outside [start, end).
+                    let r = Int(rng.next() % UInt64(p.count - (end - start)))
+                    targets[row * slots + j] = p[r < start ? r : r + (end - start)]
+                }
+            }
         }
     }
 }

@@ -83,7 +83,7 @@ public struct TuningOutcome: Codable, Sendable, Equatable {
 public enum BaselineTuning {
     /// The documented grids (the `recrl evaluate --tune` search space); `nil` for policies
     /// without hyper-parameters (`random`, `popularity`) and those not tuned here (DRR, whose
-    /// defaults were chosen on a validation split of their own).
+    /// grid, `DRRTuning` in RecRLDRR, is searched by the same ``tune(_:train:strategy:config:using:)``).
     ///
     /// - `itemknn`: neighbours {50, 100, 200, 400} × shrinkage {0, 10, 50, 100} (16 points).
     /// - `ease`: λ {10, 50, 100, 200, 300, 500, 1000, 2000} (8).

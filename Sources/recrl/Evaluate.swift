@@ -94,12 +94,19 @@ struct Evaluate: ParsableCommand {
     @Flag(
         name: .long,
         help:
-            "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR policies keep their configuration."
+            "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR variants search DRRTuning's grid (the supervised objective's target) the same way."
     )
     var tune = false
 
     @Option(name: .long, help: "DRR training episodes (default: the DRR configuration's 500).")
     var episodes: Int?
+
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp(
+            "Set a DRRConfiguration field for the DRR and LIRD policies by its JSON name (repeatable), e.g. --set windowSize=10; with --tune it is fixed and the DRR grid is searched around it.",
+            valueName: "KEY=VALUE"))
+    var overrides: [String] = []
 
     @Option(
         name: .customLong("list-size"),
@@ -164,6 +171,7 @@ struct Evaluate: ParsableCommand {
         if let pageRows, pageRows < 1 { throw EvaluateError("--page-rows must be positive, got \(pageRows)") }
         if let pageCols, pageCols < 1 { throw EvaluateError("--page-cols must be positive, got \(pageCols)") }
         if let model, !FileManager.default.fileExists(atPath: model) { throw EvaluateError("--model \(model) does not exist") }
+        do { _ = try baseConfiguration(.ave) } catch { throw EvaluateError("--set: \(error)") }
         guard !names.isEmpty, !names.contains("") else {
             throw EvaluateError("--policies must be a comma-separated list without empty entries (got '\(policies)')")
         }
@@ -210,9 +218,7 @@ struct Evaluate: ParsableCommand {
                 }
                 return DRRRecommender(pretrained: loaded.model, manifest: loaded.manifest)
             }
-            var configuration = DRRConfiguration()
-            configuration.variant = variant
-            if let episodes { configuration.episodes = episodes }
+            let configuration = try baseConfiguration(variant)
             var lird = LIRDConfiguration(base: configuration)
             if let listSize { lird.listSize = listSize }
             var drr = isLIRD ? DRRRecommender(lird: lird, seed: seed) : DRRRecommender(configuration: configuration, seed: seed)
@@ -237,6 +243,25 @@ struct Evaluate: ParsableCommand {
         case "gru4rec": return GRU4RecRecommender(seed: seed)
         default: return nil
         }
+    }
+
+    /// The DRR configuration of `variant` with --episodes and --set applied.
+    func baseConfiguration(_ variant: DRRStateRepresentation.Variant) throws -> DRRConfiguration {
+        var configuration = DRRConfiguration()
+        configuration.variant = variant
+        if let episodes { configuration.episodes = episodes }
+        return try configuration.applying(overrides: overrides)
+    }
+
+    /// The tuning grid of `name` (``BaselineTuning`` for the baselines, ``DRRTuning`` for the
+    /// DRR variants around their --episodes/--set configuration), nil when it has none or a
+    /// saved --model is evaluated.
+    func tuningGrid(_ name: String) throws -> [TuningCandidate]? {
+        if let grid = BaselineTuning.grid(for: name, seed: seed) { return grid }
+        guard model == nil, name.hasPrefix("drr-"), let variant = DRRStateRepresentation.Variant(rawValue: String(name.dropFirst(4))) else {
+            return nil
+        }
+        return DRRTuning.grid(around: try baseConfiguration(variant), seed: seed)
     }
 
     func run() throws {
@@ -288,7 +313,7 @@ struct Evaluate: ParsableCommand {
         let tuningRNG = rng
         var results: [PolicyResult] = []
         for name in parsedPolicies {
-            if tune, let grid = BaselineTuning.grid(for: name, seed: seed) {
+            if tune, let grid = try tuningGrid(name) {
                 log("tuning \(name) on a validation split of the training split (\(grid.count) grid points)…")
                 var validationRNG = tuningRNG
                 let (best, outcome) = try BaselineTuning.tune(

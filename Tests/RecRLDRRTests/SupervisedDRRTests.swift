@@ -140,4 +140,66 @@ final class SupervisedDRRTests: XCTestCase {
         XCTAssertGreaterThan(supervised, 0.5, "pure DDPG: \(pure)")
         XCTAssertGreaterThan(supervised, pure + 0.2)
     }
+
+    /// A missing `supervisedTarget` (a model saved before it existed) decodes as `.next`; it
+    /// can be set by name.
+    func testSupervisedTargetDecodesAndOverrides() throws {
+        var object = try XCTUnwrap(JSONSerialization.jsonObject(with: JSONEncoder().encode(DRRConfiguration())) as? [String: Any])
+        XCTAssertEqual(object["supervisedTarget"] as? String, "next")
+        object.removeValue(forKey: "supervisedTarget")
+        XCTAssertEqual(try JSONDecoder().decode(DRRConfiguration.self, from: JSONSerialization.data(withJSONObject: object)).supervisedTarget, .next)
+        XCTAssertEqual(try DRRConfiguration().applying(overrides: ["supervisedTarget=any"]).supervisedTarget, .any)
+        XCTAssertThrowsError(try DRRConfiguration().applying(overrides: ["supervisedTarget=later"]))
+    }
+
+    /// The successor world with one item missing from the middle of every user's run (the
+    /// 4th), as a random split holds out items from anywhere in a history. Ranked from the end
+    /// of the run, `.next` targets put the successor of the last item first; `.any` targets
+    /// (positives outside the window, before it too) rank the missing middle item above the
+    /// unseen items outside the run far more often.
+    func testAnyTargetRanksItemsFromInsideTheHistory() throws {
+        let full = successorDataset()
+        let histories = UserHistories(full)
+        let keep = full.users.indices.filter { row in histories.items[Int(full.users[row])].firstIndex(of: full.items[row]) != 3 }
+        let data = InteractionDataset(
+            name: "gaps", userMap: full.userMap, itemMap: full.itemMap, users: keep.map { full.users[$0] },
+            items: keep.map { full.items[$0] }, ratings: keep.map { full.ratings[$0] }, timestamps: keep.map { full.timestamps[$0] },
+            ratingScale: 1...5)
+        func rates(_ target: DRRConfiguration.SupervisedTarget) throws -> (gap: Double, successor: Double) {
+            var c = smallConfiguration()
+            c.embeddingSize = 16
+            c.episodes = 120
+            c.actorLearningRate = 1e-3
+            c.supervisedTarget = target
+            var recommender = DRRRecommender(configuration: c, seed: 2)
+            try recommender.fit(train: data)
+            var gaps = 0, successors = 0
+            var scores = [Float](repeating: 0, count: data.itemCount)
+            for u in 0..<data.userCount {
+                recommender.scores(forUser: u, into: &scores)
+                let run = histories.items[u].map(Int.init)
+                let best = (0..<data.itemCount).filter { $0 == run[3] || !run.contains($0) }.max { scores[$0] < scores[$1] }
+                if best == run[3] { gaps += 1 }
+                if best == (run.last! + 1) % data.itemCount { successors += 1 }
+            }
+            return (Double(gaps) / Double(data.userCount), Double(successors) / Double(data.userCount))
+        }
+        let any = try rates(.any), next = try rates(.next)
+        print("gap-world top unseen item: any \(any), next \(next)")
+        XCTAssertGreaterThan(any.gap, next.gap + 0.3)
+        XCTAssertGreaterThan(next.successor, any.successor + 0.3)
+    }
+
+    /// `recrl evaluate --tune`'s DRR grid: the two targets around a base configuration, `.next` first.
+    func testTuningGridSearchesTheSupervisedTarget() throws {
+        var base = smallConfiguration()
+        base.windowSize = 7
+        let grid = DRRTuning.grid(around: base, seed: 4)
+        XCTAssertEqual(grid.map(\.parameters), [["supervised_target_any": 0], ["supervised_target_any": 1]])
+        let made = try grid.map { try XCTUnwrap($0.make() as? DRRRecommender) }
+        XCTAssertEqual(made.map(\.configuration.supervisedTarget), [.next, .any])
+        XCTAssertEqual(made.map(\.configuration.windowSize), [7, 7])
+        XCTAssertEqual(made.map(\.seed), [4, 4])
+        XCTAssertEqual(made.map(\.name), ["drr-ave", "drr-ave"])
+    }
 }

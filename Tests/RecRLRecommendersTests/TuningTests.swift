@@ -110,4 +110,31 @@ final class TuningTests: XCTestCase {
         }
         XCTAssertTrue(table.contains("ease: regularization "), table)
     }
+
+    /// `--tune` searches DRR's grid (the supervised target) on the validation split like a
+    /// baseline's, around the `--set` configuration; a bad `--set` is a one-line error.
+    func testEvaluateTunesDRRAroundItsSetConfiguration() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-tune-drr-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var body = ""
+        for u in 1...12 { for i in 1...15 where (u * i) % 4 != 0 { body += "\(u)\t\(i)\t\(1 + (u + i) % 5)\t\(1000 + u * 20 + i)\n" } }
+        try body.write(to: dir.appendingPathComponent("u.data"), atomically: true, encoding: .utf8)
+        let tiny = [
+            "--episodes", "6", "--set", "embeddingSize=4", "--set", "hiddenSize=8", "--set", "batchSize=4",
+            "--set", "warmupTransitions=8", "--set", "embeddingIterations=2", "--set", "windowSize=2", "--set", "episodeLength=2",
+        ]
+        let text = try capturingStandardOutput {
+            var command = try Evaluate.parseAsRoot(
+                ["--data", dir.path, "--split", "random", "--policies", "drr-ave", "--tune", "--json", "--relevance-threshold", "1"] + tiny)
+            try command.run()
+        }
+        let report = try JSONDecoder().decode(EvaluationReport.self, from: Data(text.utf8))
+        let tuning = try XCTUnwrap(report.results.first?.tuning)
+        XCTAssertEqual(tuning.trials.map(\.parameters), [["supervised_target_any": 0], ["supervised_target_any": 1]])
+        XCTAssertEqual(tuning.validationNDCG, tuning.trials.map(\.validationNDCG).max())
+        XCTAssertThrowsError(try Evaluate.parseAsRoot(["--data", dir.path, "--policies", "drr-ave", "--set", "windowSize=0"])) { error in
+            XCTAssertTrue(Evaluate.message(for: error).contains("windowSize"), Evaluate.message(for: error))
+        }
+    }
 }
