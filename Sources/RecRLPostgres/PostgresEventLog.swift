@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import RecRLServer
-import Synchronization
+import RecRLTensor
 
 /// The ``FeedbackEventLog`` of the scaled-out shape: the same events as the SQLite
 /// ``EventLog``, in a PostgreSQL table every serving replica appends to and the learner
@@ -36,7 +36,7 @@ import Synchronization
 public final class PostgresEventLog: FeedbackEventLog {
     /// The pool the log uses.
     public let database: PostgresPool
-    private let health = Mutex((failing: false, lastProbe: ContinuousClock.Instant?.none))
+    private let health = Locked((failing: false, lastProbe: ContinuousClock.Instant?.none))
 
     /// The database URL without the password.
     public var location: String { database.settings.redactedURL }

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import Synchronization
+import RecRLTensor
 
 /// One piece of feedback as stored in the ``EventLog``.
 public struct FeedbackEvent: Sendable, Codable, Equatable {
@@ -71,7 +71,7 @@ public final class EventLog: FeedbackEventLog {
     public let path: String
     let pool: DatabasePool
     /// Whether the last write failed, and when the last probe ran.
-    let health = Mutex((failing: false, lastProbe: ContinuousClock.Instant?.none))
+    let health = Locked((failing: false, lastProbe: ContinuousClock.Instant?.none))
 
     /// Opens (creating if needed) the event log at `path`.
     /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or is not a

@@ -1,11 +1,11 @@
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import RecRLDRR
 import RecRLEvaluation
-import HummingbirdTesting
 import RecRLPostgres
 import RecRLServer
-import Synchronization
+import RecRLTensor
 import Testing
 
 @Suite struct PostgresSettingsTests {
@@ -165,7 +165,7 @@ import Testing
             let log = try await PostgresEventLog(url: url)
             defer { log.database.close() }
             let writers = 4, perWriter = 40
-            let done = Mutex(false)
+            let done = Locked(false)
             async let tailed: [Int64] = {
                 var seen: [Int64] = [], last: Int64 = 0
                 while true {
