@@ -30,7 +30,7 @@ fi
 if [ -z "${RECRL:-}" ]; then swift build -c release --product recrl >/dev/null; fi
 R=${RECRL:-$(pwd)/.build/release/recrl}
 [ -s "$OUT/model/manifest.json" ] || $R train --synthetic --seed 1 --episodes 200 --out "$OUT/model" > "$OUT/train.log" 2>&1
-python3 Scripts/lua-ids.py "$OUT/model" "$OUT/ids.lua"
+python3 Scripts/lua-ids.py "$OUT/model" "$OUT/ids.lua" --scripts "$OUT" --mixed-seed time
 
 export RECRL_PG_STATE="$OUT/pg-state"
 rm -f "$RECRL_PG_STATE"
@@ -55,29 +55,6 @@ serve() {  # serve PORT LOG ARGS...: starts a replica in the background (ARGS na
 }
 stop_servers() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; PIDS=(); }
 
-cat > "$OUT/recommend.lua" <<LUA
-dofile("$OUT/ids.lua")
-math.randomseed(1)
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', users[math.random(#users)]))
-end
-LUA
-cat > "$OUT/mixed.lua" <<LUA
-dofile("$OUT/ids.lua")
-math.randomseed(os.time() + math.floor(os.clock() * 1000000))
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  local user = users[math.random(#users)]
-  if math.random() < 0.8 then
-    return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', user))
-  end
-  return wrk.format(nil, "/v1/feedback", nil,
-    string.format('{"user": "%s", "item": "%s", "rating": %d}', user, items[math.random(#items)], math.random(1, 5)))
-end
-LUA
 
 run_wrk() {  # run_wrk NAME SCRIPT CONNECTIONS PORT
   wrk -t1 -c"$3" -d"${SECONDS_}s" --latency -s "$OUT/$2.lua" "http://127.0.0.1:$4" > "$OUT/$1.txt"

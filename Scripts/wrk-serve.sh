@@ -33,33 +33,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 # The model's own user and item ids, as Lua tables (feedback on an unknown item is a 404).
-python3 Scripts/lua-ids.py "$OUT/model" "$OUT/ids.lua"
+python3 Scripts/lua-ids.py "$OUT/model" "$OUT/ids.lua" --scripts "$OUT"
 
-cat > "$OUT/recommend.lua" <<LUA
--- POST /v1/recommend for a random known user.
-dofile("$OUT/ids.lua")
-math.randomseed(1)
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', users[math.random(#users)]))
-end
-LUA
-cat > "$OUT/mixed.lua" <<LUA
--- 80% POST /v1/recommend, 20% POST /v1/feedback (rating 1-5) for random known users and items.
-dofile("$OUT/ids.lua")
-math.randomseed(2)
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  local user = users[math.random(#users)]
-  if math.random() < 0.8 then
-    return wrk.format(nil, "/v1/recommend", nil, string.format('{"user": "%s", "k": 10}', user))
-  end
-  return wrk.format(nil, "/v1/feedback", nil,
-    string.format('{"user": "%s", "item": "%s", "rating": %d}', user, items[math.random(#items)], math.random(1, 5)))
-end
-LUA
 
 for scenario in recommend mixed; do
   echo "== $scenario: wrk -t2 -c$CONNECTIONS -d${SECONDS_}s --latency (127.0.0.1:$PORT)"

@@ -178,19 +178,12 @@ public struct OffPolicyEvaluator: Sendable {
         }
         resampled.sort()
         let alpha = (1 - confidence) / 2
-        let lower = resampled.isEmpty ? value : Self.quantile(resampled, alpha)
-        let upper = resampled.isEmpty ? value : Self.quantile(resampled, 1 - alpha)
+        let lower = resampled.isEmpty ? value : SampleStatistics.quantile(sorted: resampled, alpha)
+        let upper = resampled.isEmpty ? value : SampleStatistics.quantile(sorted: resampled, 1 - alpha)
         let ess = statistic.effectiveSampleSize(rounds)
         return OffPolicyEstimate(
             estimator: estimator.name, value: value, lower: lower, upper: upper, confidence: confidence,
             effectiveSampleSize: ess, rounds: n, warnings: warnings(estimator, rounds, ess: ess))
-    }
-
-    /// Linear-interpolated quantile of sorted values (numpy's default method).
-    static func quantile(_ sorted: [Double], _ q: Double) -> Double {
-        let position = q * Double(sorted.count - 1)
-        let low = Int(position.rounded(.down)), high = min(low + 1, sorted.count - 1)
-        return sorted[low] + (sorted[high] - sorted[low]) * (position - Double(low))
     }
 
     private func validate(_ estimator: OffPolicyEstimator, _ rounds: [OffPolicyRound]) throws(OffPolicyError) {

@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import RecRLServer
-import RecRLTensor
+import Synchronization
 
 /// The ``FeedbackEventLog`` of the scaled-out shape: the same events as the SQLite
 /// ``EventLog``, in a PostgreSQL table every serving replica appends to and the learner
@@ -36,7 +36,7 @@ import RecRLTensor
 public final class PostgresEventLog: FeedbackEventLog {
     /// The pool the log uses.
     public let database: PostgresPool
-    private let health = Locked((failing: false, lastProbe: ContinuousClock.Instant?.none))
+    private let health = WriteHealth()
 
     /// The database URL without the password.
     public var location: String { database.settings.redactedURL }
@@ -148,38 +148,25 @@ public final class PostgresEventLog: FeedbackEventLog {
         try await self.init(database: try PostgresPool(url: url, logger: logger))
     }
 
-    public var isWritable: Bool { !health.withLock { $0.failing } }
+    public var isWritable: Bool { health.isWritable }
 
     public func checkWritable() async -> Bool {
-        let probe = health.withLock { state -> Bool in
-            guard state.failing else { return false }
-            let now = ContinuousClock.now
-            if let last = state.lastProbe, now - last < .seconds(1) { return false }
-            state.lastProbe = now
-            return true
-        }
-        if probe {
-            let logger = database.logger
-            do {
-                let at = Date().timeIntervalSince1970
-                try await database.withConnection("write probe") { connection in
-                    try await connection.query(
-                        """
-                        INSERT INTO recrl_write_probe (id, at) VALUES (1, \(at))
-                        ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at
-                        """, logger: logger)
-                }
-                health.withLock { $0.failing = false }
-            } catch {
-                // Still failing; the next probe is due in a second.
+        let logger = database.logger
+        return await health.probeIfDue {
+            let at = Date().timeIntervalSince1970
+            _ = try await database.withConnection("write probe") { connection in
+                try await connection.query(
+                    """
+                    INSERT INTO recrl_write_probe (id, at) VALUES (1, \(at))
+                    ON CONFLICT (id) DO UPDATE SET at = EXCLUDED.at
+                    """, logger: logger)
             }
         }
-        return isWritable
     }
 
     public func record(_ event: FeedbackEvent) async throws -> RecordedEvent {
         let logger = database.logger
-        do {
+        return try await health.tracking {
             let (id, inserted) = try await database.withConnection("append") { connection -> (Int64, Bool) in
                 let rows = try await connection.query(
                     """
@@ -191,7 +178,6 @@ public final class PostgresEventLog: FeedbackEventLog {
                 for try await (id, inserted) in rows.decode((Int64, Bool).self) { return (id, inserted) }
                 throw PostgresStoreError.unexpected("recrl_append_event returned no row")
             }
-            health.withLock { $0.failing = false }
             if inserted {
                 var stored = event
                 stored.id = id
@@ -201,9 +187,6 @@ public final class PostgresEventLog: FeedbackEventLog {
             binds.append(id)
             let first = try await fetch(where: "id = $1", binds: binds, limit: 1).first
             return RecordedEvent(event: first ?? event, duplicate: true)
-        } catch {
-            health.withLock { $0.failing = true }
-            throw error
         }
     }
 
@@ -262,7 +245,7 @@ public final class PostgresEventLog: FeedbackEventLog {
     public func recordImpression(_ impression: ImpressionRecord) async throws -> ImpressionRecord {
         let (items, propensities) = try impression.encodedSlate()
         let logger = database.logger
-        do {
+        return try await health.tracking {
             let id = try await database.withConnection("append impression") { connection -> Int64 in
                 let rows = try await connection.query(
                     """
@@ -276,13 +259,9 @@ public final class PostgresEventLog: FeedbackEventLog {
                 for try await id in rows.decode(Int64.self) { return id }
                 throw PostgresStoreError.unexpected("the impression insert returned no id")
             }
-            health.withLock { $0.failing = false }
             var stored = impression
             stored.id = id
             return stored
-        } catch {
-            health.withLock { $0.failing = true }
-            throw error
         }
     }
 

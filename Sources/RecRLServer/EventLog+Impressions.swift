@@ -91,7 +91,7 @@ extension EventLog {
     @discardableResult
     public func recordImpression(_ impression: ImpressionRecord) async throws -> ImpressionRecord {
         let (items, propensities) = try impression.encodedSlate()
-        do {
+        return try await health.tracking {
             let id = try await pool.write { db -> Int64 in
                 try db.execute(
                     sql: """
@@ -106,13 +106,9 @@ extension EventLog {
                     ])
                 return db.lastInsertedRowID
             }
-            health.withLock { $0.failing = false }
             var stored = impression
             stored.id = id
             return stored
-        } catch {
-            health.withLock { $0.failing = true }
-            throw error
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import RecRLTensor
+import Synchronization
 
 /// One piece of feedback as stored in the ``EventLog``.
 public struct FeedbackEvent: Sendable, Codable, Equatable {
@@ -71,7 +71,7 @@ public final class EventLog: FeedbackEventLog {
     public let path: String
     let pool: DatabasePool
     /// Whether the last write failed, and when the last probe ran.
-    let health = Locked((failing: false, lastProbe: ContinuousClock.Instant?.none))
+    let health = WriteHealth()
 
     /// Opens (creating if needed) the event log at `path`.
     /// - Throws: a GRDB `DatabaseError` when the file cannot be opened or is not a
@@ -124,38 +124,25 @@ public final class EventLog: FeedbackEventLog {
     public var location: String { path }
 
     /// Whether the last write succeeded (see the type's documentation on write health).
-    public var isWritable: Bool { !health.withLock { $0.failing } }
+    public var isWritable: Bool { health.isWritable }
 
     /// ``isWritable``, after a probe write when the log is failing and the last probe is
     /// more than a second old.
     public func checkWritable() async -> Bool {
-        let probe = health.withLock { state -> Bool in
-            guard state.failing else { return false }
-            let now = ContinuousClock.now
-            if let last = state.lastProbe, now - last < .seconds(1) { return false }
-            state.lastProbe = now
-            return true
-        }
-        if probe {
-            do {
-                try await pool.write { db in
-                    try db.execute(
-                        sql: """
-                            INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
-                            VALUES (?, ?, 0, NULL, 0, ?, 'probe', NULL)
-                            """,
-                        arguments: [
-                            String(repeating: "p", count: RequestValidation.maxIDBytes),
-                            String(repeating: "p", count: RequestValidation.maxIDBytes), "probe",
-                        ])
-                    try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [db.lastInsertedRowID])
-                }
-                health.withLock { $0.failing = false }
-            } catch {
-                // Still failing; the next probe is due in a second.
+        await health.probeIfDue {
+            try await pool.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (user, item, reward, rating, timestamp, model_version, arm, event_id)
+                        VALUES (?, ?, 0, NULL, 0, ?, 'probe', NULL)
+                        """,
+                    arguments: [
+                        String(repeating: "p", count: RequestValidation.maxIDBytes),
+                        String(repeating: "p", count: RequestValidation.maxIDBytes), "probe",
+                    ])
+                try db.execute(sql: "DELETE FROM events WHERE id = ?", arguments: [db.lastInsertedRowID])
             }
         }
-        return isWritable
     }
 
     /// Appends `event` durably unless an event with the same ``FeedbackEvent/eventID``
@@ -163,7 +150,7 @@ public final class EventLog: FeedbackEventLog {
     /// returns. A failed write marks the log failing (``isWritable``) and rethrows
     /// GRDB's error, whose text may hold SQL: log it, do not show it to clients.
     public func record(_ event: FeedbackEvent) async throws -> Recorded {
-        do {
+        try await health.tracking {
             let (id, inserted) = try await pool.write { db -> (Int64, Bool) in
                 try db.execute(
                     sql: """
@@ -183,7 +170,6 @@ public final class EventLog: FeedbackEventLog {
                         arguments: [event.eventID]) ?? -1
                 return (existing, false)
             }
-            health.withLock { $0.failing = false }
             if inserted {
                 var stored = event
                 stored.id = id
@@ -191,9 +177,6 @@ public final class EventLog: FeedbackEventLog {
             }
             let first = try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM events WHERE id = ?", arguments: [id]) }
             return Recorded(event: first.map(Self.event(from:)) ?? event, duplicate: true)
-        } catch {
-            health.withLock { $0.failing = true }
-            throw error
         }
     }
 

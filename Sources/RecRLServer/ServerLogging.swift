@@ -77,14 +77,14 @@ public struct JSONLogHandler: LogHandler {
         return String(decoding: data, as: UTF8.self)
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-        file: String, function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         var merged = metadata
         if let provided = metadataProvider?.get() { merged.merge(provided, uniquingKeysWith: { _, new in new }) }
-        if let explicit { merged.merge(explicit, uniquingKeysWith: { _, new in new }) }
-        let text = Self.line(timestamp: Date(), level: level, label: label, message: message.description, source: source, metadata: merged) + "\n"
+        if let explicit = event.metadata { merged.merge(explicit, uniquingKeysWith: { _, new in new }) }
+        let text =
+            Self.line(
+                timestamp: Date(), level: event.level, label: label, message: event.message.description, source: event.source,
+                metadata: merged) + "\n"
         FileHandle.standardError.write(Data(text.utf8))
     }
 }

@@ -218,22 +218,16 @@ public enum ABTest {
         }
         differences.sort()
         let alpha = 1 - confidence
-        return (quantile(sorted: differences, alpha / 2), quantile(sorted: differences, 1 - alpha / 2))
+        return (
+            SampleStatistics.quantile(sorted: differences, alpha / 2),
+            SampleStatistics.quantile(sorted: differences, 1 - alpha / 2)
+        )
     }
 
     static func resampledMean<G: RandomNumberGenerator>(_ values: [Double], using rng: inout G) -> Double {
         var sum = 0.0
         for _ in 0..<values.count { sum += values[rng.nextInt(below: values.count)] }
         return sum / Double(values.count)
-    }
-
-    /// The `q`-quantile of sorted values, interpolating linearly at position `q·(n−1)`.
-    static func quantile(sorted: [Double], _ q: Double) -> Double {
-        let position = q * Double(sorted.count - 1)
-        let lower = Int(position.rounded(.down))
-        let upper = min(lower + 1, sorted.count - 1)
-        let fraction = position - Double(lower)
-        return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
     }
 
     // MARK: Report

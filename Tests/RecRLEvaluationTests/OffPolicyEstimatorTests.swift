@@ -149,8 +149,8 @@ private let slateRound = [
     }
 
     @Test func quantileInterpolatesLikeNumpy() {
-        #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.5) == 2.5)
-        #expect(OffPolicyEvaluator.quantile([1, 2, 3, 4], 0.025) == 1.075)
+        #expect(SampleStatistics.quantile(sorted: [1, 2, 3, 4], 0.5) == 2.5)
+        #expect(SampleStatistics.quantile(sorted: [1, 2, 3, 4], 0.025) == 1.075)
     }
 }
 
