@@ -75,9 +75,11 @@ test-tsan: deps
 
 ASAN_FILTER ?=
 
-## The tests under AddressSanitizer (ASAN_FILTER='$(TSAN_FILTER)' for the classes test-tsan runs).
+## The tests under AddressSanitizer (ASAN_FILTER='$(TSAN_FILTER)' for the classes test-tsan runs);
+## leaks inside the toolchain's libraries and test frameworks are suppressed (Scripts/lsan-suppressions.txt).
 test-asan: deps
-	RECRL_TEST_TIME_SCALE=$(ASAN_TIME_SCALE) Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=address --scratch-path .build-asan $(if $(ASAN_FILTER),--filter '$(ASAN_FILTER)')
+	RECRL_TEST_TIME_SCALE=$(ASAN_TIME_SCALE) LSAN_OPTIONS=suppressions=$(CURDIR)/Scripts/lsan-suppressions.txt \
+		Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=address --scratch-path .build-asan $(if $(ASAN_FILTER),--filter '$(ASAN_FILTER)')
 
 # --- Deployment artefacts (Dockerfile, deploy/) ------------------------------------------------
 DEPLOY_VENV := .venv-deploy
