@@ -62,18 +62,26 @@ fuzz: deps
 fuzz-smoke: deps
 	FUZZ_RUNS=20000 Scripts/fuzz.sh 60
 
-TSAN_FILTER ?= RecRLServerTests|OnlineDRRTests|BoundedMemoryTests|InProcessServerTests|DRREngineTests
+TSAN_FILTER ?= RecRLServerTests|OnlineDRRTests|OnlineLIRDTests|BoundedMemoryTests
+
+# The sanitizers slow the tests several times: their waits for background work (database,
+# learner, child processes) are this many times longer (RECRL_TEST_TIME_SCALE, see
+# Tests/RecRLServerTests/TestSupport.swift). Allocation-counting tests skip in these builds.
+TSAN_TIME_SCALE ?= 5
+ASAN_TIME_SCALE ?= 3
 
 ## The server and online-learning tests under ThreadSanitizer (TSAN_FILTER= for all tests), in
-## their own scratch path, with a throw-away PostgreSQL cluster as in make test.
+## their own scratch path, with a throw-away PostgreSQL cluster as in make test. CI runs it.
 test-tsan: deps
-	Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(if $(TSAN_FILTER),--filter '$(TSAN_FILTER)')
+	RECRL_TEST_TIME_SCALE=$(TSAN_TIME_SCALE) Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=thread --scratch-path .build-tsan $(if $(TSAN_FILTER),--filter '$(TSAN_FILTER)')
 
 ASAN_FILTER ?=
 
-## The tests under AddressSanitizer (ASAN_FILTER='$(TSAN_FILTER)' for the classes test-tsan runs).
+## The tests under AddressSanitizer (ASAN_FILTER='$(TSAN_FILTER)' for the classes test-tsan runs);
+## leaks inside the toolchain's libraries and test frameworks are suppressed (Scripts/lsan-suppressions.txt).
 test-asan: deps
-	Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=address --scratch-path .build-asan $(if $(ASAN_FILTER),--filter '$(ASAN_FILTER)')
+	RECRL_TEST_TIME_SCALE=$(ASAN_TIME_SCALE) LSAN_OPTIONS=suppressions=$(CURDIR)/Scripts/lsan-suppressions.txt \
+		Scripts/pg-cluster.sh run -- $(SWIFT) test --sanitize=address --scratch-path .build-asan $(if $(ASAN_FILTER),--filter '$(ASAN_FILTER)')
 
 # --- Deployment artefacts (Dockerfile, deploy/) ------------------------------------------------
 DEPLOY_VENV := .venv-deploy

@@ -48,3 +48,9 @@ int recrl_malloc_counter_active(void) { return 1; }
 long recrl_malloc_count(void) { return 0; }
 int recrl_malloc_counter_active(void) { return 0; }
 #endif
+
+#if defined(RECRL_SANITIZED)
+int recrl_malloc_counter_sanitized(void) { return 1; }
+#else
+int recrl_malloc_counter_sanitized(void) { return 0; }
+#endif

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import RecRLTensor
 
 /// Heap-allocation counting for the bench commands.
 ///
@@ -12,7 +12,7 @@ public enum AllocationCounting {
     /// Returns the number of allocation calls so far in the process (all threads).
     public typealias Counter = @Sendable () -> Int
 
-    private static let installed = Mutex<Counter?>(nil)
+    private static let installed = Locked<Counter?>(nil)
 
     /// Installs the process's allocation counter (nil removes it).
     public static func install(_ counter: Counter?) {

@@ -1,8 +1,7 @@
 import Foundation
-import Synchronization
-import RecRLTensor
-import RecRLNN
 import RecRLAgents
+import RecRLNN
+import RecRLTensor
 
 /// Errors of the online recommender that a client caused.
 public enum OnlineError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -201,7 +200,7 @@ public final class OnlineDRR: Sendable {
     /// Publication, learning batches and background learning (``OnlineLearningLoop``),
     /// with the DRR learning step as its algorithm.
     let loop: OnlineLearningLoop<DRROnlineLearner>
-    let counters = Mutex(Counters())
+    let counters = Locked(Counters())
     /// Raw user id → user index of the model.
     public let userIndex: [String: Int]
     /// Raw item ids in index order.
@@ -310,7 +309,7 @@ public final class OnlineDRR: Sendable {
         var selector = TopKSelector()
         var excluded = Set<Int>()
     }
-    private let scratchPool = Mutex<[RankingScratch]>([])
+    private let scratchPool = Locked<[RankingScratch]>([])
     /// Input width, hidden width and k of a model.
     struct ModelShape: Equatable { var input: Int, hidden: Int, k: Int }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import RecRLTensor
 
 /// The algorithm side of online learning (``OnlineLearningLoop``): a learner that owns a
@@ -31,15 +30,6 @@ protocol OnlineLearningAlgorithm: Sendable {
     static func makeExperience(for model: Model) -> Experience
 }
 
-/// A value behind a lock, shared by reference (the experience feedback writes while the
-/// learner samples it).
-final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    /// Runs `body` with the value locked.
-    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
-}
-
 /// The online learning loop every online recommender shares: the published model and its
 /// version, learning in batches on the learner's private copy, publication only of finite
 /// weights, reload, and background learning at a rate.
@@ -58,18 +48,18 @@ final class OnlineLearningLoop<Algorithm: OnlineLearningAlgorithm>: Sendable {
         let version: Int
     }
 
-    private let snapshot: Mutex<Snapshot>
+    private let snapshot: Locked<Snapshot>
     private let learner: Locked<Algorithm>?
     /// What feedback writes (`nil` when the loop does not learn).
     let experience: Locked<Algorithm.Experience>?
-    private let counts = Mutex((updates: 0, skipped: 0))
-    private let stopFlag = Mutex(false)
+    private let counts = Locked((updates: 0, skipped: 0))
+    private let stopFlag = Locked(false)
     private let diagnostic: @Sendable (String) -> Void
 
     /// Publishes `model` as version 1; learns with `learner` when given (its model is
     /// `model`), else never.
     init(model: Algorithm.Model, learner: Algorithm?, diagnostic: @escaping @Sendable (String) -> Void) {
-        snapshot = Mutex(Snapshot(model: model, version: 1))
+        snapshot = Locked(Snapshot(model: model, version: 1))
         self.learner = learner.map { Locked($0) }
         experience = learner.map { _ in Locked(Algorithm.makeExperience(for: model)) }
         self.diagnostic = diagnostic

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import RecRLTensor
 
 /// One user's serving session: what ``OnlineDRR`` remembers about a user between requests.
 ///
@@ -132,7 +132,7 @@ public final class InMemorySessionStore: SessionStore {
     /// Seconds a session may stay unused before it is dropped.
     public let timeToLive: Double
     private let clock: @Sendable () -> Double
-    private let state: Mutex<LRU>
+    private let state: Locked<LRU>
 
     /// The recency list: slots in arrays, linked by index (`-1`: none), newest at `head`.
     struct LRU: Sendable {
@@ -216,7 +216,7 @@ public final class InMemorySessionStore: SessionStore {
         self.capacity = capacity
         self.timeToLive = timeToLive
         self.clock = clock
-        state = Mutex(LRU())
+        state = Locked(LRU())
     }
 
     public func session(for user: String) -> DRRSession? {

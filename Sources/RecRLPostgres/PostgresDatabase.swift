@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
+import RecRLTensor
 
 /// Errors of the PostgreSQL-backed stores.
 public enum PostgresStoreError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -265,9 +265,9 @@ public final class PostgresPool: Sendable {
 
 /// A continuation resumed once, by whichever of the work and its timer finishes first.
 private final class PendingContinuation<T: Sendable>: Sendable {
-    private let continuation: Mutex<CheckedContinuation<T, any Error>?>
+    private let continuation: Locked<CheckedContinuation<T, any Error>?>
 
-    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Mutex(continuation) }
+    init(_ continuation: CheckedContinuation<T, any Error>) { self.continuation = Locked(continuation) }
 
     /// The continuation, the first time only.
     func take() -> CheckedContinuation<T, any Error>? { continuation.withLock { $0.take() } }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import PostgresNIO
 import RecRLServer
-import Synchronization
 
 /// The ``FeedbackEventLog`` of the scaled-out shape: the same events as the SQLite
 /// ``EventLog``, in a PostgreSQL table every serving replica appends to and the learner

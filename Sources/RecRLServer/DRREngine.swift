@@ -3,7 +3,6 @@ import Logging
 import RecRLDRR
 import RecRLSimulation
 import RecRLTensor
-import Synchronization
 
 /// Serves a DRR model (a folder written by `recrl train` / ``DRRModelStore``) through
 /// ``OnlineDRR``: recommendations from each user's session state, learning from feedback,
@@ -79,16 +78,16 @@ public final class DRREngine: RecommendationEngine {
     /// Background DDPG updates per second, or `nil` when the engine does not learn online.
     public let updatesPerSecond: Double?
     /// Whether background learning runs (until ``stopBackgroundLearning()``).
-    private let learning: Mutex<Bool>
+    private let learning: Locked<Bool>
     /// Seed of OnlineDRR's replay sampling.
     private let seed: UInt64
     /// Whether feedback is kept for learning (OnlineDRR's `learns`).
     public let learnsOnline: Bool
     /// Makes the session store of each model served (the first and every reload).
     private let sessionStore: @Sendable () -> any SessionStore
-    private let loaded: Mutex<Loaded>
+    private let loaded: Locked<Loaded>
     /// Reloads run one at a time.
-    private let reloadLock = Mutex(())
+    private let reloadLock = Locked(())
 
     /// Serves `model` (with the id maps and reward scale of `manifest`).
     /// - Parameters:
@@ -116,12 +115,12 @@ public final class DRREngine: RecommendationEngine {
         }
         modelName = name ?? manifest.policy
         self.updatesPerSecond = updatesPerSecond
-        learning = Mutex(updatesPerSecond != nil && learnsOnline)
+        learning = Locked(updatesPerSecond != nil && learnsOnline)
         self.seed = seed
         self.learnsOnline = learnsOnline
         self.sessionStore = sessionStore
         let online = Self.makeOnline(model: model, manifest: manifest, seed: seed, learns: learnsOnline, sessions: sessionStore())
-        loaded = Mutex(
+        loaded = Locked(
             Loaded(
                 online: online, model: model, manifest: manifest, items: Set(manifest.itemIDs), directory: directory,
                 modelID: Self.modelID(of: manifest), versionOffset: 0,

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 
 /// One piece of feedback as stored in the ``EventLog``.
 public struct FeedbackEvent: Sendable, Codable, Equatable {

@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import Logging
 import RecRLDRR
+import RecRLTensor
 import ServiceLifecycle
-import Synchronization
 
 /// Runs an ``EventLogLearner`` in a loop (`recrl learn`) and, with a port, serves its
 /// health and metrics: `GET /v2/health/live` (200 while the process runs),
@@ -19,7 +19,7 @@ public final class LearnerService: Sendable {
     /// Seconds between polls once the learner has caught up with the log.
     public let pollInterval: Double
     let metrics = ServerMetrics()
-    private let ready = Mutex(false)
+    private let ready = Locked(false)
     private let logger: Logger
     /// Publications are reported here (e.g. printed as JSON lines by `recrl learn`).
     private let onPublication: @Sendable (EventLogLearner.Publication) -> Void

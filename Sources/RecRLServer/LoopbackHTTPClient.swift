@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
+import RecRLTensor
 
 /// A small HTTP/1.1 client for talking to a RecRL server from the same machine:
 /// the tutorial's simulated users, tests and simulations.
@@ -76,7 +76,7 @@ public final class LoopbackHTTPClient: Sendable {
     public let timeout: Duration
 
     /// The open connection, if any.
-    private let channel = Mutex<(any Channel)?>(nil)
+    private let channel = Locked<(any Channel)?>(nil)
 
     /// A client of `host:port`; nothing is connected until the first request.
     /// - Parameters:

@@ -1,6 +1,6 @@
 import Foundation
 import RecRLDRR
-import Synchronization
+import RecRLTensor
 
 /// A static ranking served as a ``RecommendationEngine``: every user gets the same
 /// items, best first, minus the ones they exclude. The usual control arm of an A/B test
@@ -31,7 +31,7 @@ public final class PopularityEngine: RecommendationEngine {
     /// Maps ratings to rewards, like the learning arm's model does.
     public let rewardScale: RewardScale
     private let catalogue: Set<String>
-    private let observed = Mutex(0)
+    private let observed = Locked(0)
 
     /// A ranking of `items` by `scores` (higher is better; ties keep the order of `items`).
     /// - Throws: ``RequestError`` 422 when `items` and `scores` differ in length, an item id

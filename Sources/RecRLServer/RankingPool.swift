@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOPosix
-import Synchronization
+import RecRLTensor
 
 /// Runs ranking work (the CPU-heavy part of `/v1/recommend` and KServe `infer`) on a
 /// dedicated thread pool, off the network event loops, so that health checks, metrics
@@ -12,7 +12,7 @@ final class RankingPool: Sendable {
     private let pool: NIOThreadPool
     /// Requests admitted at once.
     let limit: Int
-    private let admitted = Mutex(0)
+    private let admitted = Locked(0)
 
     init(threads: Int, limit: Int) {
         precondition(threads >= 1 && limit >= 1, "RankingPool: threads and limit must be positive")

@@ -5,8 +5,8 @@ import Logging
 import NIOCore
 import RecRLEvaluation
 import RecRLSimulation
+import RecRLTensor
 import ServiceLifecycle
-import Synchronization
 
 /// Settings of a ``RecommendationServer``.
 ///
@@ -136,7 +136,7 @@ public final class RecommendationServer: Sendable {
     public let metrics: ServerMetrics
     let logger: Logger
     /// Model directory per arm; updated when a reload names a new path.
-    let directories: Mutex<[String: URL]>
+    let directories: Locked<[String: URL]>
     /// Reloads run one at a time, off the cooperative thread pool.
     private let reloadQueue = DispatchQueue(label: "recrl.server.reload")
     /// The ranking threads and the cap on concurrent ranking requests.
@@ -164,7 +164,7 @@ public final class RecommendationServer: Sendable {
         self.sampler = configuration.servingPolicy.map { ServingSampler(policy: $0, seed: configuration.servingSeed) }
         var directories: [String: URL] = [:]
         for (arm, model) in Self.models(of: mode) { directories[arm] = model.directory }
-        self.directories = Mutex(directories)
+        self.directories = Locked(directories)
     }
 
     private static func models(of mode: ServingMode) -> [(arm: String, model: ServedModel)] {

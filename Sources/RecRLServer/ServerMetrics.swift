@@ -1,8 +1,8 @@
-import Foundation
 import CoreMetrics
+import Foundation
 import Metrics
 import Prometheus
-import Synchronization
+import RecRLTensor
 
 /// The server's Prometheus metrics, recorded through swift-metrics into a private
 /// registry (no global `MetricsSystem.bootstrap`, so several servers, e.g. in tests,
@@ -65,7 +65,7 @@ public final class ServerMetrics: Sendable {
         /// Per arm: the drift gauge and the model it is labelled with.
         var drift: [String: (model: String, gauge: CoreMetrics.Gauge)] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Metrics in a new, empty registry.
     public init() {

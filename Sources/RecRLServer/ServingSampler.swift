@@ -1,6 +1,5 @@
 import RecRLEvaluation
 import RecRLTensor
-import Synchronization
 
 /// Draws the slates of `/v1/recommend` with the server's ``ServingPolicy``: from a seeded
 /// generator when ``ServerConfiguration/servingSeed`` is set (a sequential client then
@@ -8,12 +7,12 @@ import Synchronization
 final class ServingSampler: Sendable {
     let policy: ServingPolicy
     private let isSeeded: Bool
-    private let seeded: Mutex<Xoshiro256StarStar>
+    private let seeded: Locked<Xoshiro256StarStar>
 
     init(policy: ServingPolicy, seed: UInt64?) {
         self.policy = policy
         isSeeded = seed != nil
-        seeded = Mutex(Xoshiro256StarStar(seed: seed ?? 0))
+        seeded = Locked(Xoshiro256StarStar(seed: seed ?? 0))
     }
 
     /// A slate of up to `k` items drawn from a ranking with these `scores` (best first),

@@ -1,4 +1,4 @@
-import Synchronization
+import RecRLTensor
 
 /// The write health of an event log, shared by every ``FeedbackEventLog`` implementation.
 ///
@@ -8,7 +8,7 @@ import Synchronization
 /// a server whose disk filled up stops taking feedback and recovers by itself once writes
 /// succeed again.
 public final class WriteHealth: Sendable {
-    private let state = Mutex((failing: false, lastProbe: ContinuousClock.Instant?.none))
+    private let state = Locked((failing: false, lastProbe: ContinuousClock.Instant?.none))
     /// The least time between two probes while failing.
     public let probeInterval: Duration
 

@@ -84,7 +84,7 @@ public enum BLASRuntime {
         return nil
     }
 
-    private static let warned = Mutex(false)
+    private static let warned = Locked(false)
 
     /// Logs, once per process, a warning with the remedy when OpenBLAS runs generic
     /// kernels on a CPU that has better ones. Called by the library's entry points;
@@ -119,7 +119,7 @@ enum GEMMRouting {
 
     /// The address of the current policy's copy (an integer, because pointers are not `Sendable`).
     private static let current = Atomic<Int>(Int(bitPattern: copy(of: initial)))
-    private static let replaced = Mutex<[Int]>([])
+    private static let replaced = Locked<[Int]>([])
 
     private static func copy(of policy: GEMMRoutingPolicy) -> UnsafeMutablePointer<GEMMRoutingPolicy> {
         let p = UnsafeMutablePointer<GEMMRoutingPolicy>.allocate(capacity: 1)

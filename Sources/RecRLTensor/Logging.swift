@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The severity of a library log message.
 public enum LogLevel: Int, Sendable, Comparable, CustomStringConvertible {
     case debug, info, warning, error
@@ -21,7 +19,7 @@ public enum RecRLLog {
         writeToStandardError("recrl: \(level): \(message)\n")
     }
 
-    private static let handler = Mutex<Handler>(standardError)
+    private static let handler = Locked<Handler>(standardError)
 
     /// Replaces the handler (thread-safe).
     public static func setHandler(_ newHandler: @escaping Handler) {

@@ -236,7 +236,7 @@ final class LearnerAllocationTests: XCTestCase {
         let batch = randomBatch(b: 16, s: 30, a: 10, seed: 2)
         learner.update(batch)
         learner.update(batch)
-        let n = try XCTUnwrap(countAllocations { for _ in 0..<6 { learner.update(batch) } }, "allocation counter unavailable")
+        let n = try countAllocations { for _ in 0..<6 { learner.update(batch) } }
         XCTAssertEqual(n, 0, "a warm update must not allocate (\(config))", file: file, line: line)
     }
 
@@ -261,7 +261,7 @@ final class LearnerAllocationTests: XCTestCase {
         let batch = randomBatch(b: 64, s: 300, a: 100, seed: 4)
         learner.update(batch)
         learner.update(batch)
-        let n = try XCTUnwrap(countAllocations { learner.update(batch) })
+        let n = try countAllocations { learner.update(batch) }
         XCTAssertEqual(n, 0)
     }
 
@@ -281,7 +281,7 @@ final class LearnerAllocationTests: XCTestCase {
             buffer.updatePriorities(indices: batch.indices, tdErrors: learner.tdErrors)
         }
         step(); step()
-        let n = try XCTUnwrap(countAllocations { for _ in 0..<5 { step() } })
+        let n = try countAllocations { for _ in 0..<5 { step() } }
         XCTAssertEqual(n, 0, "sample + update + priority update must not allocate once warm")
     }
 }

@@ -182,7 +182,7 @@ final class ParallelLearnerTests: XCTestCase {
             let batch = randomBatch(b: b, s: s, a: a, seed: 2)
             learner.update(batch)
             learner.update(batch)
-            let n = try XCTUnwrap(countAllocations { for _ in 0..<6 { learner.update(batch) } }, "allocation counter unavailable")
+            let n = try countAllocations { for _ in 0..<6 { learner.update(batch) } }
             XCTAssertEqual(n, 0, "a warm two-lane update must not allocate (S \(s), H \(h), B \(b))")
         }
     }
@@ -242,7 +242,7 @@ final class ParallelLearnerTests: XCTestCase {
         learner.update(batch)
         learner.update(batch)
         XCTAssertTrue(learner.usesParallelPath)
-        let n = try XCTUnwrap(countAllocations { for _ in 0..<6 { learner.update(batch) } }, "allocation counter unavailable")
+        let n = try countAllocations { for _ in 0..<6 { learner.update(batch) } }
         XCTAssertEqual(n, 0, "a warm two-lane update with DRR's settings must not allocate")
     }
 
@@ -253,7 +253,7 @@ final class ParallelLearnerTests: XCTestCase {
         let batch = randomBatch(b: 16, s: 30, a: 10, seed: 2)
         learner.update(batch)
         learner.update(batch)
-        let n = try XCTUnwrap(countAllocations { for _ in 0..<6 { learner.update(batch) } }, "allocation counter unavailable")
+        let n = try countAllocations { for _ in 0..<6 { learner.update(batch) } }
         XCTAssertEqual(n, 0, "profiling must not allocate in the hot path")
     }
 }

@@ -1,11 +1,10 @@
-import XCTest
 import Foundation
-import Synchronization
-import RecRLTensor
 import RecRLAgents
-import RecRLData
 import RecRLDRR
+import RecRLData
+import RecRLTensor
 import RecRLTestSupport
+import XCTest
 
 /// The memory rules of online serving: bounded sessions (size and age), bounded replay
 /// that grows on demand, no replay when not learning, and no publication of non-finite
@@ -13,7 +12,7 @@ import RecRLTestSupport
 final class BoundedMemoryTests: XCTestCase {
     /// A settable clock for the session store's time to live.
     final class TestClock: Sendable {
-        let now = Mutex(1000.0)
+        let now = Locked(1000.0)
         func advance(_ seconds: Double) { now.withLock { $0 += seconds } }
         var read: @Sendable () -> Double { { [self] in now.withLock { $0 } } }
     }
@@ -156,7 +155,7 @@ final class BoundedMemoryTests: XCTestCase {
 
     func testOnlineLearningNeverPublishesNonFiniteWeights() throws {
         let (model, manifest) = try tiny()
-        let messages = Mutex<[String]>([])
+        let messages = Locked<[String]>([])
         let online = OnlineDRR(model: model, manifest: manifest, seed: 1, diagnostic: { m in messages.withLock { $0.append(m) } })
         try feed(online, users: 10)
         // Rewards near Float's largest value are finite but square to infinity in the critic's loss.

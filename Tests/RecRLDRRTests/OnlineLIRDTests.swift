@@ -1,9 +1,8 @@
-import XCTest
 import Foundation
-import Synchronization
-import RecRLTensor
-import RecRLData
 import RecRLDRR
+import RecRLData
+import RecRLTensor
+import XCTest
 
 /// LIRD learning online (``OnlineDRR`` with a list model): feedback per item and position
 /// builds one list transition, the shared learning step updates and publishes, and a
@@ -143,7 +142,7 @@ final class OnlineLIRDTests: XCTestCase {
 
     func testNonFiniteBatchIsNotPublished() throws {
         let (model, manifest) = try tinyLIRD()
-        let messages = Mutex<[String]>([])
+        let messages = Locked<[String]>([])
         let online = OnlineDRR(model: model, manifest: manifest, seed: 1, diagnostic: { m in messages.withLock { $0.append(m) } })
         // Finite list rewards (about 1.75e38) that square to infinity in the critic's loss.
         try feedLists(online, users: 0..<10) { _ in 1e38 }

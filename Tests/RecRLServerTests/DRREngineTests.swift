@@ -339,7 +339,7 @@ extension TestResponse {
             try fixture.engine.observe(user: user, item: item, reward: n % 3 == 0 ? 1 : -0.5)
         }
         func waitForUpdates(above count: Double) async throws -> Bool {
-            let deadline = Date().addingTimeInterval(20)
+            let deadline = Date().addingTimeInterval(TestTiming.seconds(20))
             while Date() < deadline {
                 if (fixture.engine.statistics["online_updates"] ?? 0) > count { return true }
                 try await Task.sleep(for: .milliseconds(20))

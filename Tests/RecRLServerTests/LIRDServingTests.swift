@@ -116,7 +116,7 @@ func saveTinyLIRDModel(in parent: URL, name: String, listSize: Int, seed: UInt64
         let eventLog = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
         let server = RecommendationServer(mode: .single(ServedModel(engine: engine, directory: modelDirectory)), eventLog: eventLog)
         @Sendable func waitForUpdates(above count: Double) async throws -> Bool {
-            let deadline = Date().addingTimeInterval(20)
+            let deadline = Date().addingTimeInterval(TestTiming.seconds(20))
             while Date() < deadline {
                 if (engine.statistics["online_updates"] ?? 0) > count { return true }
                 try await Task.sleep(for: .milliseconds(20))

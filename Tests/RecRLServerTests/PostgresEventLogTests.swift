@@ -1,11 +1,11 @@
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import RecRLDRR
 import RecRLEvaluation
-import HummingbirdTesting
 import RecRLPostgres
 import RecRLServer
-import Synchronization
+import RecRLTensor
 import Testing
 
 @Suite struct PostgresSettingsTests {
@@ -44,7 +44,7 @@ import Testing
 
     @Test func storesEventsLikeTheSQLiteLogOncePerEventID() async throws {
         try await PostgresTest.withScratchDatabase { url in
-            let log = try await PostgresEventLog(url: url)
+            let log = try await PostgresEventLog(database: PostgresTest.pool(url))
             defer { log.database.close() }
             let first = try await log.record(
                 FeedbackEvent(
@@ -72,7 +72,7 @@ import Testing
             #expect(try await log.events(after: 0, limit: 1) == [first.event])
             // Migrations are versioned: a second open (another replica) applies none.
             #expect(try await log.database.migrate(PostgresEventLog.migrations).isEmpty)
-            let reopened = try await PostgresEventLog(url: url)
+            let reopened = try await PostgresEventLog(database: PostgresTest.pool(url))
             defer { reopened.database.close() }
             #expect(try await reopened.count() == 2)
             #expect(log.isWritable)
@@ -88,7 +88,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let modelDirectory = try saveTinyModel(in: directory, name: "model", seed: 1)
         try await PostgresTest.withScratchDatabase { url in
-            let log = try await PostgresEventLog(url: url)
+            let log = try await PostgresEventLog(database: PostgresTest.pool(url))
             defer { log.database.close() }
             let policy = ServingPolicy.epsilonGreedy(epsilon: 0.5, pool: 6)
             let server = RecommendationServer(
@@ -129,7 +129,7 @@ import Testing
     /// `request_id`, and the previous release's append function keeps working beside the new one.
     @Test func aLogWrittenBeforeImpressionsMigrates() async throws {
         try await PostgresTest.withScratchDatabase { url in
-            let database = try PostgresPool(url: url)
+            let database = try PostgresTest.pool(url)
             defer { database.close() }
             #expect(try await database.migrate(Array(PostgresEventLog.migrations.prefix(1))) == ["events/v1"])
             try await database.withConnection("old append") { connection in
@@ -162,10 +162,10 @@ import Testing
     /// from the last id it saw collects every event exactly once.
     @Test func aTailingReaderMissesNothingUnderConcurrentAppends() async throws {
         try await PostgresTest.withScratchDatabase { url in
-            let log = try await PostgresEventLog(url: url)
+            let log = try await PostgresEventLog(database: PostgresTest.pool(url))
             defer { log.database.close() }
             let writers = 4, perWriter = 40
-            let done = Mutex(false)
+            let done = Locked(false)
             async let tailed: [Int64] = {
                 var seen: [Int64] = [], last: Int64 = 0
                 while true {

@@ -11,7 +11,7 @@ import Testing
 @Suite(.enabled(if: PostgresTest.enabled)) struct PostgresSessionStoreTests {
     @Test func keepsTheLastItemsOfEachWindowAndExpiresAndEvictsSessions() async throws {
         try await PostgresTest.withScratchDatabase { url in
-            let database = try PostgresPool(url: url)
+            let database = try PostgresTest.pool(url)
             defer { database.close() }
             let store = try await PostgresSessionStore(database: database, ttl: 60, capacity: 2)
             #expect(try await store.window(user: "u1") == [])
@@ -34,10 +34,11 @@ import Testing
             // A second replica's store sees the same sessions; a version is migrated once.
             #expect(try await database.migrate(PostgresSessionStore.migrations).isEmpty)
 
-            let short = try await PostgresSessionStore(database: database, ttl: 0.3, capacity: 10)
+            let ttl = TestTiming.seconds(0.3)
+            let short = try await PostgresSessionStore(database: database, ttl: ttl, capacity: 10)
             _ = try await short.push(user: "t", item: "a", size: 3)
             #expect(try await short.window(user: "t") == ["a"])
-            try await Task.sleep(for: .milliseconds(450))
+            try await Task.sleep(for: .seconds(ttl * 1.5))
             #expect(try await short.window(user: "t") == [], "expired")
             #expect(try await short.push(user: "t", item: "b", size: 3) == [])
             #expect(try await short.window(user: "t") == ["b"], "an expired window restarts empty")
@@ -51,7 +52,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let modelDirectory = try saveTinyModel(in: directory, name: "model", seed: 1)
         try await PostgresTest.withScratchDatabase { url in
-            let database = try PostgresPool(url: url)
+            let database = try PostgresTest.pool(url)
             defer { database.close() }
             let log = try await PostgresEventLog(database: database)
             let sessions = try await PostgresSessionStore(database: database)

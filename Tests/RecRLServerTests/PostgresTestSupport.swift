@@ -32,14 +32,25 @@ enum PostgresTest {
         return url
     }
 
+    /// A pool on `url` with the library's connect and operation timeouts scaled by
+    /// ``TestTiming`` (its server-side `statement_timeout` too).
+    static func pool(_ url: String) throws -> PostgresPool {
+        var settings = try PostgresSettings(url: url)
+        settings.connectTimeout = TestTiming.seconds(settings.connectTimeout)
+        settings.operationTimeout = TestTiming.seconds(settings.operationTimeout)
+        return PostgresPool(settings: settings)
+    }
+
     /// Runs `body` with the URL of a new, empty database on the test cluster, dropped
     /// afterwards (tests run in parallel and must not see each other's tables).
     static func withScratchDatabase<T>(_ body: (String) async throws -> T) async throws -> T {
         let base = try requireURL()
         let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let admin = try PostgresPool(url: base)
+        let admin = try pool(base)
         defer { admin.close() }
-        try await admin.withConnection("create database") { connection in
+        // CREATE DATABASE copies a template under a lock, so tests starting together queue
+        // here: a set-up timeout well above the library's per-operation default.
+        try await admin.withConnection("create database", timeout: TestTiming.seconds(30)) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: .init(label: "test"))
         }
         var components = URLComponents(string: base)!
@@ -56,7 +67,7 @@ enum PostgresTest {
     }
 
     private static func drop(_ name: String, _ admin: PostgresPool) async throws {
-        try await admin.withConnection("drop database") { connection in
+        try await admin.withConnection("drop database", timeout: TestTiming.seconds(30)) { connection in
             try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"), logger: .init(label: "test"))
         }
     }

@@ -3,12 +3,12 @@ import Hummingbird
 import HummingbirdTesting
 import RecRLServer
 import RecRLSimulation
-import Synchronization
+import RecRLTensor
 import Testing
 
 /// Shared progress of the concurrent requests in the reload test.
 final class RequestProgress: Sendable {
-    let state = Mutex((requests: 0, reloaded: false))
+    let state = Locked((requests: 0, reloaded: false))
 }
 
 @Suite struct ReloadTests {

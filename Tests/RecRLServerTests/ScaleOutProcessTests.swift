@@ -63,11 +63,11 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Polls `GET path` on `port` until it answers 200 (or `seconds` pass).
+    /// Polls `GET path` on `port` until it answers 200 (or `seconds`, scaled by ``TestTiming``, pass).
     static func waitFor(_ path: String, port: Int, seconds: Double = 30) async -> Bool {
         let client = LoopbackHTTPClient(port: port, timeout: .seconds(2))
         defer { Task { await client.shutdown() } }
-        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        let deadline = ContinuousClock.now + .milliseconds(Int64(TestTiming.seconds(seconds) * 1000))
         while ContinuousClock.now < deadline {
             if let answer = try? await client.get(path), answer.status == 200 { return true }
             await client.shutdown()
@@ -187,7 +187,7 @@ import Testing
         await clientA.shutdown()
         await clientB.shutdown()
 
-        let log = try await PostgresEventLog(url: cluster.url)
+        let log = try await PostgresEventLog(database: PostgresTest.pool(cluster.url))
         defer { log.database.close() }
         let stored = try await log.events(arm: nil)
         let storedIDs = stored.compactMap(\.eventID)

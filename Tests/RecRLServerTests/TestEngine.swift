@@ -1,7 +1,7 @@
 import Foundation
 import RecRLServer
 import RecRLSimulation
-import Synchronization
+import RecRLTensor
 
 /// A deterministic engine for tests: a fixed catalogue `i0…i(n-1)`, scores that depend
 /// only on (user, item, version), 4-dimensional item embeddings for `scoreState`, and a
@@ -16,15 +16,15 @@ final class TestEngine: RecommendationEngine {
     let modelName: String
     let items: [String]
     static let stateDimension = 4
-    private let model: Mutex<Model>
-    private let counters = Mutex((updates: 0, replay: 0))
+    private let model: Locked<Model>
+    private let counters = Locked((updates: 0, replay: 0))
     /// Seconds a reload takes (to overlap reloads with requests in tests).
     let reloadDelay: Double
 
     init(name: String = "test-engine", version: String = "v1", itemCount: Int = 20, reloadDelay: Double = 0) {
         modelName = name
         items = (0..<itemCount).map { "i\($0)" }
-        model = Mutex(Model(version: version, offset: 0))
+        model = Locked(Model(version: version, offset: 0))
         self.reloadDelay = reloadDelay
     }
 
@@ -71,11 +71,11 @@ final class TestEngine: RecommendationEngine {
 
     var sessionEvictions: Int { evictions.withLock { $0 } }
     /// What ``sessionEvictions`` reports (tests set it).
-    let evictions = Mutex(0)
+    let evictions = Locked(0)
 
     /// While true, every recommend blocks its thread until a test sets it back to false
     /// (to saturate the ranking threads for as long as a test needs).
-    let holdRecommends = Mutex(false)
+    let holdRecommends = Locked(false)
 
     struct ReloadError: Error, CustomStringConvertible {
         var description: String

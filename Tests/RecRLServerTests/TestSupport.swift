@@ -3,6 +3,24 @@ import Hummingbird
 import HummingbirdTesting
 import RecRLServer
 
+/// How much longer than usual the tests wait for what happens in the background (a database
+/// statement, a learner's publication, a process becoming ready): `RECRL_TEST_TIME_SCALE`, a
+/// number of at least 1 (default 1). `make test-tsan` and `make test-asan` set it because the
+/// sanitizers slow everything several times. The waits end as soon as what they wait for
+/// happens, so a larger scale only delays the report of a real failure; what the tests assert
+/// is the same.
+enum TestTiming {
+    static let scale: Double = {
+        guard let text = ProcessInfo.processInfo.environment["RECRL_TEST_TIME_SCALE"], let value = Double(text),
+            value.isFinite, value >= 1
+        else { return 1 }
+        return value
+    }()
+
+    /// `base` seconds, scaled.
+    static func seconds(_ base: Double) -> Double { base * scale }
+}
+
 /// A fresh temporary directory, removed by the caller with `cleanUp`.
 func makeTemporaryDirectory() throws -> URL {
     let url = FileManager.default.temporaryDirectory

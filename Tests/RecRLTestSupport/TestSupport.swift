@@ -118,10 +118,27 @@ import CRecRLMallocCounter
 /// defines the allocator in every executable it links).
 public var allocationCountingAvailable: Bool { recrl_malloc_counter_active() != 0 }
 
-/// Heap allocations performed while running `body` (all threads), or nil where the
-/// allocator cannot be interposed (other C libraries, sanitizer builds).
-public func countAllocations(_ body: () throws -> Void) rethrows -> Int? {
-    guard allocationCountingAvailable else { try body(); return nil }
+/// Whether this is a sanitizer build (`--sanitize=thread` or `address`): the sanitizer
+/// runtime owns the allocator there, so the interposer is compiled out.
+public var isSanitizedBuild: Bool { recrl_malloc_counter_sanitized() != 0 }
+
+/// Why ``countAllocations(_:)`` cannot count in this (unsanitized) build.
+public struct AllocationCounterUnavailable: Error, CustomStringConvertible {
+    public var description: String { "allocation counter unavailable: the malloc interposer needs glibc" }
+}
+
+/// Heap allocations performed while running `body` (all threads).
+///
+/// - Throws: `XCTSkip` in a sanitizer build, before running `body`, so an allocation test is
+///   reported as skipped there with the reason (never failed, never silently passed); the
+///   assertions a test made before counting still count. ``AllocationCounterUnavailable``
+///   (a test failure) in other builds that cannot interpose the allocator (other C
+///   libraries). Otherwise what `body` throws.
+public func countAllocations(_ body: () throws -> Void) throws -> Int {
+    if isSanitizedBuild {
+        throw XCTSkip("allocation counting is compiled out of sanitizer builds (the sanitizer runtime owns the allocator)")
+    }
+    guard allocationCountingAvailable else { throw AllocationCounterUnavailable() }
     let before = recrl_malloc_count()
     try body()
     return recrl_malloc_count() - before

@@ -13,4 +13,8 @@ long recrl_malloc_count(void);
 /// 1 when this build interposes the allocator (glibc, no sanitizer), else 0.
 int recrl_malloc_counter_active(void);
 
+/// 1 when this module was compiled with a sanitizer (address, thread, memory), which
+/// compiles the interposer out, else 0.
+int recrl_malloc_counter_sanitized(void);
+
 #endif
