@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import RecRLTensor
 import RecRLAgents
 
@@ -62,7 +61,7 @@ public final class OnlineDeepPage: Sendable {
     /// The users' sessions.
     public let sessions: any SessionStore
     let loop: OnlineLearningLoop<DeepPageOnlineLearner>
-    private let counters = Mutex((observed: 0, dropped: 0))
+    private let counters = Locked((observed: 0, dropped: 0))
     /// Raw item ids in index order.
     public let itemIDs: [String]
     private let itemIndex: [String: Int]

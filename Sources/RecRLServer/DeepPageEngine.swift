@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import RecRLDRR
 import RecRLTensor
-import Synchronization
 
 /// Serves a DeepPage model (a folder written by `recrl train --policy deeppage`) through
 /// ``OnlineDeepPage``: every recommendation is one page of `rows × columns` distinct items
@@ -58,11 +57,11 @@ public final class DeepPageEngine: RecommendationEngine {
     public let updatesPerSecond: Double?
     /// Whether feedback is kept for learning.
     public let learnsOnline: Bool
-    private let learning: Mutex<Bool>
+    private let learning: Locked<Bool>
     private let seed: UInt64
     private let sessionStore: @Sendable () -> any SessionStore
-    private let loaded: Mutex<Loaded>
-    private let reloadLock = Mutex(())
+    private let loaded: Locked<Loaded>
+    private let reloadLock = Locked(())
 
     /// Serves `model` with the id maps and reward scale of `manifest`; the parameters are
     /// ``DRREngine``'s.
@@ -80,11 +79,11 @@ public final class DeepPageEngine: RecommendationEngine {
         modelName = name ?? manifest.policy
         self.updatesPerSecond = updatesPerSecond
         self.learnsOnline = learnsOnline
-        learning = Mutex(updatesPerSecond != nil && learnsOnline)
+        learning = Locked(updatesPerSecond != nil && learnsOnline)
         self.seed = seed
         self.sessionStore = sessionStore
         let online = Self.makeOnline(model: model, manifest: manifest, seed: seed, learns: learnsOnline, sessions: sessionStore())
-        loaded = Mutex(
+        loaded = Locked(
             Self.loaded(online: online, manifest: manifest, directory: directory, versionOffset: 0, previous: [:], reloads: 0))
         if let updatesPerSecond, learnsOnline { online.startBackgroundLearning(updatesPerSecond: updatesPerSecond) }
     }
