@@ -35,10 +35,11 @@ public struct LoggedImpression: Sendable, Codable, Equatable {
         self.modelVersion = modelVersion; self.timestamp = timestamp
     }
 
-    /// Throws unless the arrays have equal, non-zero length, propensities are in (0, 1]
-    /// and rewards are finite.
+    /// Throws unless the arrays have equal length, propensities are in (0, 1] and rewards
+    /// are finite. An empty slate is valid (a server logs one when the ranking had nothing
+    /// left to show, with slate propensity 1), though it gives the estimators no position
+    /// to evaluate.
     public func validate() throws(OffPolicyError) {
-        guard !items.isEmpty else { throw .invalidLog("impression '\(requestID)' has an empty slate") }
         guard propensities.count == items.count, rewards.count == items.count else {
             throw .invalidLog("impression '\(requestID)': \(items.count) items but \(propensities.count) propensities and \(rewards.count) rewards")
         }

@@ -21,7 +21,9 @@ struct OffPolicyEvaluate: ParsableCommand {
             model of dm/dr is a position mean plus a shrunk item effect fitted on the log. \
             Each estimate has a seeded bootstrap interval, the effective sample size of \
             its importance weights, and warnings when the log cannot support it (e.g. a \
-            deterministic logging policy). Example: recrl ope --events events.sqlite \
+            deterministic logging policy). Impressions with an empty slate (nothing was \
+            left to show) cannot be weighted: they are skipped with a warning and counted \
+            in skipped_impressions. Example: recrl ope --events events.sqlite \
             --model models/next --estimator all
             """)
 
@@ -92,9 +94,18 @@ struct OffPolicyEvaluate: ParsableCommand {
 
     /// The estimates the options ask for, and the evaluated rounds.
     func evaluate() throws -> (output: OPEOutput, rounds: [OffPolicyRound]) {
-        let impressions = try Self.loadImpressions(events)
-        guard !impressions.isEmpty else {
+        let logged = try Self.loadImpressions(events)
+        guard !logged.isEmpty else {
             throw Failure(description: "'\(events)' holds no impressions: serve with --serving-policy (and send request_id with feedback) to log them")
+        }
+        // A server logs an empty slate when the ranking has nothing left to show (the user
+        // has seen or excluded every item): it has no position to weight, so it is skipped.
+        for x in logged {
+            do { try x.validate() } catch { throw Failure(description: "'\(events)': \(error)") }
+        }
+        let impressions = logged.filter { !$0.items.isEmpty }
+        guard !impressions.isEmpty else {
+            throw Failure(description: "every one of the \(logged.count) impressions in '\(events)' has an empty slate: nothing to evaluate")
         }
         let candidate = try ServingPolicy(parsing: policy)
         let engine = try makeEngine(modelDirectory: URL(fileURLWithPath: model))
@@ -129,7 +140,8 @@ struct OffPolicyEvaluate: ParsableCommand {
         return (
             OPEOutput(
                 events: events, model: model, policy: candidate.description, loggingPolicies: logging,
-                impressions: impressions.count, loggedValue: loggedValue, estimates: estimates), rounds
+                impressions: logged.count, skippedImpressions: logged.count - impressions.count,
+                loggedValue: loggedValue, estimates: estimates), rounds
         )
     }
 
@@ -137,6 +149,11 @@ struct OffPolicyEvaluate: ParsableCommand {
         let (result, rounds) = try evaluate()
         if let exportRounds {
             try Self.writeRounds(rounds, to: URL(fileURLWithPath: exportRounds))
+        }
+        if result.skippedImpressions > 0 {
+            writeToStandardError(
+                "warning: skipped \(result.skippedImpressions) of \(result.impressions) impressions with an empty slate "
+                    + "(nothing was left to show); the estimates and the logged value rest on the other \(result.impressions - result.skippedImpressions)\n")
         }
         if json {
             print(try JSONOutput.encode(result))
@@ -185,12 +202,16 @@ struct OPEOutput: Encodable {
     var model: String
     var policy: String
     var loggingPolicies: [String]
+    /// Impressions in the log, evaluated or skipped.
     var impressions: Int
-    /// Mean slate reward the logging policy earned.
+    /// Impressions with an empty slate, which no estimator can weight: left out of the
+    /// estimates and of ``loggedValue``.
+    var skippedImpressions: Int
+    /// Mean slate reward the logging policy earned on the evaluated impressions.
     var loggedValue: Double
     var estimates: [OffPolicyEstimate]
     enum CodingKeys: String, CodingKey {
         case events, model, policy, impressions, estimates
-        case loggingPolicies = "logging_policies", loggedValue = "logged_value"
+        case loggingPolicies = "logging_policies", skippedImpressions = "skipped_impressions", loggedValue = "logged_value"
     }
 }

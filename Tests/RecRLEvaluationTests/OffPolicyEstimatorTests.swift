@@ -48,6 +48,23 @@ private let slateRound = [
         #expect(abs(try value(.pseudoInverse, slateRound) - 3.0) < 1e-12)  // (2 + 0.5 − 2 + 1)·2
     }
 
+    /// Slates of different lengths (a short slate when little was left to show): each
+    /// position averages over the rounds that reach it. Round A: μ = (0.5, 0.5),
+    /// π = (1, 0.25), r = (1, 1); round B: μ = 0.5, π = 0.5, r = 1.
+    @Test func slatesOfDifferentLengths() throws {
+        let rounds = [
+            OffPolicyRound(loggingPropensities: [0.5, 0.5], targetPropensities: [1, 0.25], rewards: [1, 1]),
+            OffPolicyRound(loggingPropensities: [0.5], targetPropensities: [0.5], rewards: [1]),
+        ]
+        #expect(abs(try value(.ips, rounds) - 1.75) < 1e-12)  // (2·1 + 0.5·1 + 1·1) / 2
+        // position 0: (2 + 1) / (2 + 1); position 1 (round A only): 0.5 / 0.5
+        #expect(abs(try value(.selfNormalizedIPS, rounds) - 2) < 1e-12)
+        #expect(abs(try value(.slateIPS, rounds) - 1.5) < 1e-12)  // slate weights 0.25 / 0.25 and 0.5 / 0.5: (2 + 1) / 2
+        #expect(abs(try value(.pseudoInverse, rounds) - 2) < 1e-12)  // ((2 + 0.5 − 1)·2 + 1·1) / 2
+        // The smallest over positions: weights (2, 1) at position 0, (0.5) at position 1.
+        #expect(abs(try evaluator.estimate(.ips, rounds: rounds).effectiveSampleSize - 1) < 1e-12)
+    }
+
     @Test func effectiveSampleSizeAndWarnings() throws {
         let estimate = try evaluator.estimate(.ips, rounds: twoRounds)
         #expect(abs(estimate.effectiveSampleSize - 2) < 1e-12)  // equal weights
@@ -335,5 +352,10 @@ private let slateRound = [
         bad.slatePropensity = 0
         #expect(throws: OffPolicyError.self) { try bad.validate() }
         #expect(throws: Never.self) { try log[0].validate() }
+        // A server logs an empty slate when nothing is left to show: a valid impression.
+        let empty = LoggedImpression(
+            requestID: "r3", user: "u1", items: [], propensities: [], slatePropensity: 1, rewards: [],
+            loggingPolicy: "test", modelVersion: "v1")
+        #expect(throws: Never.self) { try empty.validate() }
     }
 }

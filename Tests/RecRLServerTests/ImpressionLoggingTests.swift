@@ -189,4 +189,54 @@ import Testing
             commandMessage(OffPolicyEvaluate.self, ["--events", empty.path, "--model", fixture.modelDirectory.path])?
                 .contains("holds no impressions.jsonl") == true)
     }
+
+    /// A log whose slates differ in length, with an empty slate (the server logs one when a
+    /// user has seen or excluded every item): `recrl ope` skips the empty one, counts it,
+    /// and evaluates the rest, from the event log and from its export alike.
+    @Test func emptyAndShortSlatesAreEvaluatedOrSkipped() async throws {
+        let fixture = try DRRFixture()
+        defer { fixture.cleanUp() }
+        let policy = "epsilon-greedy:0.5:4"
+        let log = [
+            LoggedImpression(
+                requestID: "r1", user: "u1", items: ["i3", "i5"], propensities: [0.5, 0.25], slatePropensity: 0.125,
+                rewards: [1, 0], loggingPolicy: policy, modelVersion: "v1"),
+            LoggedImpression(
+                requestID: "r2", user: "u2", items: [], propensities: [], slatePropensity: 1,
+                rewards: [], loggingPolicy: policy, modelVersion: "v1"),
+            LoggedImpression(
+                requestID: "r3", user: "u2", items: ["i7"], propensities: [0.5], slatePropensity: 0.5,
+                rewards: [0.5], loggingPolicy: policy, modelVersion: "v1"),
+        ]
+        for x in log {
+            try await fixture.eventLog.recordImpression(
+                ImpressionRecord(
+                    requestID: x.requestID, user: x.user, items: x.items, propensities: x.propensities,
+                    slatePropensity: x.slatePropensity, servingPolicy: policy, modelVersion: "v1", arm: "single",
+                    timestamp: Date()))
+        }
+        let exported = fixture.directory.appendingPathComponent("export", isDirectory: true)
+        try FileManager.default.createDirectory(at: exported, withIntermediateDirectories: true)
+        try LoggedImpression.writeJSONLines(log, to: exported.appendingPathComponent(LoggedImpression.fileName))
+        var results: [OPEOutput] = []
+        for events in [fixture.eventLog.path, exported.path] {
+            let command =
+                try OffPolicyEvaluate.parseAsRoot([
+                    "--events", events, "--model", fixture.modelDirectory.path, "--policy", policy, "--estimator", "all",
+                ]) as! OffPolicyEvaluate
+            let (result, rounds) = try command.evaluate()
+            #expect(result.impressions == 3 && result.skippedImpressions == 1)
+            #expect(rounds.map(\.length) == [2, 1])
+            #expect(result.estimates.count == OffPolicyEstimator.all.count && result.estimates.allSatisfy { $0.rounds == 2 })
+            #expect(result.estimates.allSatisfy { $0.value.isFinite })
+            results.append(result)
+        }
+        #expect(results[1].loggedValue == 0.75)  // (1 + 0.5) / 2; the event log holds no feedback, so 0 there
+        #expect(results[0].loggedValue == 0)
+        let onlyEmpty = fixture.directory.appendingPathComponent("only-empty.jsonl")
+        try LoggedImpression.writeJSONLines([log[1]], to: onlyEmpty)
+        #expect(
+            commandMessage(OffPolicyEvaluate.self, ["--events", onlyEmpty.path, "--model", fixture.modelDirectory.path])?
+                .contains("has an empty slate: nothing to evaluate") == true)
+    }
 }
