@@ -29,7 +29,7 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(message(BenchRecommend.self, ["--dim", "0"]), "--dim must be in 1...4096")
         XCTAssertEqual(
             message(BenchLayers.self, ["--layers", "conv2d,lstm"]),
-            "unknown layer 'lstm'; expected one of conv2d, conv-transpose2d, gru")
+            "unknown layer 'lstm'; expected one of conv2d, conv2d-action, conv-transpose2d, gru, gru-pages")
         XCTAssertEqual(message(BenchLayers.self, ["--runs", "0"]), "--runs must be at least 1")
     }
 
