@@ -37,7 +37,8 @@ public struct LayerBenchmark: Sendable {
             let g = l.geometry
             return LayerBenchmark(
                 name: name,
-                shape: "\(role): batch \(batch), \(g.imageHeight)x\(g.imageWidth)x\(l.inChannels) -> \(l.outputHeight)x\(l.outputWidth)x\(l.outChannels), kernel \(g.kernelHeight)x\(g.kernelWidth), stride \(g.strideHeight), padding \(g.paddingHeight), \(l.activation)",
+                shape:
+                    "\(role): batch \(batch), \(g.imageHeight)x\(g.imageWidth)x\(l.inChannels) -> \(l.outputHeight)x\(l.outputWidth)x\(l.outChannels), kernel \(g.kernelHeight)x\(g.kernelWidth), stride \(g.strideHeight), padding \(g.paddingHeight), \(l.activation)",
                 flops: Double(3 * 2 * batch * l.outputHeight * l.outputWidth * g.kernelHeight * g.kernelWidth * l.inChannels * l.outChannels)
             ) {
                 let l = try layer()
@@ -64,7 +65,8 @@ public struct LayerBenchmark: Sendable {
             conv("conv2d-action", "critic action CNN", batch: b) { try networks().1.pageConvolution },
             LayerBenchmark(
                 name: "conv-transpose2d",
-                shape: "actor deconvolution: batch \(b), \(d.inputHeight)x\(d.inputWidth)x\(d.inChannels) -> \(d.outputHeight)x\(d.outputWidth)x\(d.outChannels), kernel \(g.kernelHeight)x\(g.kernelWidth), stride \(g.strideHeight), padding \(g.paddingHeight), \(d.activation)",
+                shape:
+                    "actor deconvolution: batch \(b), \(d.inputHeight)x\(d.inputWidth)x\(d.inChannels) -> \(d.outputHeight)x\(d.outputWidth)x\(d.outChannels), kernel \(g.kernelHeight)x\(g.kernelWidth), stride \(g.strideHeight), padding \(g.paddingHeight), \(d.activation)",
                 flops: Double(3 * 2 * b * d.inputHeight * d.inputWidth * d.inChannels * g.kernelHeight * g.kernelWidth * d.outChannels)
             ) {
                 let l = try deconvolution()
@@ -113,7 +115,8 @@ public struct BenchLayers: ParsableCommand {
         commandName: "layers",
         abstract: "Forward + backward calls per second of Conv2D, ConvTranspose2D and GRU at DeepPage's default shapes.")
 
-    @Option(help: "Layers to time (comma-separated: conv2d,conv2d-action,conv-transpose2d,gru,gru-pages).") var layers: String = "conv2d,conv2d-action,conv-transpose2d,gru,gru-pages"
+    @Option(help: "Layers to time (comma-separated: conv2d,conv2d-action,conv-transpose2d,gru,gru-pages).") var layers: String =
+        "conv2d,conv2d-action,conv-transpose2d,gru,gru-pages"
     @Option(help: "OpenBLAS threads (default: the machine's cores).") var threads: Int?
     @Option(help: "Seconds of timed calls per layer, split over the runs.") var seconds: Double = 2
     @Option(help: "Timed runs per layer; the median is reported.") var runs: Int = 5

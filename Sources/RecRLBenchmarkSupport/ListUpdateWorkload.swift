@@ -46,17 +46,21 @@ public struct ListUpdateWorkload: Sendable {
         switch name {
         case "lird":
             let c = LIRDConfiguration(), b = c.base
-            return "batch \(b.batchSize), DRR-\(b.variant.rawValue) window \(b.windowSize), k \(b.embeddingSize), K \(c.listSize), hidden \(b.hiddenSize), \(items) items, supervised weight \(String(format: "%g", Double(b.supervisedWeight)))"
+            return
+                "batch \(b.batchSize), DRR-\(b.variant.rawValue) window \(b.windowSize), k \(b.embeddingSize), K \(c.listSize), hidden \(b.hiddenSize), \(items) items, supervised weight \(String(format: "%g", Double(b.supervisedWeight)))"
         default:
             let c = DeepPageConfiguration()
-            return "batch \(c.base.batchSize), page \(c.rows)x\(c.columns), k \(c.base.embeddingSize), history \(c.base.windowSize), \(c.recentPages) pages, state \(c.stateSize), filters \(c.convolutionFilters), deconvolution \(c.deconvolutionChannels), critic hidden \(c.criticHiddenSize), \(items) items"
+            return
+                "batch \(c.base.batchSize), page \(c.rows)x\(c.columns), k \(c.base.embeddingSize), history \(c.base.windowSize), \(c.recentPages) pages, state \(c.stateSize), filters \(c.convolutionFilters), deconvolution \(c.deconvolutionChannels), critic hidden \(c.criticHiddenSize), \(items) items"
         }
     }
 
     /// A fresh, warmed-up update (two updates run) seeded by `seed`.
     public func make(seed: UInt64) throws -> ListUpdate {
         var rng = Xoshiro256StarStar(seed: seed)
-        let embeddings = Tensor(randomNormal: [items, name == "lird" ? LIRDConfiguration().base.embeddingSize : DeepPageConfiguration().base.embeddingSize], using: &rng) * 0.3
+        let embeddings =
+            Tensor(randomNormal: [items, name == "lird" ? LIRDConfiguration().base.embeddingSize : DeepPageConfiguration().base.embeddingSize], using: &rng)
+            * 0.3
         var update: ListUpdate
         if name == "lird" {
             let c = LIRDConfiguration()

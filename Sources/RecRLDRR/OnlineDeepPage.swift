@@ -272,7 +272,8 @@ struct DeepPageOnlineLearner: OnlineLearningAlgorithm {
     mutating func revert(to model: DeepPageModel) { self.model = model }
 
     mutating func adopt(_ new: DeepPageModel) -> Bool {
-        let fits = model.observationSize == new.observationSize && model.actionSize == new.actionSize
+        let fits =
+            model.observationSize == new.observationSize && model.actionSize == new.actionSize
             && model.configuration.base.batchSize == new.configuration.base.batchSize
         model = new
         if !fits { self = DeepPageOnlineLearner(model: new, seed: rng.next()) }

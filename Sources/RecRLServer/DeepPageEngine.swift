@@ -248,7 +248,11 @@ public final class DeepPageEngine: RecommendationEngine {
     /// ``DRREngine/stopBackgroundLearning()``).
     public func stopBackgroundLearning() {
         reloadLock.withLock { _ in
-            guard learning.withLock({ on in defer { on = false }; return on }) else { return }
+            guard
+                learning.withLock({ on in
+                    defer { on = false }; return on
+                })
+            else { return }
             let online = current.online
             online.stopBackgroundLearning()
             online.learn(updates: 0)

@@ -129,7 +129,8 @@ struct Learn: AsyncParsableCommand {
         let modelURL = URL(fileURLWithPath: model)
         if try DRRModelStore.policy(of: modelURL) == DRRModelStore.deepPagePolicy {
             throw ValidationError(
-                "--model \(model) is a DeepPage model: recrl learn trains DRR and LIRD models only (serve DeepPage with `recrl serve --updates-per-second` to learn online)")
+                "--model \(model) is a DeepPage model: recrl learn trains DRR and LIRD models only (serve DeepPage with `recrl serve --updates-per-second` to learn online)"
+            )
         }
         let initial = try DRRModelStore.load(from: modelURL)
         let registry = ModelRegistry(directory: URL(fileURLWithPath: self.registry))

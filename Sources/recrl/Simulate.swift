@@ -19,7 +19,8 @@ struct Simulate: ParsableCommand {
 
     @Option(help: ArgumentHelp("Data directory.", valueName: "DIR")) var data: String
     @OptionGroup var formatOption: FormatOption
-    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, lird, deeppage, als, popularity, random.") var policies: String = "drr-ave,als,popularity"
+    @Option(help: "Comma-separated policies: drr-n, drr-p, drr-u, drr-ave, lird, deeppage, als, popularity, random.") var policies: String =
+        "drr-ave,als,popularity"
     @Option(
         name: .customLong("list-size"),
         help: "LIRD: items per list K (default 4); an episode shows --horizon items as lists of K (the last list shorter if K does not divide it).")

@@ -63,10 +63,11 @@ import Testing
         #expect(commandMessage(ExportEvents.self, ["--events", path, "--out", with.path, "--positions"]) == nil)
         #expect(try String(contentsOf: plain, encoding: .utf8).split(separator: "\n").first == "user,item,rating,timestamp")
         let lines = try String(contentsOf: with, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-        #expect(Array(lines.prefix(5)) == [
-            "user,item,rating,timestamp,position", "u0,i9,5.0,1700000000,", "u1,i2,5.0,1700000000,2",
-            "u1,i3,2.0,1700000000,", "u1,i4,4.0,1700000000,0",
-        ])
+        #expect(
+            Array(lines.prefix(5)) == [
+                "user,item,rating,timestamp,position", "u0,i9,5.0,1700000000,", "u1,i2,5.0,1700000000,2",
+                "u1,i3,2.0,1700000000,", "u1,i4,4.0,1700000000,0",
+            ])
     }
 
     /// Feedback posted with a position is logged with it.
