@@ -146,17 +146,6 @@ public struct BenchLayers: ParsableCommand {
         }
     }
 
-    struct Output: Encodable {
-        var threads: Int
-        var blasCore: String
-        var results: [Result]
-        var allocationsNote: String?
-        enum CodingKeys: String, CodingKey {
-            case threads, results
-            case blasCore = "blas_core", allocationsNote = "allocations_note"
-        }
-    }
-
     public init() {}
 
     func selected() throws -> [LayerBenchmark] {
@@ -209,7 +198,7 @@ public struct BenchLayers: ParsableCommand {
         }
         let note = AllocationCounting.counter == nil ? AllocationCounting.unavailableNote : nil
         if json {
-            print(try BenchJSON.line(Output(threads: n, blasCore: BLASRuntime.coreName, results: results, allocationsNote: note)))
+            print(try BenchJSON.line(BenchThreadOutput(threads: n, blasCore: BLASRuntime.coreName, results: results, allocationsNote: note)))
         } else {
             print("BLAS core \(BLASRuntime.coreName), \(n) threads; forward + backward (parameter and input gradients) per call")
             for r in results {
@@ -221,5 +210,18 @@ public struct BenchLayers: ParsableCommand {
             }
             if let note { print("allocations: \(note)") }
         }
+    }
+}
+
+/// The JSON of one `recrl bench layers` or `recrl bench update` run at one thread count: the
+/// results, the BLAS core, and why allocations are null when they were not counted.
+struct BenchThreadOutput<Result: Encodable>: Encodable {
+    var threads: Int
+    var blasCore: String
+    var results: [Result]
+    var allocationsNote: String?
+    enum CodingKeys: String, CodingKey {
+        case threads, results
+        case blasCore = "blas_core", allocationsNote = "allocations_note"
     }
 }

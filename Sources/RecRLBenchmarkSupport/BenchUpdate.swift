@@ -45,17 +45,6 @@ public struct BenchUpdate: ParsableCommand {
         }
     }
 
-    struct Output: Encodable {
-        var threads: Int
-        var blasCore: String
-        var results: [Result]
-        var allocationsNote: String?
-        enum CodingKeys: String, CodingKey {
-            case threads, results
-            case blasCore = "blas_core", allocationsNote = "allocations_note"
-        }
-    }
-
     public init() {}
 
     func selected() throws -> [ListUpdateWorkload] {
@@ -116,7 +105,7 @@ public struct BenchUpdate: ParsableCommand {
         }
         let note = AllocationCounting.counter == nil ? AllocationCounting.unavailableNote : nil
         if json {
-            print(try BenchJSON.line(Output(threads: n, blasCore: BLASRuntime.coreName, results: results, allocationsNote: note)))
+            print(try BenchJSON.line(BenchThreadOutput(threads: n, blasCore: BLASRuntime.coreName, results: results, allocationsNote: note)))
         } else {
             print("BLAS core \(BLASRuntime.coreName), \(n) threads; one training update per call")
             for r in results {
