@@ -174,6 +174,11 @@ do {
         userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: rewardScale,
         itemPopularity: split.train.itemCounts())
     if isLIRD { manifest.lird = lirdConfig }
+    if isDeepPage {
+        // DeepPage has no user embedding: a known user's first page reads their logged history.
+        manifest.userHistories = DRRManifest.browsingHistories(
+            of: split.train, threshold: rewardScale.midpoint, length: deepPageConfig.base.windowSize)
+    }
     let modelDir = outDir.appendingPathComponent("model")
     // Treatment: the DRR model through DRREngine (OnlineDRR: each click moves the user's
     // state; DDPG updates are applied explicitly between rounds, so a seed gives one run).

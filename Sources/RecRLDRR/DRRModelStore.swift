@@ -2,6 +2,7 @@ import Foundation
 import RecRLTensor
 import RecRLNN
 import RecRLAgents
+import RecRLData
 
 /// The JSON manifest saved beside a model's weights (`manifest.json`).
 public struct DRRManifest: Codable, Sendable, Equatable {
@@ -43,6 +44,12 @@ public struct DRRManifest: Codable, Sendable, Equatable {
     /// Where the model came from (data, split, code revision, registry parent); `nil` in
     /// manifests written without it. ``ModelRegistry`` fills in the registry fields.
     public var lineage: ModelLineage?
+    /// Each training user's browsing history at the end of the training data (index order
+    /// of ``userIDs``): their last positive items, as item indices, oldest first
+    /// (``browsingHistories(of:threshold:length:)``). DeepPage has no user embedding, so
+    /// ``OnlineDeepPage`` starts a known user's first page from it; `nil` in manifests
+    /// written without it (known users then start from an empty history).
+    public var userHistories: [[Int]]?
 
     /// The format this library writes.
     public static let currentFormatVersion = 1
@@ -51,7 +58,16 @@ public struct DRRManifest: Codable, Sendable, Equatable {
         case formatVersion = "format_version", libraryVersion = "library_version", policy, configuration, seed
         case dataFingerprint = "data_fingerprint", userIDs = "user_ids", itemIDs = "item_ids"
         case rewardScale = "reward_scale", metrics, createdAt = "created_at", itemPopularity = "item_popularity"
-        case weightsSHA256 = "weights_sha256", lird, lineage
+        case weightsSHA256 = "weights_sha256", lird, lineage, userHistories = "user_histories"
+    }
+
+    /// Every user's last `length` positive items (rating above `threshold`) of `train`,
+    /// oldest first, in user index order: the value of ``userHistories``.
+    public static func browsingHistories(of train: InteractionDataset, threshold: Float, length: Int) -> [[Int]] {
+        let histories = UserHistories(train)
+        return (0..<train.userCount).map { u in
+            u < histories.userCount ? Array(histories.positives(user: u, threshold: threshold).suffix(length)) : []
+        }
     }
 
     /// A manifest stamped with this library's version and the current time.

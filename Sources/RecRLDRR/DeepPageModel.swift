@@ -95,7 +95,9 @@ public struct DeepPageModel: Sendable {
     /// ``DeepPageConfiguration/recentPages`` are used) into row `row` of `observation`.
     /// Unknown items (outside the catalogue, or −1) leave a zero embedding and are masked in
     /// the history.
-    public func writeObservation(window: StateWindow, pages: [ShownPage], into observation: inout Tensor, row: Int = 0) {
+    public func writeObservation<Pages: RandomAccessCollection<ShownPage>>(
+        window: StateWindow, pages: Pages, into observation: inout Tensor, row: Int = 0
+    ) {
         let s = configuration.networkShape, k = s.embeddingSize, c = s.categoryChannels, ch = s.pageChannels
         let width = s.observationSize, m = itemCount
         precondition(

@@ -30,8 +30,10 @@ import RecRLAgents
 /// - ``learn(updates:)`` runs DDPG updates (``DDPGLearner/update(_:)``) on prioritized
 ///   batches of those transitions on a private copy and publishes finite weights.
 ///
-/// A new user (or a known user without a session: DeepPage has no user embedding) starts
-/// from an empty history, i.e. the actor's population-level page.
+/// A known user without a session starts from their logged history, the last positive
+/// items of the training data the manifest keeps (``DRRManifest/userHistories``: DeepPage
+/// has no user embedding); a new user, or a known user of a manifest without histories,
+/// starts from an empty history, i.e. the actor's population-level page.
 public final class OnlineDeepPage: Sendable {
     /// What feedback writes and learning samples: the prioritized replay and scratch rows.
     struct Experience: Sendable {
@@ -65,6 +67,8 @@ public final class OnlineDeepPage: Sendable {
     /// Raw item ids in index order.
     public let itemIDs: [String]
     private let itemIndex: [String: Int]
+    /// Raw user id → index in the manifest (for ``DRRManifest/userHistories``).
+    private let userIndex: [String: Int]
     /// The manifest the model was loaded with.
     public let manifest: DRRManifest
 
@@ -84,6 +88,9 @@ public final class OnlineDeepPage: Sendable {
         self.sessions = sessions
         itemIDs = manifest.itemIDs
         itemIndex = Dictionary(manifest.itemIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        userIndex =
+            manifest.userHistories == nil
+            ? [:] : Dictionary(manifest.userIDs.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         loop = OnlineLearningLoop(
             model: model, learner: learns ? DeepPageOnlineLearner(model: model, seed: seed) : nil, diagnostic: diagnostic)
     }
@@ -106,49 +113,136 @@ public final class OnlineDeepPage: Sendable {
     /// Learning batches not published because a weight became non-finite.
     public var skippedPublications: Int { loop.skippedPublications }
 
+    /// The buffers of one page, reused across calls: the pool holds one per concurrent
+    /// caller, so a warm ``recommend(user:exclude:)`` allocates its result and not its buffers.
+    struct PageScratch {
+        /// The shape of the model the buffers were made for.
+        var key: PageShape
+        var observation: Tensor
+        var actor: DeepPageActor.Context
+        var action = Tensor(zeros: [0])
+        var scores = Tensor(zeros: [0])
+        var page: [Int]
+        var excluded = Set<Int>()
+
+        init(model: DeepPageModel) {
+            key = PageShape(model)
+            observation = Tensor(zeros: [1, model.observationSize])
+            actor = model.learner.actor.makeContext()
+            page = [Int](repeating: -1, count: model.configuration.pageSize)
+        }
+    }
+    /// Observation width, page size, embedding width and catalogue size of a model.
+    struct PageShape: Equatable {
+        var observation: Int, positions: Int, width: Int, items: Int
+        init(_ model: DeepPageModel) {
+            observation = model.observationSize
+            positions = model.configuration.pageSize
+            width = model.configuration.base.embeddingSize
+            items = model.itemCount
+        }
+    }
+    private let scratchPool = Locked<[PageScratch]>([])
+
+    /// The history a user without a session starts from: a known user's logged history
+    /// (``DRRManifest/userHistories``), else an empty one.
+    func initialWindow(user: String, size: Int) -> StateWindow {
+        guard let histories = manifest.userHistories, let u = userIndex[user], u < histories.count else {
+            return StateWindow(size: size, initial: [])
+        }
+        return StateWindow(size: size, initial: histories[u].filter { $0 >= 0 && $0 < itemIDs.count })
+    }
+
     /// The user's page, `h · w` items row-major with their position scores (see the type's
     /// documentation), and the model version it came from.
+    ///
+    /// One observation write, one actor forward pass and one GEMM of the page's embeddings
+    /// against the catalogue, in buffers reused across calls; the session's page and
+    /// pending page are rewritten in place when the previous page got no feedback.
     /// - Throws: ``OnlineError/invalidK(_:)`` when `exclude` and the history leave fewer
     ///   than `h · w` candidates (the value is the page size); the session store's error.
     public func recommend(user: String, exclude: Set<String> = []) throws -> (items: [(id: String, score: Float)], version: Int) {
         let snap = loop.published
         let model = snap.model
         let c = model.configuration
-        let stored = try sessions.session(for: user)
-        let window = stored?.window ?? StateWindow(size: c.base.windowSize, initial: [])
-        // A pending page without any feedback is dropped when this page is served: it is not
-        // part of the state.
-        var shown = stored?.shownPages ?? []
-        if let pending = stored?.pendingList, !pending.hasFeedback, !shown.isEmpty { shown.removeLast() }
-        var excluded = Set(exclude.compactMap { itemIndex[$0] })
-        for i in window.items where i >= 0 { excluded.insert(i) }
-        var observation = Tensor(zeros: [1, model.observationSize])
-        model.writeObservation(window: window, pages: shown, into: &observation)
-        let action = model.action(forObservation: observation)
-        let page = model.page(forAction: action, excluding: { excluded.contains($0) })
-        guard !page.contains(where: { $0 < 0 }) else { throw OnlineError.invalidK(c.pageSize) }
-        let k = c.base.embeddingSize
-        let scores = action.reshaped([c.pageSize, k]).matmul(model.itemEmbeddings, transposeOther: true)
-        let items = page.enumerated().map { (id: itemIDs[$0.element], score: scores[$0.offset, $0.element]) }
+        let key = PageShape(model)
+        var scratch = scratchPool.withLock { $0.popLast() } ?? PageScratch(model: model)
+        if scratch.key != key { scratch = PageScratch(model: model) }
+        let window: StateWindow
+        do {
+            // The stored copy is released at the end of this scope, so the update below
+            // mutates the session's arrays in place.
+            let stored = try sessions.session(for: user)
+            window = stored?.window ?? initialWindow(user: user, size: c.base.windowSize)
+            // A pending page without any feedback is dropped when this page is served: it
+            // is not part of the state.
+            let shown = stored?.shownPages ?? []
+            let dropsPending = stored?.pendingList.map { !$0.hasFeedback } ?? false
+            model.writeObservation(
+                window: window, pages: dropsPending && !shown.isEmpty ? shown.dropLast() : shown[...], into: &scratch.observation)
+        }
+        scratch.excluded.removeAll(keepingCapacity: true)
+        for id in exclude { if let i = itemIndex[id] { scratch.excluded.insert(i) } }
+        for i in window.items where i >= 0 { scratch.excluded.insert(i) }
+        model.learner.act(scratch.observation, context: &scratch.actor)
+        let k = c.base.embeddingSize, positions = c.pageSize, m = model.itemCount
+        scratch.action.prepare(rows: positions, columns: k)
+        scratch.actor.output.withUnsafeBufferPointer { a in
+            scratch.action.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: a.baseAddress!, count: positions * k) }
+        }
+        matmul(scratch.action, model.itemEmbeddings, transposeB: true, into: &scratch.scores)
+        let excluded = scratch.excluded
+        let items = scratch.scores.withUnsafeBufferPointer { z -> [(id: String, score: Float)]? in
+            ListSelection.select(
+                scores: z.baseAddress!, slots: positions, items: m, isExcluded: { excluded.contains($0) }, into: &scratch.page)
+            guard !scratch.page.contains(where: { $0 < 0 }) else { return nil }
+            return scratch.page.enumerated().map { (id: itemIDs[$0.element], score: z[$0.offset * m + $0.element]) }
+        }
+        guard let items else {
+            scratchPool.withLock { $0.append(scratch) }
+            throw OnlineError.invalidK(positions)
+        }
 
         let recent = c.recentPages
+        let page = scratch.page
         let closed = try sessions.update(user: user) { stored -> ClosedPage? in
             if stored == nil { stored = DRRSession(window: window) }
-            var pages = stored!.shownPages ?? []
+            if stored!.shownPages == nil { stored!.shownPages = [] }
             var closed: ClosedPage?
-            if let pending = stored!.pendingList, !pages.isEmpty {
+            var reused = false
+            if let pending = stored!.pendingList, !stored!.shownPages!.isEmpty {
                 if pending.hasFeedback {
+                    let pages = stored!.shownPages!
                     closed = ClosedPage(pending: pending, before: Array(pages.dropLast()), after: pages, window: stored!.window)
+                } else if stored!.shownPages![stored!.shownPages!.count - 1].items.count == page.count {
+                    // The unanswered page is replaced in place by this one.
+                    let last = stored!.shownPages!.count - 1
+                    for p in page.indices {
+                        stored!.shownPages![last].items[p] = page[p]
+                        stored!.shownPages![last].rewards[p] = 0
+                    }
+                    reused = true
                 } else {
-                    pages.removeLast()
+                    stored!.shownPages!.removeLast()
                 }
             }
-            pages.append(ShownPage(items: page, rewards: [Float](repeating: 0, count: page.count)))
-            stored!.shownPages = Array(pages.suffix(recent + 1))
+            if !reused {
+                stored!.shownPages!.append(ShownPage(items: page, rewards: [Float](repeating: 0, count: page.count)))
+                if stored!.shownPages!.count > recent + 1 { stored!.shownPages!.removeFirst(stored!.shownPages!.count - recent - 1) }
+            }
             stored!.stateWindow = window
-            stored!.pendingList = PendingList(stateWindow: window, items: page)
+            if reused, stored!.pendingList != nil, stored!.pendingList!.items.count == page.count {
+                stored!.pendingList!.stateWindow = window
+                for p in page.indices {
+                    stored!.pendingList!.items[p] = page[p]
+                    stored!.pendingList!.discountedRewards[p] = nil
+                }
+            } else {
+                stored!.pendingList = PendingList(stateWindow: window, items: page)
+            }
             return closed
         }
+        scratchPool.withLock { $0.append(scratch) }
         if let closed { store(closed, model: model) }
         return (items, snap.version)
     }
@@ -163,7 +257,7 @@ public final class OnlineDeepPage: Sendable {
         let model = loop.published.model
         let size = model.configuration.base.windowSize, discount = model.configuration.positionDiscount
         let closed = try sessions.update(user: user) { stored -> ClosedPage? in
-            if stored == nil { stored = DRRSession(window: StateWindow(size: size, initial: [])) }
+            if stored == nil { stored = DRRSession(window: initialWindow(user: user, size: size)) }
             if reward > 0 { stored!.window.push(i) }
             guard var pending = stored!.pendingList, var pages = stored!.shownPages, !pages.isEmpty,
                 let slot = pending.items.firstIndex(of: i)

@@ -27,8 +27,11 @@ public struct OnlineCompareOutput: Codable, Sendable {
         public var sessionRetention: Double
         public var minusDRR: Versus?
         public var rewardPerRound: [Double]
+        /// DDPG updates the arm applied online (`drr-ave`, `lird`, `deeppage`); nil for the
+        /// arms without online DDPG.
+        public var onlineUpdates: Int? = nil
         enum CodingKeys: String, CodingKey {
-            case arm, users, recommendations
+            case arm, users, recommendations, onlineUpdates = "online_updates"
             case meanReward = "mean_reward", lastQuarterMeanReward = "last_quarter_mean_reward"
             case cumulativeRewardPerUser = "cumulative_reward_per_user", cumulativeRewardStd = "cumulative_reward_std"
             case sessionRetention = "session_retention", minusDRR = "minus_drr", rewardPerRound = "reward_per_round"

@@ -17,12 +17,38 @@ import RecRLReporting
 /// - `knn`, `ials`: item-kNN and implicit ALS refit on the log plus all online feedback
 ///   every ``Configuration/refitEvery`` rounds;
 /// - `drr-ave`: trained offline on the log, then `OnlineDRR`: each positive moves the
-///   user's state, ``Configuration/drrUpdates`` DDPG updates after every round.
+///   user's state, ``Configuration/drrUpdates`` DDPG updates after every round;
+/// - `lird` (list-wise, ``listArms``, not in the default arms): LIRD trained offline on the
+///   same log (``LIRDConfiguration``'s defaults, DRR-ave's episodes and embedding width),
+///   then `OnlineDRR` serving its `K`-list; `deeppage` (page-wise): DeepPage trained offline
+///   on the same log (``DeepPageConfiguration``'s defaults, the same episodes), then
+///   `OnlineDeepPage` serving its `h × w` page read row-major as a slate, each known user's
+///   first page from their logged history. Both learn online as the server does: every
+///   shown item's reward is observed with its position in the list or page, a list or page
+///   becomes one transition, and ``Configuration/drrUpdates`` DDPG updates run after every
+///   round.
+///
+/// How a round is counted, for every arm alike: a session shows at most
+/// ``Configuration/sessionLength`` items, each answered by the world one at a time
+/// (`SyntheticWorld/respond(user:item:)`, so every shown item is examined and the churn
+/// rule is the same); an item arm shows one item per request, a list or page arm its whole
+/// slate (position 0 first) per request, requesting a new slate when the previous one is
+/// exhausted and the session budget is not. A slate is cut where the budget ends or the
+/// user leaves: its remaining items are not shown, get no feedback and do not count. The
+/// reward of a round is the mean reward per shown item, and a user's cumulative reward is
+/// the sum over every item shown to them, so every arm is measured per shown item with
+/// the same budget; what differs is that a list or page arm chooses its slate from one
+/// state, without the feedback on the slate's earlier items.
 ///
 /// A run is a function of its configuration and seed (the same seed gives the same report).
 public struct OnlineComparison: Sendable {
-    /// The arms, in the order they are reported by default.
+    /// The default arms, in the order they are reported by default.
     public static let knownArms = ["popularity", "linucb", "lints", "knn", "ials", "drr-ave"]
+    /// The list-wise and page-wise arms, which ``Configuration/arms`` may name besides
+    /// ``knownArms`` (each trains its own model offline, so they are not run by default).
+    public static let listArms = ["lird", "deeppage"]
+    /// Every arm a configuration may name.
+    public static var allArms: [String] { knownArms + listArms }
 
     /// The world, the horizon and the arms' learning. The defaults are `recrl online-compare`'s.
     public struct Configuration: Sendable, Hashable {
@@ -34,9 +60,9 @@ public struct OnlineComparison: Sendable {
         public var items = 500
         /// Most recommendations per session.
         public var sessionLength = 5
-        /// DRR-ave's offline training episodes.
+        /// DRR-ave's (and LIRD's and DeepPage's) offline training episodes.
         public var episodes = 600
-        /// DRR's online DDPG updates after each round.
+        /// DRR's (and LIRD's and DeepPage's) online DDPG updates after each round.
         public var drrUpdates = 100
         /// Rounds between refits of item-kNN and iALS.
         public var refitEvery = 5
@@ -44,7 +70,7 @@ public struct OnlineComparison: Sendable {
         public var alpha = 0.5
         /// Linear Thompson sampling's posterior scale.
         public var tsScale = 0.3
-        /// The arms to run (distinct names from ``OnlineComparison/knownArms``).
+        /// The arms to run (distinct names from ``OnlineComparison/allArms``).
         public var arms = OnlineComparison.knownArms
 
         /// The defaults.
@@ -60,8 +86,8 @@ public struct OnlineComparison: Sendable {
             }
             guard alpha >= 0, tsScale >= 0 else { throw ConfigurationError("--alpha and --ts-scale must be ≥ 0") }
             guard !arms.isEmpty, Set(arms).count == arms.count else { throw ConfigurationError("--arms must list distinct arms") }
-            for n in arms where !OnlineComparison.knownArms.contains(n) {
-                throw ConfigurationError("unknown arm '\(n)' (expected one of \(OnlineComparison.knownArms.joined(separator: ", ")))")
+            for n in arms where !OnlineComparison.allArms.contains(n) {
+                throw ConfigurationError("unknown arm '\(n)' (expected one of \(OnlineComparison.allArms.joined(separator: ", ")))")
             }
             guard users >= arms.count * 2 else { throw ConfigurationError("--users must be at least 2 per arm") }
         }
@@ -148,6 +174,41 @@ public struct OnlineComparison: Sendable {
                 var recommender: any Recommender = name == "knn" ? ItemKNNRecommender() : IALSRecommender(seed: seed)
                 try recommender.fit(train: dataset)
                 return .refit(recommender)
+            case "lird":
+                let trainingStarted = Date()
+                var lird = LIRDConfiguration()
+                lird.base.episodes = c.episodes
+                lird.base.embeddingSize = drrConfig.embeddingSize
+                var recommender = DRRRecommender(lird: lird, seed: seed)
+                try recommender.fit(train: dataset)
+                guard let model = recommender.model else { throw ConfigurationError("LIRD produced no model") }
+                var manifest = DRRManifest(
+                    policy: "lird", configuration: lird.base, seed: seed, dataFingerprint: dataset.fingerprint,
+                    userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs, rewardScale: model.rewardScale,
+                    itemPopularity: dataset.itemCounts())
+                manifest.lird = lird
+                say(
+                    String(format: "trained lird offline (%d episodes, K = %d) in %.1f s", c.episodes, lird.listSize, Date().timeIntervalSince(trainingStarted))
+                )
+                return .list(OnlineDRR(model: model, manifest: manifest, seed: seed, diagnostic: { _ in }), size: lird.listSize)
+            case "deeppage":
+                let trainingStarted = Date()
+                var configuration = DeepPageConfiguration()
+                configuration.base.episodes = c.episodes
+                var recommender = DeepPageRecommender(configuration: configuration, seed: seed)
+                try recommender.fit(train: dataset)
+                guard let model = recommender.model else { throw ConfigurationError("DeepPage produced no model") }
+                var manifest = DRRManifest(
+                    policy: DRRModelStore.deepPagePolicy, configuration: configuration.base, seed: seed,
+                    dataFingerprint: dataset.fingerprint, userIDs: dataset.userMap.rawIDs, itemIDs: dataset.itemMap.rawIDs,
+                    rewardScale: model.rewardScale, itemPopularity: dataset.itemCounts())
+                manifest.userHistories = DRRManifest.browsingHistories(
+                    of: dataset, threshold: model.rewardScale.midpoint, length: configuration.base.windowSize)
+                say(
+                    String(
+                        format: "trained deeppage offline (%d episodes, %d × %d pages) in %.1f s", c.episodes, configuration.rows,
+                        configuration.columns, Date().timeIntervalSince(trainingStarted)))
+                return .page(OnlineDeepPage(model: model, manifest: manifest, seed: seed, diagnostic: { _ in }))
             default:
                 return .drr(OnlineDRR(model: model, manifest: manifest, seed: seed, diagnostic: { _ in }))
             }
@@ -170,17 +231,25 @@ public struct OnlineComparison: Sendable {
                 world.startSession(user: user)
                 sessions[a] += 1
                 var left = false, steps = 0
-                for _ in 0..<c.sessionLength {
-                    guard let item = try policies[a].next(user: u, seen: seen[u], scratch: &scratch, itemMap: dataset.itemMap) else { break }
-                    seen[u].insert(item)
-                    let feedback = world.respond(user: user, item: worldItem[item])
-                    let reward = scale.reward(forRating: Float(feedback.rating))
-                    try policies[a].observe(user: u, item: item, reward: reward, userID: dataset.userMap.rawIDs[u], itemIDs: dataset.itemMap.rawIDs)
-                    grown.users.append(Int32(u)); grown.items.append(Int32(item))
-                    grown.ratings.append(Float(feedback.rating)); grown.timestamps.append(timestamp0 + Int64(round))
-                    sums[a] += Double(reward); counts[a] += 1; userTotals[user] += Double(reward)
-                    recommendations[a] += 1; steps += 1
-                    if feedback.left { left = true; break }
+                // Slates (one item for the item arms) until the session's budget of shown
+                // items is spent or the user leaves; see the type's documentation.
+                session: while steps < c.sessionLength {
+                    let slate = try policies[a].next(user: u, seen: seen[u], scratch: &scratch, itemMap: dataset.itemMap)
+                    guard !slate.isEmpty else { break }
+                    for (position, item) in slate.enumerated() {
+                        guard steps < c.sessionLength else { break session }
+                        seen[u].insert(item)
+                        let feedback = world.respond(user: user, item: worldItem[item])
+                        let reward = scale.reward(forRating: Float(feedback.rating))
+                        try policies[a].observe(
+                            user: u, item: item, reward: reward, position: position, userID: dataset.userMap.rawIDs[u],
+                            itemIDs: dataset.itemMap.rawIDs)
+                        grown.users.append(Int32(u)); grown.items.append(Int32(item))
+                        grown.ratings.append(Float(feedback.rating)); grown.timestamps.append(timestamp0 + Int64(round))
+                        sums[a] += Double(reward); counts[a] += 1; userTotals[user] += Double(reward)
+                        recommendations[a] += 1; steps += 1
+                        if feedback.left { left = true; break session }
+                    }
                 }
                 if !left && steps == c.sessionLength { completed[a] += 1 }
             }
@@ -211,7 +280,7 @@ public struct OnlineComparison: Sendable {
                     lastQuarterMeanReward: Self.tailMean(perRound[a]),
                     cumulativeRewardPerUser: summary.mean, cumulativeRewardStd: summary.standardDeviation,
                     sessionRetention: Double(completed[a]) / Double(max(sessions[a], 1)),
-                    minusDRR: versus, rewardPerRound: perRound[a]))
+                    minusDRR: versus, rewardPerRound: perRound[a], onlineUpdates: policies[a].onlineUpdates))
         }
         var csv = "round," + names.joined(separator: ",") + "\n"
         for r in 0..<c.rounds { csv += "\(r + 1)," + names.indices.map { String(perRound[$0][r]) }.joined(separator: ",") + "\n" }
@@ -284,28 +353,46 @@ enum OnlineArm {
     case bandit(LinearBandit)
     case refit(any Recommender)
     case drr(OnlineDRR)
+    /// LIRD: `OnlineDRR` of a list model, answering lists of `size` items.
+    case list(OnlineDRR, size: Int)
+    /// DeepPage: `OnlineDeepPage`, answering pages read row-major.
+    case page(OnlineDeepPage)
 
-    /// The arm's next item for dataset user `u`, never one in `seen`; nil when none is left.
-    mutating func next(user u: Int, seen: Set<Int>, scratch: inout [Float], itemMap: IDMap) throws -> Int? {
+    /// The arm's next slate for dataset user `u`, in position order, never an item in
+    /// `seen`: one item for the item arms, the list or page for the list and page arms;
+    /// empty when no item (or no full page) is left.
+    mutating func next(user u: Int, seen: Set<Int>, scratch: inout [Float], itemMap: IDMap) throws -> [Int] {
         switch self {
         case .popularity(let scores):
-            return Self.best(scores, excluding: seen)
+            return Self.best(scores, excluding: seen).map { [$0] } ?? []
         case .bandit(var bandit):
             self = .popularity([])  // release the payload so the update below is in place
             defer { self = .bandit(bandit) }
-            return try bandit.recommend(user: u, scratch: &scratch, excluding: { seen.contains($0) })
+            return try bandit.recommend(user: u, scratch: &scratch, excluding: { seen.contains($0) }).map { [$0] } ?? []
         case .refit(let recommender):
             recommender.scores(forUser: u, into: &scratch)
-            return Self.best(scratch, excluding: seen)
+            return Self.best(scratch, excluding: seen).map { [$0] } ?? []
         case .drr(let online):
             let exclude = Set(seen.map { itemMap.rawID(of: $0) })
             let answer = try online.recommend(user: online.manifest.userIDs[u], k: 1, exclude: exclude)
-            return answer.items.first.flatMap { itemMap.index(of: $0.id) }
+            return answer.items.first.flatMap { itemMap.index(of: $0.id) }.map { [$0] } ?? []
+        case .list(let online, let size):
+            let exclude = Set(seen.map { itemMap.rawID(of: $0) })
+            let answer = try online.recommend(user: online.manifest.userIDs[u], k: size, exclude: exclude)
+            return answer.items.compactMap { itemMap.index(of: $0.id) }
+        case .page(let online):
+            let exclude = Set(seen.map { itemMap.rawID(of: $0) })
+            do {
+                return try online.recommend(user: online.manifest.userIDs[u], exclude: exclude).items.compactMap { itemMap.index(of: $0.id) }
+            } catch OnlineError.invalidK {
+                return []  // fewer unseen items than a page
+            }
         }
     }
 
-    /// Feeds the response back to the arms that learn after every response.
-    mutating func observe(user u: Int, item: Int, reward: Float, userID: String, itemIDs: [String]) throws {
+    /// Feeds the response to the item shown at `position` of its slate back to the arms
+    /// that learn after every response (the list and page arms with its position).
+    mutating func observe(user u: Int, item: Int, reward: Float, position: Int, userID: String, itemIDs: [String]) throws {
         switch self {
         case .bandit(var bandit):
             self = .popularity([])
@@ -313,6 +400,10 @@ enum OnlineArm {
             try bandit.update(user: u, item: item, reward: Double(reward))
         case .drr(let online):
             try online.observe(user: userID, item: itemIDs[item], reward: reward)
+        case .list(let online, _):
+            try online.observe(user: userID, item: itemIDs[item], reward: reward, position: position)
+        case .page(let online):
+            try online.observe(user: userID, item: itemIDs[item], reward: reward, position: position)
         case .popularity, .refit:
             break
         }
@@ -324,10 +415,21 @@ enum OnlineArm {
         case .refit(var recommender) where round % refitEvery == 0:
             try recommender.fit(train: grown)
             self = .refit(recommender)
-        case .drr(let online):
+        case .drr(let online), .list(let online, _):
+            if drrUpdates > 0 { _ = online.learn(updates: drrUpdates) }
+        case .page(let online):
             if drrUpdates > 0 { _ = online.learn(updates: drrUpdates) }
         default:
             break
+        }
+    }
+
+    /// The DDPG updates applied online so far (nil for the arms without).
+    var onlineUpdates: Int? {
+        switch self {
+        case .drr(let online), .list(let online, _): return online.statistics.updates
+        case .page(let online): return online.statistics.updates
+        default: return nil
         }
     }
 

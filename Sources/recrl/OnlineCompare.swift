@@ -18,7 +18,10 @@ struct OnlineCompare: ParsableCommand {
             DRR's item embeddings, warm-started from the log, updated after every response), knn and \
             ials (refit on the log plus all online feedback every --refit-every rounds), drr-ave \
             (trained offline on the log, then OnlineDRR: each positive moves the state, --drr-updates \
-            DDPG updates after every round). Reported per arm: mean reward per recommendation per round \
+            DDPG updates after every round); on request (not in the default --arms) lird and deeppage \
+            (LIRD and DeepPage trained offline on the same log, then served and learning online with each \
+            shown item's position; a session shows them whole lists or pages, row-major, cut at the same \
+            budget of --session-length shown items, and every arm's reward counts per shown item). Reported per arm: mean reward per recommendation per round \
             (SVG), cumulative reward per user, session retention, and each arm minus DRR on cumulative \
             reward per user (Welch test and bootstrap interval). With --seeds N > 1 the whole \
             comparison (world, log, DRR training, assignment) is repeated for seeds S, S+1, ..., \
@@ -39,7 +42,8 @@ struct OnlineCompare: ParsableCommand {
     @Option(name: .customLong("refit-every"), help: "Rounds between refits of item-kNN and iALS.") var refitEvery: Int = OnlineCompare.defaults.refitEvery
     @Option(help: "LinUCB exploration weight alpha.") var alpha: Double = OnlineCompare.defaults.alpha
     @Option(name: .customLong("ts-scale"), help: "Linear Thompson sampling posterior scale v.") var tsScale: Double = OnlineCompare.defaults.tsScale
-    @Option(help: "Comma-separated arms: popularity, linucb, lints, knn, ials, drr-ave.") var arms: String = OnlineComparison.knownArms.joined(separator: ",")
+    @Option(help: "Comma-separated arms: popularity, linucb, lints, knn, ials, drr-ave (the default), and lird, deeppage.") var arms: String = OnlineComparison
+        .knownArms.joined(separator: ",")
     @Option(help: ArgumentHelp("Where to write online-compare.svg and rounds.csv.", valueName: "DIR")) var out: String = "out/online-compare"
     @Option(help: "Independent repetitions (seeds S, S+1, ...) summarised as mean and 95% interval over seeds.") var seeds: Int = 1
     @OptionGroup var seedOption: SeedOption

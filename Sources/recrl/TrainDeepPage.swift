@@ -47,6 +47,9 @@ extension Train {
             userIDs: parts.train.userMap.rawIDs, itemIDs: parts.train.itemMap.rawIDs, rewardScale: model.rewardScale,
             metrics: metrics, itemPopularity: parts.train.itemCounts())
         manifest.metrics[validation ? "validation_interactions" : "test_interactions"] = Double(parts.test.interactionCount)
+        // DeepPage has no user embedding: a known user's first served page reads their history.
+        manifest.userHistories = DRRManifest.browsingHistories(
+            of: parts.train, threshold: model.rewardScale.midpoint, length: deepPage.base.windowSize)
         manifest.lineage = ModelLineage(data: input ?? dataName, split: parts.strategy.name, gitRevision: StageManifest.gitRevision)
         try DRRModelStore.save(model, manifest: manifest, to: URL(fileURLWithPath: out))
         if let curves {

@@ -34,6 +34,49 @@ final class OnlineCompareCommandTests: XCTestCase {
         XCTAssertEqual(again.arms.map(\.rewardPerRound), result.arms.map(\.rewardPerRound))
     }
 
+    /// The list-wise and page-wise arms beside DRR-ave and popularity: every arm gets the
+    /// same budget of shown items per session, the list and page arms are shown whole
+    /// slates (so their sessions take fewer requests), all three DDPG arms learn online, and
+    /// the same seed gives the same run.
+    func testListAndPageArmsRunLearnAndAreSeeded() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-online-lists-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var c = OnlineComparison.Configuration()
+        c.rounds = 5
+        c.users = 80
+        c.items = 150
+        c.episodes = 5
+        c.drrUpdates = 3
+        c.arms = ["popularity", "drr-ave", "lird", "deeppage"]
+        XCTAssertFalse(OnlineComparison.knownArms.contains("lird"), "not a default arm")
+        let comparison = try OnlineComparison(configuration: c)
+        var lines: [String] = []
+        let result = try comparison.run(seed: 3, out: out, progress: { lines.append($0) })
+        XCTAssertEqual(result.arms.map(\.arm), c.arms)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("trained lird offline") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("trained deeppage offline") }, "\(lines)")
+        for arm in result.arms {
+            XCTAssertEqual(arm.users, 20, arm.arm)
+            XCTAssertEqual(arm.rewardPerRound.count, 5, arm.arm)
+            XCTAssertGreaterThan(arm.recommendations, 0, arm.arm)
+            XCTAssertLessThanOrEqual(arm.recommendations, 20 * 5 * c.sessionLength, "the session budget, \(arm.arm)")
+            XCTAssert((-1...1).contains(arm.meanReward), arm.arm)
+            XCTAssertEqual(arm.minusDRR == nil, arm.arm == "drr-ave", arm.arm)
+            XCTAssertEqual(arm.onlineUpdates == nil, arm.arm == "popularity", arm.arm)
+            if arm.arm != "popularity" {
+                XCTAssertGreaterThan(try XCTUnwrap(arm.onlineUpdates), 0, "\(arm.arm) learned online")
+            }
+        }
+        let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"online_updates\""))
+        let again = try comparison.run(seed: 3, out: out.appendingPathComponent("again"), progress: { _ in })
+        XCTAssertEqual(again.arms.map(\.rewardPerRound), result.arms.map(\.rewardPerRound))
+        XCTAssertEqual(again.arms.map(\.onlineUpdates), result.arms.map(\.onlineUpdates))
+        // Another seed, another world and log.
+        let other = try comparison.run(seed: 4, out: out.appendingPathComponent("other"), progress: { _ in })
+        XCTAssertNotEqual(other.arms.map(\.rewardPerRound), result.arms.map(\.rewardPerRound))
+    }
+
     /// Several seeds: each seed's run is the run of that seed alone, and the summary's
     /// difference to DRR is the mean of the per-seed differences.
     func testSeedsSummariseTheRunsOfEachSeed() throws {
@@ -78,7 +121,10 @@ final class OnlineCompareCommandTests: XCTestCase {
         }
         XCTAssertEqual(
             message(["--arms", "linucb,oracle"]),
-            "unknown arm 'oracle' (expected one of popularity, linucb, lints, knn, ials, drr-ave)")
+            "unknown arm 'oracle' (expected one of popularity, linucb, lints, knn, ials, drr-ave, lird, deeppage)")
+        XCTAssertEqual(message(["--arms", "lird,deeppage,lird"]), "--arms must list distinct arms")
+        XCTAssertEqual(message(["--arms", "popularity,lird,deeppage", "--users", "5"]), "--users must be at least 2 per arm")
+        XCTAssertNil(message(["--arms", "drr-ave,lird,deeppage"]))
         XCTAssertEqual(message(["--arms", "linucb,linucb"]), "--arms must list distinct arms")
         XCTAssertEqual(message(["--alpha=-1"]), "--alpha and --ts-scale must be ≥ 0")
         XCTAssertEqual(message(["--users", "4"]), "--users must be at least 2 per arm")
