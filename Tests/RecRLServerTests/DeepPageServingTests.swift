@@ -7,8 +7,8 @@ import RecRLTensor
 import Testing
 
 /// Trains a tiny DeepPage (2 × 2 pages, a few episodes) on the planted world and saves it
-/// into `parent/name`.
-func saveTinyDeepPageModel(in parent: URL, name: String, seed: UInt64) throws -> URL {
+/// into `parent/name`, with the users' logged histories in the manifest when `histories`.
+func saveTinyDeepPageModel(in parent: URL, name: String, seed: UInt64, histories: Bool = false) throws -> URL {
     let data = plantedInteractions()
     var c = DeepPageConfiguration(base: tinyConfiguration(), rows: 2, columns: 2)
     c.base.episodes = 6
@@ -20,9 +20,13 @@ func saveTinyDeepPageModel(in parent: URL, name: String, seed: UInt64) throws ->
     c.deconvolutionChannels = 4
     c.criticHiddenSize = 8
     let model = try DeepPageTrainer.run(data, configuration: c, seed: seed).model
-    let manifest = DRRManifest(
+    var manifest = DRRManifest(
         policy: DRRModelStore.deepPagePolicy, configuration: c.base, seed: seed, dataFingerprint: data.fingerprint,
         userIDs: data.userMap.rawIDs, itemIDs: data.itemMap.rawIDs, rewardScale: model.rewardScale)
+    if histories {
+        manifest.userHistories = DRRManifest.browsingHistories(
+            of: data, threshold: model.rewardScale.midpoint, length: c.base.windowSize)
+    }
     let directory = parent.appendingPathComponent(name, isDirectory: true)
     try DRRModelStore.save(model, manifest: manifest, to: directory)
     return directory
@@ -114,6 +118,29 @@ func saveTinyDeepPageModel(in parent: URL, name: String, seed: UInt64) throws ->
                 json: #"{"inputs": [{"name": "state", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}"#)
             #expect(short.status == .unprocessableContent)
         }
+    }
+
+    /// A model folder whose manifest keeps the users' logged histories: a known user's first
+    /// page (through `makeEngine`, `DeepPageEngine`) is the model's page for their history,
+    /// their session starts from it, and a new user still gets the empty history's page.
+    @Test func knownUsersFirstPageReadsTheirLoggedHistory() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let modelDirectory = try saveTinyDeepPageModel(in: directory, name: "deeppage", seed: 4, histories: true)
+        let engine = try makeEngine(modelDirectory: modelDirectory)
+        let (model, manifest) = try DRRModelStore.loadDeepPage(from: modelDirectory)
+        let histories = try #require(manifest.userHistories)
+        let user = try #require(histories.indices.first { histories[$0].count >= 2 })
+        let id = manifest.userIDs[user]
+        let window = StateWindow(size: model.configuration.base.windowSize, initial: histories[user])
+        let liked = Set(histories[user])
+        let expected = model.page(window: window, pages: [], excluding: { liked.contains($0) }).joined().map { manifest.itemIDs[$0] }
+        let empty = StateWindow(size: model.configuration.base.windowSize, initial: [])
+        #expect(try engine.recommend(user: id, k: 4, exclude: []).items.map(\.item) == expected)
+        #expect(engine.sessionItems(user: id) == histories[user].map { manifest.itemIDs[$0] })
+        #expect(
+            try engine.recommend(user: "new-user", k: 4, exclude: []).items.map(\.item)
+                == model.page(window: empty, pages: []).joined().map { manifest.itemIDs[$0] })
     }
 
     /// With background learning, completed pages become transitions, the learner publishes
