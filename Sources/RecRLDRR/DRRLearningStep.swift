@@ -1,3 +1,4 @@
+import Foundation
 import RecRLTensor
 import RecRLNN
 import RecRLAgents
@@ -27,10 +28,17 @@ public struct DRRLearningStep: Sendable {
         /// user's state, so a few live updates would shift all rankings at once; online
         /// learning refines actor and critic only unless asked.
         public var trainsStateModule: Bool
+        /// Whether ``supervisedStep(model:inputs:targets:)`` also trains the item-embedding
+        /// table at ``DRRConfiguration/itemEmbeddingLearningRate`` (when that is positive).
+        /// Default false: only DRR's offline training (``DRRTrainer``) sets it, since the
+        /// table is shared by every user's ranking (as the module's weights are online) and
+        /// LIRD keeps its pretrained table.
+        public var trainsItemEmbeddings: Bool
 
         /// Options; see each property.
-        public init(trainsStateModule: Bool = true) {
+        public init(trainsStateModule: Bool = true, trainsItemEmbeddings: Bool = false) {
             self.trainsStateModule = trainsStateModule
+            self.trainsItemEmbeddings = trainsItemEmbeddings
         }
     }
 
@@ -47,6 +55,12 @@ public struct DRRLearningStep: Sendable {
     var moduleOptimizer: Adam
     var stateGradient = Tensor(zeros: [0])
     var logits = Tensor(zeros: [0])
+    /// `dL/dE` of the last supervised step and the table's Adam moments (empty until the
+    /// first step that trains the table).
+    var itemGradient = Tensor(zeros: [0])
+    var itemFirstMoment = Tensor(zeros: [0])
+    var itemSecondMoment = Tensor(zeros: [0])
+    var itemSteps = 0
 
     /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
     public init(model: DRRModel, options: Options = Options()) {
@@ -123,16 +137,34 @@ public struct DRRLearningStep: Sendable {
     /// For a list model (``DRRModel/listSize`` `K` > 1, LIRD) `targets` holds `B·K` items,
     /// row `b`'s next `K` positive items in order, and slot `j`'s weight vector `w_j` is
     /// trained towards the `j`-th: the same softmax on each slot (weight divided by `K`).
+    ///
+    /// With ``Options/trainsItemEmbeddings`` and a positive
+    /// ``DRRConfiguration/itemEmbeddingLearningRate`` the step also takes one Adam step on
+    /// ``DRRModel/itemEmbeddings`` along the same loss's `dL/dE`
+    /// (``NextItemSoftmax/embeddingGradient(actions:logitGradient:slots:into:)``), computed
+    /// with the table as it was before the step.
     @discardableResult
     public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
         model.stateModule.forward(inputs, context: &supervisedContext)
-        let items = model.itemEmbeddings, weight = model.configuration.supervisedWeight
-        let slots = model.listSize
-        let loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
-            NextItemSoftmax.lossAndGradient(
-                actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
-                logits: &self.logits, gradient: &gradient)
+        let weight = model.configuration.supervisedWeight, slots = model.listSize
+        let learningRate = model.configuration.itemEmbeddingLearningRate
+        let trainsItems = options.trainsItemEmbeddings && learningRate > 0
+        let loss: Float
+        do {
+            // Scoped, so that the table is uniquely referenced again when Adam writes it.
+            let items = model.itemEmbeddings
+            loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
+                let value = NextItemSoftmax.lossAndGradient(
+                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
+                    logits: &self.logits, gradient: &gradient)
+                if trainsItems {
+                    NextItemSoftmax.embeddingGradient(
+                        actions: actions, logitGradient: self.logits, slots: slots, into: &self.itemGradient)
+                }
+                return value
+            }
         }
+        if trainsItems { stepItemEmbeddings(&model.itemEmbeddings, learningRate: learningRate) }
         if trainsModule(model) {
             model.stateModule.backward(
                 input: inputs, outputGradient: model.learner.actorStateGradient,
@@ -141,5 +173,33 @@ public struct DRRLearningStep: Sendable {
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
         }
         return loss
+    }
+
+    /// One Adam step (β1 0.9, β2 0.999, ε 1e-8, bias-corrected) of `table` along
+    /// ``itemGradient``. The moments are allocated by the first step only.
+    mutating func stepItemEmbeddings(_ table: inout Tensor, learningRate: Float) {
+        let n = table.count
+        precondition(itemGradient.count == n, "item gradient \(itemGradient.shape) vs table \(table.shape)")
+        if itemFirstMoment.count != n {
+            itemFirstMoment = Tensor(zeros: table.shape)
+            itemSecondMoment = Tensor(zeros: table.shape)
+            itemSteps = 0
+        }
+        itemSteps += 1
+        let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, t = Double(itemSteps)
+        let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
+        let lrT = Float(Double(learningRate) * bc2.squareRoot() / bc1), epsT = Float(epsilon * bc2.squareRoot())
+        table.withUnsafeMutableBufferPointer { p in
+            itemGradient.withUnsafeBufferPointer { g in
+                itemFirstMoment.withUnsafeMutableBufferPointer { m in
+                    itemSecondMoment.withUnsafeMutableBufferPointer { v in
+                        UnsafeKernels.adamStep(
+                            parameters: p.baseAddress!, gradient: g.baseAddress!, firstMoment: m.baseAddress!,
+                            secondMoment: v.baseAddress!, count: n, beta1: Float(beta1), beta2: Float(beta2),
+                            learningRate: lrT, epsilon: epsT, softUpdateTarget: nil, tau: 0)
+                    }
+                }
+            }
+        }
     }
 }

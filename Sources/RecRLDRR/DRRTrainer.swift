@@ -81,7 +81,7 @@ public enum DRRTrainer {
             rewardScale: setup.model.rewardScale, configuration: configuration, seed: rng.next())
         var session = TrainingSession(
             model: setup.model, configuration: configuration, parallelism: parallelism,
-            histories: setup.histories, seed: rng.next())
+            histories: setup.histories, seed: rng.next(), trainsItemEmbeddings: true)
         return try runLoop(
             &session, episodes: configuration.episodes, curveEvery: curveEvery, parallelism: parallelism,
             progress: progress
@@ -207,7 +207,12 @@ public enum DRRTrainer {
 
         /// A session for `model`; the supervised objective's examples come from `histories`
         /// (with ``DRRConfiguration/supervisedWeight`` > 0).
-        init(model: DRRModel, configuration: DRRConfiguration, parallelism: Int, histories: UserHistories, seed: UInt64) {
+        /// `trainsItemEmbeddings`: ``DRRLearningStep/Options/trainsItemEmbeddings`` (DRR: true;
+        /// LIRD: false).
+        init(
+            model: DRRModel, configuration: DRRConfiguration, parallelism: Int, histories: UserHistories, seed: UInt64,
+            trainsItemEmbeddings: Bool = false
+        ) {
             var model = model
             model.learner.parallelism = parallelism
             self.model = model
@@ -224,7 +229,7 @@ public enum DRRTrainer {
                 capacity: configuration.replayCapacity, stateSize: x, actionSize: k,
                 alpha: configuration.priorityAlpha,
                 beta: .linear(from: Float(configuration.priorityBetaStart), to: 1, steps: totalSamples))
-            step = DRRLearningStep(model: model, options: .init(trainsStateModule: true))
+            step = DRRLearningStep(model: model, options: .init(trainsStateModule: true, trainsItemEmbeddings: trainsItemEmbeddings))
             input = Tensor(zeros: [1, x])
             actionScale = model.actionScale
         }
@@ -479,5 +484,29 @@ public enum NextItemSoftmax {
             }
         }
         return weight * loss / Float(b)
+    }
+
+    /// The same loss's gradient with respect to the item embeddings, `dL/dE = (dL/dz)ᵀ · A`
+    /// (`[items, k]`, written into `gradient`), where `logitGradient` is the `logits` buffer
+    /// of the ``lossAndGradient(actions:itemEmbeddings:targets:weight:slots:logits:gradient:)``
+    /// call just made on `actions` (that call leaves `dL/dz`, `[B · slots, items]`, in it).
+    /// Allocation-free once `gradient` has the table's shape.
+    public static func embeddingGradient(actions: Tensor, logitGradient: Tensor, slots: Int = 1, into gradient: inout Tensor) {
+        let b = actions.rows * slots, m = logitGradient.columns
+        precondition(
+            slots >= 1 && actions.rank == 2 && actions.columns % slots == 0 && logitGradient.rows == b,
+            "NextItemSoftmax.embeddingGradient: actions \(actions.shape), \(slots) slots, logit gradient \(logitGradient.shape)")
+        let k = actions.columns / slots
+        gradient.prepare(rows: m, columns: k)
+        gradient.withUnsafeMutableBufferPointer { g in
+            logitGradient.withUnsafeBufferPointer { z in
+                actions.withUnsafeBufferPointer { a in
+                    // [items, k] = [B·slots, items]ᵀ · [B·slots, k].
+                    UnsafeKernels.gemm(
+                        transposeA: true, transposeB: false, m: m, n: k, k: b,
+                        a: z.baseAddress!, lda: m, b: a.baseAddress!, ldb: k, c: g.baseAddress!, ldc: k)
+                }
+            }
+        }
     }
 }

@@ -94,7 +94,7 @@ struct Evaluate: ParsableCommand {
     @Flag(
         name: .long,
         help:
-            "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR variants search DRRTuning's grid (the supervised objective's target) the same way."
+            "Tune each baseline's hyper-parameters on its documented grid (BaselineTuning) by NDCG@10 on a validation split carved from the training split (same --split and --test-fraction), refit the best on all of training, and evaluate it once on test. DRR variants search DRRTuning's grid (the supervised objective's target, and whether it trains the item-embedding table) the same way."
     )
     var tune = false
 

@@ -190,16 +190,35 @@ final class SupervisedDRRTests: XCTestCase {
         XCTAssertGreaterThan(next.successor, any.successor + 0.3)
     }
 
-    /// `recrl evaluate --tune`'s DRR grid: the two targets around a base configuration, `.next` first.
-    func testTuningGridSearchesTheSupervisedTarget() throws {
+    /// `recrl evaluate --tune`'s DRR grid: the two targets × the base item-table rate and 0
+    /// around a base configuration, `.next` and the base rate first; a base rate of 0 leaves
+    /// the two targets.
+    func testTuningGridSearchesTheSupervisedTargetAndTheItemTable() throws {
         var base = smallConfiguration()
         base.windowSize = 7
+        base.itemEmbeddingLearningRate = 2e-4
         let grid = DRRTuning.grid(around: base, seed: 4)
-        XCTAssertEqual(grid.map(\.parameters), [["supervised_target_any": 0], ["supervised_target_any": 1]])
+        let rate = Double(Float(2e-4))
+        XCTAssertEqual(
+            grid.map(\.parameters),
+            [
+                ["supervised_target_any": 0, "item_embedding_learning_rate": rate],
+                ["supervised_target_any": 0, "item_embedding_learning_rate": 0],
+                ["supervised_target_any": 1, "item_embedding_learning_rate": rate],
+                ["supervised_target_any": 1, "item_embedding_learning_rate": 0],
+            ])
         let made = try grid.map { try XCTUnwrap($0.make() as? DRRRecommender) }
-        XCTAssertEqual(made.map(\.configuration.supervisedTarget), [.next, .any])
-        XCTAssertEqual(made.map(\.configuration.windowSize), [7, 7])
-        XCTAssertEqual(made.map(\.seed), [4, 4])
-        XCTAssertEqual(made.map(\.name), ["drr-ave", "drr-ave"])
+        XCTAssertEqual(made.map(\.configuration.supervisedTarget), [.next, .next, .any, .any])
+        XCTAssertEqual(made.map(\.configuration.itemEmbeddingLearningRate), [2e-4, 0, 2e-4, 0])
+        XCTAssertEqual(made.map(\.configuration.windowSize), [7, 7, 7, 7])
+        XCTAssertEqual(made.map(\.seed), [4, 4, 4, 4])
+        XCTAssertEqual(made.map(\.name), ["drr-ave", "drr-ave", "drr-ave", "drr-ave"])
+        base.itemEmbeddingLearningRate = 0
+        XCTAssertEqual(
+            DRRTuning.grid(around: base, seed: 4).map(\.parameters),
+            [
+                ["supervised_target_any": 0, "item_embedding_learning_rate": 0],
+                ["supervised_target_any": 1, "item_embedding_learning_rate": 0],
+            ])
     }
 }

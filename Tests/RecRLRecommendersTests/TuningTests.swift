@@ -4,6 +4,7 @@ import RecRLData
 import RecRLTensor
 @testable import RecRLRecommenders
 @testable import recrl
+import RecRLDRR
 
 /// Ranks every item by its index, ascending (`lowFirst`) or descending; ignores training.
 private struct IndexOrder: Recommender {
@@ -111,7 +112,7 @@ final class TuningTests: XCTestCase {
         XCTAssertTrue(table.contains("ease: regularization "), table)
     }
 
-    /// `--tune` searches DRR's grid (the supervised target) on the validation split like a
+    /// `--tune` searches DRR's grid (the supervised target × the item-table rate) on the validation split like a
     /// baseline's, around the `--set` configuration; a bad `--set` is a one-line error.
     func testEvaluateTunesDRRAroundItsSetConfiguration() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("recrl-tune-drr-\(UUID().uuidString)")
@@ -131,7 +132,15 @@ final class TuningTests: XCTestCase {
         }
         let report = try JSONDecoder().decode(EvaluationReport.self, from: Data(text.utf8))
         let tuning = try XCTUnwrap(report.results.first?.tuning)
-        XCTAssertEqual(tuning.trials.map(\.parameters), [["supervised_target_any": 0], ["supervised_target_any": 1]])
+        let rate = Double(DRRConfiguration().itemEmbeddingLearningRate)
+        XCTAssertEqual(
+            tuning.trials.map(\.parameters),
+            [
+                ["supervised_target_any": 0, "item_embedding_learning_rate": rate],
+                ["supervised_target_any": 0, "item_embedding_learning_rate": 0],
+                ["supervised_target_any": 1, "item_embedding_learning_rate": rate],
+                ["supervised_target_any": 1, "item_embedding_learning_rate": 0],
+            ])
         XCTAssertEqual(tuning.validationNDCG, tuning.trials.map(\.validationNDCG).max())
         XCTAssertThrowsError(try Evaluate.parseAsRoot(["--data", dir.path, "--policies", "drr-ave", "--set", "windowSize=0"])) { error in
             XCTAssertTrue(Evaluate.message(for: error).contains("windowSize"), Evaluate.message(for: error))
