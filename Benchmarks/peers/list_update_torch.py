@@ -32,7 +32,11 @@ deeppage (DeepPageConfiguration(): a 2 x 2 page, k = 32, history 5, 3 recent pag
     tanh: a 2 x 2 page of embeddings;
   critic: its own encoder; the action page through Conv2d(32 -> 16, kernel 2 x 2, ReLU);
     [state | page encoding] -> Linear(48 -> 64) ReLU -> Linear(64 -> 1);
-  then steps 2-5 above (no module, no state gradients: DeepPage's learner computes none).
+  then steps 2-5 above (no module, no state gradients: DeepPage's learner computes none);
+  then the supervised next-page step (weight SUP_PAGE, DeepPageConfiguration.supervisedWeight):
+  B observations with a full history and no page -> actor -> [B P, k] -> logits over the
+  catalogue, softmax cross-entropy against B P targets; backward to the actor (its
+  encoder included); Adam on the actor.
 
 Both: the batch's observations have every history item and r mod 4 recent pages in row r
 (RecRL's ListUpdateWorkload), actions in [-1, 1], rewards in [-1, 1], discount 1, IS
@@ -161,7 +165,7 @@ def lird(torch, items, rng):
 
 
 def deeppage(torch, items, rng):
-    B, k, N, M, ROWS, COLS, HS, F, D, CH = 32, 32, 5, 3, 2, 2, 32, 16, 16, 64
+    B, k, N, M, ROWS, COLS, HS, F, D, CH, SUP_PAGE = 32, 32, 5, 3, 2, 2, 32, 16, 16, 64, 100.0
     P, C = ROWS * COLS, k + 1                       # positions, page channels [embedding | feedback]
     OBS = N * (k + 1) + M * (P * C + 1)
     nn = torch.nn
@@ -240,6 +244,10 @@ def deeppage(torch, items, rng):
         return x
 
     s, s2 = observations(B), observations(B)
+    x_sup = torch.zeros(B, OBS)
+    x_sup[:, :N * k] = E[torch.randint(0, items, (B, N), generator=rng)].reshape(B, N * k)
+    x_sup[:, N * k:N * (k + 1)] = 1
+    t_sup = torch.randint(0, items, (B * P,), generator=rng)
     a = torch.rand(B, P * k, generator=rng) * 2 - 1
     r = torch.rand(B, 1, generator=rng) * 2 - 1
     d, w = torch.ones(B, 1), torch.ones(B, 1)
@@ -263,10 +271,15 @@ def deeppage(torch, items, rng):
         opt_a.step()
         with torch.no_grad():
             torch._foreach_lerp_(targets, onlines, TAU)
+        if SUP_PAGE > 0:
+            sup = SUP_PAGE * torch.nn.functional.cross_entropy(actor(x_sup).reshape(B * P, k) @ E.T, t_sup)
+            opt_a.zero_grad(set_to_none=True)
+            sup.backward()
+            opt_a.step()
         return float(critic_loss.detach())
 
     shape = (f"batch {B}, page {ROWS}x{COLS}, k {k}, history {N}, {M} pages, state {HS}, filters {F}, "
-             f"deconvolution {D}, critic hidden {CH}, {items} items")
+             f"deconvolution {D}, critic hidden {CH}, {items} items, supervised weight {SUP_PAGE:g}")
     return step, shape
 
 

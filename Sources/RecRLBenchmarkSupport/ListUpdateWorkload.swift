@@ -13,9 +13,11 @@ import RecRLDRR
 ///   update (module encoding, DDPG update with the target actor's list projected on real
 ///   items, soft target updates, module step) and its supervised next-item step, as
 ///   ``LIRDTrainer`` runs them after every environment step.
-/// - `deeppage`: ``DeepPageConfiguration``'s defaults (a 2 × 2 page, `k` = 32, three
-///   recent pages, batch 32): the DDPG update of ``DeepPageModel/learner`` (target page
-///   projected on real items, soft target updates), as ``DeepPageTrainer`` runs it.
+/// - `deeppage`: ``DeepPageConfiguration``'s defaults (a 2 × 2 page, three recent pages,
+///   batch 32): the DDPG update of ``DeepPageModel/learner`` (target page projected on real
+///   items, soft target updates) and the supervised next-page step
+///   (``DeepPageModel/supervisedStep(observations:targets:logits:)``, on observations with
+///   a history and no page), as ``DeepPageTrainer`` runs them after every environment step.
 ///
 /// The batch: item-like embeddings, random actions in the actor's range, rewards in
 /// [−1, 1], discount 1, IS weights 1. DeepPage's observations have a full history and
@@ -51,7 +53,7 @@ public struct ListUpdateWorkload: Sendable {
         default:
             let c = DeepPageConfiguration()
             return
-                "batch \(c.base.batchSize), page \(c.rows)x\(c.columns), k \(c.base.embeddingSize), history \(c.base.windowSize), \(c.recentPages) pages, state \(c.stateSize), filters \(c.convolutionFilters), deconvolution \(c.deconvolutionChannels), critic hidden \(c.criticHiddenSize), \(items) items"
+                "batch \(c.base.batchSize), page \(c.rows)x\(c.columns), k \(c.base.embeddingSize), history \(c.base.windowSize), \(c.recentPages) pages, state \(c.stateSize), filters \(c.convolutionFilters), deconvolution \(c.deconvolutionChannels), critic hidden \(c.criticHiddenSize), \(items) items, supervised weight \(String(format: "%g", Double(c.supervisedWeight)))"
         }
     }
 
@@ -151,10 +153,15 @@ private func moduleInput<G: RandomNumberGenerator>(_ model: DRRModel, using rng:
     return row
 }
 
-/// DeepPage's update: ``DeepPageModel/learner``'s DDPG update on a fixed batch.
+/// DeepPage's update: ``DeepPageModel/learner``'s DDPG update, then
+/// ``DeepPageModel/supervisedStep(observations:targets:logits:)`` (with a positive
+/// ``DeepPageConfiguration/supervisedWeight``), on fixed batches.
 struct DeepPageUpdate {
     var model: DeepPageModel
     var batch: TransitionBatch
+    let supervisedObservations: Tensor
+    let supervisedTargets: [Int32]
+    var logits = Tensor(zeros: [0])
 
     init<G: RandomNumberGenerator>(model: DeepPageModel, using rng: inout G) {
         let c = model.configuration, b = c.base.batchSize, shape = c.networkShape
@@ -166,6 +173,13 @@ struct DeepPageUpdate {
         batch.discounts.fill(1)
         batch.weights.fill(1)
         batch.indices = Array(0..<b)
+        var supervised = Tensor(zeros: [b, shape.observationSize])
+        for r in 0..<b {
+            let history = (0..<c.base.windowSize).map { _ in Int32.random(in: 0..<Int32(model.itemCount), using: &rng) }
+            model.writeObservation(history: history[...], into: &supervised, row: r)
+        }
+        supervisedObservations = supervised
+        supervisedTargets = (0..<b * c.pageSize).map { _ in Int32.random(in: 0..<Int32(model.itemCount), using: &rng) }
         self.model = model
     }
 
@@ -187,7 +201,13 @@ struct DeepPageUpdate {
         return x
     }
 
-    mutating func step() -> Float { model.learner.update(batch).criticLoss }
+    mutating func step() -> Float {
+        let loss = model.learner.update(batch).criticLoss
+        if model.configuration.supervisedWeight > 0 {
+            model.supervisedStep(observations: supervisedObservations, targets: supervisedTargets, logits: &logits)
+        }
+        return loss
+    }
 }
 
 extension ListUpdate {

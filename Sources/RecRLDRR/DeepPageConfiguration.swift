@@ -32,9 +32,13 @@ import Foundation
 /// - Network widths (``stateSize``, ``convolutionFilters``, ``deconvolutionChannels``,
 ///   ``criticHiddenSize``): ours, small, so that an update stays cheap on a CPU.
 /// - Training environment: ``simulator`` (LIRD's environments, with a page as a list).
+/// - A supervised next-page objective beside DDPG (``supervisedWeight``; not in the paper,
+///   ours, as DRR's and LIRD's ``DRRConfiguration/supervisedWeight``).
 public struct DeepPageConfiguration: Sendable, Codable, Equatable {
     /// The shared DRR hyper-parameters (embeddings, DDPG, replay, exploration, episodes).
-    /// DRR's state module and supervised objective are not used. Default: DRR's defaults
+    /// DRR's state module is not used, nor is ``DRRConfiguration/supervisedWeight`` (DeepPage's
+    /// is ``supervisedWeight``); ``DRRConfiguration/supervisedTarget`` is not read either
+    /// (a page's examples are always the positives that followed). Default: DRR's defaults
     /// with embeddings of 32 and batches of 32 (ours: the page networks cost more per row).
     public var base: DRRConfiguration
     /// `h`, rows of a page. Ours 2.
@@ -58,6 +62,17 @@ public struct DeepPageConfiguration: Sendable, Codable, Equatable {
     /// The environment DeepPage trains against (LIRD's, a page read as a list of `h · w`).
     /// Default `.logged` (ours); ``paper``: `.memory`, the memory-based simulator.
     public var simulator: LIRDConfiguration.Simulator = .logged
+    /// Weight λ of the supervised next-page objective beside DDPG (not in the paper; ours,
+    /// the page form of DRR's and LIRD's ``DRRConfiguration/supervisedWeight``): after every
+    /// DDPG update the actor takes one more step on a batch of logged examples. An example
+    /// is a user's window of positive training items (the browsing history, no page shown
+    /// yet: the state ``DeepPageRecommender`` ranks from), its targets the `h · w` positives
+    /// that followed, row-major; each page position's embedding scores the catalogue by
+    /// inner product, and the loss is `λ ·` the mean softmax cross-entropy of the positions
+    /// against their targets (``NextItemSoftmax`` with `h · w` slots), back-propagated
+    /// through the deconvolution actor and its state encoder. 0 is the paper's pure DDPG
+    /// actor (``paper``).
+    public var supervisedWeight: Float = 100
     /// α of the memory simulator's similarity (0.5, as LIRD's).
     public var similarityAlpha: Float = 0.5
     /// Logged pairs the memory simulator averages (nil: all; ours 20, as LIRD's).
@@ -79,11 +94,12 @@ public struct DeepPageConfiguration: Sendable, Codable, Equatable {
 
     /// The paper's choices where it states them or where we read it so: a 2 × 5 page, the
     /// memory-based simulator over all logged pairs, DRR's ``DRRConfiguration/paper`` for the
-    /// shared parts (explicit PMF embeddings, a pure DDPG actor).
+    /// shared parts (explicit PMF embeddings) and a pure DDPG actor (``supervisedWeight`` 0).
     public static var paper: DeepPageConfiguration {
         var c = DeepPageConfiguration(base: .paper, rows: 2, columns: 5)
         c.simulator = .memory
         c.memoryNeighbours = nil
+        c.supervisedWeight = 0
         return c
     }
 
@@ -116,11 +132,14 @@ public struct DeepPageConfiguration: Sendable, Codable, Equatable {
     public func validate() throws(DRRError) {
         try listConfiguration.validate()
         try networkShape.validate()
+        guard supervisedWeight >= 0 && supervisedWeight.isFinite else {
+            throw .invalidConfiguration("supervisedWeight must be a non-negative number, got \(supervisedWeight)")
+        }
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case base, rows, columns, recentPages, categoryChannels, stateSize, convolutionFilters, deconvolutionChannels
-        case criticHiddenSize, positionDiscount, simulator, similarityAlpha, memoryNeighbours
+        case criticHiddenSize, positionDiscount, simulator, similarityAlpha, memoryNeighbours, supervisedWeight
     }
 
     /// Encodes every field; a nil `memoryNeighbours` as `null`.
@@ -139,10 +158,13 @@ public struct DeepPageConfiguration: Sendable, Codable, Equatable {
         try c.encode(simulator, forKey: .simulator)
         try c.encode(similarityAlpha, forKey: .similarityAlpha)
         try c.encode(memoryNeighbours, forKey: .memoryNeighbours)
+        try c.encode(supervisedWeight, forKey: .supervisedWeight)
     }
 
     /// Decodes a configuration; a missing key keeps its default (`null` for
-    /// `memoryNeighbours` is nil).
+    /// `memoryNeighbours` is nil), except `supervisedWeight`: a configuration without it
+    /// was saved before the supervised objective existed, so its model was trained by DDPG
+    /// alone, and it decodes as 0.
     public init(from decoder: any Decoder) throws {
         self.init()
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -159,5 +181,59 @@ public struct DeepPageConfiguration: Sendable, Codable, Equatable {
         if let v = try c.decodeIfPresent(LIRDConfiguration.Simulator.self, forKey: .simulator) { simulator = v }
         if let v = try c.decodeIfPresent(Float.self, forKey: .similarityAlpha) { similarityAlpha = v }
         if c.contains(.memoryNeighbours) { memoryNeighbours = try c.decodeIfPresent(Int.self, forKey: .memoryNeighbours) }
+        supervisedWeight = try c.decodeIfPresent(Float.self, forKey: .supervisedWeight) ?? 0
+    }
+}
+
+extension DeepPageConfiguration {
+    /// This configuration with fields set by name, as ``DRRConfiguration/applying(overrides:)``:
+    /// each entry is `key=value` with a JSON value (`null` clears `memoryNeighbours`). A key
+    /// naming one of DeepPage's own fields (`rows`, `columns`, `recentPages`,
+    /// `categoryChannels`, `stateSize`, `convolutionFilters`, `deconvolutionChannels`,
+    /// `criticHiddenSize`, `positionDiscount`, `simulator`, `similarityAlpha`,
+    /// `memoryNeighbours`, `supervisedWeight`) sets it; any other key sets that field of
+    /// ``base``. `supervisedWeight` is DeepPage's own (``base``'s is not read). Validated.
+    ///
+    /// Throws ``DRRError/invalidConfiguration(_:)`` naming an unknown key, a malformed entry
+    /// or a value of the wrong type.
+    public func applying(overrides: [String]) throws(DRRError) -> DeepPageConfiguration {
+        guard !overrides.isEmpty else { return self }
+        let own = Set(CodingKeys.allCases.map(\.stringValue)).subtracting([CodingKeys.base.stringValue])
+        var mine: [(String, String)] = [], theirs: [String] = []
+        for entry in overrides {
+            guard let eq = entry.firstIndex(of: "=") else { throw .invalidConfiguration("expected KEY=VALUE, got '\(entry)'") }
+            let key = String(entry[..<eq])
+            if own.contains(key) { mine.append((key, String(entry[entry.index(after: eq)...]))) } else { theirs.append(entry) }
+        }
+        var result = self
+        result.base = try base.applying(overrides: theirs)
+        if !mine.isEmpty {
+            var object: [String: Any]
+            do {
+                object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(result)) as? [String: Any] ?? [:]
+            } catch {
+                throw .invalidConfiguration("cannot encode the configuration: \(error)")
+            }
+            for (key, text) in mine {
+                object[key] =
+                    text == "null" ? NSNull() : (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed)) ?? text
+            }
+            do {
+                result = try JSONDecoder().decode(DeepPageConfiguration.self, from: JSONSerialization.data(withJSONObject: object))
+            } catch let DecodingError.typeMismatch(_, context) {
+                throw .invalidConfiguration(
+                    "wrong type for '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+            } catch let DecodingError.valueNotFound(_, context) {
+                throw .invalidConfiguration(
+                    "'\(context.codingPath.map(\.stringValue).joined(separator: "."))' cannot be null: \(context.debugDescription)")
+            } catch let DecodingError.dataCorrupted(context) {
+                throw .invalidConfiguration(
+                    "bad value for '\(context.codingPath.map(\.stringValue).joined(separator: "."))': \(context.debugDescription)")
+            } catch {
+                throw .invalidConfiguration("\(error)")
+            }
+        }
+        try result.validate()
+        return result
     }
 }

@@ -133,6 +133,72 @@ public struct DeepPageModel: Sendable {
         }
     }
 
+    /// Writes the observation of a browsing history and no shown page into row `row` of
+    /// `observation`: the same row as ``writeObservation(window:pages:into:row:)`` with a
+    /// window holding `history`'s items and no pages, without building the window (no heap
+    /// allocation). The last ``DeepPageShape/historyLength`` items of `history` are read,
+    /// oldest first; unknown items leave a zero, masked slot.
+    public func writeObservation(history: ArraySlice<Int32>, into observation: inout Tensor, row: Int = 0) {
+        let s = configuration.networkShape, k = s.embeddingSize, width = s.observationSize, m = itemCount
+        precondition(
+            observation.rank == 2 && observation.columns == width && row < observation.rows,
+            "observation \(observation.shape) has no row \(row) of width \(width)")
+        let count = min(history.count, s.historyLength), pad = s.historyLength - count
+        let first = history.endIndex - count
+        observation.withUnsafeMutableBufferPointer { x in
+            let dst = x.baseAddress! + row * width
+            dst.update(repeating: 0, count: width)
+            itemEmbeddings.withUnsafeBufferPointer { e in
+                for j in 0..<count {
+                    let item = Int(history[first + j])
+                    guard item >= 0 && item < m else { continue }
+                    (dst + (pad + j) * k).update(from: e.baseAddress! + item * k, count: k)
+                    dst[s.historyMaskColumns.lowerBound + pad + j] = 1
+                }
+            }
+        }
+    }
+
+    /// The supervised next-page loss of ``DeepPageConfiguration/supervisedWeight`` on a
+    /// batch, and its gradient with respect to every actor parameter (no step is taken):
+    /// what ``supervisedStep(observations:targets:logits:)`` descends. `observations` is
+    /// `[B, observationSize]`, `targets` `B · h · w` items (row `b`'s page of targets,
+    /// row-major). Builds its buffers per call: for tests and inspection.
+    public func supervisedLossAndGradient(observations: Tensor, targets: [Int32]) -> (loss: Float, gradient: DeepPageActor) {
+        let actor = learner.actor
+        var context = actor.makeContext()
+        actor.forward(observations, context: &context)
+        var logits = Tensor(zeros: [0]), actionGradient = Tensor(zeros: [0])
+        let loss = NextItemSoftmax.lossAndGradient(
+            actions: context.output, itemEmbeddings: itemEmbeddings, targets: targets,
+            weight: configuration.supervisedWeight, slots: configuration.pageSize, logits: &logits,
+            gradient: &actionGradient)
+        var gradient = actor.zeroGradient()
+        actor.backward(
+            input: observations, outputGradient: actionGradient, context: &context, gradient: &gradient,
+            computeParameterGradient: true, computeInputGradient: false)
+        return (loss, gradient)
+    }
+
+    /// One actor step (its Adam, shared with DDPG's actor loss) on the supervised next-page
+    /// objective of ``DeepPageConfiguration/supervisedWeight``: each of the `h · w` positions
+    /// of the actor's page for row `b` of `observations` scores the catalogue by inner
+    /// product with the item embeddings, and the loss is the weight times the mean softmax
+    /// cross-entropy of the positions against their targets (``NextItemSoftmax``), back-
+    /// propagated through the deconvolution, the projection and the actor's state encoder.
+    /// `targets` holds `B · h · w` items, row `b`'s page row-major. `logits` is scratch
+    /// (`[B · h · w, items]`), reused across calls: a warm step allocates nothing. Returns
+    /// the loss before the step.
+    @discardableResult
+    public mutating func supervisedStep(observations: Tensor, targets: [Int32], logits: inout Tensor) -> Float {
+        let items = itemEmbeddings, weight = configuration.supervisedWeight, slots = configuration.pageSize
+        return learner.updateActor(states: observations) { actions, gradient in
+            NextItemSoftmax.lossAndGradient(
+                actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
+                logits: &logits, gradient: &gradient)
+        }
+    }
+
     /// The actor's page of embeddings for one observation row (no exploration), `[h · w · k]`.
     public func action(forObservation observation: Tensor) -> Tensor {
         learner.actor(observation).reshaped([actionSize])

@@ -18,7 +18,9 @@ public struct DeepPageTrainingResult: Sendable {
 /// Trains DeepPage (Zhao et al., page-wise recommendations; ``DeepPageConfiguration``)
 /// offline, the way ``LIRDTrainer`` trains LIRD: embeddings pretrained on the training
 /// split, then DDPG with prioritized replay against LIRD's environments with a page read
-/// row by row as a list of `h · w` (``DeepPageConfiguration/listConfiguration``).
+/// row by row as a list of `h · w` (``DeepPageConfiguration/listConfiguration``), and,
+/// with ``DeepPageConfiguration/supervisedWeight`` > 0, a supervised next-page step on
+/// logged examples of the training split after every DDPG update.
 public enum DeepPageTrainer {
     /// Trains a DeepPage model on `train`.
     /// - Parameters:
@@ -36,6 +38,9 @@ public enum DeepPageTrainer {
         let (pmf, scale, histories) = try DRRTrainer.pretrain(train, configuration: base, using: &rng)
         let model = try DeepPageModel(configuration: configuration, itemEmbeddings: pmf.itemFactors, rewardScale: scale, using: &rng)
         var session = DeepPageSession(model: model, seed: rng.next())
+        if configuration.supervisedWeight > 0 {
+            session.supervised = SupervisedNextPage(histories: histories, threshold: scale.midpoint, model: model)
+        }
         let envSeed = rng.next()
         switch configuration.simulator {
         case .logged:
@@ -56,7 +61,8 @@ public enum DeepPageTrainer {
     }
 
     /// Trains `model` against `environment` (any ``ListEnvironment`` answering pages of
-    /// ``DeepPageConfiguration/pageSize`` read row by row), e.g. a test's small world.
+    /// ``DeepPageConfiguration/pageSize`` read row by row), e.g. a test's small world, by
+    /// DDPG alone (there is no log for the supervised objective here).
     public static func train<E: ListEnvironment>(
         _ model: DeepPageModel, in environment: inout E, episodes: Int, seed: UInt64 = 0,
         curveEvery: Int = 10,
@@ -91,6 +97,9 @@ struct DeepPageSession: EpisodeLoopSession {
     var transitions = 0
     var nonFiniteLoss: (kind: String, value: Float)?
     let actionScale: Float
+    /// The supervised next-page objective (with ``DeepPageConfiguration/supervisedWeight`` > 0
+    /// and a log to draw examples from).
+    var supervised: SupervisedNextPage?
 
     init(model: DeepPageModel, seed: UInt64) {
         self.model = model
@@ -146,6 +155,7 @@ struct DeepPageSession: EpisodeLoopSession {
     }
 
     /// One DDPG update on a prioritized batch; its TD errors become the new priorities.
+    /// Then, with the supervised objective, one supervised step on a batch of logged examples.
     mutating func learn() {
         replay.sample(into: &batch, using: &rng)
         let stats = model.learner.update(batch)
@@ -154,5 +164,66 @@ struct DeepPageSession: EpisodeLoopSession {
         if model.learner.tdErrors.isFinite { replay.updatePriorities(indices: batch.indices, tdErrors: model.learner.tdErrors) }
         lossSum += stats.criticLoss
         lossCount += 1
+        if supervised != nil, supervised!.hasExamples {
+            supervised!.sample(model: model, using: &rng)
+            let loss = supervised!.step(model: &model)
+            guard loss.isFinite else { nonFiniteLoss = ("supervised next-page", loss); return }
+        }
+    }
+}
+
+/// The logged examples of DeepPage's supervised next-page objective
+/// (``DeepPageConfiguration/supervisedWeight``) and its buffers. An example is a user and
+/// the end of a window in that user's positive training items, with at least `h · w`
+/// positives after it: the observation is that window as the browsing history with no page
+/// shown (``DeepPageModel/writeObservation(history:into:row:)``, the state
+/// ``DeepPageRecommender`` ranks from), the targets the `h · w` positives that followed,
+/// row-major. Sampling and stepping reuse every buffer.
+struct SupervisedNextPage {
+    /// Per example: the user, and the end (exclusive) of the window in that user's positives.
+    var users: [Int32] = []
+    var ends: [Int32] = []
+    /// Per user: positive training items in time order.
+    let positives: [[Int32]]
+    var observations: Tensor
+    var targets: [Int32]
+    var logits = Tensor(zeros: [0])
+
+    init(histories: UserHistories, threshold: Float, model: DeepPageModel) {
+        let slots = model.configuration.pageSize, b = model.configuration.base.batchSize
+        var positives: [[Int32]] = []
+        positives.reserveCapacity(histories.userCount)
+        for u in 0..<histories.userCount {
+            let p = histories.positives(user: u, threshold: threshold).map { Int32($0) }
+            positives.append(p)
+            for t in p.indices where t + slots <= p.count {
+                users.append(Int32(u))
+                ends.append(Int32(t))
+            }
+        }
+        self.positives = positives
+        observations = Tensor(zeros: [b, model.observationSize])
+        targets = [Int32](repeating: 0, count: b * slots)
+    }
+
+    /// Whether the log holds an example (a user with at least `h · w` positives).
+    var hasExamples: Bool { !users.isEmpty }
+
+    /// Fills ``observations`` and ``targets`` with a batch of examples drawn uniformly.
+    mutating func sample<G: RandomNumberGenerator>(model: DeepPageModel, using rng: inout G) {
+        let slots = model.configuration.pageSize, n = model.configuration.base.windowSize
+        guard !users.isEmpty else { return }
+        for row in 0..<observations.rows {
+            let e = Int(rng.next() % UInt64(users.count))
+            let u = Int(users[e]), end = Int(ends[e])
+            // An array slice shares the array's storage: no copy.
+            model.writeObservation(history: positives[u][max(0, end - n)..<end], into: &observations, row: row)
+            for j in 0..<slots { targets[row * slots + j] = positives[u][end + j] }
+        }
+    }
+
+    /// One ``DeepPageModel/supervisedStep(observations:targets:logits:)`` on the sampled batch.
+    mutating func step(model: inout DeepPageModel) -> Float {
+        model.supervisedStep(observations: observations, targets: targets, logits: &logits)
     }
 }

@@ -104,7 +104,7 @@ struct Evaluate: ParsableCommand {
     @Option(
         name: .customLong("set"),
         help: ArgumentHelp(
-            "Set a DRRConfiguration field for the DRR and LIRD policies by its JSON name (repeatable), e.g. --set windowSize=10; with --tune it is fixed and the DRR grid is searched around it.",
+            "Set a DRRConfiguration field for the DRR and LIRD policies by its JSON name (repeatable), e.g. --set windowSize=10; with --tune it is fixed and the DRR grid is searched around it. DeepPage takes DeepPageConfiguration's own fields (e.g. supervisedWeight, stateSize) and the DRR fields of its base.",
             valueName: "KEY=VALUE"))
     var overrides: [String] = []
 
@@ -171,7 +171,12 @@ struct Evaluate: ParsableCommand {
         if let pageRows, pageRows < 1 { throw EvaluateError("--page-rows must be positive, got \(pageRows)") }
         if let pageCols, pageCols < 1 { throw EvaluateError("--page-cols must be positive, got \(pageCols)") }
         if let model, !FileManager.default.fileExists(atPath: model) { throw EvaluateError("--model \(model) does not exist") }
-        do { _ = try baseConfiguration(.ave) } catch { throw EvaluateError("--set: \(error)") }
+        if names.contains(where: { $0 == "lird" || $0.hasPrefix("drr-") }) {
+            do { _ = try baseConfiguration(.ave) } catch { throw EvaluateError("--set: \(error)") }
+        }
+        if names.contains(DRRModelStore.deepPagePolicy) {
+            do { _ = try deepPageConfiguration() } catch { throw EvaluateError("--set: \(error)") }
+        }
         guard !names.isEmpty, !names.contains("") else {
             throw EvaluateError("--policies must be a comma-separated list without empty entries (got '\(policies)')")
         }
@@ -192,10 +197,7 @@ struct Evaluate: ParsableCommand {
             if let model {
                 return DeepPageRecommender(model: try DRRModelStore.loadDeepPage(from: URL(fileURLWithPath: model)).model, seed: seed)
             }
-            var deepPage = DeepPageConfiguration()
-            if let episodes { deepPage.base.episodes = episodes }
-            if let pageRows { deepPage.rows = pageRows }
-            if let pageCols { deepPage.columns = pageCols }
+            let deepPage = try deepPageConfiguration()
             var recommender = DeepPageRecommender(configuration: deepPage, seed: seed)
             if isatty(2) != 0 {
                 recommender.progress = { point in
@@ -243,6 +245,16 @@ struct Evaluate: ParsableCommand {
         case "gru4rec": return GRU4RecRecommender(seed: seed)
         default: return nil
         }
+    }
+
+    /// DeepPage's configuration with --episodes, --page-rows/--page-cols and --set applied
+    /// (``DeepPageConfiguration/applying(overrides:)``).
+    func deepPageConfiguration() throws -> DeepPageConfiguration {
+        var deepPage = DeepPageConfiguration()
+        if let episodes { deepPage.base.episodes = episodes }
+        if let pageRows { deepPage.rows = pageRows }
+        if let pageCols { deepPage.columns = pageCols }
+        return try deepPage.applying(overrides: overrides)
     }
 
     /// The DRR configuration of `variant` with --episodes and --set applied.

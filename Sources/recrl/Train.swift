@@ -49,7 +49,7 @@ struct Train: ParsableCommand {
     @Option(
         name: .customLong("set"),
         help: ArgumentHelp(
-            "Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options).",
+            "Set any DRRConfiguration field by its JSON name, e.g. --set actorLearningRate=3e-4 (repeatable; applied after the other options). With --policy deeppage a DeepPageConfiguration field (e.g. supervisedWeight, stateSize) sets DeepPage's own.",
             valueName: "KEY=VALUE")) var overrides: [String] = []
     @Flag(
         help:

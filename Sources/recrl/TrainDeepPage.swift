@@ -8,7 +8,8 @@ import RecRLReporting
 
 extension Train {
     /// `recrl train --policy deeppage`: DeepPage's configuration from the preset and the
-    /// flags (the DRR flags and `--set` apply to its `base`), training, the held-out full
+    /// flags (the DRR flags apply to its `base`; `--set` to its own fields by name, else to
+    /// `base`: ``DeepPageConfiguration/applying(overrides:)``), training, the held-out full
     /// ranking at `K = rows · cols` and 10, and the model saved through ``DRRModelStore``.
     func runDeepPage(parts: RecRLData.Split, dataName: String, log: (String) -> Void) throws {
         var deepPage = preset == "paper" ? DeepPageConfiguration.paper : DeepPageConfiguration()
@@ -19,12 +20,14 @@ extension Train {
         if let embeddings { configuration.embeddingMethod = DRRConfiguration.EmbeddingMethod(rawValue: embeddings)! }
         if let unratedReward { configuration.unratedReward = unratedReward }
         if let embeddingRegularization { configuration.embeddingRegularization = embeddingRegularization }
+        deepPage.base = configuration
         do {
-            configuration = try configuration.applying(overrides: overrides)
+            // DeepPage's own fields (e.g. supervisedWeight, stateSize) by name, the rest on base.
+            deepPage = try deepPage.applying(overrides: overrides)
         } catch {
             throw ValidationError("--set: \(error)")
         }
-        deepPage.base = configuration
+        configuration = deepPage.base
         try deepPage.validate()
         var recommender = DeepPageRecommender(configuration: deepPage, seed: seed)
         let progress = isatty(2) != 0 || !json

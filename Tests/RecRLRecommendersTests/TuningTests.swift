@@ -146,4 +146,23 @@ final class TuningTests: XCTestCase {
             XCTAssertTrue(Evaluate.message(for: error).contains("windowSize"), Evaluate.message(for: error))
         }
     }
+
+    /// `--set` reaches DeepPage's own fields for the `deeppage` policy (and only checks the
+    /// DRR configuration when a DRR policy is evaluated).
+    func testEvaluateSetReachesDeepPageFields() throws {
+        let dir = FileManager.default.temporaryDirectory.path
+        let parsed = try Evaluate.parseAsRoot(
+            ["--data", dir, "--policies", "deeppage", "--set", "supervisedWeight=7", "--set", "stateSize=24", "--set", "embeddingSize=16"])
+        let command = try XCTUnwrap(parsed as? Evaluate)
+        let c = try command.deepPageConfiguration()
+        XCTAssertEqual(c.supervisedWeight, 7)
+        XCTAssertEqual(c.stateSize, 24)
+        XCTAssertEqual(c.base.embeddingSize, 16)
+        XCTAssertThrowsError(try Evaluate.parseAsRoot(["--data", dir, "--policies", "deeppage", "--set", "supervisedWeight=-1"])) { error in
+            XCTAssertTrue(Evaluate.message(for: error).contains("supervisedWeight"), Evaluate.message(for: error))
+        }
+        XCTAssertThrowsError(try Evaluate.parseAsRoot(["--data", dir, "--policies", "drr-ave,deeppage", "--set", "stateSize=24"])) { error in
+            XCTAssertTrue(Evaluate.message(for: error).contains("stateSize"), Evaluate.message(for: error))
+        }
+    }
 }
