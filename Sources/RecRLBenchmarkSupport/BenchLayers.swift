@@ -170,31 +170,15 @@ public struct BenchLayers: ParsableCommand {
         var results: [Result] = []
         for benchmark in try selected() {
             var timed = try benchmark.prepare()
-            // Warm-up: buffers sized, caches warm, and a rate estimate for the run length.
-            var calls = 0
-            let warmStart = DispatchTime.now().uptimeNanoseconds
-            repeat { timed.step(); calls += 1 } while calls < 3 || DispatchTime.now().uptimeNanoseconds - warmStart < 300_000_000
-            let estimate = Double(calls) / (Double(DispatchTime.now().uptimeNanoseconds - warmStart) / 1e9)
-            let perRun = max(1, Int(estimate * seconds / Double(runs)))
-            var rates: [Double] = []
-            for _ in 0..<runs {
-                let start = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<perRun { timed.step() }
-                rates.append(Double(perRun) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
-            }
-            var allocations: Double?
-            if let counter = AllocationCounting.counter {
-                let before = counter()
-                for _ in 0..<10 { timed.step() }
-                allocations = Double(counter() - before) / 10
-            }
-            let median = rates.sorted()[rates.count / 2]
+            // Warm-up: buffers sized, caches warm.
+            let timing = BenchTiming.measure(warmCalls: 3, warmSeconds: 0.3, seconds: seconds, runs: runs) { timed.step() }
+            let median = timing.median
             results.append(
                 Result(
                     layer: benchmark.name, shape: benchmark.shape, callsPerSecond: BenchJSON.significant(median, 4),
                     millisecondsPerCall: BenchJSON.significant(1000 / median, 4),
                     gflops: BenchJSON.significant(median * benchmark.flops / 1e9, 4),
-                    runs: rates.map { BenchJSON.significant($0, 4) }, allocationsPerCall: allocations))
+                    runs: timing.rates.map { BenchJSON.significant($0, 4) }, allocationsPerCall: timing.allocationsPerCall))
         }
         let note = AllocationCounting.counter == nil ? AllocationCounting.unavailableNote : nil
         if json {

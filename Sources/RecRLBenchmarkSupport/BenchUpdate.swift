@@ -75,33 +75,17 @@ public struct BenchUpdate: ParsableCommand {
             // The trainers run every update on 1-thread BLAS (the batch's GEMMs are too small
             // for OpenBLAS's threads); the two-lane path sets it itself.
             BLASRuntime.setThreadCount(1)
-            // Warm-up: at least 1 s and 20 updates (steady Adam moments), and a rate estimate.
-            var calls = 0
-            let warmStart = DispatchTime.now().uptimeNanoseconds
-            repeat { update.step(); calls += 1 } while calls < 20 || DispatchTime.now().uptimeNanoseconds - warmStart < 1_000_000_000
-            let estimate = Double(calls) / (Double(DispatchTime.now().uptimeNanoseconds - warmStart) / 1e9)
-            let perRun = max(1, Int(estimate * seconds / Double(runs)))
-            var rates: [Double] = []
-            let counter = AllocationCounting.counter
-            var allocations = 0
-            for _ in 0..<runs {
-                let before = counter?() ?? 0
-                let start = DispatchTime.now().uptimeNanoseconds
-                var loss: Float = 0
-                for _ in 0..<perRun { loss += update.step() }
-                let end = DispatchTime.now().uptimeNanoseconds
-                allocations += (counter?() ?? 0) - before
-                rates.append(Double(perRun) / (Double(end - start) / 1e9))
-                guard loss.isFinite else { throw ValidationError("\(workload.name): the critic loss diverged") }
+            // Warm-up: at least 1 s and 20 updates (steady Adam moments).
+            let timing = try BenchTiming.measure(warmCalls: 20, warmSeconds: 1, seconds: seconds, runs: runs) {
+                guard update.step().isFinite else { throw ValidationError("\(workload.name): the critic loss diverged") }
             }
-            let median = rates.sorted()[rates.count / 2]
+            let median = timing.median
             results.append(
                 Result(
                     model: workload.name, shape: workload.shape, path: twoLane ? "two-lane" : "sequential",
                     blasThreads: BLASRuntime.threadCount, updatesPerSecond: BenchJSON.significant(median, 4),
                     millisecondsPerUpdate: BenchJSON.significant(1000 / median, 4),
-                    runs: rates.map { BenchJSON.significant($0, 4) },
-                    allocationsPerUpdate: counter.map { _ in Double(allocations) / Double(perRun * runs) }))
+                    runs: timing.rates.map { BenchJSON.significant($0, 4) }, allocationsPerUpdate: timing.allocationsPerCall))
         }
         let note = AllocationCounting.counter == nil ? AllocationCounting.unavailableNote : nil
         if json {
