@@ -139,9 +139,7 @@ public struct ModelRegistry: Sendable {
     /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`, or as
     ///   ``load(version:)``.
     public func load(stage: Stage) throws -> (model: DRRModel, manifest: DRRManifest, version: String) {
-        let version = try promotedVersion(stage)
-        let (model, manifest) = try load(version: version)
-        return (model, manifest, version)
+        try loadPromoted(stage, load(version:))
     }
 
     /// Loads the DeepPage model of `version` (checksum, shapes and finiteness verified by
@@ -157,9 +155,7 @@ public struct ModelRegistry: Sendable {
     /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`, or as
     ///   ``loadDeepPage(version:)``.
     public func loadDeepPage(stage: Stage) throws -> (model: DeepPageModel, manifest: DRRManifest, version: String) {
-        let version = try promotedVersion(stage)
-        let (model, manifest) = try loadDeepPage(version: version)
-        return (model, manifest, version)
+        try loadPromoted(stage, loadDeepPage(version:))
     }
 
     /// The versions promoted to `stage`, oldest first (repeats included: a version promoted
@@ -271,13 +267,17 @@ public struct ModelRegistry: Sendable {
         return try entry(try save(manifest).lastPathComponent)
     }
 
-    /// The version `stage` points at.
-    /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`.
-    private func promotedVersion(_ stage: Stage) throws -> String {
+    /// `load` of the version `stage` points at (the pointer resolved once), with that version.
+    /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`, or what
+    ///   `load` throws.
+    private func loadPromoted<Model>(
+        _ stage: Stage, _ load: (String) throws -> (model: Model, manifest: DRRManifest)
+    ) throws -> (model: Model, manifest: DRRManifest, version: String) {
         guard let version = version(at: stage) else {
             throw DRRError.invalidModel("no version has been promoted to \(stage.rawValue) in registry \(directory.path)")
         }
-        return version
+        let (model, manifest) = try load(version)
+        return (model, manifest, version)
     }
 
     private func historyURL(_ stage: Stage) -> URL {
