@@ -63,7 +63,7 @@ import Testing
         defer { follower.cancel() }
 
         /// A new user's page (an empty history) under the model of `version`.
-        func expectedPage(_ version: String) throws -> [[String]] {
+        @Sendable func expectedPage(_ version: String) throws -> [[String]] {
             let (model, manifest) = try registry.loadDeepPage(version: version)
             let empty = StateWindow(size: model.configuration.base.windowSize, initial: [])
             return model.page(window: empty, pages: []).map { $0.map { manifest.itemIDs[$0] } }
