@@ -162,13 +162,19 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertNil(run(SplitCommand.self, ["--in", path("ingest"), "--out", path("split"), "--split", "temporal"]))
         let registry = path("registry")
         XCTAssertNil(
-            run(Train.self, ["--in", path("split"), "--policy", "deeppage", "--episodes", "2", "--out", path("deeppage"), "--register", registry]))
+            run(
+                Train.self,
+                [
+                    "--in", path("split"), "--policy", "deeppage", "--episodes", "2", "--set", "episodeLength=3", "--out", path("deeppage"),
+                    "--register", registry,
+                ]))
         let reg = ModelRegistry(directory: URL(fileURLWithPath: registry))
         XCTAssertEqual(reg.versions(), ["v000001"])
         let first = try reg.loadDeepPage(version: "v000001")
         XCTAssertEqual(first.manifest.policy, "deeppage")
         XCTAssertEqual(first.manifest.lineage?.split, "temporal")
-        XCTAssertEqual(first.manifest.weightsSHA256, try DRRModelStore.loadDeepPage(from: URL(fileURLWithPath: path("deeppage"))).manifest.weightsSHA256)
+        let saved = try DRRModelStore.loadDeepPage(from: URL(fileURLWithPath: path("deeppage"))).model
+        XCTAssertEqual(first.model.learner.checkpointTensors(), saved.learner.checkpointTensors(), "the registered version is the trained model")
 
         let report = try runRecrl(["evaluate", "--in", path("split"), "--policies", "deeppage", "--model", path("deeppage"), "--k", "4,10", "--json"])
         XCTAssertEqual(report.status, 0, report.output)
