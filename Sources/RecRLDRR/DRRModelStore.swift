@@ -127,7 +127,8 @@ public enum DRRModelStore {
 
     /// Writes `model` and `manifest` as a new version of the model folder `directory`
     /// (created if needed), then makes it the current version atomically. Refuses a model
-    /// with a non-finite weight.
+    /// with a non-finite weight, and a manifest of policy ``deepPagePolicy`` (the folder
+    /// would not load).
     ///
     /// - Parameters:
     ///   - keep: versions kept after the save, at least 1 (older ones are removed).
@@ -137,7 +138,10 @@ public enum DRRModelStore {
         _ model: DRRModel, manifest: DRRManifest, to directory: URL,
         keep: Int = defaultVersionsKept
     ) throws -> URL {
-        try save(
+        guard manifest.policy != deepPagePolicy else {
+            throw DRRError.invalidModel("a DRR or LIRD model cannot be saved with the manifest policy \(deepPagePolicy)")
+        }
+        return try save(
             SafeTensors(tensors: weights(of: model), metadata: ["format": "recrl-drr", "policy": manifest.policy]),
             manifest: manifest, to: directory, keep: keep)
     }

@@ -47,6 +47,11 @@ public struct ModelLineage: Codable, Sendable, Equatable {
 /// REG/stages/production.history                             the versions promoted to a stage, oldest first
 /// ```
 ///
+/// A version holds any model ``DRRModelStore`` saves: DRR and LIRD models (``load(version:)``)
+/// or DeepPage models (manifest policy ``DRRModelStore/deepPagePolicy``,
+/// ``loadDeepPage(version:)``); one registry may hold both kinds, and each load refuses a
+/// version of the other kind.
+///
 /// Registering writes a new version with ``DRRModelStore/save(_:manifest:to:keep:)`` (so a
 /// crash leaves either no new version or a complete one) and keeps every older version;
 /// ``garbageCollect(keep:)`` removes old ones. A stage pointer is a symbolic link replaced by an
@@ -121,20 +126,36 @@ public struct ModelRegistry: Sendable {
             stages: Stage.allCases.filter { self.version(at: $0) == version })
     }
 
-    /// Loads `version` (checksum, shapes and finiteness verified by ``DRRModelStore/load(from:)``).
+    /// Loads the DRR or LIRD model of `version` (checksum, shapes and finiteness verified by
+    /// ``DRRModelStore/load(from:)``).
+    /// - Throws: ``DRRError/invalidModel(_:)`` for an unknown version, a version holding a
+    ///   DeepPage model (load it with ``loadDeepPage(version:)``) or a failed check.
     public func load(version: String) throws -> (model: DRRModel, manifest: DRRManifest) {
         try DRRModelStore.load(from: try existingFolder(of: version))
     }
 
-    /// Loads the version `stage` points at, resolving the pointer once.
+    /// Loads the DRR or LIRD model of the version `stage` points at, resolving the pointer once.
     /// - Returns: the model, its manifest and its version name.
-    /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`.
+    /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`, or as
+    ///   ``load(version:)``.
     public func load(stage: Stage) throws -> (model: DRRModel, manifest: DRRManifest, version: String) {
-        guard let version = version(at: stage) else {
-            throw DRRError.invalidModel("no version has been promoted to \(stage.rawValue) in registry \(directory.path)")
-        }
-        let (model, manifest) = try load(version: version)
-        return (model, manifest, version)
+        try loadPromoted(stage, load(version:))
+    }
+
+    /// Loads the DeepPage model of `version` (checksum, shapes and finiteness verified by
+    /// ``DRRModelStore/loadDeepPage(from:)``).
+    /// - Throws: ``DRRError/invalidModel(_:)`` for an unknown version, a version holding a
+    ///   DRR or LIRD model (load it with ``load(version:)``) or a failed check.
+    public func loadDeepPage(version: String) throws -> (model: DeepPageModel, manifest: DRRManifest) {
+        try DRRModelStore.loadDeepPage(from: try existingFolder(of: version))
+    }
+
+    /// Loads the DeepPage model of the version `stage` points at, resolving the pointer once.
+    /// - Returns: the model, its manifest and its version name.
+    /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`, or as
+    ///   ``loadDeepPage(version:)``.
+    public func loadDeepPage(stage: Stage) throws -> (model: DeepPageModel, manifest: DRRManifest, version: String) {
+        try loadPromoted(stage, loadDeepPage(version:))
     }
 
     /// The versions promoted to `stage`, oldest first (repeats included: a version promoted
@@ -146,26 +167,38 @@ public struct ModelRegistry: Sendable {
 
     // MARK: Writing
 
-    /// Adds `model` as a new immutable version. The manifest's ``DRRManifest/lineage`` gains the
-    /// registration time and, as parent, the version in production now; `metrics` are merged
-    /// into ``DRRManifest/metrics`` (overriding equal names). Older versions are kept.
+    /// Adds the DRR or LIRD `model` as a new immutable version. The manifest's
+    /// ``DRRManifest/lineage`` gains the registration time and, as parent, the version in
+    /// production now; `metrics` are merged into ``DRRManifest/metrics`` (overriding equal
+    /// names). Older versions are kept.
     /// - Returns: the new entry (on no stage yet).
+    /// - Throws: ``DRRError/invalidModel(_:)`` for a manifest of the DeepPage policy or a
+    ///   non-finite weight; nothing is registered then.
     @discardableResult
     public func register(_ model: DRRModel, manifest: DRRManifest, metrics: [String: Double] = [:]) throws -> Entry {
-        var manifest = manifest
-        manifest.metrics.merge(metrics, uniquingKeysWith: { _, new in new })
-        var lineage = manifest.lineage ?? ModelLineage()
-        lineage.parentVersion = version(at: .production)
-        lineage.registeredAt = ISO8601DateFormatter().string(from: Date())
-        manifest.lineage = lineage
-        let folder = try DRRModelStore.save(model, manifest: manifest, to: directory, keep: Int.max)
-        return try entry(folder.lastPathComponent)
+        try add(manifest, metrics: metrics) { try DRRModelStore.save(model, manifest: $0, to: directory, keep: Int.max) }
+    }
+
+    /// Adds the DeepPage `model` as a new immutable version, with the metrics and lineage of
+    /// the DRR overload of `register(_:manifest:metrics:)`. Serving replicas that
+    /// follow a stage (`recrl serve --registry`) serve its pages once it is promoted.
+    /// - Throws: ``DRRError/invalidModel(_:)`` unless `manifest` is of policy
+    ///   ``DRRModelStore/deepPagePolicy`` with the model's base configuration, or for a
+    ///   non-finite weight; nothing is registered then.
+    @discardableResult
+    public func register(_ model: DeepPageModel, manifest: DRRManifest, metrics: [String: Double] = [:]) throws -> Entry {
+        try add(manifest, metrics: metrics) { try DRRModelStore.save(model, manifest: $0, to: directory, keep: Int.max) }
     }
 
     /// Adds the current version of the model folder `modelFolder` (written by
-    /// ``DRRModelStore/save(_:manifest:to:keep:)``), verified on loading, as a new version.
+    /// ``DRRModelStore/save(_:manifest:to:keep:)``: DRR, LIRD or DeepPage, told apart by its
+    /// manifest's policy), verified on loading, as a new version.
     @discardableResult
     public func register(modelFolder: URL, metrics: [String: Double] = [:]) throws -> Entry {
+        if try DRRModelStore.policy(of: modelFolder) == DRRModelStore.deepPagePolicy {
+            let (model, manifest) = try DRRModelStore.loadDeepPage(from: modelFolder)
+            return try register(model, manifest: manifest, metrics: metrics)
+        }
         let (model, manifest) = try DRRModelStore.load(from: modelFolder)
         return try register(model, manifest: manifest, metrics: metrics)
     }
@@ -221,6 +254,31 @@ public struct ModelRegistry: Sendable {
     // MARK: Internals
 
     private var versionsURL: URL { directory.appendingPathComponent(DRRModelStore.versionsFolder) }
+
+    /// Registers a version: fills in `manifest`'s metrics and lineage, then `save`s it into
+    /// the registry (returning the new version's folder).
+    private func add(_ manifest: DRRManifest, metrics: [String: Double], save: (DRRManifest) throws -> URL) throws -> Entry {
+        var manifest = manifest
+        manifest.metrics.merge(metrics, uniquingKeysWith: { _, new in new })
+        var lineage = manifest.lineage ?? ModelLineage()
+        lineage.parentVersion = version(at: .production)
+        lineage.registeredAt = ISO8601DateFormatter().string(from: Date())
+        manifest.lineage = lineage
+        return try entry(try save(manifest).lastPathComponent)
+    }
+
+    /// `load` of the version `stage` points at (the pointer resolved once), with that version.
+    /// - Throws: ``DRRError/invalidModel(_:)`` when nothing was promoted to `stage`, or what
+    ///   `load` throws.
+    private func loadPromoted<Model>(
+        _ stage: Stage, _ load: (String) throws -> (model: Model, manifest: DRRManifest)
+    ) throws -> (model: Model, manifest: DRRManifest, version: String) {
+        guard let version = version(at: stage) else {
+            throw DRRError.invalidModel("no version has been promoted to \(stage.rawValue) in registry \(directory.path)")
+        }
+        let (model, manifest) = try load(version)
+        return (model, manifest, version)
+    }
 
     private func historyURL(_ stage: Stage) -> URL {
         directory.appendingPathComponent(Self.stagesFolder).appendingPathComponent("\(stage.rawValue).history")

@@ -9,9 +9,10 @@ extension RecommendationServer {
     /// that version's folder with ``reload(arm:from:)``. Requests keep being served during a
     /// reload (the engine swaps the model atomically), so a promotion or a rollback drops none.
     ///
-    /// A version that fails to load (incompatible catalogue, bad checksum) is logged and counted
-    /// in `recrl_model_reloads_total{result="error"}` by the reload; the engine keeps serving
-    /// the previous one and the follower waits for the pointer to move again.
+    /// A version that fails to load (another kind of model, e.g. DRR for a DeepPage engine, an
+    /// incompatible catalogue, a bad checksum) is logged and counted in
+    /// `recrl_model_reloads_total{result="error"}` by the reload; the engine keeps serving the
+    /// previous one and the follower waits for the pointer to move again.
     ///
     /// Runs until the task is cancelled (e.g. by cancelling the task group that also runs
     /// ``run()``).

@@ -24,14 +24,16 @@ struct Models: ParsableCommand {
         abstract: "Manage a model registry: register, list, show, promote, rollback, gc.",
         discussion: """
             A registry is a folder of immutable versions (weights + manifest with metrics and lineage) \
-            and the stage pointers staging and production, moved atomically. `recrl serve --registry DIR \
-            --stage production` serves the production version and follows the pointer.
+            of any policy (DRR, LIRD, DeepPage) and the stage pointers staging and production, moved \
+            atomically. `recrl serve --registry DIR --stage production` serves the production version \
+            and follows the pointer.
             """,
         subcommands: [Register.self, List.self, Show.self, Promote.self, Rollback.self, GC.self])
 
     /// `recrl models register`: adds a trained model folder as a new version; prints the version last.
     struct Register: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a model folder written by `recrl train` as a new version (printed on the last line).")
+        static let configuration = CommandConfiguration(
+            abstract: "Add a model folder written by `recrl train` (DRR, LIRD or DeepPage) as a new version (printed on the last line).")
         @OptionGroup var registry: RegistryOption
         @Option(help: ArgumentHelp("Model folder written by `recrl train`.", valueName: "DIR")) var model: String
         @Option(help: ArgumentHelp("A `recrl evaluate --json` report: the model's policy's metrics are stored with the version.", valueName: "FILE"))
@@ -39,14 +41,15 @@ struct Models: ParsableCommand {
 
         func run() throws {
             var values: [String: Double] = [:]
-            let manifest = try DRRModelStore.load(from: URL(fileURLWithPath: model)).manifest
+            // Any kind of model folder (DRR, LIRD, DeepPage); register(modelFolder:) verifies it.
+            let policy = try DRRModelStore.policy(of: URL(fileURLWithPath: model))
             if let metrics {
                 let report: EvaluationReport
                 do { report = try JSONDecoder().decode(EvaluationReport.self, from: Data(contentsOf: URL(fileURLWithPath: metrics))) } catch {
                     throw StageError("--metrics \(metrics) is not a `recrl evaluate --json` report: \(error.localizedDescription)")
                 }
-                guard let result = report.results.first(where: { $0.policy == manifest.policy }) else {
-                    throw StageError("--metrics \(metrics) has no result for policy \(manifest.policy)")
+                guard let result = report.results.first(where: { $0.policy == policy }) else {
+                    throw StageError("--metrics \(metrics) has no result for policy \(policy)")
                 }
                 for (name, value) in result.metrics { values["eval.\(name)"] = value }
             }

@@ -76,7 +76,8 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Serve a model registry's stage instead of --model, and reload whenever the stage pointer moves (promote, rollback).", valueName: "DIR"))
+            "Serve a model registry's stage instead of --model (a DRR, LIRD or DeepPage version, by its manifest), and reload whenever the stage pointer moves (promote, rollback) to a version of the same kind and catalogue.",
+            valueName: "DIR"))
     var registry: String?
 
     @Option(help: "The registry stage to serve and follow: production or staging (with --registry).")

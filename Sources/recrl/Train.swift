@@ -21,7 +21,10 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Data directory (MovieLens or interactions CSV).", valueName: "DIR")) var data: String?
     @Option(name: .customLong("in"), help: ArgumentHelp("A split folder written by `recrl split` (instead of --data and --split).", valueName: "DIR"))
     var input: String?
-    @Option(help: ArgumentHelp("Also add the model to this model registry as a new version (see `recrl models`).", valueName: "DIR")) var register: String?
+    @Option(
+        help: ArgumentHelp(
+            "Also add the model (any --policy, DeepPage included) to this model registry as a new version (see `recrl models`).", valueName: "DIR"))
+    var register: String?
     @Flag(help: "Train on a synthetic world's logged data generated on the fly (no download needed).") var synthetic = false
     @OptionGroup var formatOption: FormatOption
     @Option(help: "Policy: drr-n, drr-p, drr-u, drr-ave, lird (list-wise, --list-size items per step) or deeppage (page-wise, --page-rows x --page-cols).")
@@ -71,6 +74,13 @@ struct Train: ParsableCommand {
         return policy.hasPrefix("drr-") ? DRRStateRepresentation.Variant(rawValue: String(policy.dropFirst(4))) : nil
     }
 
+    /// With `--register`: adds the trained model to that registry with `add` and logs its version.
+    func registerIfAsked(log: (String) -> Void, _ add: (ModelRegistry) throws -> ModelRegistry.Entry) throws {
+        guard let register else { return }
+        let entry = try add(ModelRegistry(directory: URL(fileURLWithPath: register)))
+        log("registered \(policy) as version \(entry.version) in \(register)")
+    }
+
     var isLIRD: Bool { policy == "lird" }
     var isDeepPage: Bool { policy == DRRModelStore.deepPagePolicy }
 
@@ -83,7 +93,6 @@ struct Train: ParsableCommand {
             guard isDeepPage else { throw ValidationError("\(flag) applies to --policy deeppage only") }
             guard value >= 1 else { throw ValidationError("\(flag) must be positive, got \(value)") }
         }
-        if isDeepPage, register != nil { throw ValidationError("--register does not take DeepPage models yet") }
         if let listSize {
             guard isLIRD else { throw ValidationError("--list-size applies to --policy lird only") }
             guard listSize >= 1 else { throw ValidationError("--list-size must be positive, got \(listSize)") }
@@ -176,10 +185,7 @@ struct Train: ParsableCommand {
         manifest.lineage = ModelLineage(data: input ?? dataName, split: parts.strategy.name, gitRevision: StageManifest.gitRevision)
         let outURL = URL(fileURLWithPath: out)
         try DRRModelStore.save(model, manifest: manifest, to: outURL)
-        if let register {
-            let entry = try ModelRegistry(directory: URL(fileURLWithPath: register)).register(model, manifest: manifest)
-            log("registered \(policy) as version \(entry.version) in \(register)")
-        }
+        try registerIfAsked(log: log) { try $0.register(model, manifest: manifest) }
         if let curves {
             let dir = URL(fileURLWithPath: curves)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

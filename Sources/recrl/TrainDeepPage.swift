@@ -55,6 +55,7 @@ extension Train {
             of: parts.train, threshold: model.rewardScale.midpoint, length: deepPage.base.windowSize)
         manifest.lineage = ModelLineage(data: input ?? dataName, split: parts.strategy.name, gitRevision: StageManifest.gitRevision)
         try DRRModelStore.save(model, manifest: manifest, to: URL(fileURLWithPath: out))
+        try registerIfAsked(log: log) { try $0.register(model, manifest: manifest) }
         if let curves {
             let dir = URL(fileURLWithPath: curves)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

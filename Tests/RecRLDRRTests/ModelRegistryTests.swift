@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import RecRLTensor
 import RecRLNN
+import RecRLAgents
 import RecRLDRR
 
 /// `ModelRegistry`: immutable versions with lineage, atomic stage pointers, rollback and gc.
@@ -28,6 +29,80 @@ final class ModelRegistryTests: XCTestCase {
             userIDs: ["a", "b", "c"], itemIDs: (0..<6).map { "i\($0)" }, rewardScale: scale,
             metrics: ["ndcg@10": Double(seed)])
         return (model, manifest)
+    }
+
+    /// A fresh (untrained) 2 × 2 DeepPage model over the catalogue of ``makeModel(seed:)``.
+    func makeDeepPageModel(seed: UInt64) throws -> (DeepPageModel, DRRManifest) {
+        let c = smallDeepPageConfiguration()
+        var rng = Xoshiro256StarStar(seed: seed)
+        let scale = RewardScale(minimum: 1, maximum: 5)
+        let model = try DeepPageModel(
+            configuration: c, itemEmbeddings: Tensor(randomNormal: [6, c.base.embeddingSize], using: &rng), rewardScale: scale, using: &rng)
+        let manifest = DRRManifest(
+            policy: DRRModelStore.deepPagePolicy, configuration: c.base, seed: seed, dataFingerprint: "p\(seed)",
+            userIDs: ["a", "b", "c"], itemIDs: (0..<6).map { "i\($0)" }, rewardScale: scale, metrics: ["ndcg@4": 0.5])
+        return (model, manifest)
+    }
+
+    /// DeepPage versions sit beside DRR ones: registered (from a model or a model folder) with
+    /// metrics, lineage and checksum, promoted and rolled back like any version, loaded only
+    /// as their own kind, and a tampered version fails its checksum.
+    func testDeepPageVersionsRegisterPromoteAndLoadAsTheirKind() throws {
+        let registry = ModelRegistry(directory: directory)
+        let (drr, drrManifest) = try makeModel(seed: 1)
+        try registry.promote(try registry.register(drr, manifest: drrManifest).version, to: .production)
+        let (page, pageManifest) = try makeDeepPageModel(seed: 2)
+        let e2 = try registry.register(page, manifest: pageManifest, metrics: ["eval.ndcg@4": 0.25])
+        XCTAssertEqual(e2.version, "v000002")
+        XCTAssertEqual(e2.manifest.policy, DRRModelStore.deepPagePolicy)
+        XCTAssertEqual(e2.manifest.metrics, ["ndcg@4": 0.5, "eval.ndcg@4": 0.25])
+        XCTAssertEqual(e2.manifest.lineage?.parentVersion, "v000001")
+        XCTAssertNotNil(e2.manifest.weightsSHA256)
+
+        // Promotion serves it; the loaded model is the registered one.
+        try registry.promote(e2.version, to: .production)
+        let served = try registry.loadDeepPage(stage: .production)
+        XCTAssertEqual(served.version, "v000002")
+        XCTAssertEqual(served.model.configuration, page.configuration)
+        XCTAssertEqual(served.model.learner.checkpointTensors(), page.learner.checkpointTensors())
+        let window = StateWindow(size: page.configuration.base.windowSize, initial: [1])
+        XCTAssertEqual(served.model.page(window: window, pages: []), page.page(window: window, pages: []))
+
+        // Each load takes only its own kind.
+        XCTAssertThrowsError(try registry.load(stage: .production)) { error in
+            XCTAssertTrue("\(error)".contains("holds a DeepPage model"), "\(error)")
+        }
+        XCTAssertThrowsError(try registry.loadDeepPage(version: "v000001")) { error in
+            XCTAssertTrue("\(error)".contains("holds no DeepPage model (policy drr-ave)"), "\(error)")
+        }
+        XCTAssertThrowsError(try registry.loadDeepPage(version: "v000009"))
+        XCTAssertThrowsError(try registry.loadDeepPage(stage: .staging))
+        // A manifest of the other kind is refused before anything is written.
+        var wrong = pageManifest
+        wrong.policy = "drr-ave"
+        XCTAssertThrowsError(try registry.register(page, manifest: wrong))
+        XCTAssertThrowsError(try registry.register(drr, manifest: pageManifest))
+        XCTAssertEqual(registry.versions(), ["v000001", "v000002"])
+
+        // A DeepPage model folder registers as a DeepPage version; rollback crosses kinds.
+        let folder = directory.appendingPathComponent("folder")
+        try DRRModelStore.save(page, manifest: pageManifest, to: folder)
+        let e3 = try registry.register(modelFolder: folder)
+        XCTAssertEqual(e3.version, "v000003")
+        try registry.promote(e3.version, to: .production)
+        XCTAssertEqual(try registry.loadDeepPage(stage: .production).manifest.seed, 2)
+        XCTAssertEqual(try registry.rollback(), "v000002")
+        XCTAssertEqual(try registry.rollback(), "v000001")
+        XCTAssertEqual(try registry.load(stage: .production).manifest.seed, 1)
+
+        // The weights are checked against the manifest's SHA-256.
+        let weights = registry.directory(of: "v000002").appendingPathComponent(DRRModelStore.weightsFile)
+        var bytes = try Data(contentsOf: weights)
+        bytes[bytes.count - 1] ^= 0x01
+        try bytes.write(to: weights)
+        XCTAssertThrowsError(try registry.loadDeepPage(version: "v000002")) { error in
+            XCTAssertTrue("\(error)".contains("SHA-256"), "\(error)")
+        }
     }
 
     func testRegisterPromoteRollbackAndLineage() throws {

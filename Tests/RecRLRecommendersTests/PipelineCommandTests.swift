@@ -152,6 +152,48 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(reg.version(at: .production), "v000001")
     }
 
+    /// A DeepPage model goes through the registry commands as a DRR one does: `train
+    /// --register` adds it with its lineage, `models register --metrics` stores the evaluation
+    /// report's deeppage metrics with a new version, `models promote` points production at it;
+    /// a report without a deeppage result is refused.
+    func testDeepPageModelsGoThroughTheRegistryCommands() throws {
+        let raw = try writeData(bad: 0)
+        XCTAssertNil(run(Ingest.self, ["--data", raw, "--out", path("ingest")]))
+        XCTAssertNil(run(SplitCommand.self, ["--in", path("ingest"), "--out", path("split"), "--split", "temporal"]))
+        let registry = path("registry")
+        XCTAssertNil(
+            run(
+                Train.self,
+                [
+                    "--in", path("split"), "--policy", "deeppage", "--episodes", "2", "--set", "episodeLength=3", "--out", path("deeppage"),
+                    "--register", registry,
+                ]))
+        let reg = ModelRegistry(directory: URL(fileURLWithPath: registry))
+        XCTAssertEqual(reg.versions(), ["v000001"])
+        let first = try reg.loadDeepPage(version: "v000001")
+        XCTAssertEqual(first.manifest.policy, "deeppage")
+        XCTAssertEqual(first.manifest.lineage?.split, "temporal")
+        let saved = try DRRModelStore.loadDeepPage(from: URL(fileURLWithPath: path("deeppage"))).model
+        XCTAssertEqual(first.model.learner.checkpointTensors(), saved.learner.checkpointTensors(), "the registered version is the trained model")
+
+        let report = try runRecrl(["evaluate", "--in", path("split"), "--policies", "deeppage", "--model", path("deeppage"), "--k", "4,10", "--json"])
+        XCTAssertEqual(report.status, 0, report.output)
+        try report.output.write(to: work.appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
+        XCTAssertNil(run(Models.Register.self, ["--registry", registry, "--model", path("deeppage"), "--metrics", path("report.json")]))
+        let second = try reg.entry("v000002")
+        XCTAssertEqual(second.manifest.policy, "deeppage")
+        XCTAssertNotNil(second.manifest.metrics["eval.ndcg@4"], "the evaluation report's metrics are stored with the version")
+        XCTAssertNil(run(Models.Promote.self, ["v000002", "--registry", registry]))
+        XCTAssertEqual(try reg.loadDeepPage(stage: .production).version, "v000002")
+
+        let other = try runRecrl(["evaluate", "--in", path("split"), "--policies", "popularity", "--json"])
+        try other.output.write(to: work.appendingPathComponent("popularity.json"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(
+            run(Models.Register.self, ["--registry", registry, "--model", path("deeppage"), "--metrics", path("popularity.json")])?.message,
+            "--metrics \(path("popularity.json")) has no result for policy deeppage")
+        XCTAssertEqual(reg.versions(), ["v000001", "v000002"])
+    }
+
     func testTuneTrialPrintsKatibMetricLines() throws {
         let raw = try writeData(bad: 0)
         XCTAssertNil(run(Ingest.self, ["--data", raw, "--out", path("ingest")]))
