@@ -276,6 +276,74 @@ public final class OnlineDeepPage: Sendable {
         if let closed { store(closed, model: model) }
     }
 
+    /// A logged event (a learner replaying the event log, `recrl learn`): the served page is
+    /// not logged, so the user's session rebuilds it from the events' positions. The event
+    /// fills cell `position` (row-major) of the user's logged page with its item and raw
+    /// reward (`Γ^position · r` for the page reward); events of one request (`requestID`)
+    /// fill one page. An event of another request, or whose position or item is already in
+    /// the page, starts a new page: the incomplete one is dropped (its items are unknown)
+    /// and counted in ``droppedTransitions``. A page with every cell filled becomes one
+    /// transition through the same path as a served page (state: the history before its
+    /// first event and the pages logged before it; next state: the history after its last
+    /// event and the pages including it). A position outside the page (`≥ h · w`) only moves
+    /// the history; a positive reward pushes the item into it, as for served pages.
+    /// - Returns: the user's state before the event (history and complete logged pages),
+    ///   which the learner's gate ranks the item in (``DeepPageModel/scores(window:pages:)``).
+    /// - Throws: ``OnlineError`` for an unknown item, a non-finite reward or a negative
+    ///   position; the session store's error.
+    public func observeLogged(
+        user: String, item: String, reward: Float, position: Int, requestID: String? = nil
+    ) throws -> (window: StateWindow, pages: [ShownPage]) {
+        guard position >= 0 else { throw OnlineError.invalidPosition(position) }
+        guard let i = itemIndex[item] else { throw OnlineError.unknownItem(item) }
+        guard reward.isFinite else { throw OnlineError.invalidReward(reward) }
+        let model = loop.published.model
+        let c = model.configuration
+        let size = c.base.windowSize, slots = c.pageSize, discount = c.positionDiscount, recent = c.recentPages
+        typealias Outcome = (before: (window: StateWindow, pages: [ShownPage]), closed: ClosedPage?, cut: Bool)
+        let outcome = try sessions.update(user: user) { stored -> Outcome in
+            if stored == nil { stored = DRRSession(window: initialWindow(user: user, size: size)) }
+            var pages = stored!.shownPages ?? []
+            var pending = stored!.pendingList
+            if pending != nil && (pending!.items.count != slots || pages.isEmpty) { pending = nil }
+            let before = (window: stored!.window, pages: pending == nil ? pages : Array(pages.dropLast()))
+            defer { if reward > 0 { stored!.window.push(i) } }
+            guard position < slots else { return (before, nil, false) }
+            var cut = false
+            if let open = pending,
+                open.items[position] >= 0 || open.items.contains(i) || (requestID != nil && open.requestID != requestID)
+            {
+                cut = true
+                pending = nil
+                pages.removeLast()
+            }
+            if pending == nil {
+                pending = PendingList(stateWindow: stored!.window, items: [Int](repeating: -1, count: slots), requestID: requestID)
+                pages.append(ShownPage(items: [Int](repeating: -1, count: slots), rewards: [Float](repeating: 0, count: slots)))
+                if pages.count > recent + 1 { pages.removeFirst(pages.count - recent - 1) }
+            }
+            pending!.items[position] = i
+            pending!.discountedRewards[position] = OnlineDRR.positionWeight(discount, position: position) * reward
+            pages[pages.count - 1].items[position] = i
+            pages[pages.count - 1].rewards[position] = reward
+            stored!.shownPages = pages
+            guard pending!.isComplete else {
+                stored!.pendingList = pending
+                return (before, nil, cut)
+            }
+            stored!.pendingList = nil
+            var after = stored!.window
+            if reward > 0 { after.push(i) }
+            return (before, ClosedPage(pending: pending!, before: Array(pages.dropLast()), after: pages, window: after), cut)
+        }
+        counters.withLock {
+            $0.observed += 1
+            if outcome.cut { $0.dropped += 1 }
+        }
+        if let closed = outcome.closed { store(closed, model: model) }
+        return outcome.before
+    }
+
     /// Writes `closed` into the replay as one transition, or counts it as dropped.
     private func store(_ closed: ClosedPage, model: DeepPageModel) {
         guard let experience = loop.experience, closed.pending.listReward.isFinite else {

@@ -51,12 +51,17 @@ public struct PendingList: Sendable, Equatable, Codable {
     /// Per slot, the feedback's reward discounted by its position, `Γ^position · r`
     /// (``LIRDConfiguration/positionDiscount``); `nil` while the slot has no feedback.
     public var discountedRewards: [Float?]
+    /// The `request_id` of the logged events a page is rebuilt from (a DeepPage learner
+    /// replaying the event log, ``OnlineDeepPage/observeLogged(user:item:reward:position:requestID:)``);
+    /// `nil` for served lists and pages, and for events logged without one.
+    public var requestID: String?
 
-    /// A served list without feedback yet.
-    public init(stateWindow: StateWindow, items: [Int]) {
+    /// A served list without feedback yet (`requestID`: see ``requestID``).
+    public init(stateWindow: StateWindow, items: [Int], requestID: String? = nil) {
         self.stateWindow = stateWindow
         self.items = items
         discountedRewards = [Float?](repeating: nil, count: items.count)
+        self.requestID = requestID
     }
 
     /// Whether some slot has feedback.
@@ -67,7 +72,9 @@ public struct PendingList: Sendable, Equatable, Codable {
     /// count 0).
     public var listReward: Float { discountedRewards.reduce(0) { $0 + ($1 ?? 0) } }
 
-    enum CodingKeys: String, CodingKey { case stateWindow = "state_window", items, discountedRewards = "discounted_rewards" }
+    enum CodingKeys: String, CodingKey {
+        case stateWindow = "state_window", items, discountedRewards = "discounted_rewards", requestID = "request_id"
+    }
 }
 
 extension StateWindow: Codable {

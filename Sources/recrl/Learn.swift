@@ -24,6 +24,12 @@ struct Learn: AsyncParsableCommand {
             no production version yet, the learner registers --model and promotes it first,
             so replicas can start.
 
+            Models: DRR, LIRD and DeepPage. LIRD lists and DeepPage pages are rebuilt from the
+            feedback's logged `position` (row-major in a page; a DeepPage page is the events of
+            one `request_id`), and become transitions once every position has feedback. A
+            DeepPage model refuses a log whose next events carry no position, and skips
+            events without one.
+
             Gate: before learning a positive event, the learner checks whether its item is
             in the top --gate-k of the model being trained and of the production model
             (test-then-train); a version is promoted when at least --gate-min-events were
@@ -127,12 +133,7 @@ struct Learn: AsyncParsableCommand {
         BLASRuntime.setThreadCount(1)
         let log = try await openEventLog(eventLogLocation ?? "")
         let modelURL = URL(fileURLWithPath: model)
-        if try DRRModelStore.policy(of: modelURL) == DRRModelStore.deepPagePolicy {
-            throw ValidationError(
-                "--model \(model) is a DeepPage model: recrl learn trains DRR and LIRD models only (serve DeepPage with `recrl serve --updates-per-second` to learn online)"
-            )
-        }
-        let initial = try DRRModelStore.load(from: modelURL)
+        let initial = try LearnerModel.load(from: modelURL)
         let registry = ModelRegistry(directory: URL(fileURLWithPath: self.registry))
         if registry.version(at: .production) == nil {
             let entry = try registry.register(initial.model, manifest: initial.manifest)
@@ -151,6 +152,7 @@ struct Learn: AsyncParsableCommand {
         let settings = self.settings, seed = self.seed
         let learning = Task {
             let learner = try EventLogLearner(log: log, publisher: publisher, initial: initial, settings: settings, seed: seed)
+            try await learner.requirePositions()
             try await service.run(learner, listen: listen)
         }
         var sources: [any DispatchSourceSignal] = []

@@ -114,9 +114,93 @@ import Testing
         }
         let withPositions = try await learn(withPositions: true)
         #expect(withPositions.updates > 0, "12 list transitions fill a batch of 8")
-        #expect(withPositions.currentModel.learner.checkpointTensors() != initial.model.learner.checkpointTensors())
+        #expect(withPositions.currentModel.checkpointTensors != initial.model.learner.checkpointTensors())
         let without = try await learn(withPositions: false)
         #expect(without.updates == 0)
+    }
+
+    /// `recrl learn`'s learner on a DeepPage model (2 × 2 pages): the events of one request
+    /// with their row-major positions become one page transition of ``OnlineDeepPage``, so
+    /// it applies DDPG updates; the published version is a DeepPage model of the registry
+    /// that loads and serves pages, and a restarted learner resumes from it. A log without
+    /// positions is refused by ``EventLogLearner/requirePositions()`` and learns nothing.
+    @Test func theEventLogLearnerRebuildsDeepPagePagesFromPositions() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let modelDirectory = try saveTinyDeepPageModel(in: directory, name: "deeppage", seed: 3)
+        let initial = try LearnerModel.load(from: modelDirectory)
+        guard case .deepPage = initial.model else { Issue.record("a DeepPage model loads as .deepPage"); return }
+        func fill(_ log: EventLog, withPositions: Bool) async throws {
+            // 12 users × 2 pages of 4 distinct items; one request per page.
+            for u in 0..<12 {
+                for page in 0..<2 {
+                    for position in 0..<4 {
+                        let item = (u * 8 + page * 4 + position) % 40
+                        var event = Self.event("u\(u)", "i\(item)", item % 3 == 0 ? 1 : -0.5, position: withPositions ? position : nil)
+                        event.requestID = "r-\(u)-\(page)"
+                        try await log.append(event)
+                    }
+                }
+            }
+        }
+        var settings = EventLogLearner.Settings()
+        settings.publishEveryUpdates = 1_000_000
+        settings.gateMinimumEvents = 0
+        settings.gateTolerance = 1
+
+        let log = try EventLog(path: directory.appendingPathComponent("events.sqlite").path)
+        try await fill(log, withPositions: true)
+        let registry = ModelRegistry(directory: directory.appendingPathComponent("registry"))
+        let publisher = RegistryPublisher(registry: registry)
+        let learner = try EventLogLearner(log: log, publisher: publisher, initial: initial, settings: settings)
+        try await learner.requirePositions()
+        while try await learner.step().events > 0 {}
+        #expect(learner.learnedEvents == 96 && learner.skippedEvents == 0)
+        #expect(learner.updates > 0, "24 page transitions fill a batch of 8")
+        #expect(learner.currentModel.checkpointTensors != initial.model.checkpointTensors)
+        let publication = try learner.publish()
+        #expect(publication.promoted && publication.lastEventID == 96)
+        #expect(publication.gatedEvents == 34, "one gated event per positive reward")
+        let (published, manifest) = try registry.loadDeepPage(version: publication.version)
+        #expect(published.learner.checkpointTensors() == learner.currentModel.checkpointTensors)
+        #expect(manifest.policy == DRRModelStore.deepPagePolicy)
+        let page = try OnlineDeepPage(model: published, manifest: manifest, learns: false).recommend(user: "u1").items
+        #expect(page.count == 4 && Set(page.map(\.id)).count == 4)
+        let resumed = try EventLogLearner(log: log, publisher: publisher, initial: initial, settings: settings)
+        #expect(resumed.lastEventID == 96)
+        #expect(resumed.currentModel.checkpointTensors == learner.currentModel.checkpointTensors)
+
+        // The same events without positions: refused up front, and skipped when stepped.
+        let plain = try EventLog(path: directory.appendingPathComponent("plain.sqlite").path)
+        try await fill(plain, withPositions: false)
+        let refusing = try EventLogLearner(
+            log: plain, publisher: RegistryPublisher(registry: ModelRegistry(directory: directory.appendingPathComponent("plain"))),
+            initial: initial, settings: settings)
+        await #expect(throws: EventLogLearner.MissingPositions.self) { try await refusing.requirePositions() }
+        while try await refusing.step().events > 0 {}
+        #expect(refusing.skippedEvents == 96 && refusing.learnedEvents == 0 && refusing.updates == 0)
+    }
+
+    /// A DeepPage page is rebuilt per request: an event of another request before the page
+    /// is complete drops the incomplete page (counted), and a complete page is one
+    /// transition in the replay.
+    @Test func loggedPagesAreCutAtANewRequest() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (model, manifest) = try DRRModelStore.loadDeepPage(from: try saveTinyDeepPageModel(in: directory, name: "dp", seed: 5))
+        let online = OnlineDeepPage(model: model, manifest: manifest)
+        _ = try online.observeLogged(user: "u", item: "i1", reward: 1, position: 0, requestID: "a")
+        _ = try online.observeLogged(user: "u", item: "i2", reward: 1, position: 1, requestID: "a")
+        let state = try online.observeLogged(user: "u", item: "i3", reward: 1, position: 0, requestID: "b")
+        #expect(online.droppedTransitions == 1 && online.replayCount == 0)
+        #expect(state.pages.isEmpty, "the incomplete page is not part of the state")
+        for (position, item) in ["i4", "i5", "i6"].enumerated() {
+            _ = try online.observeLogged(user: "u", item: item, reward: 0, position: position + 1, requestID: "b")
+        }
+        #expect(online.replayCount == 1)
+        let after = try online.observeLogged(user: "u", item: "i7", reward: 1, position: 9, requestID: "c")
+        #expect(after.pages.map(\.items) == [[3, 4, 5, 6]] && after.pages[0].rewards == [1, 0, 0, 0])
+        #expect(throws: OnlineError.self) { try online.observeLogged(user: "u", item: "i1", reward: 1, position: -1) }
     }
 }
 
