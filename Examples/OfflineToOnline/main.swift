@@ -18,7 +18,8 @@
 //      their session (feedback with its position, 0), and it learns online the same way
 //      (each list with feedback is one list transition). With `--treatment deeppage` it is
 //      DeepPage (page-wise, 2 × 2 pages, DeepPageEngine): its users see the page's first
-//      cell, position 0, and each page with feedback becomes one page transition.
+//      cell, position 0, and each page with feedback becomes one page transition; a user
+//      with fewer unseen items than a page ends their session (in both arms).
 //      The same world's users are its clients: they talk to it over
 //      real HTTP (POST /v1/recommend, POST /v1/feedback), and the server writes every
 //      piece of feedback to its SQLite event log.
@@ -227,6 +228,12 @@ do {
         let raw = dataset.userMap.rawID(of: Int(dataset.users[row]))
         if let n = Int(raw.dropFirst()) { seen[n].insert(dataset.itemMap.rawID(of: Int(dataset.items[row]))) }
     }
+    // A page model answers whole pages, and the server refuses (422) a request whose
+    // exclusions leave less than one: a user with fewer unseen items than a page has seen all
+    // the treatment can show, so their session ends, in either arm (one rule keeps the A/B
+    // fair). The engine also excludes the user's history, which `seen` already holds.
+    let slate = treatment.pageShape.map { $0.rows * $0.columns } ?? 1
+    let catalogue = dataset.itemMap.count
     var perRound: [ABTest.Arm: [Double]] = [.control: [], .treatment: []]
     var events = "round,user,arm,item,rating,reward,model_version\n"
     var recommendations = 0
@@ -237,6 +244,7 @@ do {
             world.startSession(user: user)
             // Each round is a short session: up to 5 recommendations, one at a time.
             for _ in 0..<5 {
+                guard catalogue - seen[user].count >= slate else { break }  // seen everything the treatment can show
                 let answer = try await http.recommend(user: id, k: 1, exclude: seen[user])
                 guard let item = answer.items.first?.item, let arm = ABTest.Arm(rawValue: answer.arm) else { break }  // seen everything
                 seen[user].insert(item)

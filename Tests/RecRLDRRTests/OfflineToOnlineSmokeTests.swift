@@ -112,6 +112,26 @@ final class OfflineToOnlineSmokeTests: XCTestCase {
         XCTAssertEqual(try run(["--treatment", "dqn"]).status, 64)
     }
 
+    /// `--treatment deeppage` at the tutorial's small size: users soon have fewer unseen
+    /// items than a 2 × 2 page, which the server refuses (422); their sessions end instead of
+    /// the run failing, and the treatment arm still serves pages and learns.
+    func testDeepPageTreatmentRunsAtASmallSize() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("o2o-deeppage-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run([
+            "--users", "40", "--items", "60", "--rounds", "4", "--episodes", "20", "--out", dir.path, "--json",
+            "--treatment", "deeppage", "--no-arms",
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let last = try XCTUnwrap(r.stdout.split(separator: "\n").last)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        XCTAssertEqual(object["treatment"] as? String, "deeppage")
+        let online = try XCTUnwrap(object["online"] as? [String: Any])
+        XCTAssertGreaterThan(try XCTUnwrap(online["treatment_users"] as? Int), 0)
+        XCTAssertGreaterThan(try XCTUnwrap(online["recommendations"] as? Int), 0)
+        XCTAssertTrue(r.stderr.contains("DeepPage, learning"), r.stderr)
+    }
+
     func testBadFlagGivesOneErrorLine() throws {
         let r = try run(["--rounds", "zero"])
         XCTAssertEqual(r.status, 64)
