@@ -33,10 +33,15 @@ struct PipelineCommand: ParsableCommand {
         @OptionGroup var seedOption: SeedOption
         @Option(
             help:
-                "The candidate policy: drr-n, drr-p, drr-u, drr-ave (trained and registered) or a baseline (evaluated only; a baseline candidate is never registered)."
+                "The candidate policy: drr-n, drr-p, drr-u, drr-ave, lird or deeppage (trained and registered) or a baseline (evaluated only; a baseline candidate is never registered)."
         ) var policy: String = "drr-ave"
         @Option(help: "Training episodes.") var episodes: Int = 500
-        @Flag(help: "Tune before training (recrl tune with --space).") var tune = false
+        @Option(
+            name: .customLong("set"),
+            help: ArgumentHelp(
+                "Train: set a configuration field, as `recrl train --set` (repeatable; after the tuned values).",
+                valueName: "KEY=VALUE")) var settings: [String] = []
+        @Flag(help: "Tune before training (recrl tune with --space; DRR policies only).") var tune = false
         @Option(help: ArgumentHelp("Search space of the tuning.", valueName: "FILE")) var space: String = "deploy/kubeflow/tune-space.json"
         @Option(help: "Tuning: configurations drawn.") var trials: Int = 8
         @Option(help: "Tuning: episodes of a full trial.") var budget: Int = 200
@@ -48,7 +53,14 @@ struct PipelineCommand: ParsableCommand {
             guard local else { throw ValidationError("only --local is supported here; on a cluster, run deploy/kubeflow/pipeline.yaml") }
             _ = try parseStage(stage)
             guard episodes >= 1 else { throw ValidationError("--episodes must be positive") }
+            if tune && Self.isTrained(policy) && !policy.hasPrefix("drr-") {
+                throw ValidationError("--tune tunes DRR policies only (drr-n, drr-p, drr-u, drr-ave), not \(policy)")
+            }
         }
+
+        /// Whether the train stage trains `policy` (DRR, LIRD or DeepPage) and the pipeline
+        /// registers it; any other policy is a baseline, evaluated only.
+        static func isTrained(_ policy: String) -> Bool { policy.hasPrefix("drr-") || policy == "lird" || policy == "deeppage" }
 
         /// The `recrl` executable running now, which runs every stage.
         static var executable: URL {
@@ -61,7 +73,7 @@ struct PipelineCommand: ParsableCommand {
             func path(_ name: String) -> String { workURL.appendingPathComponent(name).path }
             let registryPath = registry ?? path("registry")
             let seed = "\(seedOption.seed)"
-            let isDRR = policy.hasPrefix("drr-")
+            let isDRR = policy.hasPrefix("drr-"), isTrained = Self.isTrained(policy)
 
             var ingest = ["ingest", "--out", path("ingest"), "--max-bad-fraction", "\(maxBadFraction)", "--seed", seed]
             ingest += data.map { ["--data", $0, "--format", formatOption.format] } ?? ["--synthetic"]
@@ -83,23 +95,23 @@ struct PipelineCommand: ParsableCommand {
                 let text = try String(contentsOf: workURL.appendingPathComponent("tune/best-overrides.txt"), encoding: .utf8)
                 overrides = text.split(separator: "\n").flatMap { ["--set", String($0)] }
             }
-            if isDRR {
+            if isTrained {
                 try runStage(
                     "train",
                     [
                         "train", "--in", path("split"), "--policy", policy, "--episodes", "\(episodes)",
                         "--seed", seed, "--out", path("model"),
-                    ] + overrides)
+                    ] + overrides + settings.flatMap { ["--set", $0] })
             }
             var evaluate = [
                 "evaluate", "--in", path("split"), "--policies", ([policy] + baselines.split(separator: ",").map(String.init)).joined(separator: ","),
                 "--gate", gate, "--seed", seed, "--json",
             ]
-            if isDRR { evaluate += ["--model", path("model")] }
+            if isTrained { evaluate += ["--model", path("model")] }
             let status = try runStage("evaluate + gate", evaluate, stdout: path("report.json"), allowed: [ReleaseGate.failedExitCode])
-            if status == ReleaseGate.failedExitCode || !isDRR {
+            if status == ReleaseGate.failedExitCode || !isTrained {
                 writeToStandardError(
-                    "pipeline: the candidate \(policy) was not registered (\(status == ReleaseGate.failedExitCode ? "the gate failed" : "not a DRR model")); \(stage) is unchanged\n"
+                    "pipeline: the candidate \(policy) was not registered (\(status == ReleaseGate.failedExitCode ? "the gate failed" : "a baseline, not a trained model")); \(stage) is unchanged\n"
                 )
                 throw ExitCode(ReleaseGate.failedExitCode)
             }

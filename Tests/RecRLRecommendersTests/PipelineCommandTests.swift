@@ -152,6 +152,30 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertEqual(reg.version(at: .production), "v000001")
     }
 
+    /// `--policy lird` and `--policy deeppage`: the train stage trains the list or page model
+    /// (with `--set` passed to `recrl train`: 20 items fill no default-length episode), the
+    /// gate evaluates it, and it is registered and promoted; `--tune` is refused for them
+    /// (DRR only).
+    func testLocalPipelineTrainsAndPromotesListAndPageCandidates() throws {
+        let raw = try writeData(bad: 0)
+        for policy in ["lird", "deeppage"] {
+            let registry = path("registry-\(policy)")
+            let passed = try runRecrl([
+                "pipeline", "run", "--local", "--data", raw, "--registry", registry, "--episodes", "2", "--split", "temporal",
+                "--work", path("run-\(policy)"), "--policy", policy, "--set", "episodeLength=3", "--gate", "ndcg@10 >= 0 * itemknn",
+            ])
+            XCTAssertEqual(passed.status, 0, passed.output)
+            let reg = ModelRegistry(directory: URL(fileURLWithPath: registry))
+            XCTAssertEqual(reg.version(at: .production), "v000001")
+            let manifest = try policy == "lird" ? reg.load(stage: .production).manifest : reg.loadDeepPage(stage: .production).manifest
+            XCTAssertEqual(manifest.policy, policy)
+            XCTAssertNotNil(manifest.metrics["eval.ndcg@10"], "the evaluation report's metrics are stored with the version")
+            XCTAssertEqual(
+                run(PipelineCommand.Run.self, ["--local", "--policy", policy, "--tune"])?.message,
+                "--tune tunes DRR policies only (drr-n, drr-p, drr-u, drr-ave), not \(policy)")
+        }
+    }
+
     /// A DeepPage model goes through the registry commands as a DRR one does: `train
     /// --register` adds it with its lineage, `models register --metrics` stores the evaluation
     /// report's deeppage metrics with a new version, `models promote` points production at it;
