@@ -6,7 +6,9 @@ import RecRLTensor
 /// A model ``EventLogLearner`` trains and publishes: a DRR or LIRD model (``DRRModel``) or a
 /// DeepPage model (``DeepPageModel``).
 public enum LearnerModel: Sendable {
+    /// A DRR or LIRD model, learned through ``OnlineDRR``.
     case drr(DRRModel)
+    /// A DeepPage model, learned through ``OnlineDeepPage``.
     case deepPage(DeepPageModel)
 
     /// Loads the model folder `directory` (written by `recrl train` or a registry version),
@@ -208,11 +210,13 @@ public final class EventLogLearner {
     public struct MissingPositions: Error, CustomStringConvertible, LocalizedError {
         /// The number of events read, none with a position.
         public var events: Int
+        /// What is missing and how to give it.
         public var description: String {
             "the event log's next \(events) events have no position: a DeepPage model learns from pages rebuilt from "
                 + "the feedback's row-major position, so post feedback with \"position\" (and \"request_id\") to learn it "
                 + "offline, or let the serving replica learn it online (`recrl serve --updates-per-second`)"
         }
+        /// ``description``.
         public var errorDescription: String? { description }
     }
 
