@@ -201,7 +201,7 @@ public struct GEMMRoutingPolicy: Sendable, Hashable {
     /// product of DeepPage's GRU, convolution and deconvolution layers at its default sizes
     /// falls below it (the largest is the history GRU's input projection and its gradients,
     /// `batch · steps × 3·hidden × input`); the hidden Dense products of DRR and LIRD at
-    /// their default sizes (batch 64, widths 100 to 400) are larger and keep OpenBLAS's threads.
+    /// their default sizes (batch 64, layers at least 100 wide) are larger and keep OpenBLAS's threads.
     public static let singleThreadedWork = 1 << 20
 
     /// The fewest multiply-adds above which OpenBLAS splits a GEMM over its threads (2¹⁸:
