@@ -59,6 +59,8 @@ public struct DRRLearningStep: Sendable {
     /// the first step that trains the table).
     var itemGradient = Tensor(zeros: [0])
     var itemOptimizer = Adam()
+    /// The size of the table ``itemOptimizer``'s moments were made for (0: none yet).
+    var itemOptimizerSize = 0
 
     /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
     public init(model: DRRModel, options: Options = Options()) {
@@ -178,7 +180,10 @@ public struct DRRLearningStep: Sendable {
     /// again (from step 1) if the table's size changes.
     mutating func stepItemEmbeddings(_ table: inout Tensor, learningRate: Float) {
         precondition(itemGradient.count == table.count, "item gradient \(itemGradient.shape) vs table \(table.shape)")
-        if itemOptimizer.state.firstMoments.first?.count != table.count { itemOptimizer = Adam() }
+        if itemOptimizerSize != table.count {
+            itemOptimizer = Adam()
+            itemOptimizerSize = table.count
+        }
         itemOptimizer.learningRate = learningRate
         itemOptimizer.update(&table, along: itemGradient)
     }
