@@ -159,8 +159,9 @@ public struct BenchGEMM: ParsableCommand {
     public func run() throws {
         let n = threads ?? ProcessInfo.processInfo.activeProcessorCount
         BLASRuntime.setThreadCount(n)
-        // RecRL's own kernel serves only single-threaded BLAS (see `BLASRuntime.gemmKernel`);
-        // each shape also reports the kernel that actually served it.
+        // RecRL's own kernel serves mid-sized products only on single-threaded BLAS (and small
+        // ones at any thread count, see `GEMMRoutingPolicy`); each shape also reports the
+        // kernel that actually served it.
         let kernel = n == 1 ? BLASRuntime.gemmKernel : "openblas"
         var rng = Xoshiro256StarStar(seed: 1)
         var results: [(String, [(String, Double, Int, String)], Double, Double)] = []

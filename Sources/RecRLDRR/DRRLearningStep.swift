@@ -55,12 +55,12 @@ public struct DRRLearningStep: Sendable {
     var moduleOptimizer: Adam
     var stateGradient = Tensor(zeros: [0])
     var logits = Tensor(zeros: [0])
-    /// `dL/dE` of the last supervised step and the table's Adam moments (empty until the
-    /// first step that trains the table).
+    /// `dL/dE` of the last supervised step and the table's Adam optimizer (no moments until
+    /// the first step that trains the table).
     var itemGradient = Tensor(zeros: [0])
-    var itemFirstMoment = Tensor(zeros: [0])
-    var itemSecondMoment = Tensor(zeros: [0])
-    var itemSteps = 0
+    var itemOptimizer = Adam()
+    /// The size of the table ``itemOptimizer``'s moments were made for (0: none yet).
+    var itemOptimizerSize = 0
 
     /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
     public init(model: DRRModel, options: Options = Options()) {
@@ -175,31 +175,16 @@ public struct DRRLearningStep: Sendable {
         return loss
     }
 
-    /// One Adam step (β1 0.9, β2 0.999, ε 1e-8, bias-corrected) of `table` along
-    /// ``itemGradient``. The moments are allocated by the first step only.
+    /// One Adam step (β1 0.9, β2 0.999, ε 1e-8, bias-corrected: ``Adam/update(_:along:)``)
+    /// of `table` along ``itemGradient``. The moments are allocated by the first step, and
+    /// again (from step 1) if the table's size changes.
     mutating func stepItemEmbeddings(_ table: inout Tensor, learningRate: Float) {
-        let n = table.count
-        precondition(itemGradient.count == n, "item gradient \(itemGradient.shape) vs table \(table.shape)")
-        if itemFirstMoment.count != n {
-            itemFirstMoment = Tensor(zeros: table.shape)
-            itemSecondMoment = Tensor(zeros: table.shape)
-            itemSteps = 0
+        precondition(itemGradient.count == table.count, "item gradient \(itemGradient.shape) vs table \(table.shape)")
+        if itemOptimizerSize != table.count {
+            itemOptimizer = Adam()
+            itemOptimizerSize = table.count
         }
-        itemSteps += 1
-        let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, t = Double(itemSteps)
-        let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
-        let lrT = Float(Double(learningRate) * bc2.squareRoot() / bc1), epsT = Float(epsilon * bc2.squareRoot())
-        table.withUnsafeMutableBufferPointer { p in
-            itemGradient.withUnsafeBufferPointer { g in
-                itemFirstMoment.withUnsafeMutableBufferPointer { m in
-                    itemSecondMoment.withUnsafeMutableBufferPointer { v in
-                        UnsafeKernels.adamStep(
-                            parameters: p.baseAddress!, gradient: g.baseAddress!, firstMoment: m.baseAddress!,
-                            secondMoment: v.baseAddress!, count: n, beta1: Float(beta1), beta2: Float(beta2),
-                            learningRate: lrT, epsilon: epsT, softUpdateTarget: nil, tau: 0)
-                    }
-                }
-            }
-        }
+        itemOptimizer.learningRate = learningRate
+        itemOptimizer.update(&table, along: itemGradient)
     }
 }

@@ -81,23 +81,44 @@ public struct Adam: Optimizer {
         }
         step += 1
         let (lrT, epsT) = correctedStep()
-        let b1 = beta1, b2 = beta2
         var index = 0
         model.updateParameters(pairedWith: gradient) { p, g in
-            precondition(
-                p.shape == g.shape && p.count == firstMoments[index].count,
-                "Adam: parameter \(p.shape) vs gradient \(g.shape)")
-            let n = p.count
-            g.withUnsafeBufferPointer { gp in
-                firstMoments[index].withUnsafeMutableBufferPointer { mp in
-                    secondMoments[index].withUnsafeMutableBufferPointer { vp in
-                        p.withUnsafeMutableBufferPointer { pp in
-                            recrl_adam_step(pp.baseAddress, gp.baseAddress, mp.baseAddress, vp.baseAddress, n, b1, b2, lrT, epsT)
-                        }
+            apply(to: &p, along: g, moment: index, learningRate: lrT, epsilon: epsT)
+            index += 1
+        }
+    }
+
+    /// One step on a single tensor, e.g. an embedding table that is not part of a ``Layer``:
+    /// `parameter` along `gradient` (the same shape), exactly as ``update(_:along:)`` steps a
+    /// layer whose only parameter is `parameter` (the same bias correction, moments and
+    /// kernel, so the same bits). The first step creates the two moments, shaped like
+    /// `parameter`; later steps must pass a tensor of that size, and an optimizer used for a
+    /// layer cannot step a single tensor. Warm steps allocate nothing.
+    public mutating func update(_ parameter: inout Tensor, along gradient: Tensor) {
+        if firstMoments.isEmpty {
+            firstMoments = [Tensor(zeros: gradient.shape)]
+            secondMoments = [Tensor(zeros: gradient.shape)]
+        }
+        precondition(firstMoments.count == 1, "Adam: an optimizer of \(firstMoments.count) parameter tensors cannot step one tensor")
+        step += 1
+        let (lrT, epsT) = correctedStep()
+        apply(to: &parameter, along: gradient, moment: 0, learningRate: lrT, epsilon: epsT)
+    }
+
+    /// `p -= lr_t · m / (√v + ε_t)` with moments number `moment`, updated from `g` first.
+    private mutating func apply(to p: inout Tensor, along g: Tensor, moment: Int, learningRate lrT: Float, epsilon epsT: Float) {
+        precondition(
+            p.shape == g.shape && p.count == firstMoments[moment].count,
+            "Adam: parameter \(p.shape) vs gradient \(g.shape) and moments of \(firstMoments[moment].count) elements")
+        let n = p.count, b1 = beta1, b2 = beta2
+        g.withUnsafeBufferPointer { gp in
+            firstMoments[moment].withUnsafeMutableBufferPointer { mp in
+                secondMoments[moment].withUnsafeMutableBufferPointer { vp in
+                    p.withUnsafeMutableBufferPointer { pp in
+                        recrl_adam_step(pp.baseAddress, gp.baseAddress, mp.baseAddress, vp.baseAddress, n, b1, b2, lrT, epsT)
                     }
                 }
             }
-            index += 1
         }
     }
 }

@@ -35,9 +35,9 @@ public enum BLASRuntime {
         set { GEMMRouting.install(newValue) }
     }
 
-    /// Which SGEMM serves mid-sized products on single-threaded BLAS: RecRL's own kernel,
-    /// `recrl-avx512` or `recrl-avx2`, when the routing policy uses one this CPU runs;
-    /// otherwise `openblas`.
+    /// Which SGEMM serves mid-sized products on single-threaded BLAS (and small ones at any
+    /// thread count): RecRL's own kernel, `recrl-avx512` or `recrl-avx2`, when the routing
+    /// policy uses one this CPU runs; otherwise `openblas`.
     public static var gemmKernel: String {
         if let own = GEMMRouting.policy.ownKernel, GEMMRouting.runsHere(own) { return own.rawValue }
         return GEMMRoutingPolicy.Kernel.openBLAS.rawValue
@@ -45,8 +45,9 @@ public enum BLASRuntime {
 
     /// Which kernel serves one product `op(A)[m × k] · op(B)[k × n]` at OpenBLAS's current
     /// thread count (`transposeB`: B is transposed) under ``gemmRoutingPolicy``: `rank-1` for
-    /// depth 1, ``gemmKernel`` where RecRL's own SGEMM takes the shape (single-threaded BLAS
-    /// only), otherwise `openblas` (e.g. the `n = 1` products of an `H → 1` head).
+    /// depth 1, ``gemmKernel`` where RecRL's own SGEMM takes the shape (on multi-threaded
+    /// BLAS only products of at most ``GEMMRoutingPolicy/singleThreadedWork`` multiply-adds),
+    /// otherwise `openblas` (e.g. the `n = 1` products of an `H → 1` head).
     public static func gemmKernel(transposeB: Bool, m: Int, n: Int, k: Int) -> String {
         GEMMRouting.servingKernel(transposeB: transposeB, m: m, n: n, k: k, blasThreads: threadCount).rawValue
     }

@@ -73,9 +73,13 @@ public struct CPUProfile: Sendable, Hashable, CustomStringConvertible {
 /// - depth 1 (`k = 1`): the rank-1 kernel, because a general GEMM spends its time packing
 ///   operands that a depth-1 product reads only once;
 /// - shapes the policy's ``ownKernel`` serves, on single-threaded OpenBLAS: RecRL's own
-///   SGEMM (`recrl_sgemm`, single-threaded by design, so it never replaces a multi-threaded
-///   OpenBLAS call);
-/// - everything else: OpenBLAS.
+///   SGEMM (`recrl_sgemm`, single-threaded by design);
+/// - on multi-threaded OpenBLAS, products of at most ``singleThreadedWork`` multiply-adds
+///   (a recurrent layer's per-step products, a convolution's on a small page) stay on the
+///   calling thread: RecRL's own SGEMM when it serves the shape, and also when it does not
+///   but OpenBLAS would split the product over its threads (more than ``openBLASSplitWork``);
+///   the rest go to OpenBLAS, which computes products that small on one thread;
+/// - everything else: OpenBLAS (on several threads when it runs them).
 ///
 /// RecRL's own SGEMM has one level of cache blocking and register blocks of 8 × 32 (AVX-512)
 /// or 6 × 16 (AVX2) outputs. Where it is faster than OpenBLAS depends on the CPU, and the
@@ -188,12 +192,40 @@ public struct GEMMRoutingPolicy: Sendable, Hashable {
         }
     }
 
+    /// The most multiply-adds (`m · n · k`, 2²⁰) of a product that stays on one thread when
+    /// OpenBLAS runs several. Splitting a product costs a fixed price (waking OpenBLAS's
+    /// workers, joining them, and a heap allocation of its job table on some paths), while
+    /// the second thread saves at most half the product's time; a product of 2²⁰ multiply-adds
+    /// takes a single core only a few times that fixed price, so below it the split gains
+    /// little or nothing and breaks the promise of no heap allocation in a warm step. Every
+    /// product of DeepPage's GRU, convolution and deconvolution layers at its default sizes
+    /// falls below it (the largest is the history GRU's input projection and its gradients,
+    /// `batch · steps × 3·hidden × input`); the hidden Dense products of DRR and LIRD at
+    /// their default sizes (batch 64, layers at least 100 wide) are larger and keep OpenBLAS's threads.
+    public static let singleThreadedWork = 1 << 20
+
+    /// The fewest multiply-adds above which OpenBLAS splits a GEMM over its threads (2¹⁸:
+    /// 65 536 × its default `GEMM_MULTITHREAD_THRESHOLD` of 4); it computes smaller products
+    /// on the calling thread.
+    public static let openBLASSplitWork = 1 << 18
+
     /// The kernel for one product `op(A)[m × k] · op(B)[k × n]` (`transposeB`: B is stored
     /// transposed) when OpenBLAS runs `blasThreads` threads per call.
+    ///
+    /// With `blasThreads > 1`, a product of at most ``singleThreadedWork`` multiply-adds is
+    /// computed on the calling thread: by ``ownKernel`` when it serves the shape or when
+    /// OpenBLAS would split the product (more than ``openBLASSplitWork``; the own kernel is
+    /// correct for every shape, its rules only say where it is fastest), otherwise by OpenBLAS,
+    /// which does not split products that small. Policies without an own kernel route every
+    /// product of depth 2 or more to OpenBLAS.
     @inlinable
     public func kernel(transposeB: Bool, m: Int, n: Int, k: Int, blasThreads: Int) -> Kernel {
         if k == 1 { return .rank1 }
-        if let own = ownKernel, blasThreads == 1, ownKernelServes(transposeB: transposeB, m: m, n: n, k: k) { return own }
+        guard let own = ownKernel else { return .openBLAS }
+        if blasThreads <= 1 { return ownKernelServes(transposeB: transposeB, m: m, n: n, k: k) ? own : .openBLAS }
+        let work = Double(m) * Double(n) * Double(k)
+        guard work <= Double(Self.singleThreadedWork) else { return .openBLAS }
+        if work > Double(Self.openBLASSplitWork) || ownKernelServes(transposeB: transposeB, m: m, n: n, k: k) { return own }
         return .openBLAS
     }
 

@@ -46,6 +46,39 @@ final class LayerReuseTests: XCTestCase {
         try assertLayerStepAllocatesNothing(GRU(inputSize: 6, hiddenSize: 5, using: &rng), input: x)
     }
 
+    /// A GRU at DeepPage's default history shape (batch 32, 5 steps, input and hidden 32)
+    /// allocates nothing per warm forward + backward with OpenBLAS on 2 threads too (its
+    /// products are small enough to stay on the calling thread, see `GEMMRoutingPolicy`), and
+    /// computes the same bits as on 1 thread (the same kernels serve it).
+    func testWarmGRUStepAllocatesNothingOnTwoBLASThreads() throws {
+        let policy = GEMMRoutingPolicy(profile: .host)
+        guard policy.ownKernel != nil else { throw XCTSkip("no build of RecRL's SGEMM for this CPU: OpenBLAS serves every product") }
+        let threads = BLASRuntime.threadCount, saved = BLASRuntime.gemmRoutingPolicy
+        BLASRuntime.gemmRoutingPolicy = policy
+        defer {
+            BLASRuntime.setThreadCount(threads)
+            BLASRuntime.gemmRoutingPolicy = saved
+        }
+        var rng = testRNG(72)
+        let gru = GRU(inputSize: 32, hiddenSize: 32, using: &rng)
+        let x = Tensor(randomUniform: [32, 5 * 32], in: -1...1, using: &rng)
+        let r = Tensor(randomUniform: [32, 5 * 32], in: -1...1, using: &rng)
+        func step(threads: Int) throws -> (Tensor, GRU, Tensor) {
+            BLASRuntime.setThreadCount(threads)
+            var ctx = gru.makeContext(), g = gru.zeroGradient()
+            try assertWarmStepsAllocateNothing("GRU on \(threads) BLAS threads") {
+                gru.forward(x, context: &ctx)
+                gru.backward(
+                    input: x, outputGradient: r, context: &ctx, gradient: &g, computeParameterGradient: true, computeInputGradient: true)
+            }
+            return (ctx.output, g, ctx.inputGradient)
+        }
+        let one = try step(threads: 1), two = try step(threads: 2)
+        XCTAssertEqual(one.0, two.0, "output")
+        XCTAssertEqual(one.1.namedParameters(), two.1.namedParameters(), "parameter gradient")
+        XCTAssertEqual(one.2, two.2, "input gradient")
+    }
+
     func testMaskedSequenceStepsAllocateNothing() throws {
         var rng = testRNG(71)
         let x = Tensor(randomUniform: [8, 20], in: -1...1, using: &rng)

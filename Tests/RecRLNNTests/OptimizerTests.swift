@@ -132,6 +132,36 @@ final class OptimizerTests: XCTestCase {
         XCTAssertNotEqual(a, c)
     }
 
+    /// Adam on a single tensor is Adam on a layer whose only parameter is that tensor (an
+    /// `Embedding`'s table): the same bits at every step. Its first step is the known
+    /// `p − lr · g / (|g| + ε)` (both bias-corrected moments equal `g` and `g²`), and warm
+    /// steps allocate nothing.
+    func testSingleTensorStepEqualsLayerStep() throws {
+        var rng = testRNG(23)
+        var layer = Embedding(count: 7, dimension: 5, using: &rng)
+        var table = layer.weight
+        let start = table
+        var onLayer = Adam(learningRate: 3e-2, beta1: 0.8, beta2: 0.99, epsilon: 1e-6), onTensor = onLayer
+        let gradients = (0..<6).map { _ in Tensor(randomNormal: [7, 5], using: &rng) }
+        for (t, g) in gradients.enumerated() {
+            var layerGradient = layer.zeroGradient()
+            layerGradient.weight = g
+            onLayer.update(&layer, along: layerGradient)
+            onTensor.update(&table, along: g)
+            XCTAssertEqual(table, layer.weight, "step \(t + 1)")
+            XCTAssertEqual(onTensor.step, t + 1)
+            if t == 0 {
+                let expected = start - 3e-2 * gradients[0] / (gradients[0].map { abs($0) } + 1e-6)
+                assertClose(table, expected, absolute: 1e-6, relative: 1e-5, "first step")
+            }
+        }
+        XCTAssertEqual(onTensor.state.firstMoments, onLayer.state.firstMoments)
+        XCTAssertEqual(onTensor.state.secondMoments, onLayer.state.secondMoments)
+        let g = gradients[1]
+        let allocations = try countAllocations { for _ in 0..<5 { onTensor.update(&table, along: g) } }
+        XCTAssertEqual(allocations, 0, "a warm single-tensor Adam step must not allocate")
+    }
+
     func testTrainingReducesLoss() {
         var rng = testRNG(22)
         var model = MLP(sizes: [2, 32, 1], using: &rng)

@@ -58,9 +58,61 @@ final class GEMMRoutingPolicyTests: XCTestCase {
         ]
         for (tb, m, n, k, expected) in cases {
             XCTAssertEqual(profiles.map { route($0, tb, m, n, k) }, expected, "tb \(tb) m \(m) n \(n) k \(k)")
-            // Multi-threaded BLAS keeps every product of depth ≥ 2 with OpenBLAS.
-            XCTAssertEqual(profiles.map { route($0, tb, m, n, k, threads: 2) }, expected.map { $0 == "rank-1" ? $0 : "openblas" })
+            // Multi-threaded BLAS keeps every product of depth ≥ 2 and more than 2²⁰
+            // multiply-adds with OpenBLAS; below that, the threads do not change the routing
+            // of these shapes (both sides of the split bound are in the next test).
+            let multiThreaded = m * n * k > GEMMRoutingPolicy.singleThreadedWork ? expected.map { $0 == "rank-1" ? $0 : "openblas" } : expected
+            for threads in [2, 4] {
+                XCTAssertEqual(profiles.map { route($0, tb, m, n, k, threads: threads) }, multiThreaded, "tb \(tb) m \(m) n \(n) k \(k), \(threads) threads")
+            }
         }
+    }
+
+    /// On multi-threaded BLAS, products of at most 2²⁰ multiply-adds stay on the calling
+    /// thread: RecRL's own SGEMM where it serves the shape, or where OpenBLAS would split the
+    /// product (above 2¹⁸), and OpenBLAS (which computes it on one thread) otherwise. The
+    /// shapes are DeepPage's at its default sizes and the bounds of both rules.
+    func testSmallProductsStayOnOneThreadOnMultiThreadedBLAS() {
+        XCTAssertEqual(GEMMRoutingPolicy.singleThreadedWork, 1_048_576)
+        XCTAssertEqual(GEMMRoutingPolicy.openBLASSplitWork, 262_144)
+        func route(_ p: CPUProfile, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, threads: Int) -> String {
+            GEMMRoutingPolicy(profile: p).kernel(transposeB: tb, m: m, n: n, k: k, blasThreads: threads).rawValue
+        }
+        let profiles = [zen5, zen4, intelAVX512, avx2Only, generic]
+        let own = ["recrl-avx512", "recrl-avx512", "recrl-avx512", "recrl-avx2", "openblas"]
+        let fullWidthAndAVX2 = ["recrl-avx512", "openblas", "openblas", "recrl-avx2", "openblas"]
+        let openBLAS = ["openblas", "openblas", "openblas", "openblas", "openblas"]
+        // (transposeB, m, n, k), the kernels on single-threaded BLAS, on multi-threaded BLAS.
+        let cases: [(Bool, Int, Int, Int, [String], [String])] = [
+            // The history GRU (batch 32, 5 steps, input and hidden 32): input projection and
+            // its input gradient (491 520 multiply-adds), one step's recurrent product.
+            (false, 160, 96, 32, own, own),
+            (true, 160, 32, 96, own, own),
+            (false, 32, 96, 32, own, own),
+            // The page CNN's 16 filters over 96 pages (811 008): above OpenBLAS's split, so
+            // the own kernel takes it on several threads even where it leaves it to OpenBLAS on one.
+            (false, 96 * 4, 16, 132, fullWidthAndAVX2, own),
+            // The page GRU's input gradient, 16 columns (147 456): OpenBLAS keeps it on one thread.
+            (true, 96, 16, 96, fullWidthAndAVX2, fullWidthAndAVX2),
+            // A critic's H → 1 head stays with OpenBLAS.
+            (false, 64, 1, 256, openBLAS, openBLAS),
+            // 2²⁰ multiply-adds stay on one thread; one more depth goes to OpenBLAS's threads.
+            (false, 64, 128, 128, own, own),
+            (false, 64, 128, 129, own, openBLAS),
+            // 100 columns just above and at 2¹⁸ multiply-adds.
+            (false, 64, 100, 41, fullWidthAndAVX2, own),
+            (false, 64, 100, 40, fullWidthAndAVX2, fullWidthAndAVX2),
+            // Depth 1 stays with the rank-1 kernel.
+            (false, 64, 256, 1, Array(repeating: "rank-1", count: 5), Array(repeating: "rank-1", count: 5)),
+        ]
+        for (tb, m, n, k, single, multi) in cases {
+            XCTAssertEqual(profiles.map { route($0, tb, m, n, k, threads: 1) }, single, "tb \(tb) m \(m) n \(n) k \(k), 1 thread")
+            for threads in [2, 8] {
+                XCTAssertEqual(profiles.map { route($0, tb, m, n, k, threads: threads) }, multi, "tb \(tb) m \(m) n \(n) k \(k), \(threads) threads")
+            }
+        }
+        // The explicit OpenBLAS-only policy never routes to RecRL's SGEMM.
+        XCTAssertEqual(GEMMRoutingPolicy.openBLASOnly.kernel(transposeB: false, m: 160, n: 96, k: 32, blasThreads: 2), .openBLAS)
     }
 
     /// The padding rule, stated as a fraction, equals the integer rule it encodes for every
