@@ -30,9 +30,9 @@ public struct DRRLearningStep: Sendable {
         public var trainsStateModule: Bool
         /// Whether ``supervisedStep(model:inputs:targets:)`` also trains the item-embedding
         /// table at ``DRRConfiguration/itemEmbeddingLearningRate`` (when that is positive).
-        /// Default false: only DRR's offline training (``DRRTrainer``) sets it, since the
-        /// table is shared by every user's ranking (as the module's weights are online) and
-        /// LIRD keeps its pretrained table.
+        /// Default false: only offline training (``DRRTrainer`` for DRR, ``LIRDTrainer`` for
+        /// LIRD) sets it, since the table is shared by every user's ranking (as the module's
+        /// weights are online).
         public var trainsItemEmbeddings: Bool
 
         /// Options; see each property.
@@ -55,12 +55,8 @@ public struct DRRLearningStep: Sendable {
     var moduleOptimizer: Adam
     var stateGradient = Tensor(zeros: [0])
     var logits = Tensor(zeros: [0])
-    /// `dL/dE` of the last supervised step and the table's Adam moments (empty until the
-    /// first step that trains the table).
-    var itemGradient = Tensor(zeros: [0])
-    var itemFirstMoment = Tensor(zeros: [0])
-    var itemSecondMoment = Tensor(zeros: [0])
-    var itemSteps = 0
+    /// The item table's gradient and Adam state (empty until the first step that trains it).
+    var itemStep = ItemEmbeddingStep()
 
     /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
     public init(model: DRRModel, options: Options = Options()) {
@@ -159,12 +155,12 @@ public struct DRRLearningStep: Sendable {
                     logits: &self.logits, gradient: &gradient)
                 if trainsItems {
                     NextItemSoftmax.embeddingGradient(
-                        actions: actions, logitGradient: self.logits, slots: slots, into: &self.itemGradient)
+                        actions: actions, logitGradient: self.logits, slots: slots, into: &self.itemStep.gradient)
                 }
                 return value
             }
         }
-        if trainsItems { stepItemEmbeddings(&model.itemEmbeddings, learningRate: learningRate) }
+        if trainsItems { itemStep.step(&model.itemEmbeddings, learningRate: learningRate) }
         if trainsModule(model) {
             model.stateModule.backward(
                 input: inputs, outputGradient: model.learner.actorStateGradient,
@@ -173,33 +169,5 @@ public struct DRRLearningStep: Sendable {
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
         }
         return loss
-    }
-
-    /// One Adam step (β1 0.9, β2 0.999, ε 1e-8, bias-corrected) of `table` along
-    /// ``itemGradient``. The moments are allocated by the first step only.
-    mutating func stepItemEmbeddings(_ table: inout Tensor, learningRate: Float) {
-        let n = table.count
-        precondition(itemGradient.count == n, "item gradient \(itemGradient.shape) vs table \(table.shape)")
-        if itemFirstMoment.count != n {
-            itemFirstMoment = Tensor(zeros: table.shape)
-            itemSecondMoment = Tensor(zeros: table.shape)
-            itemSteps = 0
-        }
-        itemSteps += 1
-        let beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, t = Double(itemSteps)
-        let bc1 = 1 - pow(beta1, t), bc2 = 1 - pow(beta2, t)
-        let lrT = Float(Double(learningRate) * bc2.squareRoot() / bc1), epsT = Float(epsilon * bc2.squareRoot())
-        table.withUnsafeMutableBufferPointer { p in
-            itemGradient.withUnsafeBufferPointer { g in
-                itemFirstMoment.withUnsafeMutableBufferPointer { m in
-                    itemSecondMoment.withUnsafeMutableBufferPointer { v in
-                        UnsafeKernels.adamStep(
-                            parameters: p.baseAddress!, gradient: g.baseAddress!, firstMoment: m.baseAddress!,
-                            secondMoment: v.baseAddress!, count: n, beta1: Float(beta1), beta2: Float(beta2),
-                            learningRate: lrT, epsilon: epsT, softUpdateTarget: nil, tau: 0)
-                    }
-                }
-            }
-        }
     }
 }
