@@ -2,6 +2,7 @@ import XCTest
 import Foundation
 import RecRLTensor
 import RecRLAgents
+import RecRLNN
 import RecRLData
 @testable import RecRLDRR
 import RecRLTestSupport
@@ -94,7 +95,8 @@ final class DeepPageItemEmbeddingTests: XCTestCase {
     func testTrainedTableIsSavedAndLoaded() throws {
         let data = successorDataset()
         var c = smallDeepPageConfiguration()
-        c.base.episodes = 20
+        c.base.episodes = 80  // 160 pages: past the replay's warm-up, so that steps are taken
+        c.base.episodeLength = 2  // pages of 4 from 16 items
         c.base.itemEmbeddingLearningRate = 1e-2
         var fixed = c
         fixed.base.itemEmbeddingLearningRate = 0
