@@ -132,7 +132,12 @@ public struct DRRLearningStep: Sendable {
     ///
     /// For a list model (``DRRModel/listSize`` `K` > 1, LIRD) `targets` holds `B·K` items,
     /// row `b`'s next `K` positive items in order, and slot `j`'s weight vector `w_j` is
-    /// trained towards the `j`-th: the same softmax on each slot (weight divided by `K`).
+    /// trained towards the `j`-th: the same softmax on each slot, each with the full weight
+    /// (``NextItemSoftmax`` at weight `K · λ`, whose mean runs over the `B · K` slots), so
+    /// that a slot is pulled towards its target as hard as DRR's single action is and the
+    /// objective keeps its balance with the DDPG actor loss whatever `K`. (With the weight
+    /// divided by `K` instead, LIRD's first slot, whose target is DRR's, ranked clearly worse
+    /// than DRR's action on a validation split.)
     ///
     /// With ``Options/trainsItemEmbeddings`` and a positive
     /// ``DRRConfiguration/itemEmbeddingLearningRate`` the step also takes one Adam step on
@@ -142,7 +147,7 @@ public struct DRRLearningStep: Sendable {
     @discardableResult
     public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
         model.stateModule.forward(inputs, context: &supervisedContext)
-        let weight = model.configuration.supervisedWeight, slots = model.listSize
+        let slots = model.listSize, weight = model.configuration.supervisedWeight * Float(slots)
         let learningRate = model.configuration.itemEmbeddingLearningRate
         let trainsItems = options.trainsItemEmbeddings && learningRate > 0
         let loss: Float

@@ -35,6 +35,11 @@ import Foundation
 ///   (``DRRConfiguration/replayAction``, ``DRRConfiguration/projectsTargetActions``): the
 ///   list's scaled item embeddings, and the target actor's list projected on real items.
 /// - Training environment: ``simulator``.
+/// - Supervised next-item objective (``DRRConfiguration/supervisedWeight``, ours, as DRR's):
+///   slot `j` is trained towards the `j`-th positive that followed, each slot with the full
+///   weight (``DRRLearningStep/supervisedStep(model:inputs:targets:)``), not the weight
+///   divided among the `K` slots, which left the first slot's ranking clearly below DRR's
+///   single action on a validation split.
 public struct LIRDConfiguration: Sendable, Codable, Equatable {
     /// The shared DRR hyper-parameters (embeddings, state module, network width, DDPG,
     /// replay, exploration, supervised objective). Default: DRR's defaults.

@@ -148,4 +148,25 @@ final class ItemEmbeddingTrainingTests: XCTestCase {
         XCTAssertThrowsError(try DRRConfiguration().applying(overrides: ["itemEmbeddingLearningRate=-1"]))
         XCTAssertEqual(try DRRConfiguration().applying(overrides: ["itemEmbeddingLearningRate=0.003"]).itemEmbeddingLearningRate, 0.003)
     }
+
+    /// A list model's supervised step weighs every slot with the full ``DRRConfiguration/supervisedWeight``
+    /// (`NextItemSoftmax` at `K · λ` over the `B · K` slots), as DRR's single action is weighed.
+    func testListSupervisedStepWeighsEverySlotFully() throws {
+        var c = smallConfiguration()
+        c.batchSize = 4
+        var rng = testRNG(17)
+        var model = try DRRModel(
+            configuration: c, userEmbeddings: Tensor(randomNormal: [6, c.embeddingSize], using: &rng),
+            itemEmbeddings: Tensor(randomNormal: [20, c.embeddingSize], using: &rng),
+            rewardScale: RewardScale(minimum: 1, maximum: 5), listSize: 3, using: &rng)
+        let inputs = Tensor(randomNormal: [4, model.inputSize], using: &rng)
+        let targets = (0..<12).map { Int32(($0 * 7) % 20) }
+        var logits = Tensor(zeros: [0]), g = Tensor(zeros: [0])
+        let expected = NextItemSoftmax.lossAndGradient(
+            actions: model.learner.actor(model.stateModule(inputs)), itemEmbeddings: model.itemEmbeddings, targets: targets,
+            weight: 3 * c.supervisedWeight, slots: 3, logits: &logits, gradient: &g)
+        var step = DRRLearningStep(model: model)
+        let loss = step.supervisedStep(model: &model, inputs: inputs, targets: targets)
+        assertClose(loss, expected, absolute: 1e-4, relative: 1e-5, "K = 3 slots at the full weight each")
+    }
 }
