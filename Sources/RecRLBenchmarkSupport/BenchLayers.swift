@@ -24,14 +24,14 @@ public struct LayerBenchmark: Sendable {
 
     /// DeepPage's default actor and critic (fixed seed).
     @Sendable static func networks() throws -> (DeepPageActor, DeepPageCritic) {
-        let shape = DeepPageConfiguration().networkShape
+        let shape = DeepPageConfiguration.benchmark.networkShape
         var rng = Xoshiro256StarStar(seed: 1)
         return (try DeepPageActor(shape: shape, using: &rng), try DeepPageCritic(shape: shape, using: &rng))
     }
 
     /// The benchmarks, in output order.
     public static var standard: [LayerBenchmark] {
-        let c = DeepPageConfiguration(), shape = c.networkShape, b = c.base.batchSize
+        let c = DeepPageConfiguration.benchmark, shape = c.networkShape, b = c.base.batchSize
         func conv(_ name: String, _ role: String, batch: Int, _ layer: @escaping @Sendable () throws -> Conv2D) -> LayerBenchmark {
             let l = try! layer()
             let g = l.geometry
@@ -207,5 +207,17 @@ struct BenchThreadOutput<Result: Encodable>: Encodable {
     enum CodingKeys: String, CodingKey {
         case threads, results
         case blasCore = "blas_core", allocationsNote = "allocations_note"
+    }
+}
+
+extension DeepPageConfiguration {
+    /// The DeepPage shapes `recrl bench layers` and `bench update` time and the PyTorch peers
+    /// in `Benchmarks/peers` mirror: the defaults with item embeddings of 32 (the default
+    /// width before DeepPage's became DRR's 100), so that the published comparisons stay
+    /// like for like.
+    static var benchmark: DeepPageConfiguration {
+        var c = DeepPageConfiguration()
+        c.base.embeddingSize = 32
+        return c
     }
 }

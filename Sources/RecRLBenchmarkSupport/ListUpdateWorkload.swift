@@ -51,7 +51,7 @@ public struct ListUpdateWorkload: Sendable {
             return
                 "batch \(b.batchSize), DRR-\(b.variant.rawValue) window \(b.windowSize), k \(b.embeddingSize), K \(c.listSize), hidden \(b.hiddenSize), \(items) items, supervised weight \(String(format: "%g", Double(b.supervisedWeight)))"
         default:
-            let c = DeepPageConfiguration()
+            let c = DeepPageConfiguration.benchmark
             return
                 "batch \(c.base.batchSize), page \(c.rows)x\(c.columns), k \(c.base.embeddingSize), history \(c.base.windowSize), \(c.recentPages) pages, state \(c.stateSize), filters \(c.convolutionFilters), deconvolution \(c.deconvolutionChannels), critic hidden \(c.criticHiddenSize), \(items) items, supervised weight \(String(format: "%g", Double(c.supervisedWeight)))"
         }
@@ -61,7 +61,9 @@ public struct ListUpdateWorkload: Sendable {
     public func make(seed: UInt64) throws -> ListUpdate {
         var rng = Xoshiro256StarStar(seed: seed)
         let embeddings =
-            Tensor(randomNormal: [items, name == "lird" ? LIRDConfiguration().base.embeddingSize : DeepPageConfiguration().base.embeddingSize], using: &rng)
+            Tensor(
+                randomNormal: [items, name == "lird" ? LIRDConfiguration().base.embeddingSize : DeepPageConfiguration.benchmark.base.embeddingSize], using: &rng
+            )
             * 0.3
         var update: ListUpdate
         if name == "lird" {
@@ -73,7 +75,7 @@ public struct ListUpdateWorkload: Sendable {
             update = .lird(LIRDUpdate(model: model, using: &rng))
         } else {
             let model = try DeepPageModel(
-                configuration: DeepPageConfiguration(), itemEmbeddings: embeddings,
+                configuration: DeepPageConfiguration.benchmark, itemEmbeddings: embeddings,
                 rewardScale: RewardScale(minimum: 1, maximum: 5), using: &rng)
             update = .deepPage(DeepPageUpdate(model: model, using: &rng))
         }

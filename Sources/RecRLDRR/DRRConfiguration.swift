@@ -114,9 +114,11 @@ public struct DRRConfiguration: Sendable, Codable, Equatable {
     /// the pretrained factors. 0 keeps the pretrained table fixed (the earlier behaviour and
     /// the value a manifest without this field decodes to). Only the table's scoring side
     /// is trained: states read the updated rows of their window items, but no gradient
-    /// flows into them through the state module; the user embeddings stay fixed. DRR's
-    /// offline training only (``DRRTrainer``): LIRD and online learning
-    /// (``DRRLearningStep/Options/trainsItemEmbeddings``) keep the table fixed, and the
+    /// flows into them through the state module; the user embeddings stay fixed. Offline
+    /// training only (``DRRTrainer``, ``LIRDTrainer`` with a list's slots, and
+    /// ``DeepPageTrainer``'s supervised next-page step with a page's positions, each reading
+    /// its own configuration's rate): online learning
+    /// (``DRRLearningStep/Options/trainsItemEmbeddings``) keeps the table fixed, and the
     /// offline simulator and the TD targets' projection keep scoring the pretrained table.
     /// The trained table is saved with the model (``DRRModelStore``), so serving ranks by it.
     /// Ours: 1e-4, chosen by NDCG@10 on ML-100K validation splits carved from the training

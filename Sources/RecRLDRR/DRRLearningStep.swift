@@ -30,9 +30,9 @@ public struct DRRLearningStep: Sendable {
         public var trainsStateModule: Bool
         /// Whether ``supervisedStep(model:inputs:targets:)`` also trains the item-embedding
         /// table at ``DRRConfiguration/itemEmbeddingLearningRate`` (when that is positive).
-        /// Default false: only DRR's offline training (``DRRTrainer``) sets it, since the
-        /// table is shared by every user's ranking (as the module's weights are online) and
-        /// LIRD keeps its pretrained table.
+        /// Default false: only offline training (``DRRTrainer`` for DRR, ``LIRDTrainer`` for
+        /// LIRD) sets it, since the table is shared by every user's ranking (as the module's
+        /// weights are online).
         public var trainsItemEmbeddings: Bool
 
         /// Options; see each property.
@@ -55,12 +55,8 @@ public struct DRRLearningStep: Sendable {
     var moduleOptimizer: Adam
     var stateGradient = Tensor(zeros: [0])
     var logits = Tensor(zeros: [0])
-    /// `dL/dE` of the last supervised step and the table's Adam optimizer (no moments until
-    /// the first step that trains the table).
-    var itemGradient = Tensor(zeros: [0])
-    var itemOptimizer = Adam()
-    /// The size of the table ``itemOptimizer``'s moments were made for (0: none yet).
-    var itemOptimizerSize = 0
+    /// The item table's gradient and Adam state (empty until the first step that trains it).
+    var itemStep = ItemEmbeddingStep()
 
     /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
     public init(model: DRRModel, options: Options = Options()) {
@@ -136,7 +132,12 @@ public struct DRRLearningStep: Sendable {
     ///
     /// For a list model (``DRRModel/listSize`` `K` > 1, LIRD) `targets` holds `B·K` items,
     /// row `b`'s next `K` positive items in order, and slot `j`'s weight vector `w_j` is
-    /// trained towards the `j`-th: the same softmax on each slot (weight divided by `K`).
+    /// trained towards the `j`-th: the same softmax on each slot, each with the full weight
+    /// (``NextItemSoftmax`` at weight `K · λ`, whose mean runs over the `B · K` slots), so
+    /// that a slot is pulled towards its target as hard as DRR's single action is and the
+    /// objective keeps its balance with the DDPG actor loss whatever `K`. (With the weight
+    /// divided by `K` instead, LIRD's first slot, whose target is DRR's, ranked clearly worse
+    /// than DRR's action on a validation split.)
     ///
     /// With ``Options/trainsItemEmbeddings`` and a positive
     /// ``DRRConfiguration/itemEmbeddingLearningRate`` the step also takes one Adam step on
@@ -146,7 +147,7 @@ public struct DRRLearningStep: Sendable {
     @discardableResult
     public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
         model.stateModule.forward(inputs, context: &supervisedContext)
-        let weight = model.configuration.supervisedWeight, slots = model.listSize
+        let slots = model.listSize, weight = model.configuration.supervisedWeight * Float(slots)
         let learningRate = model.configuration.itemEmbeddingLearningRate
         let trainsItems = options.trainsItemEmbeddings && learningRate > 0
         let loss: Float
@@ -159,12 +160,12 @@ public struct DRRLearningStep: Sendable {
                     logits: &self.logits, gradient: &gradient)
                 if trainsItems {
                     NextItemSoftmax.embeddingGradient(
-                        actions: actions, logitGradient: self.logits, slots: slots, into: &self.itemGradient)
+                        actions: actions, logitGradient: self.logits, slots: slots, into: &self.itemStep.gradient)
                 }
                 return value
             }
         }
-        if trainsItems { stepItemEmbeddings(&model.itemEmbeddings, learningRate: learningRate) }
+        if trainsItems { itemStep.step(&model.itemEmbeddings, learningRate: learningRate) }
         if trainsModule(model) {
             model.stateModule.backward(
                 input: inputs, outputGradient: model.learner.actorStateGradient,
@@ -173,18 +174,5 @@ public struct DRRLearningStep: Sendable {
             moduleOptimizer.update(&model.stateModule, along: moduleGradient)
         }
         return loss
-    }
-
-    /// One Adam step (β1 0.9, β2 0.999, ε 1e-8, bias-corrected: ``Adam/update(_:along:)``)
-    /// of `table` along ``itemGradient``. The moments are allocated by the first step, and
-    /// again (from step 1) if the table's size changes.
-    mutating func stepItemEmbeddings(_ table: inout Tensor, learningRate: Float) {
-        precondition(itemGradient.count == table.count, "item gradient \(itemGradient.shape) vs table \(table.shape)")
-        if itemOptimizerSize != table.count {
-            itemOptimizer = Adam()
-            itemOptimizerSize = table.count
-        }
-        itemOptimizer.learningRate = learningRate
-        itemOptimizer.update(&table, along: itemGradient)
     }
 }

@@ -207,8 +207,8 @@ public enum DRRTrainer {
 
         /// A session for `model`; the supervised objective's examples come from `histories`
         /// (with ``DRRConfiguration/supervisedWeight`` > 0).
-        /// `trainsItemEmbeddings`: ``DRRLearningStep/Options/trainsItemEmbeddings`` (DRR: true;
-        /// LIRD: false).
+        /// `trainsItemEmbeddings`: ``DRRLearningStep/Options/trainsItemEmbeddings`` (offline
+        /// DRR and LIRD training: true).
         init(
             model: DRRModel, configuration: DRRConfiguration, parallelism: Int, histories: UserHistories, seed: UInt64,
             trainsItemEmbeddings: Bool = false

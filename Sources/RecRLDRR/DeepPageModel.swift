@@ -28,8 +28,10 @@ public struct ShownPage: Sendable, Equatable, Codable {
 public struct DeepPageModel: Sendable {
     /// The hyper-parameters it was built with.
     public let configuration: DeepPageConfiguration
-    /// Item embeddings `[items, k]` (PMF on the training split).
-    public let itemEmbeddings: Tensor
+    /// Item embeddings `[items, k]`: pretrained on the training split, then trained by the
+    /// supervised next-page step when ``DRRConfiguration/itemEmbeddingLearningRate`` of the
+    /// configuration's ``DeepPageConfiguration/base`` is positive (``DeepPageTrainer``).
+    public internal(set) var itemEmbeddings: Tensor
     /// Item categories `[items, categoryChannels]` (e.g. multi-hot genres), or nil when
     /// ``DeepPageConfiguration/categoryChannels`` is 0.
     public let itemCategories: Tensor?
@@ -188,15 +190,44 @@ public struct DeepPageModel: Sendable {
     /// propagated through the deconvolution, the projection and the actor's state encoder.
     /// `targets` holds `B · h · w` items, row `b`'s page row-major. `logits` is scratch
     /// (`[B · h · w, items]`), reused across calls: a warm step allocates nothing. Returns
-    /// the loss before the step.
+    /// the loss before the step. The item table stays fixed here; ``DeepPageTrainer``'s step
+    /// also trains it (``supervisedStep(observations:targets:logits:itemStep:)``).
     @discardableResult
     public mutating func supervisedStep(observations: Tensor, targets: [Int32], logits: inout Tensor) -> Float {
-        let items = itemEmbeddings, weight = configuration.supervisedWeight, slots = configuration.pageSize
-        return learner.updateActor(states: observations) { actions, gradient in
-            NextItemSoftmax.lossAndGradient(
-                actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
-                logits: &logits, gradient: &gradient)
+        var fixed: ItemEmbeddingStep? = nil
+        return supervisedStep(observations: observations, targets: targets, logits: &logits, itemStep: &fixed)
+    }
+
+    /// ``supervisedStep(observations:targets:logits:)`` that, when `itemStep` is non-nil and
+    /// ``DRRConfiguration/itemEmbeddingLearningRate`` of ``DeepPageConfiguration/base`` is
+    /// positive, also takes one Adam step on ``itemEmbeddings`` along the same loss's `dL/dE`
+    /// (``NextItemSoftmax/embeddingGradient(actions:logitGradient:slots:into:)``), computed
+    /// with the table as it was before the step: DRR's item-table step
+    /// (``DRRLearningStep/Options/trainsItemEmbeddings``) with a page's positions as slots.
+    @discardableResult
+    mutating func supervisedStep(
+        observations: Tensor, targets: [Int32], logits: inout Tensor, itemStep: inout ItemEmbeddingStep?
+    ) -> Float {
+        let weight = configuration.supervisedWeight, slots = configuration.pageSize
+        let learningRate = configuration.base.itemEmbeddingLearningRate
+        let trainsItems = itemStep != nil && learningRate > 0
+        let loss: Float
+        do {
+            // Scoped, so that the table is uniquely referenced again when Adam writes it.
+            let items = itemEmbeddings
+            loss = learner.updateActor(states: observations) { actions, gradient in
+                let value = NextItemSoftmax.lossAndGradient(
+                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
+                    logits: &logits, gradient: &gradient)
+                if trainsItems {
+                    NextItemSoftmax.embeddingGradient(
+                        actions: actions, logitGradient: logits, slots: slots, into: &itemStep!.gradient)
+                }
+                return value
+            }
         }
+        if trainsItems { itemStep!.step(&itemEmbeddings, learningRate: learningRate) }
+        return loss
     }
 
     /// The actor's page of embeddings for one observation row (no exploration), `[h · w · k]`.

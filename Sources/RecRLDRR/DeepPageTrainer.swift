@@ -188,6 +188,9 @@ struct SupervisedNextPage {
     var observations: Tensor
     var targets: [Int32]
     var logits = Tensor(zeros: [0])
+    /// The item table's gradient and Adam state: the step trains the table at
+    /// ``DRRConfiguration/itemEmbeddingLearningRate`` (no step when it is 0).
+    var itemStep: ItemEmbeddingStep? = ItemEmbeddingStep()
 
     init(histories: UserHistories, threshold: Float, model: DeepPageModel) {
         let slots = model.configuration.pageSize, b = model.configuration.base.batchSize
@@ -222,8 +225,9 @@ struct SupervisedNextPage {
         }
     }
 
-    /// One ``DeepPageModel/supervisedStep(observations:targets:logits:)`` on the sampled batch.
+    /// One ``DeepPageModel/supervisedStep(observations:targets:logits:itemStep:)`` on the
+    /// sampled batch (training the item table at its configured rate).
     mutating func step(model: inout DeepPageModel) -> Float {
-        model.supervisedStep(observations: observations, targets: targets, logits: &logits)
+        model.supervisedStep(observations: observations, targets: targets, logits: &logits, itemStep: &itemStep)
     }
 }

@@ -29,7 +29,7 @@ public enum LIRDTrainer {
         let setup = try DRRTrainer.prepare(train, configuration: base, listSize: configuration.listSize, using: &rng)
         var session = DRRTrainer.TrainingSession(
             model: setup.model, configuration: base, parallelism: parallelism,
-            histories: setup.histories, seed: rng.next())
+            histories: setup.histories, seed: rng.next(), trainsItemEmbeddings: true)
         let envSeed = rng.next()
         switch configuration.simulator {
         case .logged:

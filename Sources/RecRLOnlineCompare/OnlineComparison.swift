@@ -21,7 +21,7 @@ import RecRLReporting
 /// - `lird` (list-wise, ``listArms``, not in the default arms): LIRD trained offline on the
 ///   same log (``LIRDConfiguration``'s defaults, DRR-ave's episodes and embedding width),
 ///   then `OnlineDRR` serving its `K`-list; `deeppage` (page-wise): DeepPage trained offline
-///   on the same log (``DeepPageConfiguration``'s defaults, the same episodes), then
+///   on the same log (``DeepPageConfiguration``'s defaults, DRR-ave's episodes and embedding width), then
 ///   `OnlineDeepPage` serving its `h × w` page read row-major as a slate, each known user's
 ///   first page from their logged history. Both learn online as the server does: every
 ///   shown item's reward is observed with its position in the list or page, a list or page
@@ -195,6 +195,7 @@ public struct OnlineComparison: Sendable {
                 let trainingStarted = Date()
                 var configuration = DeepPageConfiguration()
                 configuration.base.episodes = c.episodes
+                configuration.base.embeddingSize = drrConfig.embeddingSize
                 var recommender = DeepPageRecommender(configuration: configuration, seed: seed)
                 try recommender.fit(train: dataset)
                 guard let model = recommender.model else { throw ConfigurationError("DeepPage produced no model") }

@@ -9,9 +9,10 @@ import RecRLTestSupport
 /// (``DRRConfiguration/itemEmbeddingLearningRate``).
 final class ItemEmbeddingTrainingTests: XCTestCase {
     /// `dL/dE` of the next-item softmax against central finite differences of the loss as a
-    /// function of the table, for DRR (one slot) and a two-slot list actor.
+    /// function of the table, for DRR (one slot), a two-slot list actor and a four-position
+    /// page (LIRD's and DeepPage's default `K = h · w = 4`).
     func testEmbeddingGradientMatchesFiniteDifferences() {
-        for slots in [1, 2] {
+        for slots in [1, 2, 4] {
             var rng = testRNG(31 + UInt64(slots))
             let b = 3, k = 4, m = 7
             let actions = Tensor(randomUniform: [b, slots * k], in: -1...1, using: &rng)
@@ -103,8 +104,8 @@ final class ItemEmbeddingTrainingTests: XCTestCase {
         XCTAssertEqual(n, 0, "a warm supervised step that trains the item table must not allocate")
     }
 
-    /// Offline DRR training with a positive rate changes the pretrained table (LIRD's does
-    /// not), the trained table survives a save and load, and serving scores with it; a
+    /// Offline DRR and LIRD training with a positive rate changes the pretrained table, the
+    /// trained table survives a save and load, and serving scores with it; a
     /// manifest written before the field existed decodes to a fixed table.
     func testTrainedTableIsSavedAndServed() throws {
         let data = successorDataset()
@@ -125,7 +126,8 @@ final class ItemEmbeddingTrainingTests: XCTestCase {
         lirdFixedBase.episodeLength = 4
         let lird = try LIRDTrainer.run(data, configuration: LIRDConfiguration(base: lirdBase, listSize: 2), seed: 3).model
         let lirdFixed = try LIRDTrainer.run(data, configuration: LIRDConfiguration(base: lirdFixedBase, listSize: 2), seed: 3).model
-        XCTAssertEqual(lird.itemEmbeddings, lirdFixed.itemEmbeddings, "LIRD keeps its pretrained table")
+        XCTAssertNotEqual(lird.itemEmbeddings, lirdFixed.itemEmbeddings, "LIRD trains its table as DRR does")
+        XCTAssertEqual(lird.itemEmbeddings.shape, lirdFixed.itemEmbeddings.shape)
 
         let manifest = DRRManifest(
             policy: "drr-ave", configuration: c, seed: 3, dataFingerprint: data.fingerprint,
@@ -145,5 +147,26 @@ final class ItemEmbeddingTrainingTests: XCTestCase {
         XCTAssertEqual(old.itemEmbeddingLearningRate, 0, "a model saved before the field trained a fixed table")
         XCTAssertThrowsError(try DRRConfiguration().applying(overrides: ["itemEmbeddingLearningRate=-1"]))
         XCTAssertEqual(try DRRConfiguration().applying(overrides: ["itemEmbeddingLearningRate=0.003"]).itemEmbeddingLearningRate, 0.003)
+    }
+
+    /// A list model's supervised step weighs every slot with the full ``DRRConfiguration/supervisedWeight``
+    /// (`NextItemSoftmax` at `K · λ` over the `B · K` slots), as DRR's single action is weighed.
+    func testListSupervisedStepWeighsEverySlotFully() throws {
+        var c = smallConfiguration()
+        c.batchSize = 4
+        var rng = testRNG(17)
+        var model = try DRRModel(
+            configuration: c, userEmbeddings: Tensor(randomNormal: [6, c.embeddingSize], using: &rng),
+            itemEmbeddings: Tensor(randomNormal: [20, c.embeddingSize], using: &rng),
+            rewardScale: RewardScale(minimum: 1, maximum: 5), listSize: 3, using: &rng)
+        let inputs = Tensor(randomNormal: [4, model.inputSize], using: &rng)
+        let targets = (0..<12).map { Int32(($0 * 7) % 20) }
+        var logits = Tensor(zeros: [0]), g = Tensor(zeros: [0])
+        let expected = NextItemSoftmax.lossAndGradient(
+            actions: model.learner.actor(model.stateModule(inputs)), itemEmbeddings: model.itemEmbeddings, targets: targets,
+            weight: 3 * c.supervisedWeight, slots: 3, logits: &logits, gradient: &g)
+        var step = DRRLearningStep(model: model)
+        let loss = step.supervisedStep(model: &model, inputs: inputs, targets: targets)
+        assertClose(loss, expected, absolute: 1e-4, relative: 1e-5, "K = 3 slots at the full weight each")
     }
 }
