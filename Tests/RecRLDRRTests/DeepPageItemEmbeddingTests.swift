@@ -14,14 +14,7 @@ final class DeepPageItemEmbeddingTests: XCTestCase {
     /// A tiny model (k = 3, 2 × 3 pages, ten items) at table learning rate `rate`, three
     /// observations and a page of targets per row.
     func tinyModel(rate: Float) throws -> (DeepPageModel, Tensor, [Int32]) {
-        var c = DeepPageConfiguration(base: smallConfiguration(), rows: 2, columns: 3)
-        c.base.embeddingSize = 3
-        c.base.windowSize = 2
-        c.recentPages = 2
-        c.stateSize = 4
-        c.convolutionFilters = 3
-        c.deconvolutionChannels = 2
-        c.criticHiddenSize = 5
+        var c = tinyDeepPageConfiguration()
         c.supervisedWeight = 1
         c.base.itemEmbeddingLearningRate = rate
         var rng = testRNG(41)

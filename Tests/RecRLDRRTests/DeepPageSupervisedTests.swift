@@ -7,18 +7,25 @@ import RecRLData
 import RecRLDRR
 import RecRLTestSupport
 
+/// A tiny DeepPage configuration for the supervised and item-table tests: k = 3, history 2,
+/// two 2 × 3 pages, state 4, 3 filters, 2 deconvolution channels, critic hidden 5.
+func tinyDeepPageConfiguration() -> DeepPageConfiguration {
+    var c = DeepPageConfiguration(base: smallConfiguration(), rows: 2, columns: 3)
+    c.base.embeddingSize = 3
+    c.base.windowSize = 2
+    c.recentPages = 2
+    c.stateSize = 4
+    c.convolutionFilters = 3
+    c.deconvolutionChannels = 2
+    c.criticHiddenSize = 5
+    return c
+}
+
 /// DeepPage's supervised next-page objective (``DeepPageConfiguration/supervisedWeight``).
 final class DeepPageSupervisedTests: XCTestCase {
     /// A tiny model: k = 3, history 2, two 2 × 3 pages, ten items.
     func tinyModel(weight: Float = 1, seed: UInt64 = 31) throws -> DeepPageModel {
-        var c = DeepPageConfiguration(base: smallConfiguration(), rows: 2, columns: 3)
-        c.base.embeddingSize = 3
-        c.base.windowSize = 2
-        c.recentPages = 2
-        c.stateSize = 4
-        c.convolutionFilters = 3
-        c.deconvolutionChannels = 2
-        c.criticHiddenSize = 5
+        var c = tinyDeepPageConfiguration()
         c.base.actorLearningRate = 1e-3
         c.supervisedWeight = weight
         var rng = testRNG(seed)
