@@ -56,7 +56,7 @@ public struct DRRLearningStep: Sendable {
     var stateGradient = Tensor(zeros: [0])
     var logits = Tensor(zeros: [0])
     /// The item table's gradient and Adam state (empty until the first step that trains it).
-    var itemStep = ItemEmbeddingStep()
+    var itemStep: ItemEmbeddingStep? = ItemEmbeddingStep()
 
     /// A step for `model`'s shapes and ``DRRConfiguration/batchSize``.
     public init(model: DRRModel, options: Options = Options()) {
@@ -147,25 +147,11 @@ public struct DRRLearningStep: Sendable {
     @discardableResult
     public mutating func supervisedStep(model: inout DRRModel, inputs: Tensor, targets: [Int32]) -> Float {
         model.stateModule.forward(inputs, context: &supervisedContext)
-        let slots = model.listSize, weight = model.configuration.supervisedWeight * Float(slots)
-        let learningRate = model.configuration.itemEmbeddingLearningRate
-        let trainsItems = options.trainsItemEmbeddings && learningRate > 0
-        let loss: Float
-        do {
-            // Scoped, so that the table is uniquely referenced again when Adam writes it.
-            let items = model.itemEmbeddings
-            loss = model.learner.updateActor(states: supervisedContext.output) { actions, gradient in
-                let value = NextItemSoftmax.lossAndGradient(
-                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
-                    logits: &self.logits, gradient: &gradient)
-                if trainsItems {
-                    NextItemSoftmax.embeddingGradient(
-                        actions: actions, logitGradient: self.logits, slots: slots, into: &self.itemStep.gradient)
-                }
-                return value
-            }
-        }
-        if trainsItems { itemStep.step(&model.itemEmbeddings, learningRate: learningRate) }
+        let slots = model.listSize
+        let loss = ItemEmbeddingStep.supervisedActorStep(
+            learner: &model.learner, states: supervisedContext.output, table: &model.itemEmbeddings, targets: targets,
+            weight: model.configuration.supervisedWeight * Float(slots), slots: slots, logits: &logits, itemStep: &itemStep,
+            learningRate: options.trainsItemEmbeddings ? model.configuration.itemEmbeddingLearningRate : 0)
         if trainsModule(model) {
             model.stateModule.backward(
                 input: inputs, outputGradient: model.learner.actorStateGradient,

@@ -208,26 +208,10 @@ public struct DeepPageModel: Sendable {
     mutating func supervisedStep(
         observations: Tensor, targets: [Int32], logits: inout Tensor, itemStep: inout ItemEmbeddingStep?
     ) -> Float {
-        let weight = configuration.supervisedWeight, slots = configuration.pageSize
-        let learningRate = configuration.base.itemEmbeddingLearningRate
-        let trainsItems = itemStep != nil && learningRate > 0
-        let loss: Float
-        do {
-            // Scoped, so that the table is uniquely referenced again when Adam writes it.
-            let items = itemEmbeddings
-            loss = learner.updateActor(states: observations) { actions, gradient in
-                let value = NextItemSoftmax.lossAndGradient(
-                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
-                    logits: &logits, gradient: &gradient)
-                if trainsItems {
-                    NextItemSoftmax.embeddingGradient(
-                        actions: actions, logitGradient: logits, slots: slots, into: &itemStep!.gradient)
-                }
-                return value
-            }
-        }
-        if trainsItems { itemStep!.step(&itemEmbeddings, learningRate: learningRate) }
-        return loss
+        ItemEmbeddingStep.supervisedActorStep(
+            learner: &learner, states: observations, table: &itemEmbeddings, targets: targets,
+            weight: configuration.supervisedWeight, slots: configuration.pageSize, logits: &logits, itemStep: &itemStep,
+            learningRate: configuration.base.itemEmbeddingLearningRate)
     }
 
     /// The actor's page of embeddings for one observation row (no exploration), `[h · w · k]`.

@@ -1,5 +1,6 @@
 import RecRLTensor
 import RecRLNN
+import RecRLAgents
 
 /// The item-embedding table's optimizer of the supervised next-item objective, shared by
 /// DRR and LIRD (``DRRLearningStep``) and DeepPage (``DeepPageModel``): the table's
@@ -24,5 +25,34 @@ struct ItemEmbeddingStep: Sendable {
         }
         optimizer.learningRate = learningRate
         optimizer.update(&table, along: gradient)
+    }
+
+    /// One supervised step of `learner`'s actor on `states` towards `targets`
+    /// (``NextItemSoftmax`` at `weight`, `slots` actions per row, `logits` as scratch) and,
+    /// when `itemStep` is non-nil and `learningRate` positive, one Adam step of `table` along
+    /// the same loss's `dL/dE`, computed with the table as it was before the step. The one
+    /// supervised step of DRR and LIRD (``DRRLearningStep``) and DeepPage (``DeepPageModel``).
+    /// Returns the loss before the step; a warm step allocates nothing.
+    static func supervisedActorStep<A: Actor, C: Critic>(
+        learner: inout DDPGLearner<A, C>, states: Tensor, table: inout Tensor, targets: [Int32], weight: Float,
+        slots: Int, logits: inout Tensor, itemStep: inout ItemEmbeddingStep?, learningRate: Float
+    ) -> Float {
+        let trainsTable = itemStep != nil && learningRate > 0
+        let loss: Float
+        do {
+            // Scoped, so that the table is uniquely referenced again when Adam writes it.
+            let items = table
+            loss = learner.updateActor(states: states) { actions, gradient in
+                let value = NextItemSoftmax.lossAndGradient(
+                    actions: actions, itemEmbeddings: items, targets: targets, weight: weight, slots: slots,
+                    logits: &logits, gradient: &gradient)
+                if trainsTable {
+                    NextItemSoftmax.embeddingGradient(actions: actions, logitGradient: logits, slots: slots, into: &itemStep!.gradient)
+                }
+                return value
+            }
+        }
+        if trainsTable { itemStep!.step(&table, learningRate: learningRate) }
+        return loss
     }
 }
